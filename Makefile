@@ -1,0 +1,57 @@
+# backtrack — two commands for a newcomer:
+#   make lab    open the tracker (JupyterLab on notebooks/01-log.ipynb, 127.0.0.1, token)
+#   make test   run every test (lint, unit, property, process, notebook and browser tests)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+APP_PORT ?= 8866
+# The log: --csv / BACKTRACK_CSV / data/backtrack.csv. Kernels start in notebooks/, so
+# pass the project's data/ folder as an absolute path.
+export BACKTRACK_CSV ?= $(CURDIR)/data/backtrack.csv
+
+.PHONY: lab app test lint chromium bench demo-figures clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-install when pyproject.toml changes.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+lab: $(VENV)/.installed-run
+	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+	  --ServerApp.root_dir=notebooks --ServerApp.open_browser=False \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) 01-log.ipynb
+
+app: $(VENV)/.installed-run
+	@echo "Your log: $$BACKTRACK_CSV"
+	$(BIN)/voila notebooks/01-log.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
+	  --MappingKernelManager.cull_idle_timeout=300 --MappingKernelManager.cull_interval=60
+
+# Debian's chromium for the browser tests: installed when missing and we are root (CI);
+# otherwise the browser tests skip and say why.
+chromium:
+	@bash tests/ensure-chromium.sh
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(VENV)/.installed-test chromium lint
+	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
+
+bench: $(VENV)/.installed-run
+	$(BIN)/python bench/append.py
+	$(BIN)/python bench/load.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,206 @@
+"""The ``backtrack`` command.
+
+Exit codes: 0 done; 1 the log has problems (``validate``); 2 refused input or usage
+error, with the reason on stderr and no traceback. The log is ``--csv``, else
+``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy modules (analysis, plots) are
+imported inside the commands that need them, so logging stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from .errors import InputError, LogFormatError
+from .store import resolve_log_path
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Bad command-line usage: printed on stderr, exit 2."""
+
+
+def _parse_done(text: str) -> dict[str, float | None] | list[str]:
+    """``floor_relaxation,hip_stretch=1.5`` → {id: minutes or None}; ``all`` → every id."""
+    done: dict[str, float | None] = {}
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        exercise_id, sep, minutes = part.partition("=")
+        if exercise_id in done:
+            raise InputError("--done", "each exercise once", exercise_id)
+        if not sep or minutes == "":
+            done[exercise_id] = None
+            continue
+        try:
+            done[exercise_id] = float(minutes)
+        except ValueError:
+            raise InputError(f"--done {exercise_id}", "minutes as a number", minutes) from None
+    return done
+
+
+def _add_csv(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--csv", help="the log file (default: $BACKTRACK_CSV or data/backtrack.csv)"
+    )
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from .actions import log_day
+    from .routine import load_routine
+
+    log_path = resolve_log_path(args.csv)
+    routine = load_routine(args.routine, log_path=log_path)
+    done = routine.ids if args.done.strip() == "all" else _parse_done(args.done)
+    saved = log_day(
+        log_path,
+        routine=routine,
+        pain=args.pain,
+        done=done,
+        day=args.date,
+        day_type=args.day,
+        where=args.where,
+        note=args.note,
+    )
+    print(f"saved to {saved.path}")
+    for name, value in saved.row.items():
+        print(f"  {name:<12} {value}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .actions import load_log
+
+    log_path = resolve_log_path(args.csv)
+    if not log_path.exists():
+        raise UsageError(f"{log_path}: no log there yet (nothing to validate)")
+    log = load_log(log_path, strict=False)
+    for warning in log.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in log.problems:
+        print(problem)
+    if log.problems:
+        print(
+            f"{log_path}: {len(log.problems)} problem(s); those rows are kept in the file "
+            "and left out of analysis",
+            file=sys.stderr,
+        )
+        return 1
+    days = log.entries["date"].nunique()
+    print(f"{log_path}: {len(log.entries)} rows for {days} days, no problems")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .actions import load_log
+    from .store import history_for, raw_rows
+
+    log_path = resolve_log_path(args.csv)
+    if not log_path.exists():
+        raise UsageError(f"{log_path}: no log there yet")
+    day = args.date or date.today()
+    log = load_log(log_path, strict=False)
+    for problem in log.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    rows = raw_rows(log_path, history_for(log.entries, day)["line"].tolist())
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"nothing recorded for {day.isoformat()}")
+        return 0
+    print(f"{day.isoformat()}: {len(rows)} save(s), oldest first; the last is the day's state")
+    for number, row in enumerate(rows, start=1):
+        pain = "not rated" if row["pain"] is None else f"{row['pain']}/10"
+        done = ", ".join(
+            f"{k} {'' if v is None else f'{v:g} min'}".strip() for k, v in row["exercises"].items()
+        )
+        print(
+            f"{number}. saved {row['recorded_at']} (line {row['line']}): pain {pain}, {row['day']}"
+        )
+        print(f"   done: {done or 'nothing'}")
+        if row["where"]:
+            print(f"   where: {', '.join(row['where'])}")
+        if row["note"]:
+            print(f"   note: {row['note']!r}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo
+
+    try:
+        path = write_demo(args.output, days=args.days, seed=args.seed, end=args.end)
+    except FileExistsError:
+        raise UsageError(
+            f"{args.output}: exists already; demo data never overwrites a file"
+        ) from None
+    print(f"wrote {args.days} days of demo data (seed {args.seed}) to {path}")
+    return 0
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backtrack", description="Track pain and a home back-exercise routine, privately."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    log = sub.add_parser("log", help="log (or correct) a day")
+    log.add_argument("--pain", help="pain 0-10 (0 no pain, 10 worst imaginable)")
+    log.add_argument(
+        "--done",
+        default="",
+        help="exercises done: ids, each optionally =minutes (default: its dose), or 'all'",
+    )
+    log.add_argument("--date", type=_date, help="the day, YYYY-MM-DD (default today)")
+    log.add_argument("--day", default="routine", choices=["routine", "rest", "flare"])
+    log.add_argument("--where", default="", help="pain locations, e.g. lower_back,hips")
+    log.add_argument("--note", default="", help="free text")
+    log.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(log)
+    log.set_defaults(handler=cmd_log)
+
+    validate = sub.add_parser("validate", help="check every row of the log")
+    _add_csv(validate)
+    validate.set_defaults(handler=cmd_validate)
+
+    history = sub.add_parser("history", help="every save for one day, corrections included")
+    history.add_argument("--date", type=_date, help="the day (default today)")
+    history.add_argument("--json", action="store_true", help="a JSON list, oldest first")
+    _add_csv(history)
+    history.set_defaults(handler=cmd_history)
+
+    demo = sub.add_parser("demo", help="write a realistic synthetic log")
+    demo.add_argument("--days", type=int, default=120)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--end", type=_date, help="last day (default yesterday)")
+    demo.add_argument("-o", "--output", required=True, help="the new file to write")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit code (never raises for bad input)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        return int(exc.code or 0)
+    try:
+        return args.handler(args)
+    except (InputError, UsageError, LogFormatError, ValueError, OSError) as exc:
+        print(f"backtrack {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Realistic synthetic logs for the demo, the tests and the benchmarks (seeded).
+
+The model, per day t (all pain on the 0-10 NRS):
+
+* adherence: the person's habit grows over the first weeks; on a routine day each
+  exercise is done with that probability, sometimes at a partial dose; about one planned
+  rest day a week; about 8% of days are not logged at all;
+* pain: a latent level ``x_t = c + persistence * x_{t-1} + lag_effect * credit_{t-1} + e_t``
+  (``credit`` is yesterday's dose credit 0-1, ``e_t`` normal noise), so adherence lowers
+  *next-day* pain by ``lag_effect`` points per full routine day; recorded pain is
+  ``x_t`` plus any flare, rounded and clipped to 0-10;
+* flares: start on about 3.5 days per 6 weeks (Suri et al. 2011), last 1-3 days, add about
+  2.7 points; most are marked ``flare`` and on them people mostly do the floor relaxation;
+* some days are corrected later (a second row), a few carry notes with commas and quotes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .routine import Routine, default_routine
+from .schema import COLUMNS, Entry
+from .store import LogData, parse_log_text
+
+DEMO_TZ = timezone(timedelta(hours=1))
+NOTES = (
+    "Slept badly, stiff in the morning",
+    'Physio said "keep going, slowly"',
+    "Long drive today, sat for 3 hours",
+    "-2 after the walk, felt good",
+    "Gardening, bent over a lot; sore evening",
+    "=worse after lifting boxes (rounded back, I know)",
+    "Felt loose after the wall exercise 🙂",
+    "Work deadline, little sleep\nback tight by evening",
+)
+LOCATIONS = ("lower_back", "lower_back", "lower_back", "hips", "between_shoulder_blades")
+
+
+def generate(
+    days: int = 120,
+    seed: int = 1,
+    *,
+    end: date | None = None,
+    routine: Routine | None = None,
+    baseline: float = 6.5,
+    persistence: float = 0.6,
+    lag_effect: float = -0.8,
+    noise_sd: float = 0.7,
+    flare_rate: float = 3.5 / 42,
+    flare_size: float = 2.7,
+    missing_rate: float = 0.08,
+) -> list[Entry]:
+    """A synthetic log of ``days`` days ending on ``end`` (default: yesterday), oldest first.
+
+    Deterministic for a given ``seed`` and ``end``. ``lag_effect`` is the planted change
+    in next-day pain (points) per full routine day; ``baseline`` the pain level with no
+    exercise at all.
+    """
+    if days < 1:
+        raise ValueError(f"days: expected at least 1, found {days!r}")
+    routine = routine or default_routine()
+    rng = np.random.default_rng(seed)
+    end = end or (date.today() - timedelta(days=1))
+    start = end - timedelta(days=days - 1)
+    doses = routine.doses()
+    intercept = baseline * (1 - persistence)
+    latent = baseline + rng.normal(0, 0.5)
+    credit_yesterday = 0.0
+    flare_left = 0
+    rest_weekday = int(rng.integers(0, 7))
+    entries: list[Entry] = []
+    for t in range(days):
+        day = start + timedelta(days=t)
+        latent = (
+            intercept
+            + persistence * latent
+            + lag_effect * credit_yesterday
+            + rng.normal(0, noise_sd)
+        )
+        if flare_left == 0 and rng.random() < flare_rate:
+            flare_left = int(rng.integers(1, 4))
+        in_flare = flare_left > 0
+        flare_left = max(flare_left - 1, 0)
+        pain = int(np.clip(np.rint(latent + (flare_size if in_flare else 0.0)), 0, 10))
+        habit = 0.45 + 0.45 * (1 - np.exp(-t / 21))
+        is_rest = day.weekday() == rest_weekday and rng.random() < 0.7
+        day_type = (
+            "rest" if is_rest else ("flare" if in_flare and rng.random() < 0.8 else "routine")
+        )
+        done: dict[str, float | None] = {}
+        if day_type == "flare":
+            if rng.random() < 0.7:
+                done["floor_relaxation"] = doses.get("floor_relaxation") or 5.0
+        elif day_type == "routine":
+            for exercise_id, dose in doses.items():
+                if rng.random() < habit:
+                    if dose is None:
+                        done[exercise_id] = (
+                            float(rng.integers(1, 4)) if rng.random() < 0.5 else None
+                        )
+                    elif rng.random() < 0.15:
+                        done[exercise_id] = (
+                            round(dose * float(rng.uniform(0.3, 0.9)) * 2) / 2 or 0.5
+                        )
+                    else:
+                        done[exercise_id] = dose
+        credit = _credit(done, doses) if day_type != "rest" else 0.0
+        credit_yesterday = credit
+        if rng.random() < missing_rate:
+            continue
+        where = (LOCATIONS[int(rng.integers(0, len(LOCATIONS)))],) if pain > 0 else ()
+        note = NOTES[int(rng.integers(0, len(NOTES)))] if rng.random() < 0.06 else ""
+        saved_at = datetime.combine(day, time(20, 0), DEMO_TZ) + timedelta(
+            minutes=int(rng.integers(0, 150)), seconds=int(rng.integers(0, 60))
+        )
+        entry = Entry(saved_at, day, pain, done, day_type, where, note)
+        entries.append(entry)
+        if rng.random() < 0.03:
+            corrected = Entry(
+                saved_at + timedelta(hours=13),
+                day,
+                int(np.clip(pain + rng.choice([-1, 1]), 0, 10)),
+                done,
+                day_type,
+                where,
+                "corrected the next morning",
+            )
+            entries.append(corrected)
+    return entries
+
+
+def _credit(done: dict[str, float | None], doses: dict[str, float | None]) -> float:
+    """Dose credit of one day: mean over exercises of min(minutes / dose, 1)."""
+    total = 0.0
+    for exercise_id, dose in doses.items():
+        if exercise_id not in done:
+            continue
+        minutes = done[exercise_id]
+        total += 1.0 if dose is None or minutes is None else min(minutes / dose, 1.0)
+    return total / len(doses)
+
+
+def to_csv_text(entries: list[Entry]) -> str:
+    """The entries as a log file's text (header first)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for entry in entries:
+        row = entry.to_row()
+        writer.writerow([row[name] for name in COLUMNS])
+    return buffer.getvalue()
+
+
+def write_demo(path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs) -> Path:
+    """Write a demo log to a new file (mode 0600). Refuses to overwrite any file."""
+    path = Path(path)
+    text = to_csv_text(generate(days, seed, **kwargs))
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def demo_log(days: int = 120, seed: int = 1, *, end: date | None = None) -> LogData:
+    """An in-memory demo log, labelled as demo (nothing is written)."""
+    text = to_csv_text(generate(days, seed, end=end))
+    log = parse_log_text(text, "<demo data>")
+    log.demo = True
+    return log

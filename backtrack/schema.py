@@ -1,0 +1,220 @@
+"""The log format, schema v1: columns, their types, and parsing of one row.
+
+One row per save; the row with the latest ``recorded_at`` for a ``date`` is that day's
+state, earlier rows for the date are history (a correction is a new row, never an edit).
+
+=============== ==================================================================
+column          meaning
+=============== ==================================================================
+``recorded_at`` when the row was saved: ISO 8601 with UTC offset,
+                e.g. ``2026-11-20T08:15:02+01:00``
+``date``        the day the entry is about, ``YYYY-MM-DD``
+``pain``        pain on the 0-10 numeric rating scale (NRS; 0 = no pain,
+                10 = worst imaginable), an integer; empty = not rated
+``exercises``   what was done: ``id=minutes`` pairs joined by ``;``, e.g.
+                ``floor_relaxation=5;hip_stretch=2``; ``wall_squat=`` means done,
+                minutes not given; empty = nothing done
+``day``         ``routine`` (the default), ``rest`` (a planned rest day) or ``flare``
+``where``       pain locations joined by ``;`` (``lower_back;hips``); may be empty
+``note``        free text. A note that starts with ``=``, ``+``, ``-``, ``@`` or ``'``
+                is stored with one extra leading ``'`` so a spreadsheet shows it as
+                text instead of running it as a formula; loading removes it again.
+=============== ==================================================================
+
+"Not logged" (no row for a date), "logged, nothing done" (empty ``exercises``), a rest
+day and a flare day are four different things.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .errors import FieldError
+
+SCHEMA_VERSION = 1
+COLUMNS: tuple[str, ...] = ("recorded_at", "date", "pain", "exercises", "day", "where", "note")
+DAY_TYPES: tuple[str, ...] = ("routine", "rest", "flare")
+PAIN_MIN, PAIN_MAX = 0, 10
+MAX_MINUTES = 240.0
+"""More minutes than this for one exercise on one day is refused as a typo."""
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection)."""
+NOTE_GUARD = "'"
+
+_ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_INT = re.compile(r"\d{1,2}\Z")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
+
+
+def is_identifier(text: str) -> bool:
+    """True for a stable id such as ``hip_stretch``: lower-case letters, digits, ``_``."""
+    return bool(_ID.match(text))
+
+
+def encode_note(note: str) -> str:
+    """The note as stored: one ``'`` prepended when a spreadsheet could run it."""
+    if note.startswith(FORMULA_PREFIXES) or note.startswith(NOTE_GUARD):
+        return NOTE_GUARD + note
+    return note
+
+
+def decode_note(stored: str) -> str:
+    """The note as typed, from its stored form (inverse of :func:`encode_note`)."""
+    return stored[1:] if stored.startswith(NOTE_GUARD) else stored
+
+
+def parse_recorded_at(text: str) -> datetime:
+    """``recorded_at``: an ISO 8601 date-time that carries its UTC offset."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or "T" not in text:
+        raise FieldError(
+            "recorded_at",
+            "an ISO 8601 date-time with UTC offset like 2026-11-20T08:15:00+01:00",
+            text,
+        )
+    return value
+
+
+def parse_date(text: str) -> date:
+    """``date``: a calendar day written ``YYYY-MM-DD``."""
+    if _DATE.match(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise FieldError("date", "a date YYYY-MM-DD", text)
+
+
+def parse_pain(text: str) -> int | None:
+    """``pain``: an integer 0-10 (NRS), or empty for not rated."""
+    if text == "":
+        return None
+    if _INT.match(text):
+        value = int(text)
+        if PAIN_MIN <= value <= PAIN_MAX:
+            return value
+    raise FieldError("pain", "an integer 0-10 or empty", text)
+
+
+def check_minutes(exercise_id: str, minutes: float | None) -> float | None:
+    """Minutes for one exercise: empty (done, not timed) or a number 0-240."""
+    if minutes is None:
+        return None
+    if not isinstance(minutes, int | float) or isinstance(minutes, bool):
+        raise FieldError(f"exercises.{exercise_id}", "minutes as a number 0-240", minutes)
+    if math.isnan(minutes) or not 0 <= minutes <= MAX_MINUTES:
+        raise FieldError(f"exercises.{exercise_id}", "minutes between 0 and 240", minutes)
+    return float(minutes)
+
+
+def parse_exercises(text: str) -> dict[str, float | None]:
+    """``exercises``: ``id=minutes`` pairs joined by ``;`` → {id: minutes or None}."""
+    done: dict[str, float | None] = {}
+    if text == "":
+        return done
+    for part in text.split(";"):
+        exercise_id, sep, minutes_text = part.partition("=")
+        if not sep or not is_identifier(exercise_id):
+            raise FieldError(
+                "exercises", "id=minutes pairs joined by ';' (e.g. hip_stretch=2)", text
+            )
+        if exercise_id in done:
+            raise FieldError("exercises", f"each exercise once, {exercise_id!r} twice", text)
+        if minutes_text == "":
+            done[exercise_id] = None
+            continue
+        if not _NUMBER.match(minutes_text):
+            raise FieldError(f"exercises.{exercise_id}", "minutes as a number 0-240", minutes_text)
+        done[exercise_id] = check_minutes(exercise_id, float(minutes_text))
+    return done
+
+
+def format_minutes(minutes: float | None) -> str:
+    """Minutes as stored: ``5`` not ``5.0``, ``1.5`` as is, empty for not timed."""
+    if minutes is None:
+        return ""
+    return f"{minutes:g}" if minutes != int(minutes) else str(int(minutes))
+
+
+def format_exercises(done: Mapping[str, float | None]) -> str:
+    """Inverse of :func:`parse_exercises`."""
+    return ";".join(f"{eid}={format_minutes(minutes)}" for eid, minutes in done.items())
+
+
+def parse_day(text: str) -> str:
+    """``day``: routine, rest or flare (empty means routine)."""
+    if text == "":
+        return "routine"
+    if text in DAY_TYPES:
+        return text
+    raise FieldError("day", "one of routine, rest, flare", text)
+
+
+def parse_where(text: str) -> tuple[str, ...]:
+    """``where``: pain locations (ids) joined by ``;``; may be empty."""
+    if text == "":
+        return ()
+    places = tuple(text.split(";"))
+    if all(is_identifier(p) for p in places):
+        return places
+    raise FieldError(
+        "where", "locations like lower_back;hips (lower-case ids joined by ';')", text
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One save: what a person recorded about one day.
+
+    ``pain`` is the 0-10 NRS rating or None (not rated); ``exercises`` maps an exercise id
+    to minutes done (None: done, minutes not given); ``where`` lists pain locations.
+    """
+
+    recorded_at: datetime
+    date: date
+    pain: int | None = None
+    exercises: Mapping[str, float | None] = field(default_factory=dict)
+    day: str = "routine"
+    where: tuple[str, ...] = ()
+    note: str = ""
+
+    def to_row(self) -> dict[str, str]:
+        """The CSV fields of this entry, as stored (note guarded against formulas)."""
+        return {
+            "recorded_at": self.recorded_at.isoformat(timespec="milliseconds"),
+            "date": self.date.isoformat(),
+            "pain": "" if self.pain is None else str(self.pain),
+            "exercises": format_exercises(self.exercises),
+            "day": self.day,
+            "where": ";".join(self.where),
+            "note": encode_note(self.note),
+        }
+
+
+FIELD_PARSERS = {
+    "recorded_at": parse_recorded_at,
+    "date": parse_date,
+    "pain": parse_pain,
+    "exercises": parse_exercises,
+    "day": parse_day,
+    "where": parse_where,
+    "note": decode_note,
+}
+
+
+def parse_row(row: Mapping[str, str]) -> Entry:
+    """Validate the stored fields of one row and return the :class:`Entry`.
+
+    Raises :class:`FieldError` naming the first bad column.
+    """
+    values = {name: parser(row[name]) for name, parser in FIELD_PARSERS.items()}
+    return Entry(**values)

@@ -1,0 +1,436 @@
+"""The append-only CSV log: durable appends under a lock, and validating reads.
+
+Appending never re-reads or rewrites the log: it takes the lock (``<log>.lock``), reads
+the header (to write the row in the file's own column order) and the last byte, writes
+the whole row in one ``write``, then flushes and fsyncs. Reading validates every row and
+reports each problem as ``path:line:column: message``; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
+from .schema import COLUMNS, FIELD_PARSERS, Entry
+
+DEFAULT_LOG = Path("data") / "backtrack.csv"
+ENV_VAR = "BACKTRACK_CSV"
+LOCK_TIMEOUT_SECONDS = 10.0
+_HEADER_PROBE_BYTES = 64 * 1024
+
+
+def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
+    """The log to use: ``csv_path``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``."""
+    if csv_path:
+        return Path(csv_path)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else DEFAULT_LOG
+
+
+def _csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue()
+
+
+def _read_header(fd: int, path: Path) -> list[str]:
+    """The header of an existing log (first record), read with one ``pread``."""
+    head = os.pread(fd, _HEADER_PROBE_BYTES, 0).decode("utf-8-sig", errors="replace")
+    first = next(csv.reader(io.StringIO(head, newline="")), [])
+    problems = _header_problems(str(path), first)
+    if problems:
+        raise LogFormatError(problems)
+    return first
+
+
+def _separator_before_append(fd: int, size: int) -> str:
+    """What to write before a new row so it never merges with a torn last row.
+
+    Normally nothing (the file ends with a newline: one 1-byte ``pread``). After a crash
+    mid-write the last row has no newline: start a fresh line, and if the torn row ended
+    inside a quoted field (odd number of quotes in the file), close the quote first.
+    Only this rare path reads the whole file.
+    """
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return ""
+    quotes = 0
+    offset = 0
+    while offset < size:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            break
+        quotes += chunk.count(b'"')
+        offset += len(chunk)
+    return '"\n' if quotes % 2 else "\n"
+
+
+def append_row(
+    path: str | os.PathLike[str],
+    row: Mapping[str, str],
+    *,
+    timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> None:
+    """Append one row (stored field texts by column name) to the log, durably.
+
+    Creates the log with its header (mode 0600; its folder 0700 when we create it).
+    Columns the file has beyond schema v1 get empty values. Raises
+    :class:`LogLockedError` when another save holds the lock longer than ``timeout``
+    seconds; on a short write the partial bytes are cut off again, so a failed append
+    leaves the file as it was.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LogLockedError(str(path), timeout) from None
+    try:
+        created = False
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+        except FileExistsError:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                header = list(COLUMNS)
+                text = _csv_line(header)
+            else:
+                header = _read_header(fd, path)
+                text = _separator_before_append(fd, size)
+            text += _csv_line([row.get(name, "") for name in header])
+            data = text.encode("utf-8")
+            written = os.write(fd, data)
+            if written != len(data):
+                os.ftruncate(fd, size)
+                raise OSError(f"{path}: short write ({written} of {len(data)} bytes); undone")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_directory(path.parent)
+    finally:
+        lock.release()
+
+
+def append_entry(path: str | os.PathLike[str], entry: Entry, **kwargs: float) -> dict[str, str]:
+    """Append a validated :class:`Entry`; returns the fields as stored."""
+    row = entry.to_row()
+    append_row(path, row, **kwargs)
+    return row
+
+
+def _fsync_directory(folder: Path) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
+    problems = []
+    found = ",".join(header)[:80]
+    for name in COLUMNS:
+        if name not in header:
+            problems.append(
+                LogProblem(
+                    path, 1, name, f"expected a header with column {name!r}, found {found!r}"
+                )
+            )
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(
+                LogProblem(path, 1, name, f"expected each column once, found {name!r} twice")
+            )
+        seen.add(name)
+    return problems
+
+
+@dataclass
+class RawRecord:
+    """One CSV record of a log as stored: its first physical line and field texts."""
+
+    line: int
+    fields: list[str]
+
+
+def iter_records(text: str) -> Iterator[RawRecord]:
+    """CSV records of ``text`` with the physical line (1-based) where each starts."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous = 0
+    for fields in reader:
+        yield RawRecord(previous + 1, fields)
+        previous = reader.line_num
+
+
+@dataclass
+class LogData:
+    """A log as loaded.
+
+    ``entries`` has one row per valid save: ``line`` (where it starts in the file),
+    ``recorded_at`` (UTC), ``date`` (midnight, no time zone), ``pain`` (0-10, ``<NA>`` =
+    not rated), ``exercises`` (stored text, see :func:`exercise_table`), ``day``,
+    ``where``, ``note`` (as typed), then any extra columns the file has. ``problems`` are
+    rows left out, each with its position; ``warnings`` are things kept but worth knowing.
+    """
+
+    path: str
+    entries: pd.DataFrame
+    problems: list[LogProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    demo: bool = False
+
+
+def _empty_entries(extra: Collection[str] = ()) -> pd.DataFrame:
+    return _entries_frame({name: [] for name in ("line", *COLUMNS, *extra)})
+
+
+def _entries_frame(columns: dict[str, list]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "line": pd.array(columns["line"], dtype="int64"),
+            "recorded_at": pd.to_datetime(columns["recorded_at"], format="ISO8601", utc=True),
+            "date": pd.to_datetime(columns["date"], format="%Y-%m-%d"),
+            "pain": pd.array(columns["pain"], dtype="Int64"),
+            **{
+                name: pd.array(columns[name], dtype="str")
+                for name in columns
+                if name not in ("line", "recorded_at", "date", "pain")
+            },
+        }
+    )
+    return frame
+
+
+def parse_log_text(
+    text: str,
+    path: str,
+    *,
+    known_exercises: Collection[str] | None = None,
+) -> LogData:
+    """Validate the text of a log file; see :func:`read_log`."""
+    problems: list[LogProblem] = []
+    warnings: list[str] = []
+    records = iter_records(text)
+    try:
+        header_record = next(records)
+    except StopIteration:
+        return LogData(path, _empty_entries(), [], ["the log is empty (no header yet)"])
+    header = header_record.fields
+    problems += _header_problems(path, header)
+    if problems:
+        return LogData(path, _empty_entries(), problems, warnings)
+    extra = [name for name in header if name not in COLUMNS]
+    for name in extra:
+        warnings.append(
+            f"{path}:1:{name}: unknown column {name!r} is kept in the file and ignored"
+        )
+    positions = [header.index(name) for name in COLUMNS]
+    extra_positions = [header.index(name) for name in extra]
+    width = len(header)
+    columns: dict[str, list] = {name: [] for name in ("line", *COLUMNS, *extra)}
+    torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
+    blank_lines = 0
+    last_line = None
+    try:
+        all_records = list(records)
+    except csv.Error as exc:  # only with absurd fields (> csv.field_size_limit)
+        problems.append(LogProblem(path, 0, "", f"cannot be read as CSV: {exc}"))
+        all_records = []
+    if all_records:
+        last_line = all_records[-1].line
+    for record in all_records:
+        fields = record.fields
+        if torn and record.line == last_line:
+            problems.append(
+                LogProblem(
+                    path,
+                    record.line,
+                    header[min(len(fields), width) - 1] if fields else header[0],
+                    "expected a complete row ending in a newline, found an unfinished last "
+                    "row (a save interrupted mid-write, or an unclosed quote); it is kept in "
+                    "the file and left out of analysis",
+                )
+            )
+            continue
+        if not any(fields):
+            blank_lines += 1
+            continue
+        if len(fields) != width:
+            column = header[len(fields)] if len(fields) < width else f"#{width + 1}"
+            hint = " (a note with commas needs quotes)" if len(fields) > width else ""
+            problems.append(
+                LogProblem(
+                    path,
+                    record.line,
+                    column,
+                    f"expected {width} fields, found {len(fields)}{hint}",
+                )
+            )
+            continue
+        values = {}
+        row_ok = True
+        for name, position in zip(COLUMNS, positions, strict=True):
+            try:
+                values[name] = FIELD_PARSERS[name](fields[position])
+            except FieldError as exc:
+                row_ok = False
+                column = exc.field.split(".")[0]
+                problems.append(
+                    LogProblem(
+                        path, record.line, column, f"expected {exc.expected}, found {exc.found!r}"
+                    )
+                )
+        if not row_ok:
+            continue
+        columns["line"].append(record.line)
+        columns["recorded_at"].append(fields[positions[0]])
+        columns["date"].append(fields[positions[1]])
+        columns["pain"].append(values["pain"])
+        columns["exercises"].append(fields[positions[3]])
+        columns["day"].append(values["day"])
+        columns["where"].append(fields[positions[5]])
+        columns["note"].append(values["note"])
+        for name, position in zip(extra, extra_positions, strict=True):
+            columns[name].append(fields[position])
+        if known_exercises is not None:
+            for exercise_id in values["exercises"]:
+                if exercise_id not in known_exercises:
+                    warnings.append(
+                        f"{path}:{record.line}:exercises: {exercise_id!r} is not in the "
+                        "current routine; the row is kept and the exercise is not counted "
+                        "in adherence"
+                    )
+    if blank_lines:
+        warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
+    return LogData(path, _entries_frame(columns), problems, warnings)
+
+
+def read_log(
+    path: str | os.PathLike[str],
+    *,
+    strict: bool = True,
+    known_exercises: Collection[str] | None = None,
+) -> LogData:
+    """Load and validate a log.
+
+    ``strict``: raise :class:`LogFormatError` (path, line, column; all problems in
+    ``.problems``) when any row is bad. Lenient (``strict=False``): return the valid rows
+    and the list of problems. ``known_exercises``: ids of the current routine; rows naming
+    other ids still load, with a warning. A UTF-8 BOM, CRLF line ends, quoted fields and
+    columns in another order (what spreadsheets do on re-save) load unchanged.
+    """
+    path_text = str(path)
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        problem = LogProblem(
+            path_text,
+            line,
+            "",
+            f"expected UTF-8 text, found byte 0x{data[exc.start]:02x} "
+            "(save the file as UTF-8 CSV)",
+        )
+        if strict:
+            raise LogFormatError([problem]) from None
+        return LogData(path_text, _empty_entries(), [problem], [])
+    log = parse_log_text(text, path_text, known_exercises=known_exercises)
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        log.warnings.append(
+            f"{path_text}: readable by others (mode {mode:o}); run: chmod 600 {path_text}"
+        )
+    if strict and log.problems:
+        raise LogFormatError(log.problems)
+    return log
+
+
+def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
+    """Each date's current state: its row with the latest ``recorded_at``.
+
+    Ties (two saves in the same millisecond) go to the row later in the file. Sorted by
+    date; earlier rows for a date are history and left out.
+    """
+    ordered = entries.sort_values(["date", "recorded_at", "line"], kind="stable")
+    return ordered.drop_duplicates("date", keep="last").reset_index(drop=True)
+
+
+def history_for(entries: pd.DataFrame, day: date) -> pd.DataFrame:
+    """Every save for one date, oldest first (the last one is the day's state)."""
+    rows = entries[entries["date"] == pd.Timestamp(day)]
+    return rows.sort_values(["recorded_at", "line"], kind="stable").reset_index(drop=True)
+
+
+def exercise_table(entries: pd.DataFrame) -> pd.DataFrame:
+    """Long table of what was done: ``line``, ``date``, ``exercise``, ``minutes``.
+
+    ``minutes`` is NaN for "done, minutes not given". Rows with nothing done add nothing.
+    """
+    from .schema import parse_exercises
+
+    records = [
+        (line, day, exercise_id, float("nan") if minutes is None else minutes)
+        for line, day, text in zip(
+            entries["line"], entries["date"], entries["exercises"], strict=True
+        )
+        if text
+        for exercise_id, minutes in parse_exercises(text).items()
+    ]
+    table = pd.DataFrame.from_records(records, columns=["line", "date", "exercise", "minutes"])
+    return table.astype({"line": "int64", "date": "datetime64[ns]", "minutes": "float64"})
+
+
+def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, object]]:
+    """The saved rows starting at these ``lines``, in that order, values as stored.
+
+    ``recorded_at`` keeps its own UTC offset; ``note`` is as typed (formula guard
+    removed); ``pain`` is an int or None, ``exercises`` {id: minutes or None} and
+    ``where`` a list. Used by ``backtrack history``.
+    """
+    from .schema import parse_exercises, parse_pain, parse_where, decode_note
+
+    wanted = set(lines)
+    text = Path(path).read_bytes().decode("utf-8-sig")
+    records = iter_records(text)
+    header = next(records).fields
+    found: dict[int, dict[str, object]] = {}
+    for record in records:
+        if record.line not in wanted:
+            continue
+        fields = dict(zip(header, record.fields, strict=True))
+        found[record.line] = {
+            "line": record.line,
+            "recorded_at": fields["recorded_at"],
+            "date": fields["date"],
+            "pain": parse_pain(fields["pain"]),
+            "exercises": parse_exercises(fields["exercises"]),
+            "day": fields["day"] or "routine",
+            "where": list(parse_where(fields["where"])),
+            "note": decode_note(fields["note"]),
+        }
+    return [found[line] for line in lines]
