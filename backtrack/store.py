@@ -21,7 +21,15 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
-from .schema import COLUMNS, FIELD_PARSERS, Entry
+from .schema import (
+    COLUMNS,
+    FIELD_PARSERS,
+    Entry,
+    decode_note,
+    parse_exercises,
+    parse_pain,
+    parse_where,
+)
 
 DEFAULT_LOG = Path("data") / "backtrack.csv"
 ENV_VAR = "BACKTRACK_CSV"
@@ -391,8 +399,6 @@ def exercise_table(entries: pd.DataFrame) -> pd.DataFrame:
 
     ``minutes`` is NaN for "done, minutes not given". Rows with nothing done add nothing.
     """
-    from .schema import parse_exercises
-
     records = [
         (line, day, exercise_id, float("nan") if minutes is None else minutes)
         for line, day, text in zip(
@@ -412,8 +418,6 @@ def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, o
     removed); ``pain`` is an int or None, ``exercises`` {id: minutes or None} and
     ``where`` a list. Used by ``backtrack history``.
     """
-    from .schema import parse_exercises, parse_pain, parse_where, decode_note
-
     wanted = set(lines)
     text = Path(path).read_bytes().decode("utf-8-sig")
     records = iter_records(text)
