@@ -1,0 +1,481 @@
+"""Metrics from the log: pure DataFrame → DataFrame/Series functions (pandas/numpy only).
+
+Everything starts from :func:`daily_series`, one row per calendar day. Its treatment of
+the four kinds of day (see :mod:`backtrack.schema`):
+
+* **not logged** (no row for the date): pain and credit are NaN; never counted as "not
+  done" — it is left out of pain means and adherence, and only logging completeness
+  counts it. A past unlogged day does end a streak (we cannot know it was done); today,
+  not yet logged, does not.
+* **logged, nothing done**: credit 0.
+* **rest** (planned): left out of adherence; does not break a streak; habit strength is
+  carried over unchanged.
+* **flare** (marked by the person): adherence on flare days is reported apart; like a
+  rest day it does not break a streak and carries habit strength over.
+
+Units: pain in points on the 0-10 NRS; dose credit and adherence as fractions 0-1.
+Definitions and sources: ``ANALYSIS.md`` (shared) and the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .errors import FieldError
+from .routine import Routine
+from .store import latest_per_date
+
+FULL_CREDIT = 1.0 - 1e-9
+"""A day (or exercise) at or above this credit counts as fully done."""
+FLARE_POINTS = 2.7
+"""A flare: pain at least this many points above the person's own 28-day median (Suri 2011)."""
+FLARE_WINDOW_DAYS = 28
+FLARE_MIN_RATED = 7
+"""Rated days needed in the 28 days before a day to detect a flare from pain alone."""
+ROLLING_DAYS = 7
+ROLLING_MIN_RATED = 4
+BASELINE_DAYS = 7
+HIGH_ADHERENCE = 0.8
+"""Adherence at or above this fraction is labelled high (Jones et al. 2025: 80-100%)."""
+HABIT_HALF_LIFE = 13.0
+"""Loop Habit Tracker: m = 0.5 ** (sqrt(f) / 13)."""
+CHRONIC_MONTHS = 3
+
+NOT_LOGGED = "not_logged"
+CREDIT_PREFIX = "credit_"
+_REQUIRED = ("line", "recorded_at", "date", "pain", "exercises", "day")
+
+
+@dataclass(frozen=True)
+class WindowMean:
+    """A mean over a window of days: ``value`` (None when too few days), ``n`` days it
+    rests on, the window's first and last day, and ``reason`` when ``value`` is None."""
+
+    value: float | None
+    n: int
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``value`` = ``numerator`` / ``denominator`` (None when the denominator is 0)."""
+
+    value: float | None
+    numerator: int
+    denominator: int
+
+
+def _check_entries(entries: pd.DataFrame) -> None:
+    if not isinstance(entries, pd.DataFrame):
+        raise FieldError("entries", "a DataFrame (LogData.entries)", type(entries).__name__)
+    missing = [name for name in _REQUIRED if name not in entries.columns]
+    if missing:
+        raise FieldError("entries", f"columns {', '.join(_REQUIRED)}", list(entries.columns))
+
+
+def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).normalize()
+    except (TypeError, ValueError):
+        raise FieldError("date", "a date YYYY-MM-DD", value) from None
+
+
+def _credits(
+    exercises: pd.Series, routine: Routine
+) -> np.ndarray:  # rows x routine exercises, each 0-1
+    doses = routine.doses()
+    position = {eid: j for j, eid in enumerate(doses)}
+    credits = np.zeros((len(exercises), len(doses)))
+    for row, text in enumerate(exercises):
+        if not isinstance(text, str) or not text:
+            continue
+        for part in text.split(";"):
+            exercise_id, _, minutes = part.partition("=")
+            column = position.get(exercise_id)
+            if column is None:  # not in the routine: ignored
+                continue
+            dose = doses[exercise_id]
+            if dose is None or minutes == "":
+                credits[row, column] = 1.0
+            else:
+                credits[row, column] = min(float(minutes) / dose, 1.0)
+    return credits
+
+
+def daily_series(
+    entries: pd.DataFrame,
+    routine: Routine,
+    *,
+    start: date | str | pd.Timestamp | None = None,
+    end: date | str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """One row per calendar day (index ``date``), from the latest save of each date.
+
+    Columns: ``logged`` (bool); ``day`` (routine / rest / flare / not_logged); ``pain``
+    (0-10 NRS, NaN = not rated or not logged); ``credit`` (dose credit 0-1: mean over the
+    routine's exercises of min(minutes / prescribed, 1); an exercise with no dose, or done
+    without minutes, earns 1; ids not in the routine are ignored; NaN when not logged);
+    ``full`` (logged with credit 1); ``pain_median_28d`` (median of rated days in the 28
+    days before, ≥ 7 rated); ``flare_marked``, ``flare_detected`` (pain ≥ 2.7 points above
+    that median), ``flare`` (either); one ``credit_<id>`` column (0-1) per exercise.
+
+    The range runs from the first logged day (or ``start``) to the last logged day (or
+    ``end``; days after the last save appear as not logged). Flare medians use days before
+    ``start`` too.
+    """
+    _check_entries(entries)
+    ids = routine.ids
+    latest = latest_per_date(entries)
+    first = latest["date"].iloc[0] if len(latest) else None
+    last = latest["date"].iloc[-1] if len(latest) else None
+    start_day, end_day = _day(start), _day(end)
+    lo = start_day if first is None or (start_day is not None and start_day < first) else first
+    hi = end_day if last is None or (end_day is not None and end_day > last) else last
+    if lo is None or hi is None or hi < lo:
+        index = pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
+    else:
+        index = pd.date_range(lo, hi, freq="D", name="date").as_unit("ns")
+    position = index.get_indexer(pd.DatetimeIndex(latest["date"]))
+    keep = position >= 0
+    n = len(index)
+    rows = position[keep]
+
+    logged = np.zeros(n, dtype=bool)
+    logged[rows] = True
+    day = np.full(n, NOT_LOGGED, dtype=object)
+    day[rows] = latest["day"].to_numpy(dtype=object)[keep]
+    pain = np.full(n, np.nan)
+    pain[rows] = latest["pain"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[keep]
+    per_exercise = np.full((n, len(ids)), np.nan)
+    per_exercise[rows] = _credits(latest["exercises"], routine)[keep]
+    credit = per_exercise.mean(axis=1) if len(ids) else np.full(n, np.nan)
+
+    frame = pd.DataFrame(
+        {
+            "logged": logged,
+            "day": pd.array(day, dtype="str"),
+            "pain": pain,
+            "credit": credit,
+            "full": logged & (np.nan_to_num(credit) >= FULL_CREDIT),
+        },
+        index=index,
+    )
+    median = (
+        frame["pain"]
+        .rolling(f"{FLARE_WINDOW_DAYS}D", min_periods=FLARE_MIN_RATED, closed="left")
+        .median()
+    )
+    frame["pain_median_28d"] = median
+    frame["flare_marked"] = frame["day"].eq("flare").to_numpy(dtype=bool)
+    frame["flare_detected"] = (frame["pain"] - median >= FLARE_POINTS - 1e-9).to_numpy()
+    frame["flare"] = frame["flare_marked"] | frame["flare_detected"]
+    for j, exercise_id in enumerate(ids):
+        frame[CREDIT_PREFIX + exercise_id] = per_exercise[:, j]
+    if start_day is not None or end_day is not None:
+        frame = frame.loc[start_day:end_day]
+    return frame
+
+
+def exercise_ids(daily: pd.DataFrame) -> list[str]:
+    """The routine's exercise ids present in a daily series (its ``credit_<id>`` columns)."""
+    return [c[len(CREDIT_PREFIX) :] for c in daily.columns if c.startswith(CREDIT_PREFIX)]
+
+
+# ----------------------------------------------------------------------------- pain
+
+
+def pain_7day_mean(daily: pd.DataFrame) -> pd.Series:
+    """Rolling mean pain (points, 0-10) over 7 calendar days; NaN unless ≥ 4 days rated."""
+    return (
+        daily["pain"]
+        .rolling(f"{ROLLING_DAYS}D", min_periods=ROLLING_MIN_RATED)
+        .mean()
+        .rename("pain_7day_mean")
+    )
+
+
+def last_logged_day(daily: pd.DataFrame) -> pd.Timestamp | None:
+    """The last date with a save, or None for an empty log."""
+    logged = daily.index[daily["logged"].to_numpy(dtype=bool)]
+    return logged[-1] if len(logged) else None
+
+
+def latest_pain_mean(
+    daily: pd.DataFrame, end: date | str | pd.Timestamp | None = None
+) -> WindowMean:
+    """Mean pain (points) over the 7 calendar days ending on ``end`` (default: the last
+    logged day); None unless ≥ 4 of them are rated."""
+    end_day = _day(end) or last_logged_day(daily)
+    if end_day is None:
+        return WindowMean(None, 0, None, None, "no days logged yet")
+    start_day = end_day - pd.Timedelta(days=ROLLING_DAYS - 1)
+    rated = daily["pain"].loc[start_day:end_day].dropna()
+    if len(rated) < ROLLING_MIN_RATED:
+        reason = (
+            f"7-day mean pain needs {ROLLING_MIN_RATED} rated days in the 7 days ending "
+            f"{end_day.date()}, has {len(rated)}"
+        )
+        return WindowMean(None, len(rated), start_day, end_day, reason)
+    return WindowMean(float(rated.mean()), len(rated), start_day, end_day)
+
+
+def weekly_pain(daily: pd.DataFrame) -> pd.DataFrame:
+    """Mean pain (points) and count of rated days per ISO week (weeks end on Sunday)."""
+    weekly = daily["pain"].resample("W-SUN").agg(["mean", "count"])
+    weekly.index.name = "week_ending"
+    return weekly
+
+
+def baseline(
+    daily: pd.DataFrame,
+    start: date | str | pd.Timestamp | None = None,
+    end: date | str | pd.Timestamp | None = None,
+) -> WindowMean:
+    """Baseline pain (points): mean of the first 7 rated days, or of the rated days in a
+    chosen period ``start``-``end`` (needs ≥ 4 rated days there)."""
+    rated = daily["pain"].dropna()
+    if start is None and end is None:
+        if len(rated) < BASELINE_DAYS:
+            reason = f"baseline needs {BASELINE_DAYS} rated days, has {len(rated)}"
+            return WindowMean(None, len(rated), None, None, reason)
+        first = rated.iloc[:BASELINE_DAYS]
+        return WindowMean(float(first.mean()), BASELINE_DAYS, first.index[0], first.index[-1])
+    start_day, end_day = _day(start), _day(end)
+    chosen = rated.loc[start_day:end_day]
+    if len(chosen) < ROLLING_MIN_RATED:
+        reason = f"baseline period needs {ROLLING_MIN_RATED} rated days, has {len(chosen)}"
+        return WindowMean(None, len(chosen), start_day, end_day, reason)
+    return WindowMean(
+        float(chosen.mean()),
+        len(chosen),
+        start_day or chosen.index[0],
+        end_day or chosen.index[-1],
+    )
+
+
+def flare_episodes(daily: pd.DataFrame) -> pd.DataFrame:
+    """Runs of consecutive flare days: ``start``, ``end``, ``days``, ``peak_pain``
+    (points), ``marked`` (any day marked flare by the person)."""
+    flare = daily["flare"].to_numpy(dtype=bool)
+    groups = np.cumsum(np.r_[True, flare[1:] != flare[:-1]])[flare] if len(flare) else flare
+    first, last, days = _group_bounds(groups)
+    pain = daily["pain"].to_numpy(dtype=float)[flare]
+    marked = daily["flare_marked"].to_numpy(dtype=bool)[flare]
+    dates = daily.index[flare]
+    return pd.DataFrame(
+        {
+            "start": dates[first],
+            "end": dates[last],
+            "days": days,
+            "peak_pain": [
+                np.nanmax(pain[a : b + 1], initial=np.nan)
+                for a, b in zip(first, last, strict=True)
+            ],
+            "marked": [bool(marked[a : b + 1].any()) for a, b in zip(first, last, strict=True)],
+        }
+    )
+
+
+def _group_bounds(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For sorted group labels: position of each group's first and last member, and size."""
+    if len(groups) == 0:
+        empty = np.array([], dtype=int)
+        return empty, empty, empty
+    _, first, size = np.unique(groups, return_index=True, return_counts=True)
+    return first, first + size - 1, size
+
+
+def chronic_span(daily: pd.DataFrame) -> tuple[bool, int]:
+    """(chronic, span in days): whether days rated pain ≥ 1 span more than 3 months
+    (IASP), and the span from the first to the last such day."""
+    painful = daily.index[(daily["pain"] >= 1).to_numpy(dtype=bool)]
+    if len(painful) == 0:
+        return False, 0
+    first, last = painful[0], painful[-1]
+    return bool(last > first + pd.DateOffset(months=CHRONIC_MONTHS)), int((last - first).days)
+
+
+# ----------------------------------------------------------------------------- adherence
+
+
+def _routine_days(daily: pd.DataFrame) -> pd.Series:
+    return daily["logged"] & daily["day"].eq("routine")
+
+
+def adherence_window(
+    daily: pd.DataFrame, days: int, end: date | str | pd.Timestamp | None = None
+) -> WindowMean:
+    """Mean dose credit (fraction 0-1) of the logged routine days among the ``days``
+    calendar days ending on ``end`` (default: the last logged day). Rest, flare and
+    unlogged days are left out; None when there is no logged routine day."""
+    end_day = _day(end) or last_logged_day(daily)
+    if end_day is None:
+        return WindowMean(None, 0, None, None, "no days logged yet")
+    start_day = end_day - pd.Timedelta(days=days - 1)
+    window = daily.loc[start_day:end_day]
+    credit = window["credit"][_routine_days(window)]
+    if credit.empty:
+        reason = f"no logged routine day in the {days} days ending {end_day.date()}"
+        return WindowMean(None, 0, start_day, end_day, reason)
+    return WindowMean(float(credit.mean()), len(credit), start_day, end_day)
+
+
+def adherence_by_week(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per ISO week (ending Sunday): ``adherence`` (mean credit 0-1 over logged routine
+    days), ``routine_days``, ``high`` (≥ 0.8), ``flare_adherence`` and ``flare_days``
+    (marked flare days, apart), ``rest_days``, ``not_logged`` days."""
+    routine_days = _routine_days(daily)
+    flare_days = daily["day"].eq("flare")
+    frame = pd.DataFrame(
+        {
+            "routine_credit": daily["credit"].where(routine_days),
+            "flare_credit": daily["credit"].where(flare_days),
+            "rest": daily["day"].eq("rest").astype(int),
+            "not_logged": (~daily["logged"]).astype(int),
+        },
+        index=daily.index,
+    )
+    weekly = frame.resample("W-SUN").agg(
+        {
+            "routine_credit": ["mean", "count"],
+            "flare_credit": ["mean", "count"],
+            "rest": "sum",
+            "not_logged": "sum",
+        }
+    )
+    result = pd.DataFrame(
+        {
+            "adherence": weekly[("routine_credit", "mean")],
+            "routine_days": weekly[("routine_credit", "count")].astype(int),
+            "flare_adherence": weekly[("flare_credit", "mean")],
+            "flare_days": weekly[("flare_credit", "count")].astype(int),
+            "rest_days": weekly[("rest", "sum")].astype(int),
+            "not_logged": weekly[("not_logged", "sum")].astype(int),
+        }
+    )
+    result.insert(2, "high", result["adherence"] >= HIGH_ADHERENCE - 1e-12)
+    result.index.name = "week_ending"
+    return result
+
+
+def adherence_by_exercise(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per exercise: ``adherence`` (mean credit 0-1 over logged routine days),
+    ``days_done`` (credit > 0), ``routine_days``, ``high`` (≥ 0.8), and
+    ``flare_adherence`` over marked flare days (apart)."""
+    routine_days = _routine_days(daily).to_numpy(dtype=bool)
+    flare_days = daily["day"].eq("flare").to_numpy(dtype=bool)
+    rows = []
+    for exercise_id in exercise_ids(daily):
+        credit = daily[CREDIT_PREFIX + exercise_id]
+        on_routine = credit[routine_days]
+        on_flare = credit[flare_days]
+        rows.append(
+            {
+                "exercise": exercise_id,
+                "adherence": float(on_routine.mean()) if len(on_routine) else np.nan,
+                "days_done": int((on_routine > 0).sum()),
+                "routine_days": len(on_routine),
+                "flare_adherence": float(on_flare.mean()) if len(on_flare) else np.nan,
+            }
+        )
+    table = pd.DataFrame.from_records(
+        rows,
+        columns=["exercise", "adherence", "days_done", "routine_days", "flare_adherence"],
+    ).set_index("exercise")
+    table.insert(1, "high", table["adherence"] >= HIGH_ADHERENCE - 1e-12)
+    return table
+
+
+def logging_completeness(
+    daily: pd.DataFrame, today: date | str | pd.Timestamp | None = None
+) -> Ratio:
+    """Days logged ÷ days elapsed, from the first logged day to ``today`` (default: the
+    last logged day), both included (fraction 0-1)."""
+    logged = daily.index[daily["logged"].to_numpy(dtype=bool)]
+    if len(logged) == 0:
+        return Ratio(None, 0, 0)
+    end_day = _day(today) or logged[-1]
+    end_day = max(end_day, logged[-1])
+    elapsed = int((end_day - logged[0]).days) + 1
+    return Ratio(len(logged) / elapsed, len(logged), elapsed)
+
+
+# ----------------------------------------------------------------------------- habits
+
+
+def _streak_status(daily: pd.DataFrame) -> np.ndarray:
+    """Per day: 1 full routine, 0 bridge (rest or flare day not fully done), -1 break
+    (not logged, or logged and not fully done)."""
+    full = daily["full"].to_numpy(dtype=bool)
+    bridge = daily["day"].isin(["rest", "flare"]).to_numpy(dtype=bool)
+    return np.where(full, 1, np.where(bridge, 0, -1))
+
+
+def streaks(daily: pd.DataFrame) -> pd.DataFrame:
+    """Every streak: runs of full-routine days (rest and marked flare days inside a run
+    neither break nor count). Columns ``start``, ``end`` (first and last full day),
+    ``days`` (full days). A day not logged, or logged without the full routine, ends it."""
+    status = _streak_status(daily)
+    full = status == 1
+    first, last, days = _group_bounds(np.cumsum(status == -1)[full])
+    dates = daily.index[full]
+    return pd.DataFrame({"start": dates[first], "end": dates[last], "days": days})
+
+
+def current_streak(daily: pd.DataFrame, today: date | str | pd.Timestamp | None = None) -> int:
+    """Full-routine days in the streak still running on ``today`` (default: the last
+    logged day). Today not yet logged does not break it; rest and flare days bridge it; a
+    past day not logged, or logged without the full routine, ends it."""
+    today_day = _day(today)
+    last = last_logged_day(daily)
+    if last is None:
+        return 0
+    status = _streak_status(daily)
+    index = daily.index
+    if today_day is not None:
+        if today_day < index[0]:
+            return 0
+        keep = index <= today_day
+        status, index = status[keep], index[keep]
+        gap = int((today_day - index[-1]).days) if len(index) else 0
+        if gap > 1:  # unlogged days between the last row of the series and today
+            return 0
+        if len(index) and index[-1] == today_day and not daily["logged"].loc[today_day]:
+            status = status[:-1]  # today, not yet logged
+    count = 0
+    for value in status[::-1]:
+        if value == -1:
+            break
+        count += int(value == 1)
+    return count
+
+
+def habit_strength(daily: pd.DataFrame, frequency: float = 1.0) -> pd.Series:
+    """Loop Habit Tracker's score (0-1): S_t = m·S_{t-1} + (1-m)·c_t with
+    m = 0.5 ** (sqrt(f) / 13), f the target frequency per day (1 = daily), c_t the day's
+    dose credit. Not-logged, rest and marked flare days carry S over unchanged (never
+    counted as "not done"). Starts at 0 before the first day."""
+    if not frequency > 0:
+        raise FieldError("frequency", "a target frequency per day above 0", frequency)
+    m = 0.5 ** (np.sqrt(frequency) / HABIT_HALF_LIFE)
+    credit = daily["credit"].to_numpy(dtype=float)
+    skip = (
+        ~daily["logged"].to_numpy(dtype=bool)
+        | daily["day"].isin(["rest", "flare"]).to_numpy(dtype=bool)
+        | np.isnan(credit)
+    )
+    scores = np.empty(len(credit))
+    score = 0.0
+    for t in range(len(credit)):
+        if not skip[t]:
+            score = m * score + (1 - m) * credit[t]
+        scores[t] = score
+    return pd.Series(scores, index=daily.index, name="habit_strength")
