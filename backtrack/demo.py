@@ -16,8 +16,6 @@ The model, per day t (all pain on the 0-10 NRS):
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -25,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .routine import Routine, default_routine
-from .schema import COLUMNS, Entry
+from .schema import COLUMNS, Entry, csv_line
 from .store import LogData, parse_log_text
 
 DEMO_TZ = timezone(timedelta(hours=1))
@@ -148,13 +146,8 @@ def _credit(done: dict[str, float | None], doses: dict[str, float | None]) -> fl
 
 def to_csv_text(entries: list[Entry]) -> str:
     """The entries as a log file's text (header first)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for entry in entries:
-        row = entry.to_row()
-        writer.writerow([row[name] for name in COLUMNS])
-    return buffer.getvalue()
+    rows = (entry.to_row() for entry in entries)
+    return csv_line(list(COLUMNS)) + "".join(csv_line([r[c] for c in COLUMNS]) for r in rows)
 
 
 def write_demo(path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs) -> Path:

@@ -27,6 +27,8 @@ day and a flare day are four different things.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
 from collections.abc import Mapping
@@ -50,6 +52,14 @@ _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _INT = re.compile(r"\d{1,2}\Z")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
+
+
+def csv_line(fields: list[str]) -> str:
+    """One CSV record ending in ``\n``. Fields holding ``,``, ``"``, ``\n`` or ``\r`` are
+    quoted (the writer is told ``\r\n`` ends lines so that a lone ``\r`` gets quotes too)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def is_identifier(text: str) -> bool:

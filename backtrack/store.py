@@ -25,6 +25,7 @@ from .schema import (
     COLUMNS,
     FIELD_PARSERS,
     Entry,
+    csv_line,
     decode_note,
     parse_exercises,
     parse_pain,
@@ -35,6 +36,9 @@ DEFAULT_LOG = Path("data") / "backtrack.csv"
 ENV_VAR = "BACKTRACK_CSV"
 LOCK_TIMEOUT_SECONDS = 10.0
 _HEADER_PROBE_BYTES = 64 * 1024
+UNDECODABLE = "\ufffd"
+TORN_MARKER = "backtrack: unfinished row, a save was interrupted"
+"""Written after a torn last row (as one extra field) when the next save starts a line."""
 
 
 def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
@@ -43,12 +47,6 @@ def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
         return Path(csv_path)
     env = os.environ.get(ENV_VAR)
     return Path(env) if env else DEFAULT_LOG
-
-
-def _csv_line(fields: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(fields)
-    return buffer.getvalue()
 
 
 def _read_header(fd: int, path: Path) -> list[str]:
@@ -65,8 +63,10 @@ def _separator_before_append(fd: int, size: int) -> str:
     """What to write before a new row so it never merges with a torn last row.
 
     Normally nothing (the file ends with a newline: one 1-byte ``pread``). After a crash
-    mid-write the last row has no newline: start a fresh line, and if the torn row ended
-    inside a quoted field (odd number of quotes in the file), close the quote first.
+    mid-write the last row has no newline: close an open quoted field if the torn row
+    ended inside one (odd number of quotes in the file), add one field holding
+    :data:`TORN_MARKER` so the fragment can never pass for a complete row (e.g. a note
+    cut short), and start a fresh line. The torn bytes themselves are kept as they were.
     Only this rare path reads the whole file.
     """
     if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
@@ -79,7 +79,7 @@ def _separator_before_append(fd: int, size: int) -> str:
             break
         quotes += chunk.count(b'"')
         offset += len(chunk)
-    return '"\n' if quotes % 2 else "\n"
+    return ('"' if quotes % 2 else "") + f',"{TORN_MARKER}"\n'
 
 
 def append_row(
@@ -115,11 +115,11 @@ def append_row(
             size = os.fstat(fd).st_size
             if size == 0:
                 header = list(COLUMNS)
-                text = _csv_line(header)
+                text = csv_line(header)
             else:
                 header = _read_header(fd, path)
                 text = _separator_before_append(fd, size)
-            text += _csv_line([row.get(name, "") for name in header])
+            text += csv_line([row.get(name, "") for name in header])
             data = text.encode("utf-8")
             written = os.write(fd, data)
             if written != len(data):
@@ -168,10 +168,15 @@ def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
                 )
             )
     seen: set[str] = set()
-    for name in header:
+    for position, name in enumerate(header, start=1):
         if name in seen:
             problems.append(
-                LogProblem(path, 1, name, f"expected each column once, found {name!r} twice")
+                LogProblem(
+                    path,
+                    1,
+                    name or f"#{position}",
+                    f"expected each column once, found {name!r} twice",
+                )
             )
         seen.add(name)
     return problems
@@ -238,8 +243,13 @@ def parse_log_text(
     path: str,
     *,
     known_exercises: Collection[str] | None = None,
+    undecodable: bool = False,
 ) -> LogData:
-    """Validate the text of a log file; see :func:`read_log`."""
+    """Validate the text of a log file; see :func:`read_log`.
+
+    ``undecodable``: the file was not valid UTF-8 and was decoded with U+FFFD
+    replacements; any field holding one is reported as a problem at its line and column.
+    """
     problems: list[LogProblem] = []
     warnings: list[str] = []
     records = iter_records(text)
@@ -263,11 +273,14 @@ def parse_log_text(
     torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
     blank_lines = 0
     last_line = None
+    all_records: list[RawRecord] = []
     try:
-        all_records = list(records)
+        all_records.extend(records)
     except csv.Error as exc:  # only with absurd fields (> csv.field_size_limit)
-        problems.append(LogProblem(path, 0, "", f"cannot be read as CSV: {exc}"))
-        all_records = []
+        line = all_records[-1].line + 1 if all_records else 2
+        problems.append(
+            LogProblem(path, line, header[0], f"expected CSV, found what cannot be read: {exc}")
+        )
     if all_records:
         last_line = all_records[-1].line
     for record in all_records:
@@ -287,6 +300,17 @@ def parse_log_text(
         if not any(fields):
             blank_lines += 1
             continue
+        if len(fields) > width and fields[-1] == TORN_MARKER:
+            problems.append(
+                LogProblem(
+                    path,
+                    record.line,
+                    header[min(len(fields) - 1, width) - 1],
+                    "expected a complete row, found an unfinished one (a save was "
+                    "interrupted mid-write); it is kept in the file and left out of analysis",
+                )
+            )
+            continue
         if len(fields) != width:
             column = header[len(fields)] if len(fields) < width else f"#{width + 1}"
             hint = " (a note with commas needs quotes)" if len(fields) > width else ""
@@ -296,6 +320,17 @@ def parse_log_text(
                     record.line,
                     column,
                     f"expected {width} fields, found {len(fields)}{hint}",
+                )
+            )
+            continue
+        if undecodable and any(UNDECODABLE in f for f in fields):
+            bad = next(i for i, f in enumerate(fields) if UNDECODABLE in f)
+            problems.append(
+                LogProblem(
+                    path,
+                    record.line,
+                    header[bad],
+                    "expected UTF-8 text, found bytes that are not (save the file as UTF-8 CSV)",
                 )
             )
             continue
@@ -355,19 +390,11 @@ def read_log(
     data = Path(path).read_bytes()
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        problem = LogProblem(
-            path_text,
-            line,
-            "",
-            f"expected UTF-8 text, found byte 0x{data[exc.start]:02x} "
-            "(save the file as UTF-8 CSV)",
-        )
-        if strict:
-            raise LogFormatError([problem]) from None
-        return LogData(path_text, _empty_entries(), [problem], [])
-    log = parse_log_text(text, path_text, known_exercises=known_exercises)
+        undecodable = False
+    except UnicodeDecodeError:
+        text = data.decode("utf-8-sig", errors="replace")
+        undecodable = True
+    log = parse_log_text(text, path_text, known_exercises=known_exercises, undecodable=undecodable)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         log.warnings.append(

@@ -1,0 +1,104 @@
+"""Hypothesis: any valid entry round-trips exactly; corruption only ever gives our error."""
+
+from __future__ import annotations
+
+import csv
+import io
+import string
+from datetime import date, datetime, timedelta, timezone
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backtrack.errors import LogFormatError
+from backtrack.schema import COLUMNS, DAY_TYPES, Entry, parse_row
+from backtrack.store import append_entry, read_log
+
+ids = st.text(string.ascii_lowercase + "_", min_size=1, max_size=12).filter(
+    lambda s: s[0].isalpha()
+)
+minutes = st.one_of(
+    st.none(), st.integers(0, 240).map(float), st.decimals(0, 240, places=2).map(float)
+)
+offsets = st.integers(-12 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+recorded = st.builds(
+    lambda d, tz: d.replace(tzinfo=tz, microsecond=(d.microsecond // 1000) * 1000),
+    st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)),
+    offsets,
+)
+entries = st.builds(
+    Entry,
+    recorded_at=recorded,
+    date=st.dates(date(2000, 1, 1), date(2100, 1, 1)),
+    pain=st.one_of(st.none(), st.integers(0, 10)),
+    exercises=st.dictionaries(ids, minutes, max_size=6),
+    day=st.sampled_from(DAY_TYPES),
+    where=st.lists(ids, max_size=3).map(tuple),
+    note=st.text(max_size=200),
+)
+
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(batch=st.lists(entries, min_size=1, max_size=5))
+def test_any_valid_entry_round_trips_exactly(tmp_path_factory, batch):
+    path = tmp_path_factory.mktemp("rt") / "log.csv"
+    for item in batch:
+        append_entry(path, item)
+    log = read_log(path)
+    assert not log.problems
+    assert len(log.entries) == len(batch)
+    for item, (_, row) in zip(batch, log.entries.iterrows(), strict=True):
+        assert row["note"] == item.note
+        assert (None if pd.isna(row["pain"]) else row["pain"]) == item.pain
+        assert row["date"].date() == item.date
+        assert row["recorded_at"] == item.recorded_at
+    # and the stored fields parse back to the very same entries
+    lines = path.read_bytes().decode("utf-8")
+    records = list(csv.DictReader(io.StringIO(lines, newline="")))
+    assert [parse_row(r) for r in records] == batch
+
+
+mutation = st.tuples(
+    st.sampled_from(["replace", "insert", "delete", "truncate"]),
+    st.floats(0, 1),
+    st.binary(min_size=1, max_size=6)
+    | st.sampled_from([b'"', b",", b"\n", b"\r\n", b"\xff", b"=", b";", b"\x00"]),
+)
+
+
+@SETTINGS
+@given(batch=st.lists(entries, min_size=1, max_size=4), mutations=st.lists(mutation, max_size=4))
+def test_corruption_only_ever_raises_our_error_with_line_and_column(
+    tmp_path_factory, batch, mutations
+):
+    path = tmp_path_factory.mktemp("bad") / "log.csv"
+    for item in batch:
+        append_entry(path, item)
+    data = bytearray(path.read_bytes())
+    for kind, where, blob in mutations:
+        at = int(where * len(data))
+        if kind == "replace":
+            data[at : at + len(blob)] = blob
+        elif kind == "insert":
+            data[at:at] = blob
+        elif kind == "delete":
+            del data[at : at + len(blob)]
+        else:
+            del data[at:]
+    path.write_bytes(bytes(data))
+    try:
+        log = read_log(path)
+    except LogFormatError as error:
+        assert error.line >= 1
+        assert error.column
+        assert all(p.line >= 1 and p.column for p in error.problems)
+        assert str(error).startswith(f"{path}:{error.line}:{error.column}: expected ")
+        lenient = read_log(path, strict=False)
+        assert lenient.problems == error.problems
+    else:
+        assert set(COLUMNS) <= set(log.entries.columns)
