@@ -107,6 +107,7 @@ class LogFormModel(HasTraits):
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
         self.reload()
+        self.clear()
         self.select_date(self.today)
 
     # ------------------------------------------------------------------ reading the log
@@ -148,16 +149,18 @@ class LogFormModel(HasTraits):
     def select_date(self, day: date | None) -> None:
         """Show what is logged for ``day`` and prefill the form with its latest state.
 
-        A date with no save in the user's own log gets an empty form (demo rows are shown
-        for reference but never prefilled: the user's first save must be their own).
+        A date with no save in the user's own log keeps what the user typed (they may
+        have started before picking the date) but not values loaded from another date.
+        Demo rows are shown for reference, never prefilled: a first save is the user's own.
         """
         self.day = day
         self.message = None
         rows = self._rows_for(day) if day is not None else pd.DataFrame()
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
         if rows.empty or self.demo:
+            if self.correcting:
+                self.clear()
             self.correcting = False
-            self.clear()
             return
         self.correcting = True
         latest = rows.iloc[-1]

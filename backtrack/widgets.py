@@ -1,15 +1,18 @@
 """The "log a day" form as ipywidgets: a thin view over :class:`.form_model.LogFormModel`.
 
 The view only copies values between widgets and the model and renders the model's
-messages; all logic is in the model. Callbacks run inside an ``Output`` widget's
-``capture()``, so an unexpected error shows its traceback in JupyterLab instead of
-vanishing. Labels are real ``description`` labels (``get_by_label`` finds them), and no
-button relies on an icon (Font Awesome does not load offline).
+messages; all logic is in the model. A callback that fails writes its traceback into
+an ``Output`` widget under the form, so an unexpected error shows in JupyterLab and Voila
+instead of vanishing (ipywidgets itself only logs exceptions from button callbacks).
+Labels are real ``description`` labels (``get_by_label`` finds them; ipywidgets does not
+link a slider's label, so pain also has a labelled text box), and no button relies on an
+icon (Font Awesome does not load offline).
 """
 
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from html import escape
@@ -191,15 +194,27 @@ class LogForm:
 
     # ------------------------------------------------------------------ wiring
 
-    def _on(self, widget: widgets.Widget, handler: Callable[[object], None]) -> None:
-        """Call ``handler(new value)`` on user changes, inside the Output capture."""
+    def _visible(self, handler: Callable[..., None]) -> Callable[..., None]:
+        """``handler`` with any exception's traceback written into the Output widget (so
+        it shows under the form in JupyterLab and Voila), then re-raised."""
 
-        @self.out.capture()
+        def run(*args: object) -> None:
+            try:
+                handler(*args)
+            except Exception:
+                self.out.append_stderr(traceback.format_exc())
+                raise
+
+        return run
+
+    def _on(self, widget: widgets.Widget, handler: Callable[[object], None]) -> None:
+        """Call ``handler(new value)`` when the user changes ``widget``."""
+
         def changed(change: dict) -> None:
             if not self._updating:
                 handler(change["new"])
 
-        widget.observe(changed, names="value")
+        widget.observe(self._visible(changed), names="value")
 
     def _wire(self) -> None:
         m = self.model
@@ -215,9 +230,9 @@ class LogForm:
         for place, box in self.where.items():
             self._on(box, lambda v, place=place: m.set_where(place, v))
         self._on(self.note, lambda v: setattr(m, "note", v))
-        self.whole.on_click(self.out.capture()(lambda _: m.tick_all()))
-        self.save.on_click(self.out.capture()(lambda _: m.save()))
-        m.observe(self.out.capture()(lambda _: self._refresh()))
+        self.whole.on_click(self._visible(lambda _: m.tick_all()))
+        self.save.on_click(self._visible(lambda _: m.save()))
+        m.observe(self._visible(lambda _: self._refresh()))
 
     def _date_changed(self, value: date | None) -> None:
         self.model.select_date(value)

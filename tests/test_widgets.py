@@ -1,0 +1,336 @@
+"""The "log a day" form without a browser: set widget values, click, check the CSV."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from functools import partial
+
+import ipywidgets as widgets
+import pytest
+from filelock import FileLock
+
+from backtrack import actions, store
+from backtrack.form_model import LogFormModel
+from backtrack.store import read_log
+from backtrack.widgets import NOT_SET, log_form
+
+
+def make_form(log_path, today, **kwargs):
+    return log_form(log_path, today=today, **kwargs).form
+
+
+def rows(log_path):
+    return read_log(log_path).entries
+
+
+def test_save_writes_exactly_the_form(log_path, today):
+    form = make_form(log_path, today)
+    form.pain.value = 6
+    form.ticks["floor_relaxation"].value = True
+    form.ticks["hip_stretch"].value = True
+    form.minutes["hip_stretch"].value = "1.5"
+    form.day_type.value = "flare"
+    form.where["lower_back"].value = True
+    form.where["hips"].value = True
+    form.note.value = 'Slept badly, "stiff"\nsecond line'
+    form.save.click()
+
+    saved = rows(log_path)
+    assert len(saved) == 1
+    row = saved.iloc[0]
+    assert row["date"].date() == today
+    assert row["pain"] == 6
+    assert row["exercises"] == "floor_relaxation=5;hip_stretch=1.5"
+    assert row["day"] == "flare"
+    assert row["where"] == "lower_back;hips"
+    assert row["note"] == 'Slept badly, "stiff"\nsecond line'
+    assert "bt-saved" in form.status.value
+    assert f"Saved {today.isoformat()}" in form.status.value
+    assert "Current streak" in form.status.value
+    assert "7-day mean pain" in form.status.value
+
+
+def test_demo_banner_then_first_save_creates_only_the_users_row(log_path, today):
+    form = make_form(log_path, today)
+    assert not log_path.exists()
+    assert "DEMO DATA" in form.banner.value
+    # a past date shows the demo history, labelled, and does not prefill the form
+    form.date.value = today - timedelta(days=2)
+    assert "Demo data for this date" in form.history.value
+    assert form.pain.value == NOT_SET and form.pain_text.value == ""
+    form.date.value = today
+    form.pain_text.value = "3"
+    form.whole.click()
+    form.save.click()
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(store.COLUMNS)
+    assert len(lines) == 2
+    assert lines[1].split(",")[1:3] == [today.isoformat(), "3"]
+    assert "DEMO DATA" not in form.banner.value
+    assert "Your own log starts here" in form.status.value
+
+
+def test_whole_routine_shortcut_ticks_all_at_their_doses(log_path, today, routine):
+    form = make_form(log_path, today)
+    form.minutes["hip_stretch"].value = "0.5"
+    form.whole.click()
+    assert all(box.value for box in form.ticks.values())
+    for exercise in routine.exercises:
+        expected = "" if exercise.dose_minutes is None else f"{exercise.dose_minutes:g}"
+        assert form.minutes[exercise.id].value == expected
+    form.pain.value = 0
+    form.save.click()
+    assert rows(log_path).iloc[0]["exercises"] == (
+        "floor_relaxation=5;hip_stretch=2;legs_up_wall=2;seated_stretch=1;wall_squat="
+    )
+    assert rows(log_path).iloc[0]["pain"] == 0
+
+
+def test_wall_squat_says_no_dose_and_minutes_are_optional(log_path, today):
+    form = make_form(log_path, today)
+    row_html = [
+        child.value
+        for row in form.widget.children
+        if "bt-exercise" in row._dom_classes
+        for child in row.children[0].children
+        if isinstance(child, widgets.HTML)
+    ]
+    assert sum("no dose set — ask your physio" in h for h in row_html) == 1
+    form.pain.value = 4
+    form.ticks["wall_squat"].value = True
+    form.save.click()
+    form.date.value = today - timedelta(days=1)
+    form.pain.value = 4
+    form.ticks["wall_squat"].value = True
+    form.minutes["wall_squat"].value = "3"
+    form.save.click()
+    assert list(rows(log_path)["exercises"]) == ["wall_squat=", "wall_squat=3"]
+
+
+def test_correction_prefills_and_adds_a_second_row(log_path, today, now, routine):
+    past = today - timedelta(days=3)
+    actions.log_day(
+        log_path,
+        routine=routine,
+        pain=5,
+        done={"hip_stretch": 1},
+        day=past,
+        note="first",
+        now=now - timedelta(days=1),
+    )
+    form = make_form(log_path, today)
+    assert "Nothing logged" in form.history.value
+    form.date.value = past
+    assert "Already logged for this date (1 save(s)" in form.history.value
+    assert form.pain.value == 5 and form.pain_text.value == "5"
+    assert form.ticks["hip_stretch"].value and not form.ticks["floor_relaxation"].value
+    assert form.minutes["hip_stretch"].value == "1"
+    assert form.note.value == "first"
+    assert form.save.description == "Save correction"
+    form.pain.value = 7
+    form.save.click()
+    history = store.history_for(rows(log_path), past)
+    assert list(history["pain"]) == [5, 7]
+    assert list(history["exercises"]) == ["hip_stretch=1", "hip_stretch=1"]
+    assert "(2 save(s)" in form.history.value
+    assert "This date now has 2 saves" in form.status.value
+
+
+def test_rest_day_needs_no_pain(log_path, today):
+    form = make_form(log_path, today)
+    form.day_type.value = "rest"
+    assert form.pain_text.description == "Pain (optional)"
+    form.save.click()
+    assert rows(log_path).iloc[0]["day"] == "rest"
+    assert rows(log_path)["pain"].isna().all()
+
+
+@pytest.fixture
+def existing_log(log_path, today, now, routine):
+    """A log with one earlier day, so refused saves can be checked byte for byte."""
+    actions.log_day(log_path, routine=routine, pain=4, day=today - timedelta(days=5), now=now)
+    return log_path
+
+
+def _fill_valid(form):
+    form.pain.value = 6
+    form.ticks["hip_stretch"].value = True
+    form.note.value = "typed by the user"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "expected"),
+    [
+        (lambda f, t: setattr(f.pain_text, "value", ""), "pain", "required unless"),
+        (lambda f, t: setattr(f.pain_text, "value", "11"), "pain", "an integer 0-10"),
+        (lambda f, t: setattr(f.date, "value", t + timedelta(days=1)), "date", "or earlier"),
+        (lambda f, t: setattr(f.date, "value", None), "date", "a date YYYY-MM-DD"),
+        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "0"), "hip_stretch", "above 0"),
+        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "-1"), "hip_stretch", "above 0"),
+        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "241"), "hip_stretch", "240"),
+        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "two"), "hip_stretch", "number"),
+    ],
+    ids=[
+        "pain-missing",
+        "pain-11",
+        "future-date",
+        "no-date",
+        "minutes-0",
+        "minutes-neg",
+        "minutes-241",
+        "minutes-text",
+    ],
+)
+def test_refused_input_shows_message_and_writes_nothing(
+    existing_log, today, change, field, expected
+):
+    before = existing_log.read_bytes()
+    form = make_form(existing_log, today)
+    _fill_valid(form)
+    change(form, today)
+    typed_minutes = form.minutes["hip_stretch"].value
+    form.save.click()
+    assert existing_log.read_bytes() == before
+    assert "bt-error" in form.status.value
+    assert field in form.status.value and expected in form.status.value
+    # what was typed stays in the form
+    assert form.note.value == "typed by the user"
+    assert form.ticks["hip_stretch"].value
+    assert form.minutes["hip_stretch"].value == typed_minutes
+
+
+def test_locked_log_shows_message_and_writes_nothing(existing_log, today, monkeypatch):
+    monkeypatch.setattr(actions, "append_entry", partial(store.append_entry, timeout=0.2))
+    before = existing_log.read_bytes()
+    form = make_form(existing_log, today)
+    _fill_valid(form)
+    with FileLock(f"{existing_log}.lock"):
+        form.save.click()
+    assert existing_log.read_bytes() == before
+    assert "bt-error" in form.status.value and "locked by another save" in form.status.value
+    assert form.note.value == "typed by the user"
+    form.save.click()  # the lock is free again: the same form saves
+    assert len(rows(existing_log)) == 2
+
+
+def test_bad_rows_are_listed_in_a_warning_banner(existing_log, today):
+    with existing_log.open("a", encoding="utf-8") as handle:
+        handle.write("2026-11-19T08:00:00+01:00,2026-11-19,12,,routine,,\n")
+    form = make_form(existing_log, today)
+    assert "bt-warning" in form.banner.value
+    assert f"{existing_log}:3:pain: expected" in form.banner.value
+    _fill_valid(form)
+    form.save.click()  # the good rows and the new one still count
+    assert "bt-saved" in form.status.value
+
+
+def test_bad_header_refuses_the_save(log_path, today):
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text("when,what\n2026-11-19,x\n", encoding="utf-8")
+    before = log_path.read_bytes()
+    form = make_form(log_path, today)
+    assert "bt-warning" in form.banner.value
+    _fill_valid(form)
+    form.save.click()
+    assert log_path.read_bytes() == before
+    assert "bt-error" in form.status.value
+    assert f"{log_path}:1:recorded_at" in form.status.value
+
+
+def test_callback_errors_are_not_swallowed(log_path, today, monkeypatch):
+    form = make_form(log_path, today)
+
+    def broken() -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(form.model, "save", broken)
+    assert form.out.outputs == ()
+    form.save.click()  # ipywidgets logs button-callback errors; the form must show them
+    shown = "".join(o.get("text", "") for o in form.out.outputs)
+    assert "RuntimeError: boom" in shown and "Traceback" in shown
+    with pytest.raises(RuntimeError, match="boom"):  # value callbacks raise to the setter
+        monkeypatch.setattr(form.model, "set_done", lambda *a: broken())
+        form.ticks["hip_stretch"].value = True
+
+
+def _controls(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _controls(child)
+
+
+def test_every_control_has_a_visible_text_label(log_path, today):
+    form = make_form(log_path, today)
+    controls = [
+        w
+        for w in _controls(form.widget)
+        if isinstance(
+            w,
+            widgets.Checkbox
+            | widgets.Text
+            | widgets.Textarea
+            | widgets.DatePicker
+            | widgets.ToggleButtons
+            | widgets.Button,
+        )
+    ]
+    assert len(controls) > 15
+    for control in controls:
+        assert control.description.strip(), control
+        if isinstance(control, widgets.Button):
+            assert not control.icon
+
+
+def test_model_alone(log_path, today, routine):
+    from datetime import datetime
+
+    clock = lambda: datetime.combine(today, datetime.min.time()).astimezone()  # noqa: E731
+    model = LogFormModel(log_path, routine, clock)
+    assert model.demo and model.day == today and model.pain_text == ""
+    assert model.pain_required
+    model.tick_all()
+    assert model.done_minutes() == {
+        e.id: None if e.dose_minutes is None else f"{e.dose_minutes:g}" for e in routine.exercises
+    }
+    model.set_minutes("hip_stretch", " 1.5 ")
+    model.set_done("wall_squat", False)
+    assert model.done_minutes()["hip_stretch"] == "1.5"
+    assert "wall_squat" not in model.done_minutes()
+    assert not model.save()  # pain not set
+    assert model.message.kind == "error" and not log_path.exists()
+    model.pain_text = "2"
+    assert model.save()
+    assert not model.demo and model.correcting and len(model.history) == 1
+    model.select_date(today - timedelta(days=1))  # values loaded from today do not carry over
+    assert not model.correcting and model.history == [] and model.pain_text == ""
+    model.note = "typed before picking the date"
+    model.select_date(today - timedelta(days=2))  # typed values do
+    assert model.note == "typed before picking the date"
+    model.select_date(today)
+    assert model.pain_text == "2" and model.minutes["hip_stretch"] == "1.5"
+
+
+def test_logging_path_imports_no_matplotlib_or_scipy(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from backtrack.widgets import log_form
+        form = log_form({str(tmp_path / "log.csv")!r}).form
+        form.pain.value = 5
+        form.whole.click()
+        form.save.click()
+        assert "bt-saved" in form.status.value, form.status.value
+        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
+                                 ("matplotlib", "scipy", "statsmodels"))))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert (tmp_path / "log.csv").exists()
