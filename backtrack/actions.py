@@ -41,24 +41,25 @@ def check_pain(pain: object, day_type: str) -> int | None:
         if day_type == "rest":
             return None
         raise InputError("pain", "an integer 0-10 (required unless the day is a rest day)", pain)
-    if isinstance(pain, str) and pain.strip().isdigit():
-        pain = int(pain.strip())
-    if isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10:
+    value = int(pain.strip()) if isinstance(pain, str) and pain.strip().isdigit() else pain
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
         raise InputError("pain", "an integer 0-10", pain)
-    return pain
+    return value
 
 
 def check_date(day: object, today: date) -> date:
     """A calendar day that is not in the future."""
+    typed = day
     if isinstance(day, datetime):
         day = day.date()
     if isinstance(day, str):
+        text = day.strip()
         try:
-            day = date.fromisoformat(day.strip()) if len(day.strip()) == 10 else None
+            day = date.fromisoformat(text) if len(text) == 10 else None
         except ValueError:
             day = None
     if not isinstance(day, date):
-        raise InputError("date", "a date YYYY-MM-DD", day)
+        raise InputError("date", "a date YYYY-MM-DD", typed)
     if day > today:
         raise InputError("date", f"today ({today.isoformat()}) or earlier", day.isoformat())
     return day

@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from .errors import FieldError
 
@@ -148,6 +149,15 @@ def parse_exercises(text: str) -> dict[str, float | None]:
     return done
 
 
+@lru_cache(maxsize=2048)
+def exercise_ids(text: str) -> tuple[str, ...]:
+    """The ids in a valid ``exercises`` field (validated like :func:`parse_exercises`).
+
+    Memoised: a log repeats the same few texts thousands of times.
+    """
+    return tuple(parse_exercises(text))
+
+
 def format_minutes(minutes: float | None) -> str:
     """Minutes as stored: ``5`` not ``5.0``, ``1.5`` as is, empty for not timed."""
     if minutes is None:
@@ -169,6 +179,7 @@ def parse_day(text: str) -> str:
     raise FieldError("day", "one of routine, rest, flare", text)
 
 
+@lru_cache(maxsize=512)
 def parse_where(text: str) -> tuple[str, ...]:
     """``where``: pain locations (ids) joined by ``;``; may be empty."""
     if text == "":

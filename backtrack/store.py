@@ -27,8 +27,12 @@ from .schema import (
     Entry,
     csv_line,
     decode_note,
+    exercise_ids,
+    parse_date,
+    parse_day,
     parse_exercises,
     parse_pain,
+    parse_recorded_at,
     parse_where,
 )
 
@@ -179,6 +183,21 @@ def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
                 )
             )
         seen.add(name)
+    return problems
+
+
+def _row_problems(
+    path: str, line: int, fields: list[str], positions: list[int]
+) -> list[LogProblem]:
+    """Every bad field of one row, each as ``path:line:column: expected …, found …``."""
+    problems = []
+    for name, position in zip(COLUMNS, positions, strict=True):
+        try:
+            FIELD_PARSERS[name](fields[position])
+        except FieldError as exc:
+            problems.append(
+                LogProblem(path, line, name, f"expected {exc.expected}, found {exc.found!r}")
+            )
     return problems
 
 
@@ -334,33 +353,28 @@ def parse_log_text(
                 )
             )
             continue
-        values = {}
-        row_ok = True
-        for name, position in zip(COLUMNS, positions, strict=True):
-            try:
-                values[name] = FIELD_PARSERS[name](fields[position])
-            except FieldError as exc:
-                row_ok = False
-                column = exc.field.split(".")[0]
-                problems.append(
-                    LogProblem(
-                        path, record.line, column, f"expected {exc.expected}, found {exc.found!r}"
-                    )
-                )
-        if not row_ok:
+        try:  # fast path: validate each field once; collect every problem only if bad
+            parse_recorded_at(fields[positions[0]])
+            parse_date(fields[positions[1]])
+            pain = parse_pain(fields[positions[2]])
+            done_ids = exercise_ids(fields[positions[3]])
+            day = parse_day(fields[positions[4]])
+            parse_where(fields[positions[5]])
+        except FieldError:
+            problems.extend(_row_problems(path, record.line, fields, positions))
             continue
         columns["line"].append(record.line)
         columns["recorded_at"].append(fields[positions[0]])
         columns["date"].append(fields[positions[1]])
-        columns["pain"].append(values["pain"])
+        columns["pain"].append(pain)
         columns["exercises"].append(fields[positions[3]])
-        columns["day"].append(values["day"])
+        columns["day"].append(day)
         columns["where"].append(fields[positions[5]])
-        columns["note"].append(values["note"])
+        columns["note"].append(decode_note(fields[positions[6]]))
         for name, position in zip(extra, extra_positions, strict=True):
             columns[name].append(fields[position])
         if known_exercises is not None:
-            for exercise_id in values["exercises"]:
+            for exercise_id in done_ids:
                 if exercise_id not in known_exercises:
                     warnings.append(
                         f"{path}:{record.line}:exercises: {exercise_id!r} is not in the "

@@ -1,0 +1,46 @@
+"""Benchmark: load and validate 10 years (3650 days) of one person's log.
+
+Beside it, in the same run: a bare ``pandas.read_csv`` of the same file (no validation).
+Prints medians and the ratio; not a test. Run: .venv/bin/python bench/load.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from backtrack.demo import generate, to_csv_text
+from backtrack.store import read_log
+
+REPEATS = 30
+
+
+def timed(function, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "ten-years.csv")
+        path.write_text(to_csv_text(generate(3650, seed=3, end=date(2026, 11, 1))))
+        rows = len(read_log(path).entries)
+        ours = timed(lambda: read_log(path))
+        bare = timed(lambda: pd.read_csv(path))
+        print(
+            f"load + validate {rows} rows (10 years): {ours:.1f} ms median; "
+            f"bare pandas.read_csv {bare:.1f} ms; ratio {ours / bare:.1f}x (target <= 25 ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()

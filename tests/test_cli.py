@@ -1,0 +1,158 @@
+"""The backtrack command: exit codes, messages, and what it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from backtrack.cli import main
+from backtrack.store import read_log
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_log_prints_the_saved_row(capsys, log_path):
+    code, out, err = run(
+        capsys,
+        "log",
+        "--pain",
+        "4",
+        "--done",
+        "floor_relaxation,hip_stretch=1.5",
+        "--where",
+        "lower_back",
+        "--note",
+        "=not a formula",
+        "--csv",
+        str(log_path),
+    )
+    assert (code, err) == (0, "")
+    assert f"saved to {log_path}" in out
+    assert "floor_relaxation=5;hip_stretch=1.5" in out
+    row = read_log(log_path).entries.iloc[0]
+    assert (row["pain"], row["where"], row["note"]) == (4, "lower_back", "=not a formula")
+
+
+def test_log_all_and_env_var(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "env.csv"
+    monkeypatch.setenv("BACKTRACK_CSV", str(path))
+    code, out, _ = run(capsys, "log", "--pain", "2", "--done", "all")
+    assert code == 0
+    assert read_log(path).entries.iloc[0]["exercises"] == (
+        "floor_relaxation=5;hip_stretch=2;legs_up_wall=2;seated_stretch=1;wall_squat="
+    )
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--pain", "11"], "backtrack log: pain: expected an integer 0-10, found '11'"),
+        (["--pain", "3", "--done", "plank"], "backtrack log: exercises: expected an exercise"),
+        (["--pain", "3", "--done", "hip_stretch=300"], "exercises.hip_stretch: expected minutes"),
+        (["--pain", "3", "--date", "2999-01-01"], "date: expected today"),
+        (["--pain", "3", "--date", "yesterday"], "expected a date YYYY-MM-DD, found 'yesterday'"),
+        (["--pain", "3", "--day", "holiday"], "invalid choice: 'holiday'"),
+        (["--done", "all"], "pain: expected an integer 0-10 (required unless"),
+    ],
+)
+def test_refused_input_exits_2_with_reason_and_writes_nothing(capsys, log_path, argv, message):
+    code, out, err = run(capsys, "log", *argv, "--csv", str(log_path))
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not log_path.exists()
+
+
+def test_validate_clean_then_broken(capsys, log_path):
+    run(capsys, "log", "--pain", "4", "--csv", str(log_path))
+    code, out, _ = run(capsys, "validate", "--csv", str(log_path))
+    assert code == 0 and "no problems" in out
+    with open(log_path, "a") as handle:
+        handle.write("2026-11-02T20:00:00+00:00,2026-11-02,11,,routine,,\n")
+        handle.write("2026-11-03T20:00:00+00:00,2026-13-03,1,,routine,,\n")
+    code, out, err = run(capsys, "validate", "--csv", str(log_path))
+    assert code == 1
+    assert out.splitlines() == [
+        f"{log_path}:3:pain: expected an integer 0-10 or empty, found '11'",
+        f"{log_path}:4:date: expected a date YYYY-MM-DD, found '2026-13-03'",
+    ]
+    assert "2 problem(s)" in err
+
+
+def test_validate_missing_log_is_a_usage_error(capsys, tmp_path):
+    code, _, err = run(capsys, "validate", "--csv", str(tmp_path / "none.csv"))
+    assert code == 2 and "no log there yet" in err
+
+
+def test_history_shows_corrections_oldest_first(capsys, log_path):
+    day = (date.today() - timedelta(days=2)).isoformat()
+    run(capsys, "log", "--pain", "6", "--date", day, "--csv", str(log_path))
+    run(capsys, "log", "--pain", "4", "--date", day, "--note=-better", "--csv", str(log_path))
+    code, out, _ = run(capsys, "history", "--date", day, "--json", "--csv", str(log_path))
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["pain"] for r in rows] == [6, 4]
+    assert rows[1]["note"] == "-better"
+    assert rows[0]["date"] == day and rows[0]["recorded_at"] < rows[1]["recorded_at"]
+    code, out, _ = run(capsys, "history", "--date", day, "--csv", str(log_path))
+    assert "2 save(s)" in out and "pain 4/10" in out
+
+
+def test_demo_is_deterministic_and_never_overwrites(capsys, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert (
+        run(capsys, "demo", "--days", "60", "--seed", "3", "--end", "2026-10-01", "-o", str(a))[0]
+        == 0
+    )
+    assert (
+        run(capsys, "demo", "--days", "60", "--seed", "3", "--end", "2026-10-01", "-o", str(b))[0]
+        == 0
+    )
+    assert a.read_bytes() == b.read_bytes()
+    code, _, err = run(capsys, "demo", "-o", str(a))
+    assert code == 2 and "never overwrites" in err
+    log = read_log(a)
+    assert log.entries["date"].max() == __import__("pandas").Timestamp("2026-10-01")
+    assert oct(os.stat(a).st_mode & 0o777) == "0o600"
+
+
+def test_usage_error_exit_2(capsys):
+    assert run(capsys, "frobnicate")[0] == 2
+    assert run(capsys, "--help")[0] == 0
+
+
+def test_console_script_runs_as_a_process(tmp_path):
+    script = Path(sys.executable).with_name("backtrack")
+    result = subprocess.run(
+        [str(script), "log", "--pain", "3", "--csv", str(tmp_path / "p.csv")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backtrack",
+            "log",
+            "--pain",
+            "x",
+            "--csv",
+            str(tmp_path / "p.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
