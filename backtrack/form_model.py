@@ -61,7 +61,7 @@ def describe_row(row: pd.Series, names: Mapping[str, str] | None = None) -> str:
     )
     parts = [f"saved {when}", pain, f"{row['day']} day", exercises]
     if row["where"]:
-        parts.append("where: " + row["where"].replace(";", ", "))
+        parts.append("where: " + row["where"].replace(";", ", ").replace("_", " "))
     if row["note"]:
         parts.append(f"note: {row['note']}")
     return " · ".join(parts)

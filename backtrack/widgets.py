@@ -59,7 +59,12 @@ def _how_to(exercise: Exercise) -> widgets.Accordion:
         f"<p><b>Works:</b> {escape(exercise.works)}</p>" if exercise.works else "",
     ]
     body = widgets.HTML("".join(parts), layout=widgets.Layout(max_width="720px"))
-    return widgets.Accordion([body], titles=(f"How to: {exercise.name}",), selected_index=None)
+    return widgets.Accordion(
+        [body],
+        titles=(f"How to: {exercise.name}",),
+        selected_index=None,
+        layout=widgets.Layout(max_width="560px"),
+    )
 
 
 def _safety(routine: Routine) -> widgets.Accordion:
@@ -72,7 +77,10 @@ def _safety(routine: Routine) -> widgets.Accordion:
         layout=widgets.Layout(max_width="720px"),
     )
     return widgets.Accordion(
-        [body], titles=("Safety & when to see a clinician",), selected_index=None
+        [body],
+        titles=("Safety & when to see a clinician",),
+        selected_index=None,
+        layout=widgets.Layout(max_width="760px"),
     )
 
 
@@ -84,7 +92,7 @@ class LogForm:
         self.out = widgets.Output()
         m = model
         self.banner = widgets.HTML()
-        self.date = widgets.DatePicker(description="Date", value=m.day)
+        self.date = widgets.DatePicker(description="Date", value=m.day, style=_WIDE)
         self.history = widgets.HTML()
         self.pain_text = widgets.Text(
             description="Pain (0-10)",
@@ -110,7 +118,9 @@ class LogForm:
             ],
         )
         self.whole = widgets.Button(
-            description="Did the whole routine", tooltip="tick every exercise at its dose"
+            description="Did the whole routine",
+            tooltip="tick every exercise at its dose",
+            layout=widgets.Layout(width="auto", align_self="flex-start"),
         )
         self.ticks: dict[str, widgets.Checkbox] = {}
         self.minutes: dict[str, widgets.Text] = {}
@@ -152,12 +162,15 @@ class LogForm:
             placeholder="optional: anything worth remembering (sleep, work, what helped)",
             layout=widgets.Layout(width="560px", height="64px"),
         )
-        self.save = widgets.Button(description="Save", button_style="primary")
+        self.save = widgets.Button(
+            description="Save",
+            button_style="primary",
+            layout=widgets.Layout(width="auto", min_width="160px", align_self="flex-start"),
+        )
         self.status = widgets.HTML()
 
         self.widget = widgets.VBox(
             [
-                widgets.HTML("<h3 style='margin:0'>Log a day</h3>"),
                 self.banner,
                 self.date,
                 self.history,
@@ -186,7 +199,8 @@ class LogForm:
                 self.status,
                 _safety(m.routine),
                 self.out,
-            ]
+            ],
+            layout=widgets.Layout(max_width="980px"),
         )
         self.widget.add_class("bt-log-form")
         self._wire()
