@@ -2,8 +2,15 @@
 
 The log is a CSV the person owns (see :mod:`backtrack.schema`); :mod:`backtrack.store`
 appends to it durably and reads it with validation; :mod:`backtrack.actions` holds the
-user actions shared by the ``backtrack`` command and the widget form.
+user actions shared by the ``backtrack`` command and the widget form;
+:func:`summary` answers "is it working?" (:mod:`backtrack.metrics`, :mod:`backtrack.stats`).
 """
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import TYPE_CHECKING
 
 from .errors import (
     FieldError,
@@ -21,5 +28,28 @@ __all__ = [
     "LogLockedError",
     "LogProblem",
     "RoutineError",
+    "summary",
 ]
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .overview import Summary
+    from .routine import Routine
+    from .store import LogData
+
+
+def summary(
+    log: LogData | pd.DataFrame | str | os.PathLike[str],
+    *,
+    routine: Routine | None = None,
+    today: date | None = None,
+    since: date | str | None = None,
+) -> Summary:
+    """Is it working? Pain, change vs baseline, adherence, streak, trend and the lagged
+    link for a log (a ``LogData``, its ``entries`` frame or a path); see
+    :func:`backtrack.overview.summary`. Imports the analysis only when called."""
+    from .overview import summary as _summary
+
+    return _summary(log, routine=routine, today=today, since=since)

@@ -141,6 +141,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Is it working? Text by default, a JSON object with ``--json``.
+
+    With no log yet: exit 2 and say so, unless ``--demo`` (120 days of demo data, in
+    memory, labelled as demo).
+    """
+    from .overview import summary
+    from .routine import load_routine
+
+    if args.demo:
+        from .demo import demo_log
+
+        log = demo_log(120, seed=1)
+        routine = load_routine(args.routine)
+    else:
+        from .actions import load_log
+
+        log_path = resolve_log_path(args.csv)
+        if not log_path.exists():
+            raise UsageError(
+                f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
+                "or see what a summary looks like with: backtrack summary --demo"
+            )
+        routine = load_routine(args.routine, log_path=log_path)
+        log = load_log(log_path, routine=routine, strict=False)
+        for warning in log.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    result = summary(log, routine=routine, since=args.since)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(result.text())
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -178,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--json", action="store_true", help="a JSON list, oldest first")
     _add_csv(history)
     history.set_defaults(handler=cmd_history)
+
+    summary = sub.add_parser(
+        "summary", help="is it working? pain, change, adherence, streak, trend, lagged link"
+    )
+    summary.add_argument("--since", type=_date, help="analyse from this day on (YYYY-MM-DD)")
+    summary.add_argument("--json", action="store_true", help="a JSON object (see README)")
+    summary.add_argument(
+        "--demo", action="store_true", help="summarize 120 days of demo data (in memory)"
+    )
+    summary.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(summary)
+    summary.set_defaults(handler=cmd_summary)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)

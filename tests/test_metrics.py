@@ -260,6 +260,7 @@ day_entries = st.lists(
     ),
     min_size=1,
     max_size=25,
+    unique_by=lambda spec: (spec[0], spec[4]),  # two saves of a date never share a time
 )
 
 

@@ -1,0 +1,139 @@
+"""``backtrack.summary`` and ``backtrack summary``: JSON keys and types, nulls with
+reasons on short logs, no log yet, and light imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+
+import backtrack
+from backtrack.cli import main
+from backtrack.demo import demo_log, write_demo
+
+END = date(2026, 10, 31)
+TODAY = END + timedelta(days=1)
+
+NUMBER_KEYS = ("pain_7day_mean", "baseline", "change_points", "change_percent")
+FRACTION_KEYS = ("adherence_7day", "adherence_28day")
+ESTIMATE_KEYS = ("trend_points_per_week", "lag1_adherence_effect")
+
+
+def run_json(capsys, *args: str) -> dict:
+    code = main(["summary", "--json", *args])
+    out = capsys.readouterr().out
+    assert code == 0
+    return json.loads(out)
+
+
+def test_summary_json_keys_and_types_on_a_demo_log(tmp_path, capsys):
+    path = write_demo(tmp_path / "log.csv", days=180, seed=2, end=END)
+    data = run_json(capsys, "--csv", str(path))
+    assert isinstance(data["days_logged"], int) and 150 < data["days_logged"] <= 180
+    for key in NUMBER_KEYS:
+        assert isinstance(data[key], float), key
+    assert 0 <= data["pain_7day_mean"] <= 10 and 0 <= data["baseline"] <= 10
+    assert data["change_points"] == pytest.approx(
+        data["baseline"] - data["pain_7day_mean"], abs=0.02
+    )
+    assert data["change_percent"] == pytest.approx(
+        100 * data["change_points"] / data["baseline"], abs=0.5
+    )
+    assert data["change_class"] in ("none", "minimal", "moderate-important", "substantial")
+    for key in FRACTION_KEYS:
+        assert isinstance(data[key], float) and 0 <= data[key] <= 1, key
+    assert isinstance(data["streak_days"], int) and data["streak_days"] >= 0
+    for key in ESTIMATE_KEYS:
+        value = data[key]
+        assert {"estimate", "low", "high", "n"} <= set(value)
+        assert isinstance(value["n"], int)
+        assert value["low"] <= value["estimate"] <= value["high"], key
+    assert data["chronic"] is True  # 180 days of rated pain ≥ 1
+    assert isinstance(data["messages"], list) and all(isinstance(m, str) for m in data["messages"])
+    assert data["last_logged_day"] <= END.isoformat()
+    assert data["latest_window"]["end"] == data["last_logged_day"]
+
+
+def test_summary_numbers_agree_with_the_metrics(tmp_path):
+    from backtrack import metrics
+    from backtrack.routine import default_routine
+
+    log = demo_log(150, seed=4, end=END)
+    result = backtrack.summary(log, today=TODAY).to_dict()
+    daily = metrics.daily_series(log.entries, default_routine())
+    assert result["pain_7day_mean"] == pytest.approx(
+        metrics.pain_7day_mean(daily).loc[result["last_logged_day"]], abs=0.005
+    )
+    assert result["streak_days"] == metrics.current_streak(daily, TODAY)
+    assert result["demo"] is True and any("demo" in m for m in result["messages"])
+
+
+def test_a_too_short_log_gives_nulls_with_reasons(tmp_path, capsys):
+    path = write_demo(tmp_path / "short.csv", days=5, seed=1, end=END)
+    data = run_json(capsys, "--csv", str(path))
+    assert data["days_logged"] <= 5
+    for key in ("baseline", "change_points", "change_percent", "change_class"):
+        assert data[key] is None, key
+    for key in ESTIMATE_KEYS:
+        assert data[key]["estimate"] is None and data[key]["low"] is None
+    text = " ".join(data["messages"])
+    assert "baseline needs 7 rated days" in text
+    assert "needs 6 weeks" in text and "needs 28 pairs" in text
+    assert data["chronic"] is False
+
+
+def test_since_restricts_the_analysis(tmp_path, capsys):
+    path = write_demo(tmp_path / "log.csv", days=120, seed=3, end=END)
+    everything = run_json(capsys, "--csv", str(path))
+    recent = run_json(capsys, "--csv", str(path), "--since", "2026-10-01")
+    assert recent["first_day"] >= "2026-10-01"
+    assert recent["days_logged"] < everything["days_logged"]
+    assert recent["pain_7day_mean"] == everything["pain_7day_mean"]
+
+
+def test_text_output_names_the_last_logged_day(tmp_path, capsys):
+    path = write_demo(tmp_path / "log.csv", days=60, seed=1, end=END)
+    assert main(["summary", "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    last = backtrack.summary(path, today=TODAY).last_logged_day.date().isoformat()
+    assert f"7 days ending {last}" in out
+    assert "does not prove" in out
+
+
+def test_no_log_yet_exits_2_and_points_to_the_demo(tmp_path, capsys):
+    missing = tmp_path / "nothing.csv"
+    assert main(["summary", "--csv", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert "no log there yet" in err and "--demo" in err
+    assert not missing.exists()
+    data = run_json(capsys, "--demo")
+    assert data["demo"] is True and data["days_logged"] > 100
+
+
+def test_summary_of_an_empty_log(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("recorded_at,date,pain,exercises,day,where,note\n")
+    path.chmod(0o600)
+    result = backtrack.summary(path, today=TODAY)
+    data = result.to_dict()
+    assert data["days_logged"] == 0 and data["pain_7day_mean"] is None
+    assert "No days logged yet" in result.text()
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("backtrack", ("pandas", "scipy", "statsmodels", "matplotlib")),
+        ("backtrack.metrics", ("scipy", "statsmodels", "matplotlib", "pymannkendall")),
+        ("backtrack.overview", ("scipy.stats", "statsmodels", "matplotlib", "pymannkendall")),
+    ],
+)
+def test_imports_stay_light(module, forbidden):
+    code = f"import sys, {module}; print([m for m in {forbidden!r} if m in sys.modules])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
