@@ -81,22 +81,23 @@ def check_exercises(
         if minutes is None or minutes == "":
             checked[exercise_id] = doses[exercise_id]
             continue
+        value = minutes
         if isinstance(minutes, str):
             try:
-                minutes = float(minutes)
+                value = float(minutes)
             except ValueError:
                 raise InputError(
                     f"exercises.{exercise_id}", "minutes as a number", minutes
                 ) from None
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"exercises.{exercise_id}", "minutes as a number", minutes)
-        if not 0 < minutes <= MAX_MINUTES:
+        if not 0 < value <= MAX_MINUTES:  # also refuses NaN
             raise InputError(
                 f"exercises.{exercise_id}",
                 f"minutes above 0 and at most {MAX_MINUTES:g} (untick it if not done)",
                 minutes,
             )
-        checked[exercise_id] = round(float(minutes), 2)
+        checked[exercise_id] = round(float(value), 2)
     return checked
 
 

@@ -24,20 +24,17 @@ class UsageError(Exception):
     """Bad command-line usage: printed on stderr, exit 2."""
 
 
-def _parse_done(text: str) -> dict[str, float | None] | list[str]:
-    """``floor_relaxation,hip_stretch=1.5`` → {id: minutes or None}; ``all`` → every id."""
-    done: dict[str, float | None] = {}
+def _parse_done(text: str) -> dict[str, str | None]:
+    """``floor_relaxation,hip_stretch=1.5`` → {id: minutes as typed, or None for the dose}.
+
+    The minutes stay text so that a refusal quotes them as typed; actions checks them.
+    """
+    done: dict[str, str | None] = {}
     for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
-        exercise_id, sep, minutes = part.partition("=")
+        exercise_id, _, minutes = part.partition("=")
         if exercise_id in done:
             raise InputError("--done", "each exercise once", exercise_id)
-        if not sep or minutes == "":
-            done[exercise_id] = None
-            continue
-        try:
-            done[exercise_id] = float(minutes)
-        except ValueError:
-            raise InputError(f"--done {exercise_id}", "minutes as a number", minutes) from None
+        done[exercise_id] = minutes.strip() or None
     return done
 
 

@@ -156,3 +156,16 @@ def test_console_script_runs_as_a_process(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_refused_minutes_are_quoted_as_typed(capsys, log_path):
+    code, _, err = run(
+        capsys, "log", "--pain", "3", "--done", "hip_stretch=-1", "--csv", str(log_path)
+    )
+    assert code == 2
+    assert err.strip().endswith("found '-1'")
+    code, _, err = run(
+        capsys, "log", "--pain", "3", "--done", "hip_stretch=nan", "--csv", str(log_path)
+    )
+    assert code == 2 and "found 'nan'" in err
+    assert not log_path.exists()
