@@ -88,14 +88,15 @@ def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None:
         raise FieldError("date", "a date YYYY-MM-DD", value) from None
 
 
-def _credits(
-    exercises: pd.Series, routine: Routine
-) -> np.ndarray:  # rows x routine exercises, each 0-1
+def _credits(exercises: pd.Series, routine: Routine) -> np.ndarray:
+    """Dose credit 0-1 per row and routine exercise (rows x exercises)."""
     doses = routine.doses()
     position = {eid: j for j, eid in enumerate(doses)}
-    credits = np.zeros((len(exercises), len(doses)))
-    for row, text in enumerate(exercises):
-        if not isinstance(text, str) or not text:
+    texts = exercises.astype(object).fillna("").tolist()
+    distinct = list(dict.fromkeys(texts))  # most days repeat a handful of patterns
+    table = np.zeros((len(distinct), len(doses)))
+    for row, text in enumerate(distinct):
+        if not text:
             continue
         for part in text.split(";"):
             exercise_id, _, minutes = part.partition("=")
@@ -104,10 +105,11 @@ def _credits(
                 continue
             dose = doses[exercise_id]
             if dose is None or minutes == "":
-                credits[row, column] = 1.0
+                table[row, column] = 1.0
             else:
-                credits[row, column] = min(float(minutes) / dose, 1.0)
-    return credits
+                table[row, column] = min(float(minutes) / dose, 1.0)
+    lookup = {text: row for row, text in enumerate(distinct)}
+    return table[[lookup[text] for text in texts]] if texts else table
 
 
 def daily_series(
@@ -229,9 +231,25 @@ def latest_pain_mean(
 
 def weekly_pain(daily: pd.DataFrame) -> pd.DataFrame:
     """Mean pain (points) and count of rated days per ISO week (weeks end on Sunday)."""
-    weekly = daily["pain"].resample("W-SUN").agg(["mean", "count"])
-    weekly.index.name = "week_ending"
-    return weekly
+    pain = daily["pain"]
+    if pain.empty:
+        empty = pd.DatetimeIndex([], name="week_ending", dtype=daily.index.dtype)
+        return pd.DataFrame({"mean": pd.Series([], dtype=float), "count": []}, index=empty)
+    # week number of each day, counted from the Sunday ending the first week
+    first_sunday = pain.index[0] + pd.Timedelta(days=(6 - pain.index[0].day_of_week))
+    offset = (pain.index - first_sunday).days.to_numpy() + 6
+    week = offset // 7
+    values = pain.to_numpy(dtype=float)
+    rated = ~np.isnan(values)
+    weeks = int(week[-1]) + 1
+    count = np.bincount(week[rated], minlength=weeks)
+    total = np.bincount(week[rated], weights=values[rated], minlength=weeks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    index = pd.DatetimeIndex(
+        first_sunday + pd.to_timedelta(np.arange(weeks) * 7, unit="D"), name="week_ending"
+    )
+    return pd.DataFrame({"mean": mean, "count": count}, index=index)
 
 
 def baseline(

@@ -381,6 +381,9 @@ class Trend(Estimate):
 def weekly_means_for_trend(daily: pd.DataFrame, max_weeks: int = MAX_WEEKS) -> pd.Series:
     """Weekly mean pain (points) of ISO weeks with ≥ 4 rated days, the last ``max_weeks``
     calendar weeks at most (indexed by the week's Sunday)."""
+    last = metrics.last_logged_day(daily)
+    if last is not None:  # only the weeks that can be used
+        daily = daily.loc[last - pd.Timedelta(days=7 * max_weeks + 6) :]
     weekly = metrics.weekly_pain(daily)
     if weekly.empty:
         return weekly["mean"]
@@ -485,29 +488,39 @@ def ols_hac(y: np.ndarray, x: np.ndarray, maxlags: int | None = None) -> Regress
     return Regression(params, cov, n - k, maxlags)
 
 
-def lag_frame(daily: pd.DataFrame) -> pd.DataFrame:
+def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
     """Pairs of consecutive calendar days: ``pain``, ``credit``, ``day`` today and
     ``pain_prev``, ``credit_prev`` (yesterday's dose credit 0-1; rest days count what was
-    done, usually 0), plus ``done_prev_<id>`` (1 if the exercise was done yesterday).
-    Rows need both days logged; unlogged days never enter as "not done"."""
-    previous = daily.shift(1, freq="D").reindex(daily.index)
+    done, usually 0); with ``exercises``, also ``done_prev_<id>`` (1 if the exercise was
+    done yesterday). Rows need both days logged; unlogged days never enter as "not done"."""
+    index = daily.index
+    if len(index) and (index[-1] - index[0]).days != len(index) - 1:
+        full = pd.date_range(index[0], index[-1], freq="D", name=index.name)
+        daily = daily.reindex(full)
+        daily["logged"] = daily["logged"].astype("boolean").fillna(False).astype(bool)
+    logged = daily["logged"].to_numpy(dtype=bool)
+    both = np.zeros(len(daily), dtype=bool)
+    both[1:] = logged[1:] & logged[:-1]
+
+    def previous(column: str) -> np.ndarray:
+        values = daily[column].to_numpy(dtype=float)
+        return np.r_[np.nan, values[:-1]][both] if len(values) else values
+
     frame = pd.DataFrame(
         {
-            "pain": daily["pain"],
-            "credit": daily["credit"],
-            "day": daily["day"],
-            "pain_prev": previous["pain"],
-            "credit_prev": previous["credit"],
+            "pain": daily["pain"].to_numpy(dtype=float)[both],
+            "credit": daily["credit"].to_numpy(dtype=float)[both],
+            "day": daily["day"].to_numpy(dtype=object)[both],
+            "pain_prev": previous("pain"),
+            "credit_prev": previous("credit"),
         },
-        index=daily.index,
+        index=daily.index[both],
     )
-    for exercise_id in metrics.exercise_ids(daily):
-        column = previous[metrics.CREDIT_PREFIX + exercise_id]
-        frame["done_prev_" + exercise_id] = (column > 0).astype(float).where(column.notna())
-    both = daily["logged"].to_numpy(dtype=bool) & previous["logged"].fillna(False).to_numpy(
-        dtype=bool
-    )
-    return frame[both]
+    if exercises:
+        for exercise_id in metrics.exercise_ids(daily):
+            done = previous(metrics.CREDIT_PREFIX + exercise_id)
+            frame["done_prev_" + exercise_id] = np.where(np.isnan(done), np.nan, done > 0)
+    return frame
 
 
 def _fit_link(
@@ -549,7 +562,7 @@ def reverse_link(daily: pd.DataFrame) -> Estimate:
     routine days: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive skipping?)."""
     unit = "dose credit (0-1) per point of pain the day before"
     rows = lag_frame(daily)
-    rows = rows[rows["day"].eq("routine")]
+    rows = rows[rows["day"] == "routine"]
     fit, n = _fit_link(rows, "credit", "credit_prev", "pain_prev")
     if fit is None:
         return _no_fit(
@@ -598,7 +611,7 @@ class ExerciseLinks:
 def exercise_links(daily: pd.DataFrame) -> ExerciseLinks:
     """For each exercise: pain_t ~ pain_{t−1} + done_{t−1} (done = any of it yesterday),
     OLS with Newey–West errors, Holm-adjusted p-values."""
-    rows = lag_frame(daily)
+    rows = lag_frame(daily, exercises=True)
     records = []
     for exercise_id in metrics.exercise_ids(daily):
         fit, n = _fit_link(rows, "pain", "pain_prev", "done_prev_" + exercise_id)

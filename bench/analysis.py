@@ -1,0 +1,87 @@
+"""Benchmark: load + full summary of 10 years (3650 days) of one person's log.
+
+Prints, from one run: the median in-process time of ``load_log`` + ``backtrack.summary``
+beside a bare ``pandas.read_csv`` of the same file (and their ratio), the split between
+loading and analysis, and the wall time of a fresh ``backtrack summary`` process beside a
+bare ``python -c "import pandas"``. Not a timed test; targets: ≤ 25 ms in process,
+≤ 1.0 s for the fresh process. Run: ``.venv/bin/python bench/analysis.py``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+import backtrack
+from backtrack.actions import load_log
+from backtrack.demo import write_demo
+from backtrack.routine import default_routine
+
+DAYS = 3650
+REPEATS = 21
+PROCESS_REPEATS = 5
+TODAY = date(2026, 11, 25)
+
+
+def median_ms(function, repeats: int = REPEATS) -> float:
+    function()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def process_seconds(args: list[str]) -> float:
+    times = []
+    for _ in range(PROCESS_REPEATS):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    routine = default_routine()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "backtrack.csv"
+        write_demo(path, days=DAYS, seed=1, end=date(2026, 11, 24))
+        rows = sum(1 for _ in path.open()) - 1
+        log = load_log(path, routine=routine)
+
+        bare = median_ms(lambda: pd.read_csv(path, dtype=str, keep_default_na=False))
+        load = median_ms(lambda: load_log(path, routine=routine))
+        analysis = median_ms(lambda: backtrack.summary(log, routine=routine, today=TODAY))
+
+        def load_and_summarize() -> None:
+            backtrack.summary(load_log(path, routine=routine), routine=routine, today=TODAY)
+
+        total = median_ms(load_and_summarize)
+        print(f"log: {DAYS} days, {rows} rows, {path.stat().st_size / 1024:.0f} KiB")
+        print(f"in process, median of {REPEATS} runs:")
+        print(f"  pandas.read_csv (bare)          {bare:7.1f} ms")
+        print(f"  load_log (validating read)      {load:7.1f} ms")
+        print(f"  summary (analysis only)         {analysis:7.1f} ms")
+        print(f"  load + summary                  {total:7.1f} ms   (target <= 25 ms)")
+        print(f"  ratio load + summary / read_csv {total / bare:7.1f} x")
+
+        python = sys.executable
+        pandas_only = process_seconds([python, "-c", "import pandas"])
+        command = process_seconds(
+            [python, "-m", "backtrack.cli", "summary", "--csv", str(path), "--json"]
+        )
+        print(f"fresh process, median of {PROCESS_REPEATS} runs:")
+        print(f"  python -c 'import pandas'       {pandas_only:7.2f} s")
+        print(f"  backtrack summary --json        {command:7.2f} s   (target <= 1.0 s)")
+
+
+if __name__ == "__main__":
+    main()
