@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from .errors import InputError, LogFormatError
 from .store import resolve_log_path
@@ -173,6 +173,32 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
+    from .actions import load_log
+    from .export import count_by_code, fhir_bundle, write_bundle
+    from .routine import load_routine
+
+    log_path = resolve_log_path(args.csv)
+    if not log_path.exists():
+        raise UsageError(f"{log_path}: no log there yet (nothing to export)")
+    routine = load_routine(args.routine, log_path=log_path)
+    log = load_log(log_path, routine=routine, strict=False)
+    for problem in log.problems:
+        print(f"warning: {problem} (left out of the export)", file=sys.stderr)
+    bundle = fhir_bundle(
+        log,
+        routine,
+        patient=args.patient,
+        timestamp=datetime.now().astimezone(),
+        notes=args.notes,
+    )
+    where = write_bundle(bundle, args.output)
+    counts = ", ".join(f"{n} x LOINC {code}" for code, n in count_by_code(bundle).items())
+    print(f"wrote a FHIR R4B transaction bundle ({counts or 'empty'}) to {where}", file=sys.stderr)
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -222,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(summary)
     summary.set_defaults(handler=cmd_summary)
+
+    export = sub.add_parser("export", help="export the log for a clinic (FHIR R4B bundle)")
+    export.add_argument(
+        "--fhir", action="store_true", required=True, help="FHIR R4B JSON (the only format)"
+    )
+    export.add_argument("-o", "--output", required=True, help="the bundle file ('-': stdout)")
+    export.add_argument("--patient", help="FHIR reference of the patient, e.g. Patient/123")
+    export.add_argument(
+        "--notes", action="store_true", help="include free-text notes (off: they may be private)"
+    )
+    export.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(export)
+    export.set_defaults(handler=cmd_export)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)
