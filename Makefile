@@ -28,13 +28,19 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 lab: $(VENV)/.installed-run
 	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-	  --ServerApp.root_dir=notebooks --ServerApp.open_browser=False \
-	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) 01-log.ipynb
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
+	echo "Open this address in your browser (it carries a one-time token):"; \
+	echo "    http://127.0.0.1:$(PORT)/lab/tree/01-log.ipynb?token=$$token"; \
+	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 \
+	  --ServerApp.port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
+	  --ServerApp.open_browser=False $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
+	  notebooks/01-log.ipynb
 
+# Voila prints the address with its one-time token (--Voila.auto_token).
 app: $(VENV)/.installed-run
-	@echo "Your log: $$BACKTRACK_CSV"
+	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
 	$(BIN)/voila notebooks/01-log.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
+	  --Voila.auto_token=True \
 	  --MappingKernelManager.cull_idle_timeout=300 --MappingKernelManager.cull_interval=60
 
 # Debian's chromium for the browser tests: installed when missing and we are root (CI);

@@ -212,7 +212,7 @@ def voila_server(tmp_path):
     root = _copy_notebooks(tmp_path)
     csv = tmp_path / "data" / "backtrack.csv"
     env = _isolated_env(tmp_path, csv)
-    port = _free_port()
+    port, token = _free_port(), secrets.token_hex(16)
     command = [
         sys.executable,
         "-m",
@@ -221,6 +221,7 @@ def voila_server(tmp_path):
         "--no-browser",
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
+        f"--Voila.token={token}",
         "--MappingKernelManager.cull_idle_timeout=300",
         "--MappingKernelManager.cull_interval=60",
     ]
@@ -236,6 +237,6 @@ def voila_server(tmp_path):
 
     try:
         _wait(ready, process, output, "voila")
-        yield Server(f"http://127.0.0.1:{port}", "", csv, process, output)
+        yield Server(f"http://127.0.0.1:{port}", f"token={token}", csv, process, output)
     finally:
         _stop(process)

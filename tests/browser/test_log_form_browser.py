@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.error
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -112,7 +114,7 @@ def test_log_and_correct_in_jupyterlab(page, lab_server):
 
 def test_log_a_day_in_voila(page, voila_server):
     started = time.monotonic()
-    page.goto(voila_server.url + "/")
+    page.goto(f"{voila_server.url}/?{voila_server.query}")
     form = page.locator(".bt-log-form")
     form.get_by_role("button", name="Save", exact=True).wait_for(timeout=60_000)
     usable = time.monotonic() - started
@@ -123,3 +125,22 @@ def test_log_a_day_in_voila(page, voila_server):
         f"\nTIMING voila: open → form usable {usable:.1f} s; save → confirmation {save_took:.2f} s"
     )
     assert "Your own log starts here" in form.locator(".bt-saved").inner_text()
+
+
+@pytest.mark.parametrize("server_fixture", ["lab_server", "voila_server"])
+def test_servers_refuse_requests_without_the_token(request, server_fixture):
+    """Health data: JupyterLab and Voila answer only with the token, on loopback."""
+    server = request.getfixturevalue(server_fixture)
+    assert server.url.startswith("http://127.0.0.1:")
+    path = "/api/contents/01-log.ipynb" if server_fixture == "lab_server" else "/"
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(server.url + path, timeout=30)
+    assert refused.value.code in (302, 403)
+    with opener.open(f"{server.url}{path}?{server.query}", timeout=60) as allowed:
+        assert allowed.status == 200
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
