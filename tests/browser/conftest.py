@@ -168,13 +168,17 @@ def _copy_notebooks(base: Path) -> Path:
     return root
 
 
+def _server_setup(tmp_path: Path) -> tuple[Path, Path, dict[str, str], int, str]:
+    """A copy of the notebooks, an empty log, an isolated environment, a port, a token."""
+    root = _copy_notebooks(tmp_path)
+    csv = tmp_path / "data" / "backtrack.csv"
+    return root, csv, _isolated_env(tmp_path, csv), _free_port(), secrets.token_hex(16)
+
+
 @pytest.fixture
 def lab_server(tmp_path):
     """JupyterLab on a temporary copy of the notebooks, with its own empty log."""
-    root = _copy_notebooks(tmp_path)
-    csv = tmp_path / "data" / "backtrack.csv"
-    env = _isolated_env(tmp_path, csv)
-    port, token = _free_port(), secrets.token_hex(16)
+    root, csv, env, port, token = _server_setup(tmp_path)
     command = [
         sys.executable,
         "-m",
@@ -209,10 +213,7 @@ def lab_server(tmp_path):
 @pytest.fixture
 def voila_server(tmp_path):
     """Voila serving the logging notebook as an app, with its own empty log."""
-    root = _copy_notebooks(tmp_path)
-    csv = tmp_path / "data" / "backtrack.csv"
-    env = _isolated_env(tmp_path, csv)
-    port, token = _free_port(), secrets.token_hex(16)
+    root, csv, env, port, token = _server_setup(tmp_path)
     command = [
         sys.executable,
         "-m",
