@@ -199,6 +199,36 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_loop(args: argparse.Namespace) -> int:
+    """Append days from a Loop Habit Tracker export that the log does not have yet."""
+    from .loop_import import import_loop, parse_mapping
+    from .routine import load_routine
+    from .schema import COLUMNS, csv_line
+
+    log_path = resolve_log_path(args.csv)
+    routine = load_routine(args.routine, log_path=log_path)
+    plan = import_loop(
+        args.export, log_path, parse_mapping(args.map), routine, dry_run=args.dry_run
+    )
+    for habit in plan.unmapped:
+        print(f"not imported: habit {habit!r} maps to no exercise (add it to --map)")
+    for note in plan.notes:
+        print(f"note: {note}")
+    verb = "would append" if args.dry_run else "appended"
+    print(
+        f"{verb} {len(plan.entries)} day(s) to {log_path}; skipped "
+        f"{len(plan.already_logged)} day(s) already in the log, {len(plan.not_logged)} with "
+        f"no information (not logged), {len(plan.future)} in the future"
+    )
+    if args.dry_run:
+        print("dry run: nothing was written. The rows would be:")
+        sys.stdout.write(csv_line(list(COLUMNS)))
+        for entry in plan.entries:
+            row = entry.to_row()
+            sys.stdout.write(csv_line([row[c] for c in COLUMNS]))
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -261,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(export)
     export.set_defaults(handler=cmd_export)
+
+    loop = sub.add_parser(
+        "import-loop", help="append days from a Loop Habit Tracker CSV export (zip)"
+    )
+    loop.add_argument("export", help="the export: a .zip (or the folder it unpacks to)")
+    loop.add_argument(
+        "--map",
+        required=True,
+        help="habits to exercises: 'Relax=floor_relaxation,Hips=hip_stretch' (others: listed)",
+    )
+    loop.add_argument("--dry-run", action="store_true", help="print the rows, write nothing")
+    loop.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(loop)
+    loop.set_defaults(handler=cmd_import_loop)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)
