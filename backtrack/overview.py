@@ -140,7 +140,8 @@ class Summary:
         )
         strength = "n/a" if self.habit_strength is None else f"{self.habit_strength:.2f}"
         lines.append(
-            f"Streak:             {self.streak_days} full-routine days; habit strength "
+            f"Streak:             {self.streak_days} full-routine day"
+            f"{'' if self.streak_days == 1 else 's'}; habit strength "
             f"{strength} (0-1)"
         )
         lines.append(f"Flares (28 days):   {self.flares_28day} day(s)")

@@ -32,6 +32,10 @@ MIN_WEEKS = 6
 """Weekly means needed for a trend."""
 MAX_WEEKS = 26
 """The trend looks at the last 26 weeks at most (recent change; and keeps it fast)."""
+MK_LAGS = 3
+"""Autocorrelation lags the trend test corrects for (the first 3, as Hamed & Rao 1998
+proposed): with a few dozen weeks, spurious high lags would otherwise shrink the variance
+and make noise look like a trend."""
 MIN_PAIRS = 28
 """Pairs of consecutive logged days needed for a lagged model."""
 MIN_PHASE_DAYS = 7
@@ -46,6 +50,12 @@ DETECTABLE_POINTS = 3.6
 _EPS = 1e-9
 
 CLASSES = ("none", "minimal", "moderate-important", "substantial")
+CLASS_WORDS = {
+    "none": "not a clinically meaningful change",
+    "minimal": "a minimally important improvement (IMMPACT: at least 10%)",
+    "moderate-important": "a clinically important improvement (at least 30% or 2 points)",
+    "substantial": "a substantial improvement (at least 50%)",
+}
 
 ONE_PERSON = "This describes you only and does not prove the exercises caused it."
 
@@ -246,12 +256,13 @@ def change_vs_baseline(
             "can reliably detect; 7-day means are steadier, but read it with care"
         )
     direction = "lower" if points > 0 else ("higher" if points < 0 else "the same")
-    percent_text = f" ({_fmt(abs(percent), 0)}%)" if percent is not None and points else ""
+    percent_text = f" ({_fmt(abs(percent))}%)" if percent is not None and points else ""
     sentence = (
         f"Your pain over the 7 days to {latest.end.date()} averaged {_fmt(latest.value)}, "
         f"{_fmt(abs(points))} points{percent_text} {direction} than your baseline of "
         f"{_fmt(base.value)} (95% CI {_fmt(low)} to {_fmt(high)} points, days treated as "
-        f"independent): clinically {klass}. {ONE_PERSON}"
+        f"independent): {CLASS_WORDS[klass] if points >= 0 else 'worse, not an improvement'}. "
+        f"{ONE_PERSON}"
     )
     if direction == "the same":
         sentence = sentence.replace(" points the same than", " points from")
@@ -325,10 +336,13 @@ def _rank(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def mann_kendall_hamed_rao(values: np.ndarray, alpha: float = 0.05) -> MannKendall:
-    """Mann–Kendall test on an equally spaced series (NaN skipped), its variance inflated
-    by the significant lag autocorrelations of the ranks of the Sen-detrended series
-    (Hamed & Rao 1998; same definition as ``pymannkendall.hamed_rao_modification_test``)."""
+def mann_kendall_hamed_rao(
+    values: np.ndarray, alpha: float = 0.05, lags: int | None = None
+) -> MannKendall:
+    """Mann–Kendall test on an equally spaced series (NaN skipped), its variance corrected
+    by the significant autocorrelations (lags 1..``lags``, default all) of the ranks of the
+    Sen-detrended series (Hamed & Rao 1998; same definition as
+    ``pymannkendall.hamed_rao_modification_test(values, alpha, lag=lags)``)."""
     raw = np.asarray(values, dtype=float)
     x = raw[~np.isnan(raw)]
     n = len(x)
@@ -351,18 +365,21 @@ def mann_kendall_hamed_rao(values: np.ndarray, alpha: float = 0.05) -> MannKenda
     acov = np.correlate(centred, centred, "full")[n - 1 :] / n
     acf = acov / acov[0]
     bound = NormalDist().inv_cdf(1 - alpha / 2) / math.sqrt(n)
-    lags = np.arange(1, n)
-    significant = np.abs(acf[1:]) > bound
-    terms = (n - lags) * (n - lags - 1) * (n - lags - 2) * acf[1:]
+    last = n - 1 if lags is None else min(lags, n - 1)
+    lag = np.arange(1, last + 1)
+    significant = np.abs(acf[1 : last + 1]) > bound
+    terms = (n - lag) * (n - lag - 1) * (n - lag - 2) * acf[1 : last + 1]
     correction = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum(terms[significant]))
     var_s *= correction
-    if s > 0:
+    if not var_s > 0:  # the correction can fail on degenerate series (as in pymannkendall)
+        z = math.nan
+    elif s > 0:
         z = (s - 1) / math.sqrt(var_s)
     elif s < 0:
         z = (s + 1) / math.sqrt(var_s)
     else:
         z = 0.0
-    p = 2 * (1 - NormalDist().cdf(abs(z)))
+    p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
     significant_trend = abs(z) > NormalDist().inv_cdf(1 - alpha / 2)
     trend = ("increasing" if z > 0 else "decreasing") if significant_trend else "no trend"
     return MannKendall(s, float(var_s), float(z), float(p), trend, n)
@@ -408,7 +425,8 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
     # Mann–Kendall on the weekly grid; weeks with too few ratings are gaps (skipped)
     grid = pd.Series(np.nan, index=np.arange(int(weeks[-1]) + 1))
     grid.iloc[weeks.astype(int)] = means.to_numpy()
-    test = mann_kendall_hamed_rao(grid.to_numpy())
+    test = mann_kendall_hamed_rao(grid.to_numpy(), lags=MK_LAGS)
+    mk = f"p = {test.p:.2g}" if math.isfinite(test.p) else "not computable"
     span = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
     if low is not None and high is not None and low > 0:
         words = "rose"
@@ -422,7 +440,7 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
     sentence = (
         f"Over {span} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
         f"{_fmt(slope, 2)}, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}; Mann–Kendall corrected "
-        f"for autocorrelation p = {test.p:.2g}). The interval assumes independent weeks. "
+        f"for autocorrelation {mk}). The interval assumes independent weeks. "
         f"{ONE_PERSON}"
     )
     return Trend(
@@ -570,10 +588,17 @@ def reverse_link(daily: pd.DataFrame) -> Estimate:
         )
     estimate = float(fit.params[2])
     low, high = fit.interval(2)
+    size = _fmt(abs(estimate) * 100, 0)
+    change = (
+        "about the same share of the routine done the next day"
+        if size == "0"
+        else f"{size} percentage points {'less' if estimate < 0 else 'more'} of the routine "
+        "done the next day"
+    )
     sentence = (
-        f"Each extra point of pain was followed by {_fmt(abs(estimate) * 100, 0)} percentage "
-        f"points {'less' if estimate < 0 else 'more'} of the routine done the next day "
-        f"(95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)}, {n} pairs of days)"
+        f"Each extra point of pain was followed by {change} "
+        f"(95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} "
+        "pairs of days)"
         f"{_verdict(low, high)}. If pain drives skipping, the link from exercise to pain "
         f"is harder to read. {ONE_PERSON}"
     )

@@ -127,14 +127,25 @@ def test_theil_sen_matches_scipy_on_demo_data(seed):
 
 
 def test_trend_is_in_points_per_week_and_finds_a_planted_slope():
-    # falls 0.5 points a week exactly (one point every 14 days), no noise
-    pains = [8 - (i // 14) for i in range(84)]
+    # falls 0.5 points a week (one point every 14 days), plus rating noise (SD 1 point)
+    rng = np.random.default_rng(7)
+    pains = [int(np.clip(round(8 - i / 14 + rng.normal(0, 1)), 0, 10)) for i in range(84)]
     result = stats.trend(pain_daily(pains))
+    assert result.low <= -0.5 <= result.high
     assert result.estimate == pytest.approx(-0.5, abs=0.1)
     assert result.high < 0
     assert result.direction == "decreasing"
     assert result.unit == "points per week" and result.n == 12
     assert "fell" in result.sentence
+
+
+def test_mann_kendall_on_a_degenerate_series_is_not_computable_like_pymannkendall():
+    weekly = [7.86, 8.0, 7.14, 6.86, 6.0, 6.14, 4.86, 5.0, 4.14, 3.86, 3.0, 3.14]
+    ours = stats.mann_kendall_hamed_rao(weekly, lags=3)
+    with pytest.warns(RuntimeWarning):
+        ref = pymannkendall.hamed_rao_modification_test(weekly, lag=3)
+    assert math.isnan(ref.z) and math.isnan(ours.z) and math.isnan(ours.p)
+    assert ours.trend == ref.trend == "no trend"
 
 
 def test_trend_with_too_few_weeks_says_what_it_needs():
@@ -151,6 +162,7 @@ def test_mann_kendall_small_case_by_hand():
     # S = 5 concordant - 1 discordant = 4; Var(S) = 4·3·13/18; no lag of the detrended
     # ranks (2, 4, 1, 3) is beyond ±1.96/√4, so no correction; z = (S−1)/√Var(S)
     result = stats.mann_kendall_hamed_rao([1.0, 3.0, 2.0, 4.0])
+    assert stats.mann_kendall_hamed_rao([1.0, 3.0, 2.0, 4.0], lags=3) == result
     var_s = 4 * 3 * 13 / 18
     z = 3 / math.sqrt(var_s)
     assert result.s == 4
@@ -160,13 +172,14 @@ def test_mann_kendall_small_case_by_hand():
     assert result.trend == "no trend"
 
 
+@pytest.mark.parametrize("lags", [None, 3])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_mann_kendall_matches_pymannkendall_on_demo_data(seed):
+def test_mann_kendall_matches_pymannkendall_on_demo_data(seed, lags):
     daily = demo_daily(150, seed)
     corrected = 0
     for values in (daily["pain"].to_numpy()[:120], metrics.weekly_pain(daily)["mean"].to_numpy()):
-        ours = stats.mann_kendall_hamed_rao(values)
-        ref = pymannkendall.hamed_rao_modification_test(values)
+        ours = stats.mann_kendall_hamed_rao(values, lags=lags)
+        ref = pymannkendall.hamed_rao_modification_test(values, lag=lags)
         assert ours.s == ref.s
         assert ours.var_s == pytest.approx(ref.var_s)
         assert ours.z == pytest.approx(ref.z)
