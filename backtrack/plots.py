@@ -1,0 +1,707 @@
+"""Charts of the log: each ``f(daily, *, ax=None, ...) -> Axes`` (seaborn's convention).
+
+``daily`` is :func:`backtrack.metrics.daily_series` (see :func:`daily_for`). The charts
+draw what :mod:`backtrack.metrics` and :mod:`backtrack.stats` compute and never recompute
+it. Readable in grayscale and for colour-blind people: Okabe-Ito blue/orange and the
+cividis scale, always with a second cue (marker, line style or hatching). Too little
+data gives empty axes with a message ("Not enough data yet: needs 2 logged days, has
+1"), never an exception. Nothing here changes matplotlib's global settings.
+
+Units: pain in points on the 0-10 NRS; adherence in % of the prescribed dose.
+
+This module imports matplotlib; the logging path (store, actions, widgets, cli) must
+never import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle, StepPatch
+from matplotlib.ticker import FixedLocator, FuncFormatter
+
+from . import metrics, stats
+from .errors import FieldError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .routine import Routine
+    from .store import LogData
+
+# Okabe-Ito colours (colour-blind safe) and greys
+BLUE = "#0072B2"
+SKY = "#56B4E9"
+MID_BLUE = "#4C9BCB"
+"""Okabe-Ito blue at 75% on white, opaque (an alpha fill draws 3x slower)."""
+ORANGE = "#E69F00"
+VERMILLION = "#D55E00"
+GREY = "0.45"
+LIGHT_GREY = "0.75"
+
+PAIN_LABEL = "pain (0-10 NRS)"
+ADHERENCE_LABEL = "adherence\n(% of prescribed dose)"
+MIN_DAYS = 2
+"""Logged days a chart needs."""
+
+ADHERENCE_BINS = (0.0, 1e-9, 0.5, metrics.HIGH_ADHERENCE - 1e-12, metrics.FULL_CREDIT)
+"""Lower edges of the display classes: none, under 50%, 50-79%, 80-99%, all."""
+ADHERENCE_CLASSES = ("none (0%)", "under 50%", "50-79%", "80-99% (high)", "all (100%)")
+ADHERENCE_COLOURS = tuple(plt.get_cmap("cividis_r")(x) for x in (0.08, 0.3, 0.52, 0.76, 1.0))
+"""Light (nothing done) to dark (all done): ordered in grayscale too."""
+NOT_LOGGED_HATCH = "////"
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def daily_for(
+    log: LogData | pd.DataFrame,
+    routine: Routine | None = None,
+    *,
+    since: date | str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The daily series the charts draw, for a log (or its ``entries``) from ``since``
+    on, trimmed to start on the first logged day (as :func:`backtrack.summary` does)."""
+    from .routine import load_routine
+
+    entries = log if isinstance(log, pd.DataFrame) else log.entries
+    routine = routine or load_routine()
+    daily = metrics.daily_series(entries, routine, start=since)
+    if since is not None:
+        logged = daily["logged"].to_numpy(dtype=bool)
+        daily = daily.iloc[logged.argmax() :] if logged.any() else daily.iloc[:0]
+    return daily
+
+
+def _check_daily(daily: pd.DataFrame) -> None:
+    if not isinstance(daily, pd.DataFrame) or not {"logged", "day", "pain", "credit"} <= set(
+        getattr(daily, "columns", ())
+    ):
+        raise FieldError(
+            "data", "a daily series (backtrack.metrics.daily_series)", type(daily).__name__
+        )
+
+
+def _logged_days(daily: pd.DataFrame) -> int:
+    return int(daily["logged"].sum())
+
+
+def _not_enough(ax: Axes, needs: int, has: int, what: str = "logged days") -> Axes:
+    """Empty axes saying what is missing."""
+    ax.text(
+        0.5,
+        0.5,
+        f"Not enough data yet: needs {needs} {what}, has {has}",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize="medium",
+        color="0.3",
+        wrap=True,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def _day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+    """Matplotlib date numbers (days) of a daily index, at midnight."""
+    return mdates.date2num(index.to_pydatetime()) if len(index) else np.array([])
+
+
+def _human_date(value: float, _pos: int | None = None) -> str:
+    day = mdates.num2date(value)
+    return f"{day.day} {day:%b}"
+
+
+def format_dates(ax: Axes, first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """Dates people read: "3 Nov" for short spans, "Nov 2026" or "2026" for long ones."""
+    span = (last - first).days
+    if span <= 150:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        formatter = FuncFormatter(_human_date)
+    elif span <= 4 * 366:
+        locator = mdates.MonthLocator(bymonth=range(1, 13, 1 if span <= 400 else 3))
+        formatter = mdates.DateFormatter("%b %Y")
+    else:
+        locator = mdates.YearLocator()
+        formatter = mdates.DateFormatter("%Y")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(formatter)
+
+
+def period_text(first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """ "3 Nov 2026 – 30 Nov 2026 (28 days)"."""
+    days = (last - first).days + 1
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y} ({days} days)"
+
+
+# ----------------------------------------------------------------------------- trend chart
+
+
+def attach_adherence_panel(ax: Axes, fraction: float = 0.3) -> Axes:
+    """Split ``ax``'s box: the pain chart keeps the top, an adherence panel sharing its
+    date axis is attached beneath (an inset, so it is ``ax.child_axes[0]`` and moves with
+    ``ax``). For figures without a layout engine."""
+    pos = ax.get_position()
+    gap = 0.04
+    top = 1 - fraction
+    ax.set_position([pos.x0, pos.y0 + pos.height * fraction, pos.width, pos.height * top])
+    panel = ax.inset_axes([0, -(fraction) / top, 1, (fraction - gap) / top], sharex=ax)
+    return panel
+
+
+def adherence_panel(ax: Axes) -> Axes | None:
+    """The adherence panel :func:`trend_chart` attached beneath ``ax`` (None if none)."""
+    for child in ax.child_axes:
+        if getattr(child, "_backtrack_panel", "") == "adherence":
+            return child
+    return None
+
+
+def trend_chart(
+    daily: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    adherence_ax: Axes | None = None,
+    legend: bool = True,
+) -> Axes:
+    """The one picture: is it helping? Returns the pain Axes.
+
+    Top (``ax``, default ``plt.gca()``): daily pain (dots), the 7-day mean
+    (:func:`metrics.pain_7day_mean`, ≥ 4 rated days), the baseline
+    (:func:`metrics.baseline`, first 7 rated days) and the band where a clinically
+    meaningful improvement begins (2 points or 30% below baseline, Ostelo 2008; only 2
+    points when baseline < 4), flare days (triangles). Beneath (``adherence_ax``; when
+    None, one is carved out of ``ax`` and attached: :func:`adherence_panel`): each day's
+    dose credit in % drawn with ``stairs`` on routine days, flare days in orange, rest
+    days hatched, days not logged left blank.
+    """
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    if adherence_ax is None:
+        adherence_ax = attach_adherence_panel(ax)
+    adherence_ax._backtrack_panel = "adherence"
+    ax.set_ylabel(PAIN_LABEL)
+    adherence_ax.set_ylabel(ADHERENCE_LABEL, fontsize="small")
+    adherence_ax.set_xlabel("date")
+    has = _logged_days(daily)
+    if has < MIN_DAYS:
+        _not_enough(ax, MIN_DAYS, has)
+        adherence_ax.set_xticks([])
+        adherence_ax.set_yticks([])
+        return ax
+
+    x = _day_numbers(daily.index)
+    pain = daily["pain"].to_numpy(dtype=float)
+    rated = ~np.isnan(pain)
+    ax.plot(
+        x[rated],
+        pain[rated],
+        linestyle="none",
+        marker="o",
+        markersize=3.2 if len(x) < 400 else 1.6,
+        color=SKY,
+        label="pain that day",
+        gid="pain",
+    )
+    mean7 = metrics.pain_7day_mean(daily).to_numpy(dtype=float)
+    width = 2.2 if len(x) <= 200 else (1.4 if len(x) <= 800 else 0.8)
+    ax.plot(x, mean7, color=BLUE, linewidth=width, label="7-day mean", gid="pain_7day_mean")
+
+    base = metrics.baseline(daily)
+    if base.value is not None:
+        _baseline_and_band(ax, base.value, x[0] - 0.5, x[-1] + 0.5)
+
+    flare = daily["flare"].to_numpy(dtype=bool)
+    flare_y = np.where(np.isnan(pain), 10.0, pain)[flare]
+    ax.plot(
+        x[flare],
+        flare_y,
+        linestyle="none",
+        marker="^",
+        markersize=6 if len(x) < 400 else 3.5,
+        markerfacecolor=VERMILLION,
+        markeredgecolor="black",
+        markeredgewidth=0.5,
+        label="flare day",
+        gid="flare",
+    )
+    ax.set_ylim(-0.3, 10.3)
+    ax.set_yticks(range(0, 11, 2))
+    ax.grid(axis="y", color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+    ax.tick_params(axis="x", labelbottom=False)
+
+    _adherence_stairs(adherence_ax, daily, x)
+    adherence_ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+    format_dates(adherence_ax, daily.index[0], daily.index[-1])
+    if legend:
+        handles, _ = ax.get_legend_handles_labels()
+        handles += _adherence_legend_handles()
+        ax.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0, 1.01),
+            ncol=4,
+            fontsize="x-small",
+            frameon=False,
+            borderaxespad=0,
+            handlelength=1.6,
+            columnspacing=1.2,
+        )
+    return ax
+
+
+def _baseline_and_band(ax: Axes, baseline: float, left: float, right: float) -> None:
+    """Baseline line, and the band between the two definitions of a clinically
+    meaningful improvement (baseline − 2 points, baseline × 0.7); one line below 4."""
+    points = baseline - stats.IMPORTANT_POINTS
+    ax.hlines(
+        baseline,
+        left,
+        right,
+        colors="black",
+        linestyles="--",
+        linewidth=1.2,
+        label=f"baseline {baseline:.1f} (first 7 rated days)",
+        gid="baseline",
+    )
+    if baseline >= stats.PERCENT_MIN_BASELINE:
+        percent = baseline * (1 - stats.MODERATE_PERCENT / 100)
+        low, high = sorted((points, percent))
+        label = "meaningful improvement starts\n(2 points or 30% below baseline)"
+    else:
+        low = high = points
+        label = "meaningful improvement starts\n(2 points below baseline)"
+    low, high = max(low, 0.0), max(high, 0.0)
+    ax.fill_between(
+        [left, right],
+        [low - 0.06, low - 0.06],
+        [high + 0.06, high + 0.06],
+        facecolor=ORANGE,
+        alpha=0.35,
+        edgecolor=ORANGE,
+        linewidth=1.0,
+        label=label,
+        gid="meaningful_band",
+    )
+
+
+def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> None:
+    edges = np.append(x - 0.5, x[-1] + 0.5)
+    credit = daily["credit"].to_numpy(dtype=float) * 100
+    day = daily["day"].to_numpy(dtype=object)
+    logged = daily["logged"].to_numpy(dtype=bool)
+    routine = np.where(logged & (day == "routine"), credit, np.nan)
+    flare = np.where(logged & (day == "flare"), credit, np.nan)
+    rest = np.where(logged & (day == "rest"), 100.0, np.nan)
+    _stairs(ax, rest, edges, facecolor="none", edgecolor=LIGHT_GREY, hatch="///", linewidth=0,
+            gid="rest")  # fmt: skip
+    _stairs(ax, routine, edges, facecolor=MID_BLUE, edgecolor="none", gid="adherence")
+    _stairs(ax, flare, edges, facecolor=ORANGE, edgecolor="none", gid="adherence_flare")
+    high = metrics.HIGH_ADHERENCE * 100
+    ax.axhline(high, color="black", linestyle=":", linewidth=1, gid="high")
+    ax.set_ylim(0, 100)
+    ax.set_yticks([0, 50, high, 100], ["0%", "50%", f"{high:.0f}% high", "100%"], fontsize="small")
+
+
+def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) -> StepPatch:
+    """What ``ax.stairs(values, edges, fill=True)`` draws, added without autoscaling (the
+    caller sets the limits): ``stairs`` spends ~250 ms updating data limits over 3650
+    steps with gaps."""
+    patch = StepPatch(values, edges, baseline=0, fill=True, **style)
+    ax.add_artist(patch)
+    return patch
+
+
+def _adherence_legend_handles() -> list:
+    return [
+        Patch(facecolor=MID_BLUE, label="routine done (% of dose)"),
+        Patch(facecolor=ORANGE, label="done on a flare day"),
+        Patch(facecolor="white", edgecolor=LIGHT_GREY, hatch="///", label="rest day (planned)"),
+        Patch(facecolor="white", edgecolor="0.6", label="blank = not logged"),
+    ]
+
+
+def trend_figure(
+    daily: pd.DataFrame, *, width: float = 9.0, height: float = 5.6, title: str | None = None
+) -> Figure:
+    """A figure holding :func:`trend_chart` with fixed margins (no layout engine: fast).
+    Not registered with pyplot: save it, or display it; nothing to close."""
+    fig = Figure(figsize=(width, height))
+    left, right = 1.15 / width, 0.25 / width
+    top = 1 - (1.05 if title else 0.7) / height
+    bottom = 0.55 / height
+    span = top - bottom
+    ax = fig.add_axes([left, bottom + 0.36 * span, 1 - left - right, 0.64 * span])
+    panel = fig.add_axes([left, bottom, 1 - left - right, 0.30 * span], sharex=ax)
+    trend_chart(daily, ax=ax, adherence_ax=panel)
+    if title:
+        fig.text(left, 1 - 0.12 / height, title, fontsize="large", fontweight="bold", va="top")
+    return fig
+
+
+# ----------------------------------------------------------------------------- calendar
+
+
+def _class_index(credit: np.ndarray) -> np.ndarray:
+    """Display class 0-4 of each credit (NaN → -1)."""
+    index = np.searchsorted(np.asarray(ADHERENCE_BINS), credit, side="right") - 1
+    return np.where(np.isnan(credit), -1, index)
+
+
+def _class_colours(credit: np.ndarray) -> np.ndarray:
+    """RGBA per credit; NaN transparent (shows the hatched "not logged" background)."""
+    palette = np.array(ADHERENCE_COLOURS + ((1.0, 1.0, 1.0, 0.0),))
+    return palette[_class_index(credit)]
+
+
+def _class_legend(with_rest: bool = True, what: str = "not logged") -> list:
+    handles = [
+        Patch(facecolor=c, edgecolor="0.5", linewidth=0.5, label=label)
+        for c, label in zip(ADHERENCE_COLOURS, ADHERENCE_CLASSES, strict=True)
+    ]
+    if with_rest:
+        handles.append(Patch(facecolor="white", edgecolor="0.5", label="rest day (planned)"))
+    handles.append(Patch(facecolor="white", edgecolor="0.55", hatch=NOT_LOGGED_HATCH, label=what))
+    return handles
+
+
+def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True) -> Axes:
+    """Calendar of adherence: one square per day (weeks left to right, Monday on top),
+    coloured by the day's dose credit (% of prescribed dose, light = none done, dark =
+    all done). Rest days are white with a circle, days not logged are hatched (never shown as "not
+    done"); flare days carry a triangle."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    ax.set_ylabel("day of week")
+    ax.set_xlabel("week starting")
+    has = _logged_days(daily)
+    if has < MIN_DAYS:
+        return _not_enough(ax, MIN_DAYS, has)
+    first = daily.index[0] - pd.Timedelta(days=daily.index[0].weekday())
+    offset = (daily.index - first).days.to_numpy()
+    column, row = offset // 7, offset % 7
+    weeks = int(column[-1]) + 1
+    credit = daily["credit"].to_numpy(dtype=float)
+    logged = daily["logged"].to_numpy(dtype=bool)
+    rest = daily["day"].eq("rest").to_numpy(dtype=bool)
+    colours = np.ones((7, weeks, 4))  # outside the period: white
+    cells = _class_colours(np.where(rest, np.nan, credit))
+    cells[rest] = (1.0, 1.0, 1.0, 1.0)
+    cells[~logged] = (1.0, 1.0, 1.0, 0.0)  # transparent: hatched background
+    colours[row, column] = cells
+    ax.add_patch(
+        Rectangle(
+            (-0.5, -0.5),
+            weeks,
+            7,
+            facecolor="white",
+            edgecolor="0.6",
+            hatch=NOT_LOGGED_HATCH,
+            linewidth=0,
+            zorder=0,
+        )
+    )
+    ax.imshow(
+        colours,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(-0.5, weeks - 0.5, 6.5, -0.5),
+        zorder=1,
+        gid="calendar",
+    )
+    if weeks <= 60:  # cell borders while cells are big enough to see them
+        ax.vlines(np.arange(weeks + 1) - 0.5, -0.5, 6.5, colors="white", linewidth=1, zorder=2)
+        ax.hlines(np.arange(8) - 0.5, -0.5, weeks - 0.5, colors="white", linewidth=1, zorder=2)
+    small = weeks <= 60
+    rest_here = rest & logged
+    ax.plot(
+        column[rest_here],
+        row[rest_here],
+        linestyle="none",
+        marker="o",
+        markersize=4 if small else 1.5,
+        markerfacecolor="none",
+        markeredgecolor=GREY,
+        markeredgewidth=0.8 if small else 0.5,
+        zorder=3,
+        gid="rest",
+    )
+    flare = daily["flare"].to_numpy(dtype=bool)
+    ax.plot(
+        column[flare],
+        row[flare],
+        linestyle="none",
+        marker="^",
+        markersize=5 if weeks <= 60 else 2.5,
+        markerfacecolor=VERMILLION,
+        markeredgecolor="black",
+        markeredgewidth=0.4,
+        zorder=3,
+        gid="flare",
+    )
+    ax.set_xlim(-0.5, weeks - 0.5)
+    ax.set_ylim(6.5, -0.5)
+    ax.set_yticks([0, 2, 4, 6], ["Mon", "Wed", "Fri", "Sun"], fontsize="small")
+    _week_ticks(ax, first, weeks)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if legend:
+        handles = _class_legend()
+        handles[len(ADHERENCE_COLOURS)] = Line2D(
+            [], [], linestyle="none", marker="o", markerfacecolor="none",
+            markeredgecolor=GREY, label="rest day (planned)",
+        )  # fmt: skip
+        handles.append(
+            Line2D([], [], linestyle="none", marker="^", markerfacecolor=VERMILLION,
+                   markeredgecolor="black", markeredgewidth=0.4, label="flare day")
+        )  # fmt: skip
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize="x-small",
+            frameon=False,
+            title="routine done\n(% of dose)",
+            title_fontsize="x-small",
+            borderaxespad=0,
+        )
+    return ax
+
+
+def _week_ticks(ax: Axes, first_monday: pd.Timestamp, weeks: int) -> None:
+    """Ticks at the first week of each month (or year), labelled for people."""
+    mondays = pd.date_range(first_monday, periods=weeks, freq="7D")
+    if weeks <= 20:
+        positions = np.arange(weeks)
+        labels = [f"{d.day} {d:%b}" for d in mondays]
+        step = 1 if weeks <= 10 else 2
+        positions, labels = positions[::step], labels[::step]
+    elif weeks <= 4 * 53:
+        new_month = np.r_[True, mondays.month[1:] != mondays.month[:-1]]
+        positions = np.flatnonzero(new_month)
+        step = 1 if weeks <= 60 else 3
+        positions = positions[::step]
+        labels = [f"{mondays[p]:%b %Y}" if weeks > 60 else f"{mondays[p]:%b}" for p in positions]
+    else:
+        new_year = np.r_[True, mondays.year[1:] != mondays.year[:-1]]
+        positions = np.flatnonzero(new_year)
+        labels = [f"{mondays[p]:%Y}" for p in positions]
+    ax.xaxis.set_major_locator(FixedLocator(positions))
+    ax.set_xticklabels(labels, fontsize="small")
+
+
+# ----------------------------------------------------------------------------- next-day pain
+
+
+ADHERENCE_LEVELS = ("none (0%)", "some (1-79%)", "high (80-100%)")
+
+
+def next_day_groups(daily: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Next-day pain (points) grouped by the dose credit of the day before, from
+    :func:`stats.lag_frame` (both days logged, pain rated; a rest day counts what was
+    done, usually nothing, as in the lagged-link model)."""
+    pairs = stats.lag_frame(daily)[["pain", "credit_prev"]].dropna()
+    credit = pairs["credit_prev"].to_numpy(dtype=float)
+    pain = pairs["pain"].to_numpy(dtype=float)
+    none = credit <= 0
+    high = credit >= metrics.HIGH_ADHERENCE - 1e-12
+    return dict(zip(ADHERENCE_LEVELS, (pain[none], pain[~none & ~high], pain[high]), strict=True))
+
+
+def next_day_pain(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Next-day pain by how much of the routine was done the day before: every pair of
+    days as a dot (spread sideways so they do not hide each other) over a box (median
+    and quartiles), with n per group. A picture, not proof: see the lagged link."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    ax.set_ylabel("next-day " + PAIN_LABEL)
+    ax.set_xlabel("routine done the day before (% of prescribed dose)")
+    has = _logged_days(daily)
+    if has < MIN_DAYS:
+        return _not_enough(ax, MIN_DAYS, has)
+    groups = next_day_groups(daily)
+    total = sum(len(v) for v in groups.values())
+    if total < MIN_DAYS:
+        return _not_enough(ax, MIN_DAYS, total, "pairs of consecutive logged days")
+    rng = np.random.default_rng(0)  # fixed spread: the same picture every time
+    positions = np.arange(len(ADHERENCE_LEVELS))
+    for position, (name, values) in zip(positions, groups.items(), strict=True):
+        spread = rng.uniform(-0.18, 0.18, len(values))
+        ax.plot(
+            position + spread,
+            values + rng.uniform(-0.12, 0.12, len(values)),
+            linestyle="none",
+            marker="o",
+            markersize=3,
+            color=SKY,
+            alpha=0.55,
+            gid=f"points:{name}",
+        )
+    filled = [(p, v) for p, v in zip(positions, groups.values(), strict=True) if len(v)]
+    ax.boxplot(
+        [v for _, v in filled],
+        positions=[p for p, _ in filled],
+        widths=0.5,
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": "none", "edgecolor": BLUE, "linewidth": 1.5},
+        medianprops={"color": VERMILLION, "linewidth": 2},
+        whiskerprops={"color": BLUE},
+        capprops={"color": BLUE},
+    )
+    ax.set_xticks(
+        positions, [f"{name}\nn = {len(v)}" for name, v in groups.items()], fontsize="small"
+    )
+    ax.set_xlim(-0.6, len(positions) - 0.4)
+    ax.set_ylim(-0.5, 10.5)
+    ax.set_yticks(range(0, 11, 2))
+    ax.grid(axis="y", color="0.9")
+    ax.set_axisbelow(True)
+    ax.set_title("Pain the day after, by what was done", fontsize="medium", loc="left")
+    return ax
+
+
+# ----------------------------------------------------------------------------- per exercise
+
+
+def exercise_weeks(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per ISO week (rows, ending Sunday) and exercise (columns): adherence (0-1), the
+    definition of :func:`metrics.adherence_by_exercise` applied to each week (mean credit
+    over logged routine days; NaN for a week without one)."""
+    routine_days = daily["logged"] & daily["day"].eq("routine")
+    columns = [metrics.CREDIT_PREFIX + e for e in metrics.exercise_ids(daily)]
+    weekly = daily[columns].where(routine_days).resample("W-SUN").mean()
+    weekly.columns = metrics.exercise_ids(daily)
+    weekly.index.name = "week_ending"
+    return weekly
+
+
+def _exercise_label(exercise_id: str, labels: Mapping[str, str] | None) -> str:
+    if labels and exercise_id in labels:
+        return labels[exercise_id]
+    return exercise_id.replace("_", " ").capitalize()
+
+
+def exercise_adherence(
+    daily: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    labels: Mapping[str, str] | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Per-exercise adherence by week (:func:`exercise_weeks`): one row per exercise,
+    one column per week, in the calendar's classes; weeks without a logged routine day
+    are hatched. ``labels`` maps exercise ids to names."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    ax.set_xlabel("week starting")
+    ax.set_ylabel("exercise")
+    has = _logged_days(daily)
+    ids = metrics.exercise_ids(daily)
+    if has < MIN_DAYS or not ids:
+        return _not_enough(ax, MIN_DAYS, has)
+    weekly = exercise_weeks(daily)
+    colours = _class_colours(weekly.to_numpy(dtype=float).T)
+    weeks = len(weekly)
+    ax.add_patch(
+        Rectangle(
+            (-0.5, -0.5),
+            weeks,
+            len(ids),
+            facecolor="white",
+            edgecolor="0.6",
+            hatch=NOT_LOGGED_HATCH,
+            linewidth=0,
+            zorder=0,
+        )
+    )
+    ax.imshow(
+        colours,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(-0.5, weeks - 0.5, len(ids) - 0.5, -0.5),
+        zorder=1,
+        gid="exercise_weeks",
+    )
+    if weeks <= 60:
+        ax.vlines(np.arange(weeks + 1) - 0.5, -0.5, len(ids) - 0.5, colors="white", zorder=2)
+        ax.hlines(np.arange(len(ids) + 1) - 0.5, -0.5, weeks - 0.5, colors="white", zorder=2)
+    ax.set_yticks(range(len(ids)), [_exercise_label(e, labels) for e in ids], fontsize="small")
+    first_monday = weekly.index[0] - pd.Timedelta(days=6)
+    _week_ticks(ax, first_monday, weeks)
+    ax.set_title("Each exercise, week by week", fontsize="medium", loc="left")
+    if legend:
+        ax.legend(
+            handles=_class_legend(False, "no routine day logged"),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize="x-small",
+            frameon=False,
+            title="mean that week\n(% of dose)",
+            title_fontsize="x-small",
+            borderaxespad=0,
+        )
+    return ax
+
+
+# ----------------------------------------------------------------------------- habit
+
+
+def habit_chart(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Habit strength over time (:func:`metrics.habit_strength`, Loop Habit Tracker's
+    score, in %): rises with each routine day done, fades slowly when days are missed;
+    rest, flare and unlogged days leave it unchanged."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    ax.set_ylabel("habit strength (%, 0-100)")
+    ax.set_xlabel("date")
+    has = _logged_days(daily)
+    if has < MIN_DAYS:
+        return _not_enough(ax, MIN_DAYS, has)
+    x = _day_numbers(daily.index)
+    strength = metrics.habit_strength(daily).to_numpy(dtype=float) * 100
+    ax.plot(x, strength, color=BLUE, linewidth=2, gid="habit_strength")
+    ax.fill_between(x, 0, strength, color=BLUE, alpha=0.12, linewidth=0)
+    ax.set_ylim(0, 100)
+    ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+    ax.grid(axis="y", color="0.9")
+    ax.set_axisbelow(True)
+    format_dates(ax, daily.index[0], daily.index[-1])
+    ax.set_title("Habit strength (grows with each routine day)", fontsize="medium", loc="left")
+    return ax
+
+
+__all__ = [
+    "ADHERENCE_CLASSES",
+    "adherence_panel",
+    "attach_adherence_panel",
+    "calendar",
+    "daily_for",
+    "exercise_adherence",
+    "exercise_weeks",
+    "format_dates",
+    "habit_chart",
+    "next_day_groups",
+    "next_day_pain",
+    "period_text",
+    "trend_chart",
+    "trend_figure",
+]

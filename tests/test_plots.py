@@ -1,0 +1,308 @@
+"""Charts: drawn data checked against metrics/stats, labels, and too-little-data cases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
+
+from backtrack import metrics, plots, stats  # noqa: E402
+from backtrack.demo import demo_log, to_csv_text  # noqa: E402
+from backtrack.errors import FieldError  # noqa: E402
+from backtrack.routine import default_routine  # noqa: E402
+from backtrack.schema import Entry  # noqa: E402
+from backtrack.store import parse_log_text  # noqa: E402
+from tests.conftest import TZ  # noqa: E402
+
+END = date(2026, 11, 20)
+CHARTS = (
+    plots.trend_chart,
+    plots.calendar,
+    plots.next_day_pain,
+    plots.exercise_adherence,
+    plots.habit_chart,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def daily():
+    return plots.daily_for(demo_log(120, seed=3, end=END), default_routine())
+
+
+def make_daily(days: list[tuple[int | None, str, dict]]) -> pd.DataFrame:
+    """A daily series from (pain, day type, exercises done) per consecutive day."""
+    first = END - timedelta(days=len(days) - 1)
+    entries = [
+        Entry(
+            datetime.combine(first + timedelta(days=i), time(20), TZ),
+            first + timedelta(days=i),
+            pain,
+            done,
+            day_type,
+            (),
+            "",
+        )
+        for i, (pain, day_type, done) in enumerate(days)
+    ]
+    log = parse_log_text(to_csv_text(entries), "<test>")
+    return plots.daily_for(log, default_routine())
+
+
+def line(ax, gid):
+    found = [artist for artist in ax.lines if artist.get_gid() == gid]
+    assert len(found) == 1, f"one line {gid!r} expected, found {len(found)}"
+    return found[0]
+
+
+def patch(ax, gid):
+    found = [artist for artist in ax.get_children() if artist.get_gid() == gid]
+    assert len(found) == 1, f"one artist {gid!r} expected, found {len(found)}"
+    return found[0]
+
+
+def all_axes(ax):
+    return [ax, *ax.child_axes]
+
+
+def assert_labelled(ax):
+    for axes in all_axes(ax):
+        assert axes.get_ylabel().strip(), "y axis without a label"
+        x_ticks_shown = any(
+            t.get_visible() and t.label1.get_visible() for t in axes.xaxis.get_major_ticks()
+        )
+        if x_ticks_shown:
+            assert axes.get_xlabel().strip(), "x axis without a label"
+
+
+# ----------------------------------------------------------------------------- trend chart
+
+
+def test_trend_chart_draws_the_metrics(daily):
+    ax = plots.trend_chart(daily)
+    x = mdates.date2num(daily.index.to_pydatetime())
+    mean = line(ax, "pain_7day_mean")
+    np.testing.assert_allclose(mean.get_xdata(), x)
+    expected = metrics.pain_7day_mean(daily).to_numpy()
+    np.testing.assert_allclose(mean.get_ydata(), expected, equal_nan=True)
+    assert np.isfinite(expected).sum() > 100
+
+    dots = line(ax, "pain")
+    rated = daily["pain"].dropna()
+    np.testing.assert_allclose(dots.get_ydata(), rated.to_numpy())
+    np.testing.assert_allclose(dots.get_xdata(), mdates.date2num(rated.index.to_pydatetime()))
+
+    flares = line(ax, "flare")
+    assert len(flares.get_xdata()) == int(daily["flare"].sum()) > 0
+    flare_days = daily.index[daily["flare"].to_numpy(dtype=bool)]
+    np.testing.assert_allclose(flares.get_xdata(), mdates.date2num(flare_days.to_pydatetime()))
+
+
+def test_trend_chart_baseline_and_meaningful_band(daily):
+    ax = plots.trend_chart(daily)
+    base = metrics.baseline(daily).value
+    baseline = patch(ax, "baseline")
+    (segment,) = baseline.get_segments()
+    np.testing.assert_allclose(segment[:, 1], [base, base])
+    band = patch(ax, "meaningful_band").get_paths()[0].vertices[:, 1]
+    assert base >= stats.PERCENT_MIN_BASELINE  # both definitions apply to this log
+    two_points = base - stats.IMPORTANT_POINTS
+    thirty_percent = base * (1 - stats.MODERATE_PERCENT / 100)
+    assert band.min() <= min(two_points, thirty_percent) <= band.min() + 0.1
+    assert band.max() - 0.1 <= max(two_points, thirty_percent) <= band.max()
+
+
+def test_trend_chart_adherence_panel_uses_stairs(daily):
+    ax = plots.trend_chart(daily)
+    panel = plots.adherence_panel(ax)
+    assert panel is not None and panel in ax.child_axes
+    assert panel.get_shared_x_axes().joined(ax, panel)
+    steps = [p for p in panel.get_children() if isinstance(p, StepPatch)]
+    assert {p.get_gid() for p in steps} == {"adherence", "adherence_flare", "rest"}
+    assert not panel.patches or all(isinstance(p, StepPatch) for p in panel.patches)
+    adherence = patch(panel, "adherence").get_data()
+    routine = daily["logged"] & daily["day"].eq("routine")
+    expected = np.where(routine, daily["credit"] * 100, np.nan)
+    np.testing.assert_allclose(adherence.values, expected, equal_nan=True)
+    assert len(adherence.edges) == len(daily) + 1
+    rest = patch(panel, "rest").get_data().values
+    assert np.isfinite(rest).sum() == int(daily["day"].eq("rest").sum()) > 0
+    not_logged = ~daily["logged"].to_numpy(dtype=bool)
+    assert not_logged.any()
+    for gid in ("adherence", "adherence_flare", "rest"):  # not logged = blank in every layer
+        assert np.isnan(patch(panel, gid).get_data().values[not_logged]).all()
+
+
+def test_trend_chart_with_given_panel_and_labels(daily):
+    fig = plots.trend_figure(daily, title="Demo")
+    pain, panel = fig.axes
+    assert plt.get_fignums() == []  # a plain Figure: not registered with pyplot
+    for axes in fig.axes:
+        assert axes.get_ylabel()
+    assert "0-10 NRS" in pain.get_ylabel()
+    assert "% of prescribed dose" in panel.get_ylabel()
+    assert panel.get_xlabel() == "date"
+    labels = [t.get_text() for t in pain.get_legend().get_texts()]
+    assert any("baseline" in t for t in labels) and any("not logged" in t for t in labels)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(1, "2026-11"), (120, " "), (800, " 20"), (3000, "20")],
+)
+def test_dates_are_formatted_for_people(days, expected):
+    fig = plt.figure()
+    ax = fig.add_subplot()
+    first = pd.Timestamp(END) - pd.Timedelta(days=days)
+    ax.set_xlim(mdates.date2num(first), mdates.date2num(pd.Timestamp(END)))
+    plots.format_dates(ax, first, pd.Timestamp(END))
+    fig.canvas.draw()
+    texts = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert texts
+    if days == 120:
+        assert all(t.split()[0].isdigit() and t.split()[1].isalpha() for t in texts)  # "3 Nov"
+    elif days == 800:
+        assert all(t.split()[0].isalpha() and t.split()[1].isdigit() for t in texts)  # "Nov 2026"
+    elif days == 3000:
+        assert all(t.isdigit() and len(t) == 4 for t in texts)
+
+
+# ----------------------------------------------------------------------------- calendar
+
+
+def test_calendar_colours_and_marks(daily):
+    ax = plots.calendar(daily)
+    image = patch(ax, "calendar").get_array()
+    first_monday = daily.index[0] - pd.Timedelta(days=daily.index[0].weekday())
+    offset = (daily.index - first_monday).days.to_numpy()
+    cells = np.asarray(image)[offset % 7, offset // 7]
+    logged = daily["logged"].to_numpy(dtype=bool)
+    rest = daily["day"].eq("rest").to_numpy(dtype=bool)
+    # not logged: transparent over the hatched background; logged: opaque
+    assert (cells[~logged, 3] == 0).all() and (cells[logged, 3] == 1).all()
+    # rest: white; logged non-rest days: the colour of their adherence class
+    assert (cells[rest & logged, :3] == 1).all()
+    done = logged & ~rest
+    credit = daily["credit"].to_numpy()[done]
+    expected = np.array(plots.ADHERENCE_COLOURS)[plots._class_index(credit)]
+    np.testing.assert_allclose(cells[done], expected)
+    nothing = done & (daily["credit"].to_numpy() == 0)
+    full = done & (daily["credit"].to_numpy() >= metrics.FULL_CREDIT)
+    assert nothing.any() and full.any()
+    # "not done" is a light colour, never the same as "not logged"
+    assert not np.allclose(cells[nothing][0], cells[~logged][0])
+    assert line(ax, "flare").get_xdata().size == int(daily["flare"].sum())
+    assert line(ax, "rest").get_xdata().size == int((rest & logged).sum())
+    assert_labelled(ax)
+
+
+def test_adherence_classes_are_ordered_in_grayscale():
+    luminance = [0.299 * r + 0.587 * g + 0.114 * b for r, g, b, _ in plots.ADHERENCE_COLOURS]
+    assert luminance == sorted(luminance, reverse=True)  # light = none done, dark = all done
+
+
+# ----------------------------------------------------------------------------- other charts
+
+
+def test_next_day_pain_groups_come_from_the_lag_pairs(daily):
+    ax = plots.next_day_pain(daily)
+    pairs = stats.lag_frame(daily)[["pain", "credit_prev"]].dropna()
+    groups = plots.next_day_groups(daily)
+    assert sum(len(v) for v in groups.values()) == len(pairs)
+    high = pairs["credit_prev"] >= metrics.HIGH_ADHERENCE
+    assert len(groups[plots.ADHERENCE_LEVELS[2]]) == int(high.sum())
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    for label, values in zip(labels, groups.values(), strict=True):
+        assert label.endswith(f"n = {len(values)}")
+    drawn = sum(len(a.get_xdata()) for a in ax.lines if str(a.get_gid()).startswith("points:"))
+    assert drawn == len(pairs)
+    assert_labelled(ax)
+
+
+def test_exercise_weeks_match_the_metric_week_by_week(daily):
+    weekly = plots.exercise_weeks(daily)
+    for week_end in weekly.index[[0, 5, -1]]:
+        week = daily.loc[week_end - pd.Timedelta(days=6) : week_end]
+        expected = metrics.adherence_by_exercise(week)["adherence"]
+        np.testing.assert_allclose(weekly.loc[week_end, expected.index], expected, equal_nan=True)
+
+
+def test_exercise_adherence_draws_one_row_per_exercise(daily):
+    ax = plots.exercise_adherence(daily, labels={"wall_squat": "Wall squat (no dose)"})
+    image = np.asarray(patch(ax, "exercise_weeks").get_array())
+    weekly = plots.exercise_weeks(daily)
+    assert image.shape[:2] == (len(weekly.columns), len(weekly))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "Wall squat (no dose)" and labels[0] == "Floor relaxation"
+    assert_labelled(ax)
+
+
+def test_habit_chart_draws_the_metric(daily):
+    ax = plots.habit_chart(daily)
+    expected = metrics.habit_strength(daily).to_numpy() * 100
+    np.testing.assert_allclose(line(ax, "habit_strength").get_ydata(), expected)
+    assert_labelled(ax)
+
+
+# ----------------------------------------------------------------------------- too little data
+
+ALL = dict.fromkeys(default_routine().ids)
+
+
+@pytest.mark.parametrize("chart", CHARTS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    ("name", "days"),
+    [
+        ("empty", []),
+        ("one_day", [(5, "routine", ALL)]),
+        ("all_rest", [(None, "rest", {})] * 6),
+        ("two_days", [(5, "routine", ALL), (4, "routine", {})]),
+    ],
+)
+def test_small_logs_draw_without_error(chart, name, days):
+    data = make_daily(days)
+    ax = chart(data)
+    assert_labelled(ax)
+    texts = [t.get_text() for t in ax.texts]
+    logged = int(data["logged"].sum())
+    if logged < 2:
+        assert texts == [f"Not enough data yet: needs 2 logged days, has {logged}"]
+    ax.figure.canvas.draw()  # rendering works too
+
+
+def test_wrong_input_names_the_field():
+    with pytest.raises(FieldError, match="data: expected a daily series"):
+        plots.trend_chart(pd.DataFrame({"pain": [1, 2]}))
+
+
+def test_daily_for_since_starts_on_the_first_logged_day():
+    log = demo_log(60, seed=2, end=END)
+    daily = plots.daily_for(log, default_routine(), since="2026-11-01")
+    assert daily.index[0] >= pd.Timestamp("2026-11-01") and daily["logged"].iloc[0]
+    assert daily.index[-1] <= pd.Timestamp(END)
+
+
+def test_logging_path_never_imports_matplotlib():
+    code = (
+        "import sys, backtrack, backtrack.actions, backtrack.cli, backtrack.store, "
+        "backtrack.widgets, backtrack.metrics; print('matplotlib' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
