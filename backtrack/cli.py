@@ -173,6 +173,41 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The clinic report: one A4 page as PDF (``--details``: a second page)."""
+    from .report import write_report
+    from .routine import load_routine
+
+    if args.demo:
+        from .demo import demo_log
+
+        log = demo_log(120, seed=1)
+        routine = load_routine(args.routine)
+    else:
+        from .actions import load_log
+
+        log_path = resolve_log_path(args.csv)
+        if not log_path.exists():
+            raise UsageError(
+                f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
+                "or see what a report looks like with: backtrack report --demo -o demo.pdf"
+            )
+        routine = load_routine(args.routine, log_path=log_path)
+        log = load_log(log_path, routine=routine, strict=False)
+        for warning in log.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    path = write_report(
+        args.output,
+        log,
+        routine=routine,
+        since=args.since,
+        name=args.name or "",
+        details=args.details,
+    )
+    print(f"wrote the report to {path}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
     from .actions import load_log
@@ -278,6 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(summary)
     summary.set_defaults(handler=cmd_summary)
+
+    report = sub.add_parser("report", help="a one-page PDF report to take to the clinic")
+    report.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    report.add_argument("--since", type=_date, help="report from this day on (YYYY-MM-DD)")
+    report.add_argument("--name", help="the name printed at the top (optional)")
+    report.add_argument(
+        "--details", action="store_true", help="add a second page (analysis in words, more charts)"
+    )
+    report.add_argument(
+        "--demo", action="store_true", help="a report on 120 days of demo data (in memory)"
+    )
+    report.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(report)
+    report.set_defaults(handler=cmd_report)
 
     export = sub.add_parser("export", help="export the log for a clinic (FHIR R4B bundle)")
     export.add_argument(

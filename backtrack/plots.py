@@ -313,7 +313,7 @@ def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> None:
     high = metrics.HIGH_ADHERENCE * 100
     ax.axhline(high, color="black", linestyle=":", linewidth=1, gid="high")
     ax.set_ylim(0, 100)
-    ax.set_yticks([0, 50, high, 100], ["0%", "50%", f"{high:.0f}% high", "100%"], fontsize="small")
+    ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
 
 
 def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) -> StepPatch:
@@ -331,6 +331,7 @@ def _adherence_legend_handles() -> list:
         Patch(facecolor=ORANGE, label="done on a flare day"),
         Patch(facecolor="white", edgecolor=LIGHT_GREY, hatch="///", label="rest day (planned)"),
         Patch(facecolor="white", edgecolor="0.6", label="blank = not logged"),
+        Line2D([], [], color="black", linestyle=":", label="80% = high adherence"),
     ]
 
 
@@ -455,6 +456,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
     )
     ax.set_xlim(-0.5, weeks - 0.5)
     ax.set_ylim(6.5, -0.5)
+    _limit_cell_width(ax, weeks, 7)
     ax.set_yticks([0, 2, 4, 6], ["Mon", "Wed", "Fri", "Sun"], fontsize="small")
     _week_ticks(ax, first, weeks)
     for side in ("top", "right"):
@@ -480,6 +482,18 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
             borderaxespad=0,
         )
     return ax
+
+
+def _limit_cell_width(ax: Axes, columns: int, rows: int, most: float = 2.5) -> None:
+    """Keep cells at most ``most`` times wider than tall, or half an inch wide (few
+    weeks in a wide box): the axes then shrinks to the left."""
+    box = ax.get_position()
+    width, height = ax.figure.get_size_inches()
+    cell_height = box.height * height / rows
+    most = max(most, 0.5 / cell_height)  # room for a date label under each week
+    ratio = (box.width * width / columns) / cell_height
+    if ratio > most:
+        ax.set_aspect(1 / most, adjustable="box", anchor="W")
 
 
 def _week_ticks(ax: Axes, first_monday: pd.Timestamp, weeks: int) -> None:
@@ -642,6 +656,7 @@ def exercise_adherence(
     if weeks <= 60:
         ax.vlines(np.arange(weeks + 1) - 0.5, -0.5, len(ids) - 0.5, colors="white", zorder=2)
         ax.hlines(np.arange(len(ids) + 1) - 0.5, -0.5, weeks - 0.5, colors="white", zorder=2)
+    _limit_cell_width(ax, weeks, len(ids), most=4)
     ax.set_yticks(range(len(ids)), [_exercise_label(e, labels) for e in ids], fontsize="small")
     first_monday = weekly.index[0] - pd.Timedelta(days=6)
     _week_ticks(ax, first_monday, weeks)

@@ -1,0 +1,497 @@
+"""The clinic report: one A4 page (plus a detail page once there is enough data) as PDF.
+
+Drawn with matplotlib's ``PdfPages`` only: no LaTeX, no browser, no network. Fixed
+margins instead of a layout engine (speed). The key numbers come from
+:func:`backtrack.summary` (the same numbers as ``backtrack summary --json``); the
+charts from :mod:`backtrack.plots`. Too little data gives "needs N, has M", not numbers.
+
+Units: pain in points on the 0-10 NRS; adherence in % of the prescribed dose.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from . import metrics, plots
+from .overview import Summary, summary
+from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, load_routine
+from .store import LogData, latest_per_date
+
+A4 = (8.27, 11.69)
+"""Page size, inches."""
+MARGIN = 0.6
+"""Left and right margin, inches."""
+DETAIL_MIN_DAYS = 28
+"""Logged days needed for the detail page (page 2)."""
+CALENDAR_WEEKS = 53
+"""The calendar shows at most the last year."""
+TITLE = "Back pain and exercise report"
+SMALL = 7.2
+GREY_TEXT = "0.3"
+FOOTER = (
+    "One person's own records: they describe this person only and cannot show that the "
+    "exercises caused a change. This report does not replace a clinician."
+)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the report shows: the period's daily series, the summary, the routine, and
+    the log's entries (for flare notes)."""
+
+    daily: pd.DataFrame
+    summary: Summary
+    routine: Routine
+    entries: pd.DataFrame
+    name: str
+    demo: bool
+
+
+def report_data(
+    log: LogData,
+    *,
+    routine: Routine | None = None,
+    since: date | str | None = None,
+    name: str = "",
+    today: date | None = None,
+) -> ReportData:
+    """Gather the report's data for a log, from ``since`` on (default: all of it)."""
+    routine = routine or load_routine()
+    result = summary(log, routine=routine, today=today, since=since)
+    daily = plots.daily_for(log, routine, since=since)
+    return ReportData(daily, result, routine, log.entries, name, bool(log.demo))
+
+
+# ----------------------------------------------------------------------------- text helpers
+
+
+class _Page:
+    """Places text and axes on a page in inches from the top-left corner."""
+
+    def __init__(self, fig: Figure) -> None:
+        self.fig = fig
+        self.width, self.height = fig.get_size_inches()
+
+    def text(self, x: float, y: float, text: str, **style: object) -> None:
+        style.setdefault("va", "top")
+        self.fig.text(x / self.width, 1 - y / self.height, text, **style)
+
+    def axes(self, x: float, y: float, w: float, h: float, **kwargs: object):
+        rect = [x / self.width, 1 - (y + h) / self.height, w / self.width, h / self.height]
+        return self.fig.add_axes(rect, **kwargs)
+
+
+def _wrap(text: str, inches: float, size: float) -> str:
+    """Wrap to a width in inches (DejaVu Sans: about 0.55 em per character)."""
+    chars = max(int(inches * 72 / (size * 0.55)), 10)
+    return "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + 1
+
+
+def _day(value: pd.Timestamp | date | None) -> str:
+    if value is None:
+        return "?"
+    value = pd.Timestamp(value)
+    return f"{value.day} {value:%b %Y}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _signed(value: float, digits: int) -> str:
+    text = f"{value:+.{digits}f}"
+    return text.replace("-", "−") if float(text) != 0 else f"{0:.{digits}f}"
+
+
+# ----------------------------------------------------------------------------- key numbers
+
+
+def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
+    """(label, value, definition) rows; a value that cannot be computed says what it
+    needs ("needs N, has M")."""
+    s = data.summary
+    rows = []
+    latest = s.latest
+    if latest.value is None:
+        value = f"not yet: {latest.reason}"
+    else:
+        value = (
+            f"{latest.value:.1f} / 10   (7 days {latest.start.day} {latest.start:%b} – "
+            f"{_day(latest.end)}, {latest.n} rated)"
+        )
+    rows.append(
+        (
+            "Pain now",
+            value,
+            "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one day "
+            "alone is too noisy to compare.",
+        )
+    )
+    change = s.change
+    base = metrics.baseline(data.daily)
+    base_days = (
+        f" ({base.start.day} {base.start:%b} – {_day(base.end)})" if base.start is not None else ""
+    )
+    if change.ok:
+        direction = "lower" if change.estimate > 0 else "higher"
+        percent = "" if change.percent is None else f" ({abs(change.percent):.0f}%)"
+        value = (
+            f"{change.baseline:.1f} → {change.latest:.1f}: {abs(change.estimate):.1f} points"
+            f"{percent} {direction}, 95% CI {change.low:.1f} to {change.high:.1f}; "
+            f"clinically {change.clinical_class}"
+        )
+    else:
+        value = "not yet: " + "; ".join(change.notes or ("too little data",))
+    rows.append(
+        (
+            "Change vs baseline",
+            value,
+            f"Baseline = mean of the first 7 rated days{base_days}. Improvement classes "
+            "(IMMPACT; Ostelo 2008): minimal ≥ 10%, moderate-important ≥ 30% or ≥ 2 points, "
+            "substantial ≥ 50%; percentages not classed when baseline < 4.",
+        )
+    )
+    a7, a28 = s.adherence_7day, s.adherence_28day
+    if a28.value is None:
+        value = f"not yet: {a28.reason}"
+    else:
+        value = (
+            f"{_pct(a28.value)} over the last 28 days ({a28.n} routine days); "
+            f"{_pct(a7.value)} over the last 7 ({a7.n})"
+        )
+    rows.append(
+        (
+            "Adherence",
+            value,
+            "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over the "
+            "exercises, on logged routine days; rest days left out, flare days apart, days "
+            "not logged never counted as not done. 80% or more is high.",
+        )
+    )
+    trend = s.trend
+    if trend.ok:
+        words = {"increasing": "rising", "decreasing": "falling"}.get(trend.direction, "")
+        verdict = "no clear change" if trend.low <= 0 <= trend.high else words or "changing"
+        value = (
+            f"{_signed(trend.estimate, 2)} points per week (95% CI {_signed(trend.low, 2)} to "
+            f"{_signed(trend.high, 2)}), {trend.n} weeks: {verdict}"
+        )
+        p_text = f"; Mann–Kendall p = {trend.p_value:.2g}" if trend.p_value is not None else ""
+    else:
+        value = "not yet: " + trend.sentence.removeprefix("Not enough data: ")
+        p_text = ""
+    rows.append(
+        (
+            "Trend",
+            value,
+            "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = falling)"
+            f"{p_text}, corrected for autocorrelation. The interval assumes independent weeks.",
+        )
+    )
+    ratio = s.logging_completeness
+    strength = "n/a" if s.habit_strength is None else f"{s.habit_strength * 100:.0f}%"
+    rows.append(
+        (
+            "Flares, habit",
+            f"{s.flares_28day} flare day(s) in the last 28 days; habit strength {strength}; "
+            f"logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)})",
+            "Flare: pain ≥ 2.7 points above the person's own 28-day median, or marked as a "
+            "flare. Habit strength: Loop Habit Tracker's score (0-100%).",
+        )
+    )
+    return rows
+
+
+# ----------------------------------------------------------------------------- page 1
+
+
+def page_one(data: ReportData) -> Figure:
+    """The one page to take to the clinic."""
+    fig = Figure(figsize=A4)
+    page = _Page(fig)
+    width = page.width - 2 * MARGIN
+    s = data.summary
+    page.text(MARGIN, 0.45, TITLE, fontsize=15, fontweight="bold")
+    if data.name:
+        page.text(page.width - MARGIN, 0.48, data.name, fontsize=11, ha="right")
+    daily = data.daily
+    if len(daily):
+        period = plots.period_text(daily.index[0], daily.index[-1])
+        ratio = s.logging_completeness
+        period += f"; {ratio.numerator} days logged"
+    else:
+        period = "no days logged yet"
+    page.text(
+        MARGIN,
+        0.8,
+        f"Period: {period}.  Made {_day(s.today)} with backtrack.",
+        fontsize=8.5,
+        color=GREY_TEXT,
+    )
+    y = 1.12
+    if data.demo:
+        page.text(
+            MARGIN,
+            1.0,
+            "DEMO DATA – made-up numbers, not a real person's log",
+            fontsize=9,
+            fontweight="bold",
+            color=plots.VERMILLION,
+        )
+        y += 0.2
+    label_w = 1.45
+    for label, value, definition in key_numbers(data):
+        page.text(MARGIN, y, label, fontsize=8.5, fontweight="bold")
+        value = _wrap(value, width - label_w, 9)
+        page.text(MARGIN + label_w, y, value, fontsize=9)
+        y += 0.165 * _lines(value)
+        definition = _wrap(definition, width - label_w, 6.6)
+        page.text(MARGIN + label_w, y, definition, fontsize=6.6, color=GREY_TEXT)
+        y += 0.11 * _lines(definition) + 0.08
+
+    # trend chart, its legend above the pain panel
+    page.text(MARGIN, y + 0.05, "Pain and exercise, day by day", fontsize=10,
+              fontweight="bold")  # fmt: skip
+    chart_top = y + 0.72
+    chart_left = MARGIN + 0.55
+    chart_w = width - 0.55
+    pain_ax = page.axes(chart_left, chart_top, chart_w, 1.2)
+    panel = page.axes(chart_left, chart_top + 1.27, chart_w, 0.48, sharex=pain_ax)
+    plots.trend_chart(daily, ax=pain_ax, adherence_ax=panel)
+    pain_ax.yaxis.label.set_size(7.5)
+    panel.yaxis.label.set_size(6.2)
+    panel.tick_params(axis="y", labelsize=6.5)
+
+    # calendar (the last year at most)
+    y = chart_top + 2.15
+    shown = daily
+    if len(daily) > CALENDAR_WEEKS * 7:
+        shown = daily.loc[daily.index[-1] - pd.Timedelta(weeks=CALENDAR_WEEKS) :]
+    cal_title = "Adherence calendar" + (
+        f" (last {CALENDAR_WEEKS} weeks)" if len(shown) < len(daily) else ""
+    )
+    page.text(MARGIN, y, cal_title, fontsize=10, fontweight="bold")
+    cal = page.axes(chart_left, y + 0.25, chart_w - 1.4, 0.77)
+    plots.calendar(shown, ax=cal)
+    cal.yaxis.label.set_size(7)
+    cal.tick_params(axis="y", labelsize=6.5)
+
+    # per-exercise table and flares side by side; the red flags boxed at the bottom
+    y += 1.4
+    flags_top = _red_flags(page, data.summary, page.height - 0.5)
+    _exercise_table(page, data, MARGIN, y, 3.75)
+    _flare_list(page, data, MARGIN + 3.95, y, width - 3.95, flags_top - 0.12)
+    _footer(page)
+    return fig
+
+
+def _footer(page: _Page) -> None:
+    page.text(MARGIN, page.height - 0.35, FOOTER, fontsize=6.2, color=GREY_TEXT)
+
+
+def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float) -> float:
+    """The per-exercise table; returns the y (inches) below it."""
+    page.text(x, y, "Each exercise (logged routine days)", fontsize=10, fontweight="bold")
+    table = metrics.adherence_by_exercise(data.daily) if len(data.daily) else None
+    y += 0.25
+    columns = ((0.0, "exercise"), (1.55, "dose"), (2.2, "adherence"), (3.0, "days done"))
+    for dx, heading in columns:
+        page.text(x + dx, y, heading, fontsize=6.8, color=GREY_TEXT)
+    y += 0.15
+    for exercise in data.routine.exercises:
+        row = None if table is None or exercise.id not in table.index else table.loc[exercise.id]
+        dose = "not set" if exercise.dose_minutes is None else f"{exercise.dose_minutes:g} min"
+        if row is None or pd.isna(row["adherence"]):
+            adherence, done = "–", "–"
+        else:
+            high = " high" if row["high"] else ""
+            adherence = f"{row['adherence'] * 100:.0f}%{high}"
+            done = f"{row['days_done']} of {row['routine_days']}"
+        for (dx, _), cell in zip(columns, (exercise.name, dose, adherence, done), strict=True):
+            page.text(x + dx, y, cell, fontsize=7.5)
+        y += 0.16
+    note = _wrap(
+        "Mean dose credit on logged routine days; 80% or more is high; an exercise with "
+        "no dose set earns full credit when ticked.",
+        w,
+        6.3,
+    )
+    page.text(x, y + 0.03, note, fontsize=6.3, color=GREY_TEXT)
+    return y + 0.03 + 0.105 * _lines(note)
+
+
+def _printable(text: str) -> str:
+    """Characters the page font lacks (e.g. emoji) shown as □ instead of a warning."""
+    glyphs = _font_glyphs()
+    return "".join(c if ord(c) in glyphs or c == "\n" else "□" for c in text)
+
+
+_GLYPHS: set[int] = set()
+
+
+def _font_glyphs() -> set[int]:
+    if not _GLYPHS:
+        from matplotlib.font_manager import FontProperties, findfont, get_font
+
+        _GLYPHS.update(get_font(findfont(FontProperties())).get_charmap())
+    return _GLYPHS
+
+
+def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, limit: float) -> None:
+    """The latest flare episodes with the notes of their days, down to ``limit`` inches
+    (then "and N earlier")."""
+    episodes = metrics.flare_episodes(data.daily) if len(data.daily) else None
+    count = 0 if episodes is None else len(episodes)
+    page.text(x, y, f"Flares ({count} in the period)", fontsize=10, fontweight="bold")
+    y += 0.25
+    if not count:
+        page.text(x, y, "No flare days in this period.", fontsize=7.5)
+        return
+    notes_by_day = latest_per_date(data.entries).set_index("date")["note"]
+    for shown, episode in enumerate(episodes.iloc[::-1].itertuples()):
+        notes = notes_by_day.loc[episode.start : episode.end]
+        notes = [n.replace("\n", " / ") for n in notes if isinstance(n, str) and n.strip()]
+        text = ""
+        if notes:
+            text = textwrap.shorten("“" + "”; “".join(notes) + "”", 100, placeholder=" …”")
+            text = _wrap(_printable(text), w - 0.12, 6.6)
+        height = 0.14 + (0.11 * _lines(text) if text else 0.0) + 0.03
+        if y + height + 0.14 > limit and shown < count:
+            page.text(x, y, f"… and {count - shown} earlier", fontsize=7.3, color=GREY_TEXT)
+            return
+        days = "" if episode.days == 1 else f" – {episode.end.day} {episode.end:%b}"
+        peak = "not rated" if pd.isna(episode.peak_pain) else f"peak {episode.peak_pain:.0f}/10"
+        how = "marked by the person" if episode.marked else "detected from pain"
+        page.text(x, y, f"{_day(episode.start)}{days}: {peak}, {how}", fontsize=7.3)
+        if text:
+            page.text(x + 0.12, y + 0.14, text, fontsize=6.6, color=GREY_TEXT, style="italic")
+        y += height
+
+
+def _red_flags(page: _Page, s: Summary, bottom: float) -> float:
+    """The fixed red-flag checklist and the chronic-pain notice, boxed, ending at
+    ``bottom`` inches; returns the box's top."""
+    width = page.width - 2 * MARGIN
+    half = (len(RED_FLAGS) + 1) // 2
+    col_w = (width - 0.45) / 2
+    columns = [
+        [_wrap("• " + flag, col_w, 7) for flag in part]
+        for part in (RED_FLAGS[:half], RED_FLAGS[half:])
+    ]
+    flags_height = max(sum(0.112 * _lines(t) + 0.03 for t in column) for column in columns)
+    chronic = CHRONIC_NOTICE
+    if s.chronic:
+        chronic = f"In this log, rated pain spans {s.chronic_span_days} days. " + chronic
+    chronic = _wrap(chronic, width - 0.3, 7)
+    top = bottom - (0.34 + flags_height + 0.05 + 0.112 * _lines(chronic) + 0.1)
+    page.text(
+        MARGIN + 0.15,
+        top + 0.1,
+        "See a clinician now if any of these appear (red flags), whatever the chart shows:",
+        fontsize=8.5,
+        fontweight="bold",
+    )
+    for number, column in enumerate(columns):
+        yy = top + 0.34
+        for text in column:
+            page.text(MARGIN + 0.15 + number * (col_w + 0.15), yy, text, fontsize=7)
+            yy += 0.112 * _lines(text) + 0.03
+    page.text(
+        MARGIN + 0.15,
+        top + 0.34 + flags_height + 0.05,
+        chronic,
+        fontsize=7,
+        fontweight="bold" if s.chronic else "normal",
+    )
+    box = page.axes(MARGIN, top, width, bottom - top)
+    box.set_xticks([])
+    box.set_yticks([])
+    for spine in box.spines.values():
+        spine.set_edgecolor(plots.VERMILLION)
+        spine.set_linewidth(1.2)
+    return top
+
+
+# ----------------------------------------------------------------------------- page 2
+
+
+def page_two(data: ReportData) -> Figure:
+    """Details: what the analysis says in words, next-day pain by adherence, each
+    exercise week by week, habit strength."""
+    fig = Figure(figsize=A4)
+    page = _Page(fig)
+    width = page.width - 2 * MARGIN
+    s = data.summary
+    page.text(MARGIN, 0.45, f"{TITLE}: details", fontsize=13, fontweight="bold")
+    y = 0.85
+    sentences = [s.trend.sentence, s.lag.sentence, s.reverse.sentence]
+    if s.change.ok:
+        sentences.insert(0, s.change.sentence)
+    for sentence in sentences:
+        text = _wrap(sentence, width, 8)
+        page.text(MARGIN, y, text, fontsize=8)
+        y += 0.145 * _lines(text) + 0.1
+    left = MARGIN + 0.55
+    ax = page.axes(left, y + 0.35, 3.6, 2.6)
+    plots.next_day_pain(data.daily, ax=ax)
+    labels = {e.id: e.name for e in data.routine.exercises}
+    ex_top = y + 3.75
+    ax = page.axes(MARGIN + 1.45, ex_top, width - 1.45 - 1.35, 1.3)
+    plots.exercise_adherence(data.daily, ax=ax, labels=labels)
+    ax = page.axes(left, ex_top + 2.1, width - 0.55, 1.6)
+    plots.habit_chart(data.daily, ax=ax)
+    _footer(page)
+    return fig
+
+
+# ----------------------------------------------------------------------------- PDF
+
+
+def build_pages(data: ReportData, *, details: bool = False) -> list[Figure]:
+    """Page 1; with ``details``, page 2 too once ``DETAIL_MIN_DAYS`` days are logged
+    (before that it would only say "not enough data")."""
+    pages = [page_one(data)]
+    if details and data.summary.days_logged >= DETAIL_MIN_DAYS:
+        pages.append(page_two(data))
+    return pages
+
+
+def write_report(
+    path: str | os.PathLike[str],
+    log: LogData,
+    *,
+    routine: Routine | None = None,
+    since: date | str | None = None,
+    name: str = "",
+    today: date | None = None,
+    details: bool = False,
+) -> Path:
+    """Write the report PDF for ``log`` to ``path``: one A4 page, plus the detail page
+    with ``details`` (and enough data). Returns the path."""
+    data = report_data(log, routine=routine, since=since, name=name, today=today)
+    path = Path(path)
+    title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
+    metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
+    style = {"font.size": 8, "pdf.compression": 6}
+    with matplotlib.rc_context(style):
+        pages = build_pages(data, details=details)
+        with PdfPages(path, metadata=metadata) as pdf:
+            for fig in pages:
+                pdf.savefig(fig)
+    return path
+
+
+__all__ = ["ReportData", "build_pages", "key_numbers", "report_data", "write_report"]

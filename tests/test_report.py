@@ -1,0 +1,172 @@
+"""The clinic report: a valid PDF whose numbers are those of ``backtrack summary --json``."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from matplotlib import pyplot as plt
+from pypdf import PdfReader
+
+from backtrack import report
+from backtrack.cli import main
+from backtrack.demo import to_csv_text, write_demo
+from backtrack.routine import CHRONIC_NOTICE, RED_FLAGS
+from backtrack.schema import Entry
+from tests.conftest import TZ
+
+END = date(2026, 11, 20)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def pdf_text(path) -> tuple[PdfReader, str]:
+    reader = PdfReader(path)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return reader, re.sub(r"\s+", " ", text)
+
+
+def summary_json(capsys, *args) -> dict:
+    capsys.readouterr()  # drop earlier output
+    assert main(["summary", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture(scope="module")
+def demo_csv(tmp_path_factory):
+    return write_demo(tmp_path_factory.mktemp("log") / "backtrack.csv", 120, seed=1, end=END)
+
+
+@pytest.fixture(scope="module")
+def one_page(demo_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.pdf"
+    assert main(["report", "-o", str(out), "--csv", str(demo_csv), "--name", "Alex Example"]) == 0
+    return out
+
+
+def test_report_is_one_a4_page_with_a_title(one_page):
+    reader, text = pdf_text(one_page)
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / 72, 2), round(float(box.height) / 72, 2)) == report.A4
+    assert reader.metadata.title == f"{report.TITLE}: Alex Example"
+    assert text.startswith(report.TITLE) or report.TITLE in text
+    assert "Alex Example" in text
+
+
+def test_report_numbers_are_the_summary_numbers(one_page, demo_csv, capsys):
+    numbers = summary_json(capsys, "--csv", str(demo_csv))
+    _, text = pdf_text(one_page)
+    assert numbers["pain_7day_mean"] is not None and numbers["change_points"] is not None
+    assert f"{numbers['pain_7day_mean']:.1f} / 10" in text
+    assert f"{numbers['baseline']:.1f} → {numbers['pain_7day_mean']:.1f}" in text
+    change = f"{abs(numbers['change_points']):.1f} points ({abs(numbers['change_percent']):.0f}%)"
+    assert change in text
+    assert f"95% CI {numbers['change_low']:.1f} to {numbers['change_high']:.1f}" in text
+    assert f"clinically {numbers['change_class']}" in text
+    assert f"{numbers['adherence_28day'] * 100:.0f}% over the last 28 days" in text
+    assert f"({numbers['adherence_28day_n']} routine days)" in text
+    trend = numbers["trend_points_per_week"]
+    assert trend["estimate"] is not None
+    for key in ("estimate", "low", "high"):
+        assert f"{abs(trend[key]):.2f}" in text
+    assert f"{trend['n']} weeks" in text
+    assert f"{numbers['flares_28day']} flare day(s) in the last 28 days" in text
+
+
+def test_report_has_definitions_table_and_red_flags(one_page):
+    _, text = pdf_text(one_page)
+    for words in ("Theil–Sen", "first 7 rated days", "Dose credit", "80% or more is high"):
+        assert words in text
+    for name in ("Relaxation on the floor", "Hip stretch", "Wall squat", "not set"):
+        assert name in text
+    for flag in RED_FLAGS:
+        assert " ".join(flag.split()[:3]) in text
+    assert " ".join(CHRONIC_NOTICE.split()[:6]) in text
+    assert "Flares (" in text
+
+
+def test_detail_page_once_there_is_enough_data(demo_csv, tmp_path):
+    out = tmp_path / "details.pdf"
+    assert main(["report", "-o", str(out), "--csv", str(demo_csv), "--details"]) == 0
+    reader, text = pdf_text(out)
+    assert len(reader.pages) == 2
+    assert "details" in reader.pages[1].extract_text()
+    assert "n = " in text  # next-day pain groups
+
+
+def test_ten_days_give_an_honest_short_report(tmp_path, capsys):
+    csv = write_demo(tmp_path / "log.csv", 10, seed=4, end=END)
+    out = tmp_path / "short.pdf"
+    assert main(["report", "-o", str(out), "--csv", str(csv), "--details"]) == 0
+    numbers = summary_json(capsys, "--csv", str(csv))
+    reader, text = pdf_text(out)
+    assert len(reader.pages) == 1  # no detail page of "not enough data"
+    assert numbers["trend_points_per_week"]["estimate"] is None
+    needs = numbers["trend_points_per_week"]["sentence"].removeprefix("Not enough data: ")
+    assert needs.startswith("needs ") and f"not yet: {needs}" in text
+    assert numbers["change_points"] is None
+    assert "Change vs baseline not yet:" in text
+
+
+def test_since_limits_the_period(demo_csv, tmp_path, capsys):
+    out = tmp_path / "since.pdf"
+    args = ["--csv", str(demo_csv), "--since", "2026-10-01"]
+    assert main(["report", "-o", str(out), *args]) == 0
+    numbers = summary_json(capsys, *args)
+    _, text = pdf_text(out)
+    first = date.fromisoformat(numbers["first_day"])
+    assert f"Period: {first.day} {first:%b %Y} – 20 Nov 2026" in text
+    assert f"{numbers['baseline']:.1f} →" in text
+
+
+def test_flare_notes_are_printed_and_unprintable_characters_do_not_warn(tmp_path):
+    first = END - timedelta(days=39)
+    entries = []
+    for i in range(40):
+        day = first + timedelta(days=i)
+        flare = i == 30
+        note = "=lifted boxes, rounded back 🙂" if flare else ""
+        entries.append(
+            Entry(
+                datetime.combine(day, time(20), TZ),
+                day,
+                9 if flare else 4 + i % 2,
+                {"floor_relaxation": None},
+                "flare" if flare else "routine",
+                (),
+                note,
+            )
+        )
+    csv = tmp_path / "log.csv"
+    csv.write_text(to_csv_text(entries), encoding="utf-8")
+    out = tmp_path / "flare.pdf"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["report", "-o", str(out), "--csv", str(csv)]) == 0
+    _, text = pdf_text(out)
+    assert "Flares (1 in the period)" in text
+    assert "=lifted boxes, rounded back □" in text
+    assert "peak 9/10, marked by the person" in text
+
+
+def test_no_log_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "none.pdf"
+    assert main(["report", "-o", str(out), "--csv", str(tmp_path / "missing.csv")]) == 2
+    assert "no log there yet" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_demo_report_is_labelled(tmp_path):
+    out = tmp_path / "demo.pdf"
+    assert main(["report", "--demo", "-o", str(out)]) == 0
+    reader, text = pdf_text(out)
+    assert "DEMO DATA" in text
+    assert reader.metadata.title.endswith("(demo data)")
