@@ -50,6 +50,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NOTE_GUARD = "'"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+_RECORDED_AT = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}(?::\d{2})?)\Z"
+)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _INT = re.compile(r"\d{1,2}\Z")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
@@ -82,11 +85,13 @@ def decode_note(stored: str) -> str:
 
 def parse_recorded_at(text: str) -> datetime:
     """``recorded_at``: an ISO 8601 date-time that carries its UTC offset."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None or "T" not in text:
+    value = None
+    if _RECORDED_AT.match(text):
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+    if value is None or value.tzinfo is None:
         raise FieldError(
             "recorded_at",
             "an ISO 8601 date-time with UTC offset like 2026-11-20T08:15:00+01:00",

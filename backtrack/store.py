@@ -12,7 +12,7 @@ import csv
 import io
 import os
 import stat
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -24,15 +24,13 @@ from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
 from .schema import (
     COLUMNS,
     FIELD_PARSERS,
+    NOTE_GUARD,
     Entry,
     csv_line,
     decode_note,
     exercise_ids,
-    parse_date,
-    parse_day,
     parse_exercises,
     parse_pain,
-    parse_recorded_at,
     parse_where,
 )
 
@@ -186,36 +184,128 @@ def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
     return problems
 
 
-def _row_problems(
-    path: str, line: int, fields: list[str], positions: list[int]
-) -> list[LogProblem]:
-    """Every bad field of one row, each as ``path:line:column: expected …, found …``."""
-    problems = []
+def _shape_problem(
+    fields: list[str], header: list[str], torn: bool, undecodable: bool
+) -> tuple[str, str] | str | None:
+    """What is wrong with a record's shape: (column, message), "blank", or None."""
+    width = len(header)
+    if torn:
+        return (
+            header[min(len(fields), width) - 1] if fields else header[0],
+            "expected a complete row ending in a newline, found an unfinished last row (a "
+            "save interrupted mid-write, or an unclosed quote); it is kept in the file and "
+            "left out of analysis",
+        )
+    if not any(fields):
+        return "blank"
+    if len(fields) > width and fields[-1] == TORN_MARKER:
+        return (
+            header[min(len(fields) - 1, width) - 1],
+            "expected a complete row, found an unfinished one (a save was interrupted "
+            "mid-write); it is kept in the file and left out of analysis",
+        )
+    if len(fields) != width:
+        column = header[len(fields)] if len(fields) < width else f"#{width + 1}"
+        hint = " (a note with commas needs quotes)" if len(fields) > width else ""
+        return column, f"expected {width} fields, found {len(fields)}{hint}"
+    if undecodable:
+        for position, value in enumerate(fields):
+            if UNDECODABLE in value:
+                return (
+                    header[position],
+                    "expected UTF-8 text, found bytes that are not (save the file as UTF-8 CSV)",
+                )
+    return None
+
+
+_COLUMN_CHECKS = {**FIELD_PARSERS, "exercises": exercise_ids, "note": str}
+
+
+def _validated_columns(
+    path: str,
+    rows: list[list[str]],
+    lines: list[int],
+    header: list[str],
+    positions: list[int],
+    known_exercises: Collection[str] | None,
+) -> tuple[dict[str, list], list[LogProblem], dict[str, int]]:
+    """Check rows of the right shape column by column, each distinct value once.
+
+    Returns the columns of the valid rows (stored text, except ``pain`` as int/None,
+    ``day`` with empty as routine and ``note`` as typed), a problem per bad field, and
+    exercise ids unknown to the routine with the
+    first line naming each.
+    """
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
+    parsed: dict[str, dict[str, object]] = {}
+    bad: dict[int, list[LogProblem]] = {}
     for name, position in zip(COLUMNS, positions, strict=True):
-        try:
-            FIELD_PARSERS[name](fields[position])
-        except FieldError as exc:
-            problems.append(
-                LogProblem(path, line, name, f"expected {exc.expected}, found {exc.found!r}")
-            )
-    return problems
+        values = by_column[position]
+        check = _COLUMN_CHECKS[name]
+        results: dict[str, object] = {}
+        failures: dict[str, FieldError] = {}
+        for value in set(values):
+            try:
+                results[value] = check(value)
+            except FieldError as exc:
+                failures[value] = exc
+        parsed[name] = results
+        if failures:
+            for index, value in enumerate(values):
+                if value in failures:
+                    exc = failures[value]
+                    bad.setdefault(index, []).append(
+                        LogProblem(
+                            path,
+                            lines[index],
+                            name,
+                            f"expected {exc.expected}, found {exc.found!r}",
+                        )
+                    )
+    keep = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
+    columns: dict[str, list] = {"line": [lines[i] for i in keep]}
+    for name, position in zip(COLUMNS, positions, strict=True):
+        values = by_column[position]
+        kept = [values[i] for i in keep] if bad else list(values)
+        if name in ("pain", "day"):
+            kept = [parsed[name][v] for v in kept]
+        elif name == "note":
+            kept = [v[1:] if v[:1] == NOTE_GUARD else v for v in kept]  # decode_note, inlined
+        columns[name] = kept
+    for position, name in enumerate(header):
+        if name not in COLUMNS:
+            values = by_column[position]
+            columns[name] = [values[i] for i in keep] if bad else list(values)
+    unknown: dict[str, int] = {}
+    if known_exercises is not None:
+        for text, ids in parsed["exercises"].items():
+            for exercise_id in ids:
+                if exercise_id not in known_exercises and exercise_id not in unknown:
+                    unknown[exercise_id] = next(
+                        lines[i] for i in keep if by_column[positions[3]][i] == text
+                    )
+    problems = [p for index in sorted(bad) for p in bad[index]]
+    return columns, problems, unknown
 
 
-@dataclass
-class RawRecord:
-    """One CSV record of a log as stored: its first physical line and field texts."""
+def read_records(text: str) -> tuple[list[int], list[list[str]], str | None]:
+    """CSV records of ``text`` and the physical line (1-based) where each starts.
 
-    line: int
-    fields: list[str]
-
-
-def iter_records(text: str) -> Iterator[RawRecord]:
-    """CSV records of ``text`` with the physical line (1-based) where each starts."""
+    Returns (start lines, records, error): ``error`` says why reading stopped early (only
+    for absurd fields beyond ``csv.field_size_limit``), else None.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
+    starts: list[int] = []
+    records: list[list[str]] = []
     previous = 0
-    for fields in reader:
-        yield RawRecord(previous + 1, fields)
-        previous = reader.line_num
+    try:
+        for fields in reader:
+            starts.append(previous + 1)
+            records.append(fields)
+            previous = reader.line_num
+    except csv.Error as exc:
+        return starts, records, f"{exc} (at line {previous + 1})"
+    return starts, records, None
 
 
 @dataclass
@@ -271,12 +361,10 @@ def parse_log_text(
     """
     problems: list[LogProblem] = []
     warnings: list[str] = []
-    records = iter_records(text)
-    try:
-        header_record = next(records)
-    except StopIteration:
+    starts, records, read_error = read_records(text)
+    if not records:
         return LogData(path, _empty_entries(), [], ["the log is empty (no header yet)"])
-    header = header_record.fields
+    header = records[0]
     problems += _header_problems(path, header)
     if problems:
         return LogData(path, _empty_entries(), problems, warnings)
@@ -285,102 +373,42 @@ def parse_log_text(
         warnings.append(
             f"{path}:1:{name}: unknown column {name!r} is kept in the file and ignored"
         )
-    positions = [header.index(name) for name in COLUMNS]
-    extra_positions = [header.index(name) for name in extra]
-    width = len(header)
-    columns: dict[str, list] = {name: [] for name in ("line", *COLUMNS, *extra)}
-    torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
-    blank_lines = 0
-    last_line = None
-    all_records: list[RawRecord] = []
-    try:
-        all_records.extend(records)
-    except csv.Error as exc:  # only with absurd fields (> csv.field_size_limit)
-        line = all_records[-1].line + 1 if all_records else 2
+    if read_error:
+        line = starts[-1] + 1
         problems.append(
-            LogProblem(path, line, header[0], f"expected CSV, found what cannot be read: {exc}")
+            LogProblem(
+                path, line, header[0], f"expected CSV, found what cannot be read: {read_error}"
+            )
         )
-    if all_records:
-        last_line = all_records[-1].line
-    for record in all_records:
-        fields = record.fields
-        if torn and record.line == last_line:
-            problems.append(
-                LogProblem(
-                    path,
-                    record.line,
-                    header[min(len(fields), width) - 1] if fields else header[0],
-                    "expected a complete row ending in a newline, found an unfinished last "
-                    "row (a save interrupted mid-write, or an unclosed quote); it is kept in "
-                    "the file and left out of analysis",
-                )
-            )
+    positions = [header.index(name) for name in COLUMNS]
+    width = len(header)
+    torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
+    torn_line = starts[-1] if torn and len(records) > 1 else None
+    blank_lines = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for line, fields in zip(starts[1:], records[1:], strict=True):
+        if len(fields) == width and line != torn_line and not undecodable and any(fields):
+            rows.append(fields)  # the usual case; values are checked by column below
+            lines.append(line)
             continue
-        if not any(fields):
+        problem = _shape_problem(fields, header, line == torn_line, undecodable)
+        if problem == "blank":
             blank_lines += 1
-            continue
-        if len(fields) > width and fields[-1] == TORN_MARKER:
-            problems.append(
-                LogProblem(
-                    path,
-                    record.line,
-                    header[min(len(fields) - 1, width) - 1],
-                    "expected a complete row, found an unfinished one (a save was "
-                    "interrupted mid-write); it is kept in the file and left out of analysis",
-                )
-            )
-            continue
-        if len(fields) != width:
-            column = header[len(fields)] if len(fields) < width else f"#{width + 1}"
-            hint = " (a note with commas needs quotes)" if len(fields) > width else ""
-            problems.append(
-                LogProblem(
-                    path,
-                    record.line,
-                    column,
-                    f"expected {width} fields, found {len(fields)}{hint}",
-                )
-            )
-            continue
-        if undecodable and any(UNDECODABLE in f for f in fields):
-            bad = next(i for i, f in enumerate(fields) if UNDECODABLE in f)
-            problems.append(
-                LogProblem(
-                    path,
-                    record.line,
-                    header[bad],
-                    "expected UTF-8 text, found bytes that are not (save the file as UTF-8 CSV)",
-                )
-            )
-            continue
-        try:  # fast path: validate each field once; collect every problem only if bad
-            parse_recorded_at(fields[positions[0]])
-            parse_date(fields[positions[1]])
-            pain = parse_pain(fields[positions[2]])
-            done_ids = exercise_ids(fields[positions[3]])
-            day = parse_day(fields[positions[4]])
-            parse_where(fields[positions[5]])
-        except FieldError:
-            problems.extend(_row_problems(path, record.line, fields, positions))
-            continue
-        columns["line"].append(record.line)
-        columns["recorded_at"].append(fields[positions[0]])
-        columns["date"].append(fields[positions[1]])
-        columns["pain"].append(pain)
-        columns["exercises"].append(fields[positions[3]])
-        columns["day"].append(day)
-        columns["where"].append(fields[positions[5]])
-        columns["note"].append(decode_note(fields[positions[6]]))
-        for name, position in zip(extra, extra_positions, strict=True):
-            columns[name].append(fields[position])
-        if known_exercises is not None:
-            for exercise_id in done_ids:
-                if exercise_id not in known_exercises:
-                    warnings.append(
-                        f"{path}:{record.line}:exercises: {exercise_id!r} is not in the "
-                        "current routine; the row is kept and the exercise is not counted "
-                        "in adherence"
-                    )
+        elif problem:
+            problems.append(LogProblem(path, line, *problem))
+        else:
+            rows.append(fields)
+            lines.append(line)
+    columns, field_problems, unknown = _validated_columns(
+        path, rows, lines, header, positions, known_exercises
+    )
+    problems = sorted(problems + field_problems, key=lambda p: p.line)
+    for exercise_id, where in unknown.items():
+        warnings.append(
+            f"{path}:{where}:exercises: {exercise_id!r} is not in the current routine; "
+            "the rows are kept and the exercise is not counted in adherence"
+        )
     if blank_lines:
         warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
     return LogData(path, _entries_frame(columns), problems, warnings)
@@ -461,15 +489,15 @@ def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, o
     """
     wanted = set(lines)
     text = Path(path).read_bytes().decode("utf-8-sig")
-    records = iter_records(text)
-    header = next(records).fields
+    starts, records, _ = read_records(text)
+    header = records[0]
     found: dict[int, dict[str, object]] = {}
-    for record in records:
-        if record.line not in wanted:
+    for line, record in zip(starts[1:], records[1:], strict=True):
+        if line not in wanted:
             continue
-        fields = dict(zip(header, record.fields, strict=True))
-        found[record.line] = {
-            "line": record.line,
+        fields = dict(zip(header, record, strict=True))
+        found[line] = {
+            "line": line,
             "recorded_at": fields["recorded_at"],
             "date": fields["date"],
             "pain": parse_pain(fields["pain"]),

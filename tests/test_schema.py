@@ -114,3 +114,29 @@ def test_entry_to_row_and_back():
     assert row["recorded_at"] == "2026-11-20T08:15:02.123+00:00"
     assert row["note"] == "'=SUM(A1)"
     assert parse_row(row) == entry
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2000-01-01T00.000+00:00",
+        "2026-11-20 08:15:00+01:00",
+        "2026-11-20T08+01:00",
+        "2026-11-20T08:15:00+0100x",
+    ],
+)
+def test_recorded_at_refuses_what_python_half_accepts(text):
+    with pytest.raises(FieldError, match="recorded_at"):
+        parse_recorded_at(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-11-20T08:15Z", "2026-11-20T08:15:00.5-05:00", "2026-11-20T08:15:02.123+01:00"]
+)
+def test_recorded_at_accepts_iso_forms_pandas_reads(text):
+    import pandas as pd
+
+    assert (
+        pd.Timestamp(parse_recorded_at(text))
+        == pd.to_datetime([text], format="ISO8601", utc=True)[0]
+    )
