@@ -18,7 +18,7 @@ from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.patches import StepPatch  # noqa: E402
 
 from backtrack import metrics, plots, stats  # noqa: E402
-from backtrack.demo import demo_log, to_csv_text  # noqa: E402
+from backtrack.demo import demo_log, to_csv_text, write_demo  # noqa: E402
 from backtrack.errors import FieldError  # noqa: E402
 from backtrack.routine import default_routine  # noqa: E402
 from backtrack.schema import Entry  # noqa: E402
@@ -306,3 +306,40 @@ def test_logging_path_never_imports_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- trends view
+
+
+def test_trends_view_shows_demo_data_labelled_when_there_is_no_log(monkeypatch, tmp_path):
+    from backtrack.trends_view import PERIODS, trends_view
+
+    monkeypatch.setenv("BACKTRACK_CSV", str(tmp_path / "none.csv"))
+    view = trends_view(today=END)
+    label, buttons, trend, words, calendar, errors = view.children
+    assert "DEMO DATA" in label.value
+    assert [days for _, days in PERIODS] == [28, 84, None] and buttons.value == 84
+    assert bytes(trend.value[:4]) == bytes(calendar.value[:4]) == b"\x89PNG"
+    before = (trend.value, words.value)
+    buttons.value = 28
+    assert errors.outputs == ()
+    assert bytes(trend.value) != bytes(before[0]) and words.value != before[1]
+    assert "Pain now" in words.value and "In words" in words.value
+
+
+def test_period_view_uses_the_summary_for_the_period(tmp_path):
+    from backtrack.store import read_log
+    from backtrack.trends_view import numbers_html, period_view
+
+    path = write_demo(tmp_path / "log.csv", 90, seed=5, end=END)
+    log = read_log(path)
+    routine = default_routine()
+    view = period_view(log, routine, 28, today=END)
+    assert view.since == pd.Timestamp(END) - pd.Timedelta(days=27)
+    assert view.daily.index[0] >= view.since and view.daily.index[-1] == pd.Timestamp(END)
+    assert view.summary.first_day >= view.since
+    html = numbers_html(view, log, routine)
+    assert f"{view.summary.latest.value:.1f} / 10" in html
+    assert view.summary.trend.sentence.split("(")[0].replace("'", "&#x27;") in html
+    whole = period_view(log, routine, None, today=END)
+    assert whole.since is None and len(whole.daily) == 90
