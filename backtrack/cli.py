@@ -264,6 +264,47 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cohort(args: argparse.Namespace) -> int:
+    """One row per patient log in a folder, who needs attention first."""
+    from .cohort import log_files, needs_attention, summarise
+    from .routine import load_routine
+
+    paths = log_files(args.folder)
+    if not paths:
+        raise UsageError(f"{args.folder}: no *.csv logs in this folder")
+    table = needs_attention(summarise(paths, routine=load_routine(args.routine)))
+    for problems in table["problems"]:
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+    if args.json:
+        records = json.loads(table.to_json(orient="records", date_format="iso"))
+        for record in records:
+            for key in ("first_day", "last_day"):
+                record[key] = record[key][:10] if record[key] else None
+        print(json.dumps(records, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{'patient':<16} {'days':>5} {'base':>5} {'7d':>5} {'change':>6} {'class':<18} "
+        f"{'adh28':>5} {'trend/wk':>8}  attention"
+    )
+    for row in table.itertuples(index=False):
+        klass = row.change_class if isinstance(row.change_class, str) else "-"
+        print(
+            f"{row.patient[:16]:<16} {row.days_logged:>5} {_num(row.baseline):>5} "
+            f"{_num(row.pain_7day_mean):>5} {_num(row.change_points, '+.1f'):>6} "
+            f"{klass:<18} {_num(row.adherence_28day, '.0%'):>5} "
+            f"{_num(row.trend_per_week, '+.2f'):>8}  {row.attention}"
+        )
+    return 0
+
+
+def _num(value: object, spec: str = ".1f") -> str:
+    """A number for the cohort table; ``-`` when missing."""
+    if value is None or value != value:  # None or NaN
+        return "-"
+    return format(value, spec)
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -354,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(loop)
     loop.set_defaults(handler=cmd_import_loop)
+
+    cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
+    cohort.add_argument("folder", help="a folder of patient logs (*.csv)")
+    cohort.add_argument("--json", action="store_true", help="a JSON list, attention first")
+    cohort.add_argument("--routine", help="routine TOML for every patient (default: built-in)")
+    cohort.set_defaults(handler=cmd_cohort)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)

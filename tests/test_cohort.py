@@ -1,0 +1,129 @@
+"""Cohort view: per-patient numbers equal the single-patient summary; bad files reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from backtrack.cli import main
+from backtrack.cohort import LOW_ADHERENCE, log_files, needs_attention, summarise
+from backtrack.demo import DEMO_TZ, generate, to_csv_text, write_demo
+from backtrack.overview import summary
+from backtrack.schema import Entry, csv_line
+
+END = date(2026, 3, 1)
+
+
+def _close(a, b) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None
+    return b is not None and a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def rising_log(path):
+    """Ten weeks of pain rising from 2 to 8, every day logged, full routine done."""
+    entries = []
+    for t in range(70):
+        day = END - timedelta(days=69 - t)
+        saved = datetime.combine(day, time(20), DEMO_TZ)
+        done = {"floor_relaxation": 5.0, "hip_stretch": 2.0}
+        entries.append(Entry(saved, day, 2 + round(6 * t / 69), done))
+    path.write_text(to_csv_text(entries), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cohort_dir(tmp_path):
+    folder = tmp_path / "clinic"
+    for i, days in enumerate((10, 30, 75, 150)):
+        write_demo(folder / f"p{i}.csv", days=days, seed=i + 11, end=END - timedelta(days=i))
+    rising_log(folder / "rising.csv")
+    # a valid log a spreadsheet re-saved with columns in another order (the careful path)
+    records = csv.reader(io.StringIO(to_csv_text(generate(60, seed=5, end=END)), newline=""))
+    reordered = "".join(csv_line([r[1], r[0], *r[2:]]) for r in records)
+    (folder / "reordered.csv").write_text(reordered, encoding="utf-8")
+    return folder
+
+
+def test_cohort_equals_per_patient_summary(cohort_dir, routine):
+    table = summarise(log_files(cohort_dir), routine=routine)
+    assert list(table["patient"]) == ["p0", "p1", "p2", "p3", "reordered", "rising"]
+    assert table["problems"].map(len).sum() == 0
+    computed = {"change": 0, "trend": 0}
+    for row in table.to_dict("records"):
+        one = summary(row["path"], routine=routine, today=END + timedelta(days=1))
+        assert row["days_logged"] == one.days_logged
+        assert row["last_day"] == one.last_logged_day
+        assert _close(row["baseline"], one.change.baseline)
+        assert _close(row["pain_7day_mean"], one.latest.value)
+        assert row["pain_7day_n"] == one.latest.n
+        assert _close(row["change_points"], one.change.estimate)
+        assert _close(row["change_percent"], one.change.percent)
+        klass = row["change_class"] if isinstance(row["change_class"], str) else None
+        assert klass == one.change.clinical_class
+        assert _close(row["adherence_28day"], one.adherence_28day.value)
+        assert row["adherence_28day_n"] == one.adherence_28day.n
+        assert _close(row["trend_per_week"], one.trend.estimate)
+        assert _close(row["trend_low"], one.trend.low)
+        assert _close(row["trend_high"], one.trend.high)
+        assert row["trend_weeks"] == one.trend.n
+        computed["change"] += one.change.ok
+        computed["trend"] += one.trend.ok
+    assert computed["change"] >= 3 and computed["trend"] >= 3  # not only "too little data"
+    assert table.loc[table["patient"] == "p0", "trend_per_week"].isna().all()
+
+
+def test_bad_files_are_reported_and_the_others_computed(cohort_dir, routine):
+    good = (cohort_dir / "p2.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = good[4].split(",")
+    fields[2] = "11"  # pain on line 5
+    (cohort_dir / "bad.csv").write_text(
+        "".join([*good[:4], ",".join(fields), *good[5:]]), encoding="utf-8"
+    )
+    (cohort_dir / "junk.csv").write_bytes(b"\x00\x01 not a log at all")
+    torn = (cohort_dir / "p1.csv").read_text(encoding="utf-8")
+    (cohort_dir / "torn.csv").write_text(torn[:-9], encoding="utf-8")  # a save cut short
+    table = summarise(log_files(cohort_dir), routine=routine).set_index("patient")
+    bad = table.loc["bad", "problems"]
+    assert len(bad) == 1 and bad[0].startswith(f"{cohort_dir / 'bad.csv'}:5:pain:")
+    assert "found '11'" in bad[0]
+    lenient = summary(cohort_dir / "bad.csv", routine=routine)
+    assert table.loc["bad", "days_logged"] == lenient.days_logged  # valid rows still count
+    assert _close(table.loc["bad", "pain_7day_mean"], lenient.latest.value)
+    junk = table.loc["junk", "problems"]
+    assert junk and all(p.startswith(f"{cohort_dir / 'junk.csv'}:1:") for p in junk)
+    assert table.loc["junk", "days_logged"] == 0 and math.isnan(table.loc["junk", "baseline"])
+    last_line = torn.count("\n")
+    assert table.loc["torn", "problems"][0].startswith(f"{cohort_dir / 'torn.csv'}:{last_line}:")
+    for patient in ("p0", "p1", "p2", "p3", "rising"):
+        assert table.loc[patient, "problems"] == []
+        assert table.loc[patient, "days_logged"] > 0
+    assert table.loc["p2", "days_logged"] == summary(cohort_dir / "p2.csv").days_logged
+
+
+def test_needs_attention_puts_rising_pain_first(cohort_dir, routine):
+    table = needs_attention(summarise(log_files(cohort_dir), routine=routine))
+    assert table.loc[0, "patient"] == "rising"
+    assert "pain rising" in table.loc[0, "attention"]
+    assert "worse than baseline" in table.loc[0, "attention"]
+    low = table["adherence_28day"] < LOW_ADHERENCE
+    assert (table.loc[low, "attention"].str.contains("adherence")).all()
+    flagged = table["attention"] != ""
+    assert flagged.is_monotonic_decreasing  # flagged patients come before the others
+
+
+def test_cli_cohort(cohort_dir, capsys):
+    assert main(["cohort", str(cohort_dir), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["patient"] == "rising"
+    assert {r["patient"] for r in rows} == {"p0", "p1", "p2", "p3", "reordered", "rising"}
+    assert all(isinstance(r["days_logged"], int) for r in rows)
+    assert main(["cohort", str(cohort_dir)]) == 0
+    assert "rising" in capsys.readouterr().out
+    assert main(["cohort", str(cohort_dir / "nowhere")]) == 2
+    assert "folder" in capsys.readouterr().err
