@@ -15,6 +15,7 @@ never import it.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
@@ -45,6 +46,7 @@ ORANGE = "#E69F00"
 VERMILLION = "#D55E00"
 GREY = "0.45"
 LIGHT_GREY = "0.75"
+NOT_LOGGED_GREY = "0.88"
 
 PAIN_LABEL = "pain (0-10 NRS)"
 ADHERENCE_LABEL = "adherence\n(% of prescribed dose)"
@@ -182,8 +184,9 @@ def trend_chart(
     meaningful improvement begins (2 points or 30% below baseline, Ostelo 2008; only 2
     points when baseline < 4), flare days (triangles). Beneath (``adherence_ax``; when
     None, one is carved out of ``ax`` and attached: :func:`adherence_panel`): each day's
-    dose credit in % drawn with ``stairs`` on routine days, flare days in orange, rest
-    days hatched, days not logged left blank.
+    dose credit in % drawn as filled steps (``StepPatch``, what ``stairs`` draws: one
+    artist, not a bar per day) on routine days, flare days in orange, rest days hatched,
+    days not logged light grey (so "logged, nothing done" stays blank).
     """
     _check_daily(daily)
     if ax is None:
@@ -299,17 +302,22 @@ def _baseline_and_band(ax: Axes, baseline: float, left: float, right: float) -> 
 
 
 def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> None:
+    """One filled step layer per kind of day, height 0 where it does not apply (a filled
+    step of height 0 draws nothing; NaN gaps would cost ~8 ms each layer at 10 years)."""
     edges = np.append(x - 0.5, x[-1] + 0.5)
-    credit = daily["credit"].to_numpy(dtype=float) * 100
+    credit = np.nan_to_num(daily["credit"].to_numpy(dtype=float)) * 100
     day = daily["day"].to_numpy(dtype=object)
     logged = daily["logged"].to_numpy(dtype=bool)
-    routine = np.where(logged & (day == "routine"), credit, np.nan)
-    flare = np.where(logged & (day == "flare"), credit, np.nan)
-    rest = np.where(logged & (day == "rest"), 100.0, np.nan)
-    _stairs(ax, rest, edges, facecolor="none", edgecolor=LIGHT_GREY, hatch="///", linewidth=0,
-            gid="rest")  # fmt: skip
-    _stairs(ax, routine, edges, facecolor=MID_BLUE, edgecolor="none", gid="adherence")
-    _stairs(ax, flare, edges, facecolor=ORANGE, edgecolor="none", gid="adherence_flare")
+    layers = (
+        ("not_logged", ~logged, 100.0, {"facecolor": NOT_LOGGED_GREY}),
+        ("rest", logged & (day == "rest"), 100.0,
+         {"facecolor": "white", "edgecolor": LIGHT_GREY, "hatch": "///", "linewidth": 0}),
+        ("adherence", logged & (day == "routine"), credit, {"facecolor": MID_BLUE}),
+        ("adherence_flare", logged & (day == "flare"), credit, {"facecolor": ORANGE}),
+    )  # fmt: skip
+    for gid, where, height, style in layers:
+        style.setdefault("edgecolor", "none")
+        _stairs(ax, np.where(where, height, 0.0), edges, gid=gid, **style)
     high = metrics.HIGH_ADHERENCE * 100
     ax.axhline(high, color="black", linestyle=":", linewidth=1, gid="high")
     ax.set_ylim(0, 100)
@@ -319,7 +327,7 @@ def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> None:
 def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) -> StepPatch:
     """What ``ax.stairs(values, edges, fill=True)`` draws, added without autoscaling (the
     caller sets the limits): ``stairs`` spends ~250 ms updating data limits over 3650
-    steps with gaps."""
+    steps."""
     patch = StepPatch(values, edges, baseline=0, fill=True, **style)
     ax.add_artist(patch)
     return patch
@@ -330,9 +338,17 @@ def _adherence_legend_handles() -> list:
         Patch(facecolor=MID_BLUE, label="routine done (% of dose)"),
         Patch(facecolor=ORANGE, label="done on a flare day"),
         Patch(facecolor="white", edgecolor=LIGHT_GREY, hatch="///", label="rest day (planned)"),
-        Patch(facecolor="white", edgecolor="0.6", label="blank = not logged"),
+        Patch(facecolor=NOT_LOGGED_GREY, label="grey = not logged"),
         Line2D([], [], color="black", linestyle=":", label="80% = high adherence"),
     ]
+
+
+def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
+    """The figure as PNG, fast: zlib level 1 (about 30 ms less than the default at 10
+    years, files about a third bigger)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
 
 
 def trend_figure(
@@ -717,6 +733,7 @@ __all__ = [
     "next_day_groups",
     "next_day_pain",
     "period_text",
+    "png_bytes",
     "trend_chart",
     "trend_figure",
 ]

@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
 import matplotlib
 import pandas as pd
@@ -470,7 +471,7 @@ def build_pages(data: ReportData, *, details: bool = False) -> list[Figure]:
 
 
 def write_report(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     log: LogData,
     *,
     routine: Routine | None = None,
@@ -478,20 +479,20 @@ def write_report(
     name: str = "",
     today: date | None = None,
     details: bool = False,
-) -> Path:
-    """Write the report PDF for ``log`` to ``path``: one A4 page, plus the detail page
-    with ``details`` (and enough data). Returns the path."""
+) -> Path | BinaryIO:
+    """Write the report PDF for ``log`` to ``path`` (or a binary file object): one A4
+    page, plus the detail page with ``details`` (and enough data). Returns the target."""
     data = report_data(log, routine=routine, since=since, name=name, today=today)
-    path = Path(path)
+    target = path if hasattr(path, "write") else Path(path)
     title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
     style = {"font.size": 8, "pdf.compression": 6}
     with matplotlib.rc_context(style):
         pages = build_pages(data, details=details)
-        with PdfPages(path, metadata=metadata) as pdf:
+        with PdfPages(target, metadata=metadata) as pdf:
             for fig in pages:
                 pdf.savefig(fig)
-    return path
+    return target
 
 
 __all__ = ["ReportData", "build_pages", "key_numbers", "report_data", "write_report"]

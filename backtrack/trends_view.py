@@ -8,7 +8,6 @@ Voilà). Shows the user's log when there is one, else demo data, labelled as suc
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -65,12 +64,6 @@ def period_start(log: LogData, routine: Routine, days: int | None) -> pd.Timesta
     return None if last is None else last - pd.Timedelta(days=days - 1)
 
 
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
-
-
 def calendar_figure(daily: pd.DataFrame, width: float = 9.0) -> Figure:
     """:func:`plots.calendar` with fixed margins."""
     fig = Figure(figsize=(width, 2.4))
@@ -92,8 +85,8 @@ def period_view(
         since,
         daily,
         result,
-        _png(plots.trend_figure(daily, title=title)),
-        _png(calendar_figure(daily)),
+        plots.png_bytes(plots.trend_figure(daily, title=title), dpi=90),
+        plots.png_bytes(calendar_figure(daily), dpi=90),
     )
 
 

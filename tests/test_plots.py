@@ -133,20 +133,25 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
     panel = plots.adherence_panel(ax)
     assert panel is not None and panel in ax.child_axes
     assert panel.get_shared_x_axes().joined(ax, panel)
-    steps = [p for p in panel.get_children() if isinstance(p, StepPatch)]
-    assert {p.get_gid() for p in steps} == {"adherence", "adherence_flare", "rest"}
-    assert not panel.patches or all(isinstance(p, StepPatch) for p in panel.patches)
-    adherence = patch(panel, "adherence").get_data()
-    routine = daily["logged"] & daily["day"].eq("routine")
-    expected = np.where(routine, daily["credit"] * 100, np.nan)
-    np.testing.assert_allclose(adherence.values, expected, equal_nan=True)
-    assert len(adherence.edges) == len(daily) + 1
-    rest = patch(panel, "rest").get_data().values
-    assert np.isfinite(rest).sum() == int(daily["day"].eq("rest").sum()) > 0
-    not_logged = ~daily["logged"].to_numpy(dtype=bool)
-    assert not_logged.any()
-    for gid in ("adherence", "adherence_flare", "rest"):  # not logged = blank in every layer
-        assert np.isnan(patch(panel, gid).get_data().values[not_logged]).all()
+    layers = {p.get_gid(): p.get_data() for p in panel.patches if isinstance(p, StepPatch)}
+    assert set(layers) == {"adherence", "adherence_flare", "rest", "not_logged"}
+    assert len(panel.patches) == 4  # one step artist per layer, never a bar per day
+    logged = daily["logged"].to_numpy(dtype=bool)
+    day = daily["day"].to_numpy(dtype=object)
+    credit = daily["credit"].to_numpy()
+    expected = {
+        "adherence": np.where(logged & (day == "routine"), credit * 100, 0),
+        "adherence_flare": np.where(logged & (day == "flare"), credit * 100, 0),
+        "rest": np.where(logged & (day == "rest"), 100, 0),
+        "not_logged": np.where(~logged, 100, 0),
+    }
+    for gid, values in expected.items():
+        np.testing.assert_allclose(layers[gid].values, values, err_msg=gid)
+        assert len(layers[gid].edges) == len(daily) + 1
+    assert (~logged).any() and (day == "rest").any() and (day == "flare").any()
+    # "logged, nothing done" (blank) never looks like "not logged" (grey)
+    nothing = logged & (day == "routine") & (credit == 0)
+    assert nothing.any() and (layers["not_logged"].values[nothing] == 0).all()
 
 
 def test_trend_chart_with_given_panel_and_labels(daily):

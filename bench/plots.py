@@ -1,0 +1,84 @@
+"""Benchmark: the trend chart to PNG and the clinic report to PDF, 1 and 10 years.
+
+Beside the chart, in the same run: a bare matplotlib line plot of the same series (the
+daily pain; same figure size, dpi and PNG compression level 1 as ``plots.png_bytes``).
+Prints medians and the ratio; not a test. The daily series is computed once, outside
+the timing (the analysis' cost, see bench/analysis.py); the report is timed whole
+(summary, charts, PDF).
+Run: .venv/bin/python bench/plots.py
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from backtrack import plots, report  # noqa: E402
+from backtrack.demo import demo_log  # noqa: E402
+from backtrack.routine import default_routine  # noqa: E402
+
+REPEATS = 7
+END = date(2026, 11, 1)
+DPI = 100
+
+
+def timed(function, repeats: int = REPEATS) -> float:
+    function()  # warm-up: fonts, caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def trend_png(daily) -> bytes:
+    return plots.png_bytes(plots.trend_figure(daily), dpi=DPI)
+
+
+def bare_png(daily) -> bytes:
+    fig = Figure(figsize=(9.0, 5.6))
+    ax = fig.add_subplot()
+    ax.plot(daily.index, daily["pain"])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+def main() -> None:
+    routine = default_routine()
+    for days, label in ((365, "1 year"), (3650, "10 years")):
+        log = demo_log(days, seed=3, end=END)
+        daily = plots.daily_for(log, routine)
+        ours = timed(lambda daily=daily: trend_png(daily))
+        bare = timed(lambda daily=daily: bare_png(daily))
+        print(
+            f"trend chart to PNG, {label} ({days} days): {ours:.0f} ms median; bare matplotlib "
+            f"line plot {bare:.0f} ms; ratio {ours / bare:.1f}x (target <= 100 ms)"
+        )
+        one = timed(
+            lambda log=log: report.write_report(io.BytesIO(), log, routine=routine, today=END),
+            5,
+        )
+        two = timed(
+            lambda log=log: report.write_report(
+                io.BytesIO(), log, routine=routine, today=END, details=True
+            ),
+            5,
+        )
+        print(
+            f"report PDF, {label}: page 1 only {one:.0f} ms median (target <= 400 ms); "
+            f"with the detail page {two:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
