@@ -12,6 +12,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,7 @@ def load_routine_file(path: str | os.PathLike[str]) -> Routine:
     return parse_routine(document, name)
 
 
+@lru_cache(maxsize=1)
 def default_routine() -> Routine:
     """The source article's five exercises."""
     text = resources.files(__package__).joinpath("default_routine.toml").read_text("utf-8")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
@@ -453,8 +454,19 @@ def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
     Ties (two saves in the same millisecond) go to the row later in the file. Sorted by
     date; earlier rows for a date are history and left out.
     """
-    ordered = entries.sort_values(["date", "recorded_at", "line"], kind="stable")
-    return ordered.drop_duplicates("date", keep="last").reset_index(drop=True)
+    if entries.empty:
+        return entries.reset_index(drop=True)
+    days = entries["date"].to_numpy(dtype="datetime64[ns]").view("int64")
+    order = np.lexsort(
+        (
+            entries["line"].to_numpy(),
+            entries["recorded_at"].to_numpy(dtype="datetime64[ns]").view("int64"),
+            days,
+        )
+    )
+    sorted_days = days[order]
+    last_of_day = np.append(sorted_days[1:] != sorted_days[:-1], True)
+    return entries.iloc[order[last_of_day]].reset_index(drop=True)
 
 
 def history_for(entries: pd.DataFrame, day: date) -> pd.DataFrame:
