@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 from .errors import InputError, LogFormatError
 from .store import resolve_log_path
@@ -44,6 +45,14 @@ def _add_csv(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _existing_log(args: argparse.Namespace) -> Path:
+    """The log named by ``--csv``/``$BACKTRACK_CSV``; a usage error when there is none yet."""
+    log_path = resolve_log_path(args.csv)
+    if not log_path.exists():
+        raise UsageError(f"{log_path}: no log there yet (log a day first)")
+    return log_path
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     from .actions import log_day
     from .routine import load_routine
@@ -70,9 +79,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .actions import load_log
 
-    log_path = resolve_log_path(args.csv)
-    if not log_path.exists():
-        raise UsageError(f"{log_path}: no log there yet (nothing to validate)")
+    log_path = _existing_log(args)
     log = load_log(log_path, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -94,9 +101,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from .actions import load_log
     from .store import history_for, raw_rows
 
-    log_path = resolve_log_path(args.csv)
-    if not log_path.exists():
-        raise UsageError(f"{log_path}: no log there yet")
+    log_path = _existing_log(args)
     day = args.date or date.today()
     log = load_log(log_path, strict=False)
     for problem in log.problems:
