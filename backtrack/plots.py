@@ -313,7 +313,8 @@ def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> None:
         ("rest", logged & (day == "rest"), 100.0,
          {"facecolor": "white", "edgecolor": LIGHT_GREY, "hatch": "///", "linewidth": 0}),
         ("adherence", logged & (day == "routine"), credit, {"facecolor": MID_BLUE}),
-        ("adherence_flare", logged & (day == "flare"), credit, {"facecolor": ORANGE}),
+        ("adherence_flare", logged & (day == "flare"), credit,
+         {"facecolor": ORANGE, "hatch": "....", "hatchcolor": "0.25"}),
     )  # fmt: skip
     for gid, where, height, style in layers:
         style.setdefault("edgecolor", "none")
@@ -336,7 +337,7 @@ def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) ->
 def _adherence_legend_handles() -> list:
     return [
         Patch(facecolor=MID_BLUE, label="routine done (% of dose)"),
-        Patch(facecolor=ORANGE, label="done on a flare day"),
+        Patch(facecolor=ORANGE, hatch="....", hatchcolor="0.25", label="done on a flare day"),
         Patch(facecolor="white", edgecolor=LIGHT_GREY, hatch="///", label="rest day (planned)"),
         Patch(facecolor=NOT_LOGGED_GREY, label="grey = not logged"),
         Line2D([], [], color="black", linestyle=":", label="80% = high adherence"),
@@ -465,8 +466,8 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
         marker="^",
         markersize=5 if weeks <= 60 else 2.5,
         markerfacecolor=VERMILLION,
-        markeredgecolor="black",
-        markeredgewidth=0.4,
+        markeredgecolor="white",
+        markeredgewidth=0.6,
         zorder=3,
         gid="flare",
     )
@@ -485,7 +486,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
         )  # fmt: skip
         handles.append(
             Line2D([], [], linestyle="none", marker="^", markerfacecolor=VERMILLION,
-                   markeredgecolor="black", markeredgewidth=0.4, label="flare day")
+                   markeredgecolor="0.3", markeredgewidth=0.4, label="flare day")
         )  # fmt: skip
         ax.legend(
             handles=handles,

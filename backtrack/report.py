@@ -356,7 +356,7 @@ def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, lim
     (then "and N earlier")."""
     episodes = metrics.flare_episodes(data.daily) if len(data.daily) else None
     count = 0 if episodes is None else len(episodes)
-    page.text(x, y, f"Flares ({count} in the period)", fontsize=10, fontweight="bold")
+    page.text(x, y, f"Flare episodes ({count} in the period)", fontsize=10, fontweight="bold")
     y += 0.25
     if not count:
         page.text(x, y, "No flare days in this period.", fontsize=7.5)

@@ -90,7 +90,7 @@ def test_report_has_definitions_table_and_red_flags(one_page):
     for flag in RED_FLAGS:
         assert " ".join(flag.split()[:3]) in text
     assert " ".join(CHRONIC_NOTICE.split()[:6]) in text
-    assert "Flares (" in text
+    assert "Flare episodes (" in text
 
 
 def test_detail_page_once_there_is_enough_data(demo_csv, tmp_path):
@@ -152,7 +152,7 @@ def test_flare_notes_are_printed_and_unprintable_characters_do_not_warn(tmp_path
         warnings.simplefilter("error")
         assert main(["report", "-o", str(out), "--csv", str(csv)]) == 0
     _, text = pdf_text(out)
-    assert "Flares (1 in the period)" in text
+    assert "Flare episodes (1 in the period)" in text
     assert "=lifted boxes, rounded back □" in text
     assert "peak 9/10, marked by the person" in text
 
