@@ -327,7 +327,9 @@ def _trend(weeks: list[date] | None, means: list[float] | None) -> tuple:
 def _change(row: dict) -> tuple:
     """(points, percent, class) as in :func:`backtrack.stats.change_vs_baseline`."""
     base, latest = row["baseline"], row["pain_7day_mean"]
-    if base is None or latest is None or (row["baseline_n"] or 0) < metrics.BASELINE_DAYS:
+    if base is None or (row["baseline_n"] or 0) < metrics.BASELINE_DAYS:
+        return None, None, None
+    if latest is None or row["pain_7day_n"] < metrics.ROLLING_MIN_RATED:
         return None, None, None
     latest_start = row["last_day"] - timedelta(days=metrics.ROLLING_DAYS - 1)
     if latest_start <= row["baseline_end"]:
