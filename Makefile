@@ -11,7 +11,7 @@ APP_PORT ?= 8866
 # pass the project's data/ folder as an absolute path.
 export BACKTRACK_CSV ?= $(CURDIR)/data/backtrack.csv
 
-.PHONY: lab app test lint chromium bench demo-figures clean
+.PHONY: lab app test lint chromium bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,9 +55,18 @@ lint: $(VENV)/.installed-test
 test: $(VENV)/.installed-test chromium lint
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
 
-bench: $(VENV)/.installed-run
+bench: $(VENV)/.installed-test
 	$(BIN)/python bench/append.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/analysis.py
+	$(BIN)/python bench/plots.py
+	$(BIN)/python bench/cohort.py
+
+# The README's pictures of the trend chart and the report, from demo data (needs pdftoppm:
+# Debian's poppler-utils, installed here when missing and we are root).
+figures: $(VENV)/.installed-run
+	@command -v pdftoppm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q poppler-utils >/dev/null; }
+	$(BIN)/python docs/make_figures.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
