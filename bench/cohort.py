@@ -1,0 +1,290 @@
+"""Benchmark: the cohort view on 1000 patients × 10 years (≈ 3.5 M saves), three engines.
+
+Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fresh]``
+
+The demo logs are generated once (two processes, with ``backtrack.demo``) into
+``$TMPDIR/backtrack-bench-cohort-<patients>x<days>/`` and reused by later runs
+(``--fresh`` regenerates); generation is never timed. Each engine then runs in its own
+fresh process doing the same work — load every log with validation, keep each date's
+latest save, dose credit, per-patient days logged, baseline, latest 7-day mean, change
+and class, 28-day adherence, weekly means and the Theil–Sen trend — and reports:
+
+* ``in process``: seconds from the first read to the finished table (imports excluded);
+* ``process``: wall seconds of the whole child process (interpreter and imports too);
+* ``peak``: the child's peak resident memory (``ru_maxrss``).
+
+Engines: ``polars`` (:func:`backtrack.cohort.summarise`, the one the package uses),
+``duckdb`` (the same steps in SQL, below; it validates every row with regular
+expressions, where the polars path checks each distinct text once, so part of the gap is
+that, not the engine), ``pandas`` (the single-patient reference:
+:func:`backtrack.store.read_log` and :mod:`backtrack.metrics` / :mod:`backtrack.stats`
+per file). The three tables are checked to agree before timings are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+END = date(2026, 3, 1)
+ENGINES = ("polars", "duckdb", "pandas")
+CHECKED = ("days_logged", "baseline", "pain_7day_mean", "change_points", "adherence_28day")
+
+
+def _write_one(job: tuple[str, int, int]) -> int:
+    from backtrack.demo import generate, to_csv_text
+
+    path, days, seed = job
+    entries = generate(days, seed, end=END - timedelta(days=seed % 30))
+    text = to_csv_text(entries)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    return len(entries)
+
+
+def cohort_folder(patients: int, days: int, fresh: bool) -> Path:
+    """The folder of demo logs, generated on first use (not timed)."""
+    folder = Path(tempfile.gettempdir()) / f"backtrack-bench-cohort-{patients}x{days}"
+    done = folder / "COMPLETE"
+    if done.exists() and not fresh:
+        return folder
+    folder.mkdir(mode=0o700, exist_ok=True)
+    done.unlink(missing_ok=True)
+    jobs = [(str(folder / f"patient{i:04d}.csv"), days, i) for i in range(patients)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        rows = sum(pool.map(_write_one, jobs, chunksize=16))
+    done.write_text(f"{rows}\n", encoding="utf-8")
+    print(f"generated {patients} logs, {rows} saves, in {time.perf_counter() - start:.0f} s")
+    return folder
+
+
+# ----------------------------------------------------------------------------- engines
+
+
+def run_polars(paths: list[str]):
+    from backtrack.cohort import summarise
+
+    return summarise(paths)
+
+
+DUCKDB_SQL = r"""
+CREATE TEMP TABLE raw AS
+SELECT filename AS path, row_number() OVER () AS row, * EXCLUDE (filename)
+FROM read_csv(
+    $paths, header = true, filename = true, all_varchar = true, strict_mode = true,
+    quote = '"', escape = '"', null_padding = false, parallel = true,
+    columns = {'recorded_at': 'VARCHAR', 'date': 'VARCHAR', 'pain': 'VARCHAR',
+               'exercises': 'VARCHAR', 'day': 'VARCHAR', 'where': 'VARCHAR',
+               'note': 'VARCHAR'});
+CREATE TEMP TABLE typed AS
+SELECT path, row,
+       try_cast(recorded_at AS TIMESTAMPTZ) AS recorded_at,
+       try_strptime(date, '%Y-%m-%d')::DATE AS date,
+       try_cast(nullif(pain, '') AS INTEGER) AS pain,
+       coalesce(exercises, '') AS exercises,
+       coalesce(nullif(day, ''), 'routine') AS day,
+       (regexp_full_match(recorded_at, $recorded)
+        AND regexp_full_match(date, '\d{4}-\d{2}-\d{2}')
+        AND regexp_full_match(coalesce(pain, ''), '\d{0,2}')
+        AND coalesce(try_cast(nullif(pain, '') AS INTEGER), 0) BETWEEN 0 AND 10
+        AND regexp_full_match(coalesce(exercises, ''), $exercises)
+        AND coalesce(list_max(list_transform(
+                regexp_extract_all(exercises, '=([0-9.]+)', 1), lambda x: x::DOUBLE)), 0) <= 240
+        AND coalesce(day, '') IN ('', 'routine', 'rest', 'flare')
+        AND regexp_full_match(coalesce("where", ''), $where)) AS ok
+FROM raw;
+CREATE TEMP TABLE days AS
+SELECT *, max(date) OVER (PARTITION BY path) AS last FROM (
+    SELECT path, date, pain, day, $credit AS credit FROM typed WHERE ok
+    QUALIFY row_number() OVER (PARTITION BY path, date ORDER BY recorded_at DESC, row DESC) = 1
+);
+"""
+
+DUCKDB_PATIENTS = """
+WITH summary AS (
+    SELECT path, count(*) AS days_logged, min(date) AS first_day, max(date) AS last_day,
+           avg(pain) FILTER (date >= last - 6) AS pain_7day_mean,
+           count(pain) FILTER (date >= last - 6) AS pain_7day_n,
+           avg(credit) FILTER (date >= last - 27 AND day = 'routine') AS adherence_28day,
+           count(*) FILTER (date >= last - 27 AND day = 'routine') AS adherence_28day_n
+    FROM days GROUP BY path),
+baseline AS (
+    SELECT path, avg(pain) AS baseline, count(*) AS baseline_n, max(date) AS baseline_end
+    FROM (SELECT path, date, pain, row_number() OVER (PARTITION BY path ORDER BY date) AS k
+          FROM days WHERE pain IS NOT NULL) WHERE k <= 7 GROUP BY path),
+weeks AS (
+    SELECT path, list(week ORDER BY week) AS week, list(mean ORDER BY week) AS mean FROM (
+        SELECT path, week, avg(pain) AS mean, count(pain) AS n FROM (
+            SELECT path, pain, CAST(date_trunc('week', date) + INTERVAL 6 DAY AS DATE) AS week,
+                   max(CAST(date_trunc('week', date) + INTERVAL 6 DAY AS DATE))
+                       OVER (PARTITION BY path) AS last_week
+            FROM days)
+        WHERE week > last_week - INTERVAL 26 WEEK AND pain IS NOT NULL
+        GROUP BY path, week) WHERE n >= 4 GROUP BY path)
+SELECT * FROM summary LEFT JOIN baseline USING (path) LEFT JOIN weeks USING (path)
+"""
+
+
+def run_duckdb(paths: list[str]):
+    import duckdb
+    import pandas as pd
+
+    from backtrack import cohort
+    from backtrack.routine import default_routine
+
+    doses = default_routine().doses()
+    parts = []
+    for exercise_id, dose in doses.items():
+        minutes = f"regexp_extract(exercises, '(^|;){exercise_id}=([^;]*)', 2)"
+        present = f"regexp_matches(exercises, '(^|;){exercise_id}=')"
+        value = "1.0" if dose is None else f"least(try_cast({minutes} AS DOUBLE) / {dose}, 1.0)"
+        parts.append(
+            f"(CASE WHEN NOT {present} THEN 0.0 WHEN {minutes} = '' THEN 1.0 ELSE {value} END)"
+        )
+    credit = "(" + " + ".join(parts) + f") / {len(parts)}"
+    ident = "[a-z][a-z0-9_]*"
+    number = r"(\d+(\.\d*)?|\.\d+)"
+    con = duckdb.connect()
+    sql = DUCKDB_SQL.replace("$credit", credit)
+    params = {
+        "paths": paths,
+        "recorded": r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}",
+        "exercises": f"({ident}={number}?(;{ident}={number}?)*)?",
+        "where": f"({ident}(;{ident})*)?",
+    }
+    for statement in filter(str.strip, sql.split(";\n")):
+        con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+    bad = [r[0] for r in con.execute("SELECT DISTINCT path FROM typed WHERE NOT ok").fetchall()]
+    if bad:
+        raise SystemExit(f"duckdb bench expects clean logs; {len(bad)} file(s) are not")
+    rows = {r["path"]: r for r in con.execute(DUCKDB_PATIENTS).df().to_dict("records")}
+    table = []
+    for path in paths:
+        row = rows[path]
+        for key in ("first_day", "last_day", "baseline_end"):
+            row[key] = pd.Timestamp(row[key]).date()
+        row["week"] = [pd.Timestamp(w).date() for w in row["week"]]
+        if row["baseline_n"] < 7:
+            row["baseline"] = None
+        if row["pain_7day_n"] < 4:
+            row["pain_7day_mean"] = None
+        points, _, _ = cohort._change(row)
+        slope, _, _, _ = cohort._trend(row["week"], row["mean"])
+        table.append({**row, "change_points": points, "trend_per_week": slope})
+    return pd.DataFrame.from_records(table)
+
+
+def run_pandas(paths: list[str]):
+    import pandas as pd
+
+    from backtrack import metrics, stats
+    from backtrack.routine import default_routine
+    from backtrack.store import read_log
+
+    routine = default_routine()
+    rows = []
+    for path in paths:
+        log = read_log(path, strict=False, known_exercises=routine.ids)
+        daily = metrics.daily_series(log.entries, routine)
+        change = stats.change_vs_baseline(daily)
+        rows.append(
+            {
+                "path": path,
+                "days_logged": int(daily["logged"].sum()),
+                "baseline": change.baseline if change.baseline is not None else None,
+                "pain_7day_mean": metrics.latest_pain_mean(daily).value,
+                "change_points": change.estimate,
+                "change_class": change.clinical_class,
+                "adherence_28day": metrics.adherence_window(daily, 28).value,
+                "trend_per_week": stats.trend(daily).estimate,
+            }
+        )
+    return pd.DataFrame.from_records(rows)
+
+
+def child(engine: str, folder: str, result_path: str) -> None:
+    """Run one engine on the folder; write timing, peak memory and the table."""
+    from backtrack.cohort import log_files
+
+    paths = [str(p) for p in log_files(folder)]
+    runner = {"polars": run_polars, "duckdb": run_duckdb, "pandas": run_pandas}[engine]
+    start = time.perf_counter()
+    table = runner(paths)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    columns = ["path", *[c for c in CHECKED if c in table.columns], "trend_per_week"]
+    records = table[columns].astype(object).where(table[columns].notna(), None)
+    with open(result_path, "w", encoding="utf-8") as handle:
+        json.dump(
+            {"seconds": seconds, "peak": peak, "rows": records.to_dict("records")},
+            handle,
+            default=float,
+        )
+
+
+def _agree(a: list[dict], b: list[dict]) -> int:
+    """How many (patient, number) pairs differ by more than 1e-9."""
+    differ = 0
+    for x, y in zip(a, b, strict=True):
+        for key in (*CHECKED, "trend_per_week"):
+            u, v = x.get(key), y.get(key)
+            if (u is None) != (v is None) or (u is not None and abs(u - v) > 1e-9):
+                differ += 1
+    return differ
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=3650)
+    parser.add_argument("--fresh", action="store_true", help="regenerate the demo logs")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--child", nargs=3, metavar=("ENGINE", "FOLDER", "OUT"))
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    folder = cohort_folder(args.patients, args.days, args.fresh)
+    rows = int((folder / "COMPLETE").read_text().strip())
+    print(f"{args.patients} patients x {args.days} days: {rows} saves in {folder}")
+    print(f"machine: {os.cpu_count()} cores; each engine in a fresh process")
+    results = {}
+    for engine in args.engines.split(","):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, __file__, "--child", engine, str(folder), out.name], check=True
+            )
+            wall = time.perf_counter() - start
+            result = json.loads(Path(out.name).read_text(encoding="utf-8"))
+        result["wall"] = wall
+        results[engine] = result
+    base = results.get("polars") or next(iter(results.values()))
+    print(
+        f"{'engine':<8} {'in process':>11} {'process':>9} {'peak':>10} {'vs polars':>10}  agrees"
+    )
+    for engine, result in results.items():
+        ratio = result["seconds"] / base["seconds"]
+        differ = _agree(base["rows"], result["rows"])
+        print(
+            f"{engine:<8} {result['seconds']:>9.2f} s {result['wall']:>7.2f} s "
+            f"{result['peak'] / 2**30:>6.2f} GiB {ratio:>9.2f}x  "
+            f"{'yes' if differ == 0 else f'NO ({differ} numbers differ)'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
