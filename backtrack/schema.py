@@ -50,10 +50,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 NOTE_GUARD = "'"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
-_RECORDED_AT = re.compile(
+RECORDED_AT_PATTERN = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}(?::\d{2})?)\Z"
 )
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _INT = re.compile(r"\d{1,2}\Z")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
 
@@ -86,7 +86,7 @@ def decode_note(stored: str) -> str:
 def parse_recorded_at(text: str) -> datetime:
     """``recorded_at``: an ISO 8601 date-time that carries its UTC offset."""
     value = None
-    if _RECORDED_AT.match(text):
+    if RECORDED_AT_PATTERN.match(text):
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
@@ -102,7 +102,7 @@ def parse_recorded_at(text: str) -> datetime:
 
 def parse_date(text: str) -> date:
     """``date``: a calendar day written ``YYYY-MM-DD``."""
-    if _DATE.match(text):
+    if DATE_PATTERN.match(text):
         try:
             return date.fromisoformat(text)
         except ValueError:

@@ -15,6 +15,7 @@ import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,10 @@ from filelock import FileLock, Timeout
 from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
 from .schema import (
     COLUMNS,
+    DATE_PATTERN,
     FIELD_PARSERS,
     NOTE_GUARD,
+    RECORDED_AT_PATTERN,
     Entry,
     csv_line,
     decode_note,
@@ -220,6 +223,10 @@ def _shape_problem(
 
 
 _COLUMN_CHECKS = {**FIELD_PARSERS, "exercises": exercise_ids, "note": str}
+_DATETIMES = {
+    "recorded_at": (RECORDED_AT_PATTERN, {"format": "ISO8601", "utc": True}),
+    "date": (DATE_PATTERN, {"format": "%Y-%m-%d"}),
+}
 
 
 def _validated_columns(
@@ -238,10 +245,29 @@ def _validated_columns(
     first line naming each.
     """
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-    parsed: dict[str, dict[str, object]] = {}
+    parsed: dict[str, object] = {}
     bad: dict[int, list[LogProblem]] = {}
+
+    def report(index: int, name: str, exc: FieldError) -> None:
+        bad.setdefault(index, []).append(
+            LogProblem(path, lines[index], name, f"expected {exc.expected}, found {exc.found!r}")
+        )
+
     for name, position in zip(COLUMNS, positions, strict=True):
         values = by_column[position]
+        if name in _DATETIMES:  # nearly all distinct: one vectorised parse, reused below
+            pattern, options = _DATETIMES[name]
+            converted = pd.to_datetime(list(values), errors="coerce", **options)
+            missing = converted.isna()
+            for index, value in enumerate(values):
+                if missing[index] or not pattern.match(value):
+                    try:
+                        FIELD_PARSERS[name](value)
+                        raise FieldError(name, "a value pandas can read as a date", value)
+                    except FieldError as exc:
+                        report(index, name, exc)
+            parsed[name] = converted
+            continue
         check = _COLUMN_CHECKS[name]
         results: dict[str, object] = {}
         failures: dict[str, FieldError] = {}
@@ -254,19 +280,14 @@ def _validated_columns(
         if failures:
             for index, value in enumerate(values):
                 if value in failures:
-                    exc = failures[value]
-                    bad.setdefault(index, []).append(
-                        LogProblem(
-                            path,
-                            lines[index],
-                            name,
-                            f"expected {exc.expected}, found {exc.found!r}",
-                        )
-                    )
+                    report(index, name, failures[value])
     keep = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
     columns: dict[str, list] = {"line": [lines[i] for i in keep]}
     for name, position in zip(COLUMNS, positions, strict=True):
         values = by_column[position]
+        if name in _DATETIMES:
+            columns[name] = parsed[name][list(keep)] if bad else parsed[name]
+            continue
         kept = [values[i] for i in keep] if bad else list(values)
         if name in ("pain", "day"):
             kept = [parsed[name][v] for v in kept]
@@ -296,8 +317,21 @@ def read_records(text: str) -> tuple[list[int], list[list[str]], str | None]:
     for absurd fields beyond ``csv.field_size_limit``), else None.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        records = list(reader)
+    except csv.Error:
+        records = None
+    if records is not None and text.count("\r") == text.count("\r\n"):
+        physical = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+        if len(records) == physical:
+            return list(range(1, physical + 1)), records, None  # one record per line
+        # Some notes span lines: a record takes one line plus the newlines in its fields.
+        sizes = [1 + "".join(fields).count("\n") for fields in records]
+        return list(accumulate(sizes, initial=1))[:-1], records, None
+    # A lone CR (old Mac line ends) or unreadable CSV: let the reader count the lines.
+    reader = csv.reader(io.StringIO(text, newline=""))
     starts: list[int] = []
-    records: list[list[str]] = []
+    records = []
     previous = 0
     try:
         for fields in reader:

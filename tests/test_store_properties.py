@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtrack.errors import LogFormatError
-from backtrack.schema import COLUMNS, DAY_TYPES, Entry, parse_row
-from backtrack.store import append_entry, read_log
+from backtrack.schema import COLUMNS, DAY_TYPES, Entry, csv_line, parse_row
+from backtrack.store import append_entry, read_log, read_records
 
 ids = st.text(string.ascii_lowercase + "_", min_size=1, max_size=12).filter(
     lambda s: s[0].isalpha()
@@ -102,3 +102,34 @@ def test_corruption_only_ever_raises_our_error_with_line_and_column(
         assert lenient.problems == error.problems
     else:
         assert set(COLUMNS) <= set(log.entries.columns)
+
+
+def _reference_starts(text: str) -> list[int]:
+    """Where each record starts, as the csv module's own line counter says."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts, previous = [], 0
+    for _ in reader:
+        starts.append(previous + 1)
+        previous = reader.line_num
+    return starts
+
+
+cells = st.text(alphabet=st.sampled_from(list('ab,"\n\r é')), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    table=st.lists(st.lists(cells, min_size=1, max_size=4), min_size=1, max_size=8),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    final_newline=st.booleans(),
+)
+def test_record_start_lines_match_the_csv_modules_count(table, ending, final_newline):
+    text = "".join(
+        csv_line(row).replace("\n", ending) if ending != "\n" else csv_line(row) for row in table
+    )
+    if not final_newline:
+        text = text[: -len(ending)]
+    starts, records, error = read_records(text)
+    assert error is None
+    assert records == list(csv.reader(io.StringIO(text, newline="")))
+    assert starts == _reference_starts(text)
