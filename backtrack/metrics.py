@@ -92,8 +92,7 @@ def _credits(exercises: pd.Series, routine: Routine) -> np.ndarray:
     """Dose credit 0-1 per row and routine exercise (rows x exercises)."""
     doses = routine.doses()
     position = {eid: j for j, eid in enumerate(doses)}
-    texts = exercises.astype(object).fillna("").tolist()
-    distinct = list(dict.fromkeys(texts))  # most days repeat a handful of patterns
+    codes, distinct = pd.factorize(exercises.fillna(""))  # a handful of distinct patterns
     table = np.zeros((len(distinct), len(doses)))
     for row, text in enumerate(distinct):
         if not text:
@@ -108,8 +107,7 @@ def _credits(exercises: pd.Series, routine: Routine) -> np.ndarray:
                 table[row, column] = 1.0
             else:
                 table[row, column] = min(float(minutes) / dose, 1.0)
-    lookup = {text: row for row, text in enumerate(distinct)}
-    return table[[lookup[text] for text in texts]] if texts else table
+    return table[codes]
 
 
 def daily_series(
@@ -160,27 +158,30 @@ def daily_series(
     per_exercise[rows] = _credits(latest["exercises"], routine)[keep]
     credit = per_exercise.mean(axis=1) if len(ids) else np.full(n, np.nan)
 
-    frame = pd.DataFrame(
+    median = (
+        pd.Series(pain, index=index)
+        .rolling(f"{FLARE_WINDOW_DAYS}D", min_periods=FLARE_MIN_RATED, closed="left")
+        .median()
+        .to_numpy()
+    )
+    flare_marked = day == "flare"
+    with np.errstate(invalid="ignore"):
+        flare_detected = pain - median >= FLARE_POINTS - 1e-9
+    frame = pd.DataFrame(  # built in one go: inserting columns one by one costs more
         {
             "logged": logged,
             "day": pd.array(day, dtype="str"),
             "pain": pain,
             "credit": credit,
             "full": logged & (np.nan_to_num(credit) >= FULL_CREDIT),
+            "pain_median_28d": median,
+            "flare_marked": flare_marked.astype(bool),
+            "flare_detected": flare_detected,
+            "flare": flare_marked.astype(bool) | flare_detected,
+            **{CREDIT_PREFIX + eid: per_exercise[:, j] for j, eid in enumerate(ids)},
         },
         index=index,
     )
-    median = (
-        frame["pain"]
-        .rolling(f"{FLARE_WINDOW_DAYS}D", min_periods=FLARE_MIN_RATED, closed="left")
-        .median()
-    )
-    frame["pain_median_28d"] = median
-    frame["flare_marked"] = frame["day"].eq("flare").to_numpy(dtype=bool)
-    frame["flare_detected"] = (frame["pain"] - median >= FLARE_POINTS - 1e-9).to_numpy()
-    frame["flare"] = frame["flare_marked"] | frame["flare_detected"]
-    for j, exercise_id in enumerate(ids):
-        frame[CREDIT_PREFIX + exercise_id] = per_exercise[:, j]
     if start_day is not None or end_day is not None:
         frame = frame.loc[start_day:end_day]
     return frame
@@ -497,3 +498,15 @@ def habit_strength(daily: pd.DataFrame, frequency: float = 1.0) -> pd.Series:
             score = m * score + (1 - m) * credit[t]
         scores[t] = score
     return pd.Series(scores, index=daily.index, name="habit_strength")
+
+
+def adherence_by_exercise_week(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per ISO week (rows, ``week_ending`` Sunday) and exercise (columns, ids): adherence
+    (mean credit 0-1 over the week's logged routine days, as :func:`adherence_by_exercise`
+    for each week); NaN for a week without a logged routine day."""
+    ids = exercise_ids(daily)
+    columns = [CREDIT_PREFIX + e for e in ids]
+    weekly = daily[columns].where(_routine_days(daily), axis=0).resample("W-SUN").mean()
+    weekly.columns = ids
+    weekly.index.name = "week_ending"
+    return weekly
