@@ -14,9 +14,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError, LogFormatError
 from .store import resolve_log_path
+
+if TYPE_CHECKING:
+    from .routine import Routine
+    from .store import LogData
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -143,6 +148,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_or_demo(args: argparse.Namespace, demo_command: str) -> tuple[LogData, Routine]:
+    """The log to analyse (leniently, warnings on stderr) and its routine; with ``--demo``,
+    120 days of demo data in memory, labelled as demo. No log yet: a usage error that
+    says how to start, or how to see the command on demo data."""
+    from .actions import load_log
+    from .demo import demo_log
+    from .routine import load_routine
+
+    if args.demo:
+        return demo_log(120, seed=1), load_routine(args.routine)
+    log_path = resolve_log_path(args.csv)
+    if not log_path.exists():
+        raise UsageError(
+            f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
+            f"or see what it looks like with: {demo_command}"
+        )
+    routine = load_routine(args.routine, log_path=log_path)
+    log = load_log(log_path, routine=routine, strict=False)
+    for warning in log.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return log, routine
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     """Is it working? Text by default, a JSON object with ``--json``.
 
@@ -150,26 +178,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
     memory, labelled as demo).
     """
     from .overview import summary
-    from .routine import load_routine
 
-    if args.demo:
-        from .demo import demo_log
-
-        log = demo_log(120, seed=1)
-        routine = load_routine(args.routine)
-    else:
-        from .actions import load_log
-
-        log_path = resolve_log_path(args.csv)
-        if not log_path.exists():
-            raise UsageError(
-                f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
-                "or see what a summary looks like with: backtrack summary --demo"
-            )
-        routine = load_routine(args.routine, log_path=log_path)
-        log = load_log(log_path, routine=routine, strict=False)
-        for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    log, routine = _log_or_demo(args, "backtrack summary --demo")
     result = summary(log, routine=routine, since=args.since)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -181,26 +191,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The clinic report: one A4 page as PDF (``--details``: a second page)."""
     from .report import write_report
-    from .routine import load_routine
 
-    if args.demo:
-        from .demo import demo_log
-
-        log = demo_log(120, seed=1)
-        routine = load_routine(args.routine)
-    else:
-        from .actions import load_log
-
-        log_path = resolve_log_path(args.csv)
-        if not log_path.exists():
-            raise UsageError(
-                f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
-                "or see what a report looks like with: backtrack report --demo -o demo.pdf"
-            )
-        routine = load_routine(args.routine, log_path=log_path)
-        log = load_log(log_path, routine=routine, strict=False)
-        for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    log, routine = _log_or_demo(args, "backtrack report --demo -o demo.pdf")
     path = write_report(
         args.output,
         log,

@@ -204,13 +204,15 @@ def change_vs_baseline(
     base = metrics.baseline(daily, baseline_start, baseline_end)
     latest = metrics.latest_pain_mean(daily, end)
     reasons = tuple(r for r in (base.reason, latest.reason) if r)
-    if base.value is None or latest.value is None:
+
+    def not_yet(reasons: tuple[str, ...]) -> Change:
         sentence = "Change from baseline cannot be computed yet: " + "; ".join(reasons) + "."
+        n = base.n + latest.n
         return Change(
             None,
             None,
             None,
-            base.n + latest.n,
+            n,
             base.value,
             latest.value,
             None,
@@ -219,23 +221,15 @@ def change_vs_baseline(
             sentence,
             reasons,
         )
+
+    if base.value is None or latest.value is None:
+        return not_yet(reasons)
     if base.end is not None and latest.start is not None and latest.start <= base.end:
-        reason = (
-            "the latest 7 days overlap the baseline days; change needs days logged after "
-            f"{base.end.date()}"
-        )
-        return Change(
-            None,
-            None,
-            None,
-            base.n + latest.n,
-            base.value,
-            latest.value,
-            None,
-            None,
-            latest.end,
-            f"Change from baseline cannot be computed yet: {reason}.",
-            (reason,),
+        return not_yet(
+            (
+                "the latest 7 days overlap the baseline days; change needs days logged after "
+                f"{base.end.date()}",
+            )
         )
     klass, points, percent = classify_change(base.value, latest.value)
     rated = daily["pain"].dropna()

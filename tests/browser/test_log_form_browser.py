@@ -75,10 +75,7 @@ def test_log_and_correct_in_jupyterlab(page, lab_server):
     page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=60_000)
     page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
     page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
-    form = page.locator(".jp-OutputArea .bt-log-form")
-    form.get_by_role("button", name="Save", exact=True).wait_for(timeout=60_000)
-    usable = time.monotonic() - started
-    assert "DEMO DATA" in form.inner_text()
+    form, usable = _form_shown(page, ".jp-OutputArea .bt-log-form", started)
     _screenshot(page, "form-lab.png")
     save_took = _first_flow(page, lab_server.csv, "JupyterLab")
     print(
@@ -112,13 +109,19 @@ def test_log_and_correct_in_jupyterlab(page, lab_server):
     assert list(history["exercises"]) == ["hip_stretch=1.5;legs_up_wall=2"] * 2
 
 
-def test_log_a_day_in_voila(page, voila_server):
-    started = time.monotonic()
-    page.goto(f"{voila_server.url}/?{voila_server.query}")
-    form = page.locator(".bt-log-form")
+def _form_shown(page, selector: str, started: float):
+    """The form once its Save button is there, seconds since ``started``; demo banner shown."""
+    form = page.locator(selector)
     form.get_by_role("button", name="Save", exact=True).wait_for(timeout=60_000)
     usable = time.monotonic() - started
     assert "DEMO DATA" in form.inner_text()
+    return form, usable
+
+
+def test_log_a_day_in_voila(page, voila_server):
+    started = time.monotonic()
+    page.goto(f"{voila_server.url}/?{voila_server.query}")
+    form, usable = _form_shown(page, ".bt-log-form", started)
     _screenshot(page, "form-voila.png")
     save_took = _first_flow(page, voila_server.csv, "Voila")
     print(
