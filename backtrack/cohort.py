@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,8 @@ import polars as pl
 from . import metrics, stats
 from .errors import FieldError, LogProblem
 from .routine import Routine, default_routine
-from .schema import COLUMNS, parse_date, parse_day, parse_exercises, parse_where
+from .schema import COLUMNS, parse_date, parse_day, parse_exercises, parse_pain, parse_where
+from .store import latest_per_date as store_latest_per_date
 from .store import read_log
 
 LOW_ADHERENCE = 0.6
@@ -83,8 +85,8 @@ def log_files(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
-    """Split into files whose header, last byte and quotes allow the fast path, and the
-    rest (read with :func:`read_log`)."""
+    """Split into files whose header and last byte allow the fast path, and the rest
+    (read with :func:`read_log`)."""
     fast, careful = [], []
     for path in paths:
         try:
@@ -105,127 +107,240 @@ def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
     return fast, careful
 
 
-def _read_fast(paths: list[str]) -> tuple[pl.DataFrame, list[str]]:
-    """All ``paths`` read as text in one polars call; files polars refuses are returned
-    apart (then each is tried alone, so one bad file does not stop the others)."""
+def _scan(paths: list[str]) -> pl.LazyFrame:
+    """All ``paths`` as one lazy table: ``file`` (position in ``paths``), the stored texts,
+    and the typed
+    values the analysis needs, valid wherever :func:`_suspect_files` finds nothing:
+    ``day_number`` (days since 1970-01-01), ``rating`` (pain, -1 = not rated),
+    ``routine`` (a routine day) and ``stamp_ok`` (``recorded_at`` has the strict form)."""
+    return pl.scan_csv(
+        paths,
+        schema=dict.fromkeys(COLUMNS, pl.String),
+        has_header=True,
+        empty_string_is_null=False,
+        include_file_paths="path",
+        raise_if_empty=False,
+    ).select(
+        pl.col("path").cast(pl.Enum(paths)).to_physical().alias("file"),
+        *COLUMNS,
+        day_number=pl.col("date").str.to_date("%Y-%m-%d", strict=False).to_physical(),
+        rating=pl.col("pain").cast(pl.Int8, strict=False).fill_null(-1),
+        routine=pl.col("day").is_in(["", "routine"]),
+        stamp_ok=pl.col("recorded_at").str.contains(_RECORDED),
+    )
+
+
+_KEPT = ("file", "recorded_at", "exercises", "day_number", "rating", "routine")
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "date": parse_date,
+    "pain": parse_pain,
+    "exercises": parse_exercises,
+    "day": parse_day,
+    "where": parse_where,
+    "stamp_day": parse_date,
+}
+
+
+def _checks(table: pl.LazyFrame) -> pl.LazyFrame:
+    """One row: the distinct texts of each field :data:`_PARSERS` checks (``stamp_day``:
+    the day part of ``recorded_at``), rows whose ``recorded_at`` lacks the strict form
+    (``stamp_bad``) and missing fields (``nulls``: a row too short). Every column is read,
+    ``note`` too: only then does polars refuse a row with too many fields (with some
+    columns left out it drops the extra fields silently)."""
+    return table.select(
+        *(pl.col(c).unique().implode() for c in _PARSERS if c != "stamp_day"),
+        stamp_day=pl.col("recorded_at").str.slice(0, 10).unique().implode(),
+        stamp_bad=(~pl.col("stamp_ok")).sum(),
+        nulls=pl.sum_horizontal(pl.col(COLUMNS).null_count()),
+    )
+
+
+def _read(paths: list[str]) -> tuple[pl.DataFrame | None, dict[str, object], list[int]]:
+    """All ``paths`` in one streaming polars pass: the columns :data:`_KEPT` of
+    :func:`_scan`, the :func:`_checks` of all rows, and the positions of files polars
+    refuses (then each file is tried alone, so one bad file does not stop the others)."""
+    checks: dict[str, object] = {"stamp_bad": 0, "nulls": 0}
     if not paths:
-        return _empty_text(), []
+        return None, checks, []
+    table = _scan(paths)
     try:
-        return _read_text(paths), []
+        rows, found = pl.collect_all([table.select(_KEPT), _checks(table)], engine="streaming")
+        return rows, found.row(0, named=True), []
     except (pl.exceptions.PolarsError, OSError):
         pass
     frames, refused = [], []
-    for path in paths:
+    for position, path in enumerate(paths):
+        table = _scan([path]).with_columns(file=pl.lit(position, pl.UInt32))
         try:
-            frames.append(_read_text([path]))
+            rows, found = pl.collect_all([table.select(_KEPT), _checks(table)])
         except (pl.exceptions.PolarsError, OSError):
-            refused.append(path)
-    return (pl.concat(frames) if frames else _empty_text()), refused
-
-
-def _read_text(paths: list[str]) -> pl.DataFrame:
-    return (
-        pl.scan_csv(
-            paths,
-            schema=dict.fromkeys(COLUMNS, pl.String),
-            has_header=True,
-            empty_string_is_null=False,
-            include_file_paths="path",
-            row_index_name="row",
-            raise_if_empty=False,
-        )
-        .drop("note")  # parsed (so it must be a proper CSV field) but never needed here
-        .collect()
-    )
-
-
-def _empty_text() -> pl.DataFrame:
-    names = [c for c in COLUMNS if c != "note"]
-    return pl.DataFrame(
-        schema={"row": pl.UInt32, **dict.fromkeys(names, pl.String), "path": pl.String}
-    )
-
-
-def _valid(values: pl.Series, parser: Callable[[str], object]) -> list[str]:
-    """The distinct texts of a column that ``parser`` (a schema rule) accepts."""
-    good = []
-    for text in values.unique().drop_nulls().to_list():
-        try:
-            parser(text)
-        except FieldError:
+            refused.append(position)
             continue
-        good.append(text)
-    return good
+        frames.append(rows)
+        for name, value in found.row(0, named=True).items():
+            checks[name] = (
+                checks.get(name, []) + value if name in _PARSERS else checks[name] + value
+            )
+    return (pl.concat(frames) if frames else None), checks, refused
 
 
-def _typed(text: pl.DataFrame, routine: Routine) -> pl.DataFrame:
-    """Parse and validate every field with the rules of :mod:`backtrack.schema`, and add
-    each save's dose credit; ``ok`` per row. A log repeats a few texts (exercises, day,
-    where) millions of times: each distinct text is checked once, by the schema's own
-    parser, and the verdict joined back."""
-    exercises = _valid(text["exercises"], parse_exercises)
-    credit = metrics._credits(pd.Series(exercises, dtype=object), routine).mean(axis=1)
-    stamp_days = _valid(text["recorded_at"].str.slice(0, 10), parse_date)
-    frame = text.with_columns(
-        date=pl.col("date").str.to_date("%Y-%m-%d", strict=False),
-        pain=pl.col("pain").cast(pl.Int64, strict=False),
-        credit=pl.col("exercises").replace_strict(
-            exercises, credit.tolist(), default=None, return_dtype=pl.Float64
-        ),
-        ok=pl.all_horizontal(pl.col(c).is_not_null() for c in text.columns)
-        & pl.col("recorded_at").str.contains(_RECORDED)
-        & pl.col("recorded_at").str.slice(0, 10).is_in(stamp_days)
-        & pl.col("date").str.contains(r"^\d{4}-\d{2}-\d{2}$")
-        & pl.col("pain").str.contains(r"^\d{0,2}$")
-        & pl.col("day").is_in(_valid(text["day"], parse_day))
-        & pl.col("where").is_in(_valid(text["where"], parse_where)),
+def _suspect_files(paths: list[str], checks: dict[str, object], skip: list[int]) -> list[int]:
+    """Files (positions in ``paths``, those in ``skip`` aside) with a field the schema
+    might refuse; these are read by :func:`read_log` instead.
+
+    Every row's ``recorded_at`` must have the strict form; the other fields, and the day
+    part of ``recorded_at``, repeat a few thousand texts millions of times, so each
+    distinct text is checked once by the schema's own parser (:func:`_checks`). A file
+    passes only if all its fields pass, so no bad row is ever counted. Only when
+    something fails are the files read again, to find which ones."""
+    bad: dict[str, list[str]] = {}
+    for name, parser in _PARSERS.items():
+        for value in checks.get(name, []):
+            if value is None:
+                continue
+            try:
+                parser(value)
+            except FieldError:
+                bad.setdefault(name, []).append(value)
+    if not bad and not checks["stamp_bad"] and not checks["nulls"]:
+        return []
+    suspect = pl.any_horizontal(pl.col(COLUMNS).is_null()) | ~pl.col("stamp_ok")
+    for name, values in bad.items():
+        column = pl.col("recorded_at").str.slice(0, 10) if name == "stamp_day" else pl.col(name)
+        suspect = suspect | column.is_in(values)
+    others = [i for i in range(len(paths)) if i not in set(skip)]
+    found = (
+        _scan([paths[i] for i in others])
+        .filter(suspect)
+        .select(pl.col("file").unique())
+        .collect(engine="streaming")["file"]
     )
-    return frame.with_columns(
-        ok=pl.col("ok")
-        & pl.col("date").is_not_null()
-        & pl.col("credit").is_not_null()
-        & (pl.col("pain").is_null() | pl.col("pain").is_between(0, 10)),
-        day=pl.when(pl.col("day") == "").then(pl.lit("routine")).otherwise(pl.col("day")),
-    ).select("path", "row", "recorded_at", "date", "pain", "credit", "day", "ok")
+    return sorted(others[i] for i in found.to_list())
 
 
-def _from_log(path: str, entries: pd.DataFrame, routine: Routine) -> pl.DataFrame:
-    """Valid rows loaded by :func:`read_log`, in the engine's shape."""
-    stamps = entries["recorded_at"].dt.tz_convert("UTC")
-    return pl.DataFrame(
-        {
-            "path": [path] * len(entries),
-            "row": entries["line"].to_numpy(dtype="int64"),
-            "recorded_at": [t.isoformat(timespec="microseconds") for t in stamps],
-            "date": entries["date"].to_numpy(dtype="datetime64[ns]"),
-            "pain": entries["pain"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-            "credit": metrics._credits(entries["exercises"], routine).mean(axis=1),
-            "day": entries["day"].astype(str).tolist(),
-        },
-        nan_to_null=True,
-    ).with_columns(
-        pl.col("row").cast(pl.UInt32),
-        pl.col("date").cast(pl.Date),
-        pl.col("pain").cast(pl.Int64),
-        ok=pl.lit(True),
+_DAY_BITS = 32
+_DAY_SHIFT = 1 << 31
+_FIELDS = ("key", "pain", "routine", "credit", "row")
+
+
+def _key(file: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """(file, day) as one sortable int64: file << 32 | (days since 1970-01-01 + 2**31)."""
+    return (file.astype(np.int64) << _DAY_BITS) | (day.astype(np.int64) + _DAY_SHIFT)
+
+
+def _day(key: np.ndarray) -> np.ndarray:
+    """The day (days since 1970-01-01) of :func:`_key` values."""
+    return (key & ((1 << _DAY_BITS) - 1)) - _DAY_SHIFT
+
+
+@dataclass
+class _Days:
+    """Each file's logged dates with their latest save, sorted by ``key`` (numpy arrays
+    of equal length): ``key`` (:func:`_key` of the file's index in the list of paths and
+    the date), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day), ``credit``
+    (dose credit 0-1 for files read by :func:`read_log`; NaN for the fast path's rows,
+    see :func:`_fill_credit`) and ``row`` (row of the save in the fast path's table, -1
+    for files read by :func:`read_log`)."""
+
+    key: np.ndarray
+    pain: np.ndarray
+    routine: np.ndarray
+    credit: np.ndarray
+    row: np.ndarray
+
+    def without(self, files: Collection[int]) -> _Days:
+        """The same without the rows of ``files``."""
+        keep = ~np.isin(self.key >> _DAY_BITS, list(files))
+        return _Days(**{name: getattr(self, name)[keep] for name in _FIELDS})
+
+
+def _latest_fast(text: pl.DataFrame, position: np.ndarray) -> tuple[_Days, list[int]]:
+    """Each date's latest save in the fast path's table (its ``file`` mapped through
+    ``position`` to the list of paths), and the table's files whose time stamps could not
+    be compared (for :func:`read_log`). Only dates saved more than once need their time
+    stamps parsed (a few percent of rows); ties go to the later row. Logs are usually in
+    date order already; then nothing is sorted."""
+    file = text["file"].to_numpy()
+    key = _key(position[file], text["day_number"].to_numpy())
+    order = None if (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
+    if order is not None:
+        key = key[order]
+    new = key[1:] != key[:-1]
+    keep = np.append(new, True)  # the last save of each (file, day)
+    repeated = ~(keep & np.insert(new, 0, True))
+    failed: list[int] = []
+    if repeated.any():
+        at = np.flatnonzero(repeated)
+        rows = at if order is None else order[at]
+        parsed = (
+            text["recorded_at"]
+            .gather(rows)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False)
+            .dt.epoch("us")
+        )
+        if parsed.null_count():
+            failed = np.unique(file[rows[parsed.is_null().to_numpy()]]).tolist()
+            parsed = parsed.fill_null(0)
+        by_stamp = np.lexsort((rows, parsed.to_numpy(), key[at]))
+        group = key[at][by_stamp]
+        winner = np.append(group[1:] != group[:-1], True)
+        keep[at] = False
+        keep[at[by_stamp[winner]]] = True
+    selected = np.flatnonzero(keep)
+    rows = selected if order is None else order[selected]
+    days = _Days(
+        key=key[selected],
+        pain=text["rating"].to_numpy()[rows],
+        routine=text["routine"].to_numpy()[rows],
+        credit=np.full(len(rows), np.nan),
+        row=rows,
     )
+    return (days.without(position[failed].tolist()) if failed else days), failed
+
+
+def _latest_careful(file: int, entries: pd.DataFrame, routine: Routine) -> _Days:
+    """Each date's latest save in rows loaded by :func:`read_log` (as ``summary`` does)."""
+    latest = store_latest_per_date(entries)
+    n = len(latest)
+    day = latest["date"].to_numpy(dtype="datetime64[D]").view(np.int64)
+    return _Days(
+        key=_key(np.full(n, file), day),
+        pain=latest["pain"].fillna(-1).to_numpy(dtype=np.int8),
+        routine=latest["day"].eq("routine").to_numpy(dtype=bool),
+        credit=metrics._credits(latest["exercises"], routine).mean(axis=1),
+        row=np.full(n, -1, dtype=np.int64),
+    )
+
+
+def _concat(parts: list[_Days]) -> _Days:
+    """The parts as one, sorted by key."""
+    fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in _FIELDS}
+    order = np.argsort(fields["key"], kind="stable")
+    return _Days(**{name: values[order] for name, values in fields.items()})
 
 
 def load(
     paths: Iterable[str | os.PathLike[str]], routine: Routine
-) -> tuple[pl.DataFrame, dict[str, list]]:
-    """Every valid save of every log (``path``, ``row``, ``recorded_at`` as stored,
-    ``date``, ``pain``, ``credit`` 0-1, ``day``), files in the order given, and the
-    problems per file (file, line, column)."""
-    names = [str(p) for p in paths]
+) -> tuple[_Days, dict[str, list[LogProblem]], pl.DataFrame | None]:
+    """Each log's dates with their latest valid save (see :class:`_Days`; files numbered
+    in the order of ``paths``), the problems per file (file, line, column), and the fast
+    path's table (for :func:`_fill_credit`)."""
+    names = list(dict.fromkeys(str(p) for p in paths))
+    index = {name: i for i, name in enumerate(names)}
     fast, careful = _fast_candidates(names)
-    text, refused = _read_fast(fast)
-    typed = _typed(text, routine)
-    bad = typed.filter(~pl.col("ok"))["path"].unique().to_list()
-    careful = sorted({*careful, *refused, *bad}, key=names.index)
-    frames = [typed.filter(~pl.col("path").is_in(careful))] if careful else [typed]
-    problems: dict[str, list] = {}
-    for path in careful:
+    text, checks, refused = _read(fast)
+    parts: list[_Days] = []
+    if text is not None and len(text):
+        suspect = _suspect_files(fast, checks, refused)
+        if suspect:
+            text = text.filter(~pl.col("file").is_in(suspect))
+        position = np.array([index[p] for p in fast], dtype=np.int64)
+        days, failed = _latest_fast(text, position)
+        refused += suspect + failed
+        parts.append(days)
+    careful += [fast[i] for i in refused]
+    problems: dict[str, list[LogProblem]] = {}
+    for path in sorted(set(careful), key=index.__getitem__):
         try:
             log = read_log(path, strict=False)
         except (OSError, ValueError) as exc:
@@ -233,108 +348,168 @@ def load(
             continue
         problems[path] = list(log.problems)
         if not log.entries.empty:
-            frames.append(_from_log(path, log.entries, routine))
-    return pl.concat(frames, how="vertical_relaxed").drop("ok"), problems
+            parts.append(_latest_careful(index[path], log.entries, routine))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        parts = [_Days(empty, empty.astype(np.int8), empty.astype(bool), empty * 1.0, empty)]
+    return (_concat(parts) if len(parts) > 1 else parts[0]), problems, text
 
 
 # ----------------------------------------------------------------------------- analysis
 
 
-def latest_per_date(saves: pl.DataFrame) -> pl.DataFrame:
-    """Each file's dates with their latest save (latest ``recorded_at`` in UTC; ties to
-    the later row), sorted by file and date; ``file`` numbers the files in order.
-
-    Only dates saved more than once need their time stamps compared, so only those are
-    parsed (a few percent of rows)."""
-    frame = (
-        saves.with_columns(file=pl.col("path").rle_id())
-        .sort("file", "date", "row")
-        .with_columns(position=pl.int_range(pl.len()))
-    )
-    same = [
-        (pl.col("file") == pl.col("file").shift(n)) & (pl.col("date") == pl.col("date").shift(n))
-        for n in (1, -1)
-    ]
-    frame = frame.with_columns(repeated=pl.any_horizontal(same).fill_null(False))
-    keep = (
-        frame.filter("repeated")
-        .with_columns(
-            stamp=pl.col("recorded_at").str.to_datetime(
-                "%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False
-            )
-        )
-        .sort("file", "date", "stamp", "row")
-        .unique(subset=["file", "date"], keep="last", maintain_order=True)["position"]
-    )
-    return frame.filter(~pl.col("repeated") | pl.col("position").is_in(keep.implode())).drop(
-        "position", "repeated"
-    )
+def _ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions start[i] <= p < stop[i] for every i, and the i each belongs to."""
+    length = np.maximum(stop - start, 0)
+    owner = np.repeat(np.arange(len(start)), length)
+    offset = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    return start[owner] + offset, owner
 
 
-def per_patient(saves: pl.DataFrame) -> pl.DataFrame:
-    """The columnar aggregates per file (see the module docstring)."""
-    days = latest_per_date(saves).with_columns(last=pl.col("date").max().over("file"))
-    week_end = pl.col("date") + pl.duration(days=7 - pl.col("date").dt.weekday())
-    latest_window = pl.col("date") >= pl.col("last") - timedelta(days=metrics.ROLLING_DAYS - 1)
-    adherence_window = pl.col("date") >= pl.col("last") - timedelta(days=27)
-    routine_day = adherence_window & (pl.col("day") == "routine")
-    rated = pl.col("pain").is_not_null()
-    summary = days.group_by("file").agg(
-        path=pl.col("path").first(),
-        days_logged=pl.len(),
-        first_day=pl.col("date").min(),
-        last_day=pl.col("date").max(),
-        pain_7day_mean=pl.col("pain").filter(latest_window & rated).mean(),
-        pain_7day_n=(latest_window & rated).sum(),
-        adherence_28day=pl.col("credit").filter(routine_day).mean(),
-        adherence_28day_n=routine_day.sum(),
-    )
-    baseline = (
-        days.filter(rated)
-        .filter(pl.int_range(pl.len()).over("file") < metrics.BASELINE_DAYS)
-        .group_by("file")
-        .agg(
-            baseline=pl.col("pain").mean(),
-            baseline_n=pl.len(),
-            baseline_end=pl.col("date").max(),
-        )
-    )
-    weeks = (
-        days.with_columns(week=week_end)
-        .with_columns(last_week=pl.col("week").max().over("file"))
-        .filter(pl.col("week") > pl.col("last_week") - timedelta(weeks=stats.MAX_WEEKS))
-        .filter(rated)
-        .group_by("file", "week")
-        .agg(mean=pl.col("pain").mean(), n=pl.len())
-        .filter(pl.col("n") >= metrics.ROLLING_MIN_RATED)
-        .sort("file", "week")
-        .group_by("file", maintain_order=True)
-        .agg("week", "mean")
-    )
-    return summary.join(baseline, on="file", how="left").join(weeks, on="file", how="left")
+def _fill_credit(days: _Days, at: np.ndarray, text: pl.DataFrame | None, routine: Routine) -> None:
+    """Dose credit (0-1) of the fast path's saves at positions ``at``, from their texts."""
+    rows = days.row[at]
+    fast = rows >= 0
+    if text is None or not fast.any():
+        return
+    exercises = pd.Series(text["exercises"].gather(rows[fast]).to_list(), dtype=object)
+    days.credit[at[fast]] = metrics._credits(exercises, routine).mean(axis=1)
 
 
-def _trend(weeks: list[date] | None, means: list[float] | None) -> tuple:
-    """(slope, low, high, n weeks): Theil–Sen over the weekly means, points per week."""
-    n = len(weeks or [])
-    if n < stats.MIN_WEEKS:
-        return None, None, None, n
-    x = np.array([(w - weeks[0]).days // 7 for w in weeks], dtype=float)
-    slope, low, high = stats.theil_sen(x, np.asarray(means, dtype=float))
-    return slope, low, high, n
+def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`backtrack.stats.theil_sen` of each row of ``y`` against its column number
+    (NaN = no value), for all rows at once: (slope, low, high), units of y per column.
+    Every row needs at least two values."""
+    rows, width = y.shape
+    x = np.where(np.isnan(y), np.nan, np.arange(width, dtype=float))
+    dx = x[:, :, None] - x[:, None, :]
+    pair = dx > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = np.where(pair, (y[:, :, None] - y[:, None, :]) / dx, np.nan)
+    slopes = np.sort(slopes.reshape(rows, -1), axis=1)  # NaN last
+    m = pair.reshape(rows, -1).sum(axis=1)
+    n = (~np.isnan(y)).sum(axis=1)
+    pick = np.arange(rows)
+    middle = np.where(
+        m % 2 == 1,
+        slopes[pick, (m - 1) // 2],
+        (slopes[pick, m // 2 - 1] + slopes[pick, m // 2]) / 2,
+    )  # as np.median
+    equal = (y[:, :, None] == y[:, None, :]).sum(axis=2)  # equal values, itself included
+    ties = np.where(np.isnan(y), 0, (equal - 1) * (2 * equal + 5)).sum(axis=1)
+    sigma = np.sqrt((n * (n - 1) * (2 * n + 5) - ties) / 18.0)
+    z = stats._z()
+    upper = np.minimum(np.round((m + z * sigma) / 2.0).astype(np.int64), m - 1)
+    lower = np.maximum(np.round((m - z * sigma) / 2.0).astype(np.int64) - 1, 0)
+    return middle, slopes[pick, lower], slopes[pick, upper]
 
 
-def _change(row: dict) -> tuple:
-    """(points, percent, class) as in :func:`backtrack.stats.change_vs_baseline`."""
-    base, latest = row["baseline"], row["pain_7day_mean"]
-    if base is None or (row["baseline_n"] or 0) < metrics.BASELINE_DAYS:
+def per_patient(
+    days: _Days, files: int, text: pl.DataFrame | None, routine: Routine
+) -> dict[str, np.ndarray]:
+    """The numbers of :data:`COLUMNS_OUT` per file (arrays of length ``files``; days as
+    days since 1970-01-01, NaN where a number cannot be computed). Each window (the first
+    rated days, the latest 7 and 28 days, the last 26 weeks) is found per file by binary
+    search in the sorted keys, so only the rows inside windows are touched."""
+    key = days.key
+    everyone = np.arange(files, dtype=np.int64)
+    start = np.searchsorted(key, everyone << _DAY_BITS)
+    stop = np.searchsorted(key, (everyone + 1) << _DAY_BITS)
+    count = stop - start
+    logged = count > 0
+    day = _day(key[np.concatenate([start, stop - 1])[np.concatenate([logged, logged])]])
+    first_day = np.full(files, -1, dtype=np.int64)
+    last_day = first_day.copy()
+    first_day[logged], last_day[logged] = np.split(day, 2)
+
+    def window(days_back: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of each file's ``days_back`` + 1 calendar days ending on its last day."""
+        begin = np.searchsorted(key, _key(everyone, last_day - days_back))
+        return _ranges(np.where(logged, begin, stop), stop)
+
+    def mean(values: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = np.bincount(owner, minlength=files)
+        total = np.bincount(owner, weights=values, minlength=files)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, total / np.maximum(n, 1), np.nan), n
+
+    at, owner = window(metrics.ROLLING_DAYS - 1)
+    rated = days.pain[at] >= 0
+    pain_7day, pain_7day_n = mean(days.pain[at][rated], owner[rated])
+
+    at, owner = window(27)
+    routine_day = days.routine[at]
+    _fill_credit(days, at[routine_day], text, routine)
+    adherence, adherence_n = mean(days.credit[at][routine_day], owner[routine_day])
+
+    # baseline: the first 7 rated days (files have few unrated days at the start; look
+    # further only for files that need it)
+    baseline = np.full(files, np.nan)
+    baseline_end = np.full(files, np.iinfo(np.int64).min)
+    reach = np.minimum(count, 4 * metrics.BASELINE_DAYS)
+    pending = logged.copy()
+    while pending.any():
+        at, owner = _ranges(start[pending], (start + reach)[pending])
+        owner = np.flatnonzero(pending)[owner]
+        rated = days.pain[at] >= 0
+        at, owner = at[rated], owner[rated]
+        rank = np.arange(len(at)) - np.searchsorted(owner, owner)
+        first = rank < metrics.BASELINE_DAYS
+        value, n = mean(days.pain[at][first], owner[first])
+        done = pending & ((n >= metrics.BASELINE_DAYS) | (reach >= count))
+        full = done & (n >= metrics.BASELINE_DAYS)
+        baseline[full] = value[full]
+        seventh = rank == metrics.BASELINE_DAYS - 1
+        baseline_end[owner[seventh]] = _day(key[at[seventh]])
+        pending &= ~done
+        reach = np.minimum(count, reach * 4)
+
+    # weekly means of the last 26 ISO weeks (ending on Sunday; 1970-01-01 was a Thursday)
+    last_week = last_day + 6 - (last_day + 3) % 7
+    begin = np.searchsorted(key, _key(everyone, last_week - 7 * stats.MAX_WEEKS + 1))
+    at, owner = _ranges(np.where(logged, begin, stop), stop)
+    rated = days.pain[at] >= 0
+    at, owner = at[rated], owner[rated]
+    day = _day(key[at])
+    slot = stats.MAX_WEEKS - 1 - (last_week[owner] - (day + 6 - (day + 3) % 7)) // 7
+    cell = owner * stats.MAX_WEEKS + slot
+    size = files * stats.MAX_WEEKS
+    n_week = np.bincount(cell, minlength=size).reshape(files, -1)
+    sums = np.bincount(cell, weights=days.pain[at], minlength=size).reshape(files, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weekly = np.where(n_week >= metrics.ROLLING_MIN_RATED, sums / n_week, np.nan)
+    weeks = (~np.isnan(weekly)).sum(axis=1)
+    slope = np.full(files, np.nan)
+    low, high = slope.copy(), slope.copy()
+    enough = weeks >= stats.MIN_WEEKS
+    if enough.any():
+        slope[enough], low[enough], high[enough] = _theil_sen_rows(weekly[enough])
+
+    return {
+        "days_logged": count,
+        "first_day": first_day,
+        "last_day": last_day,
+        "baseline": baseline,
+        "baseline_end": baseline_end,
+        "pain_7day_mean": np.where(pain_7day_n >= metrics.ROLLING_MIN_RATED, pain_7day, np.nan),
+        "pain_7day_n": pain_7day_n,
+        "adherence_28day": adherence,
+        "adherence_28day_n": adherence_n,
+        "trend_per_week": slope,
+        "trend_low": low,
+        "trend_high": high,
+        "trend_weeks": weeks,
+    }
+
+
+def _change(baseline: float, latest: float, baseline_end: int, last_day: int) -> tuple:
+    """(points, percent, class) as in :func:`backtrack.stats.change_vs_baseline`: None
+    unless both means exist and the latest 7 days start after the baseline days."""
+    if math.isnan(baseline) or math.isnan(latest):
         return None, None, None
-    if latest is None or row["pain_7day_n"] < metrics.ROLLING_MIN_RATED:
+    if last_day - (metrics.ROLLING_DAYS - 1) <= baseline_end:
         return None, None, None
-    latest_start = row["last_day"] - timedelta(days=metrics.ROLLING_DAYS - 1)
-    if latest_start <= row["baseline_end"]:
-        return None, None, None
-    klass, points, percent = stats.classify_change(base, latest)
+    klass, points, percent = stats.classify_change(baseline, latest)
     return points, percent, klass
 
 
@@ -346,36 +521,47 @@ def summarise(
     problem as ``path:line:column: message`` (the file's valid rows still count; a file
     that is no log has no numbers). Rows are in the order of ``paths``."""
     routine = routine or default_routine()
-    names = [str(p) for p in paths]
-    saves, problems = load(names, routine)
-    aggregates = {row["path"]: row for row in per_patient(saves).iter_rows(named=True)}
-    rows = []
-    for path in names:
-        row = aggregates.get(path)
-        found = [str(p) for p in problems.get(path, [])]
-        result: dict[str, object] = dict.fromkeys(COLUMNS_OUT)
-        result.update(patient=Path(path).stem, path=path, days_logged=0, problems=found)
-        if row is not None:
-            points, percent, klass = _change(row)
-            slope, low, high, n_weeks = _trend(row["week"], row["mean"])
-            result.update(
-                {key: row[key] for key in COLUMNS_OUT if key in row and key != "path"},
-                baseline=row["baseline"]
-                if (row["baseline_n"] or 0) >= metrics.BASELINE_DAYS
-                else None,
-                pain_7day_mean=row["pain_7day_mean"]
-                if row["pain_7day_n"] >= metrics.ROLLING_MIN_RATED
-                else None,
-                change_points=points,
-                change_percent=percent,
-                change_class=klass,
-                trend_per_week=slope,
-                trend_low=low,
-                trend_high=high,
-                trend_weeks=n_weeks,
-            )
-        rows.append(result)
-    table = pd.DataFrame.from_records(rows, columns=list(COLUMNS_OUT))
+    names = list(dict.fromkeys(str(p) for p in paths))
+    days, problems, text = load(names, routine)
+    numbers = per_patient(days, len(names), text, routine)
+    changes = [
+        _change(*values)
+        for values in zip(
+            numbers["baseline"].tolist(),
+            numbers["pain_7day_mean"].tolist(),
+            numbers["baseline_end"].tolist(),
+            numbers["last_day"].tolist(),
+            strict=True,
+        )
+    ]
+    points, percent, klass = zip(*changes, strict=True) if changes else ((), (), ())
+
+    def dates(values: np.ndarray) -> np.ndarray:
+        return np.where(values >= 0, values, np.iinfo(np.int64).min).astype("datetime64[D]")
+
+    table = pd.DataFrame(
+        {
+            "patient": [Path(p).stem for p in names],
+            "path": names,
+            "days_logged": numbers["days_logged"].astype(np.int64),
+            "first_day": dates(numbers["first_day"]),
+            "last_day": dates(numbers["last_day"]),
+            "baseline": numbers["baseline"],
+            "pain_7day_mean": numbers["pain_7day_mean"],
+            "pain_7day_n": numbers["pain_7day_n"].astype(np.int64),
+            "change_points": np.array(points, dtype=float),
+            "change_percent": np.array(percent, dtype=float),
+            "change_class": pd.array(klass, dtype="str"),
+            "adherence_28day": numbers["adherence_28day"],
+            "adherence_28day_n": numbers["adherence_28day_n"].astype(np.int64),
+            "trend_per_week": numbers["trend_per_week"],
+            "trend_low": numbers["trend_low"],
+            "trend_high": numbers["trend_high"],
+            "trend_weeks": numbers["trend_weeks"].astype(np.int64),
+            "problems": [[str(p) for p in problems.get(path, [])] for path in names],
+        },
+        columns=list(COLUMNS_OUT),
+    )
     for column in ("first_day", "last_day"):
         table[column] = pd.to_datetime(table[column])
     return table

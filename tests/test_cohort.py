@@ -135,3 +135,37 @@ def test_cli_cohort(cohort_dir, capsys):
     assert "rising" in capsys.readouterr().out
     assert main(["cohort", str(cohort_dir / "nowhere")]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
+    """Dates saved twice (the latest save in UTC wins, whatever its offset), rows out of
+    date order, and a row polars cannot split (an unquoted comma) in another file."""
+    text = (cohort_dir / "p3.csv").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    first = rows[10].split(",")
+    # saved earlier in UTC than the original row, though later on the clock (+14:00)
+    early = [first[0][:19] + ".000+14:00", *first[1:]]
+    early[2] = "9"
+    # saved later in UTC than the original row, though earlier on the clock (-12:00)
+    second = rows[20].split(",")
+    late = [second[0][:11] + "00:00:00.000-12:00", *second[1:]]
+    late[2] = "1"
+    shuffled = [*rows[30:], *rows[:30], ",".join(early), ",".join(late)]
+    (cohort_dir / "corrected.csv").write_text(header + "".join(shuffled), encoding="utf-8")
+    split = rows[:5] + [rows[5].rstrip("\n") + "extra,field\n"] + rows[6:]
+    (cohort_dir / "split.csv").write_text(header + "".join(split), encoding="utf-8")
+    table = summarise(log_files(cohort_dir), routine=routine).set_index("patient")
+    assert table.loc["corrected", "problems"] == []
+    for patient in ("corrected", "split", "p3"):
+        one = summary(cohort_dir / f"{patient}.csv", routine=routine)
+        row = table.loc[patient]
+        assert row["days_logged"] == one.days_logged
+        assert _close(row["baseline"], one.change.baseline)
+        assert _close(row["pain_7day_mean"], one.latest.value)
+        assert _close(row["adherence_28day"], one.adherence_28day.value)
+        assert _close(row["trend_per_week"], one.trend.estimate)
+        assert _close(row["trend_low"], one.trend.low)
+    problems = table.loc["split", "problems"]
+    assert len(problems) == 1 and problems[0].startswith(f"{cohort_dir / 'split.csv'}:7:")
+    assert table.loc["p2", "problems"] == [] and table.loc["p2", "days_logged"] > 0
