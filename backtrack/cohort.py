@@ -47,10 +47,15 @@ from .store import read_log
 LOW_ADHERENCE = 0.6
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
 _HEADER = ",".join(COLUMNS)
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # not 0000
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 _RECORDED = (
-    r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
-    r"[+-](?:[01]\d|2[0-3]):[0-5]\d$"
+    rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 )
+"""``recorded_at`` as the app writes it, a real calendar day included: every text it
+matches passes :func:`backtrack.schema.parse_recorded_at` (others go to :func:`read_log`)."""
 COLUMNS_OUT = (
     "patient",
     "path",
@@ -107,12 +112,24 @@ def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
     return fast, careful
 
 
-def _scan(paths: list[str]) -> pl.LazyFrame:
-    """All ``paths`` as one lazy table: ``file`` (position in ``paths``), the stored texts,
-    and the typed
-    values the analysis needs, valid wherever :func:`_suspect_files` finds nothing:
-    ``day_number`` (days since 1970-01-01), ``rating`` (pain, -1 = not rated),
-    ``routine`` (a routine day) and ``stamp_ok`` (``recorded_at`` has the strict form)."""
+_CODED = ("date", "pain", "exercises", "day", "where")
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "date": parse_date,
+    "pain": parse_pain,
+    "exercises": parse_exercises,
+    "day": parse_day,
+    "where": parse_where,
+}
+
+
+def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
+    """All ``paths`` as one lazy table: ``file`` (position in ``paths``), ``recorded_at``
+    as stored, the fields of :data:`_CODED` as codes of ``categories`` (a log repeats a
+    few thousand texts millions of times), ``stamp_ok`` (``recorded_at`` matches
+    :data:`_RECORDED`) and ``short`` (a row with too few fields). ``note`` is read (only
+    when every column is read does polars refuse a row with too many fields; with some
+    left out it drops the extra fields silently) but not kept."""
+    coded = pl.Categorical(categories)
     return pl.scan_csv(
         paths,
         schema=dict.fromkeys(COLUMNS, pl.String),
@@ -122,105 +139,109 @@ def _scan(paths: list[str]) -> pl.LazyFrame:
         raise_if_empty=False,
     ).select(
         pl.col("path").cast(pl.Enum(paths)).to_physical().alias("file"),
-        *COLUMNS,
-        day_number=pl.col("date").str.to_date("%Y-%m-%d", strict=False).to_physical(),
-        rating=pl.col("pain").cast(pl.Int8, strict=False).fill_null(-1),
-        routine=pl.col("day").is_in(["", "routine"]),
+        "recorded_at",
+        *(pl.col(name).cast(coded) for name in _CODED),
         stamp_ok=pl.col("recorded_at").str.contains(_RECORDED),
+        short=pl.col("note").is_null(),
     )
 
 
-_KEPT = ("file", "recorded_at", "exercises", "day_number", "rating", "routine")
-_PARSERS: dict[str, Callable[[str], object]] = {
-    "date": parse_date,
-    "pain": parse_pain,
-    "exercises": parse_exercises,
-    "day": parse_day,
-    "where": parse_where,
-    "stamp_day": parse_date,
-}
-
-
-def _checks(table: pl.LazyFrame) -> pl.LazyFrame:
-    """One row: the distinct texts of each field :data:`_PARSERS` checks (``stamp_day``:
-    the day part of ``recorded_at``), rows whose ``recorded_at`` lacks the strict form
-    (``stamp_bad``) and missing fields (``nulls``: a row too short). Every column is read,
-    ``note`` too: only then does polars refuse a row with too many fields (with some
-    columns left out it drops the extra fields silently)."""
-    return table.select(
-        *(pl.col(c).unique().implode() for c in _PARSERS if c != "stamp_day"),
-        stamp_day=pl.col("recorded_at").str.slice(0, 10).unique().implode(),
-        stamp_bad=(~pl.col("stamp_ok")).sum(),
-        nulls=pl.sum_horizontal(pl.col(COLUMNS).null_count()),
-    )
-
-
-def _read(paths: list[str]) -> tuple[pl.DataFrame | None, dict[str, object], list[int]]:
-    """All ``paths`` in one streaming polars pass: the columns :data:`_KEPT` of
-    :func:`_scan`, the :func:`_checks` of all rows, and the positions of files polars
-    refuses (then each file is tried alone, so one bad file does not stop the others)."""
-    checks: dict[str, object] = {"stamp_bad": 0, "nulls": 0}
+def _read(paths: list[str], categories: pl.Categories) -> tuple[pl.DataFrame | None, list[int]]:
+    """:func:`_scan` of all ``paths`` in one streaming polars pass, and the positions of
+    files polars refuses (then each file is read alone, so one bad file does not stop the
+    others)."""
     if not paths:
-        return None, checks, []
-    table = _scan(paths)
+        return None, []
     try:
-        rows, found = pl.collect_all([table.select(_KEPT), _checks(table)], engine="streaming")
-        return rows, found.row(0, named=True), []
+        return _scan(paths, categories).collect(engine="streaming"), []
     except (pl.exceptions.PolarsError, OSError):
         pass
     frames, refused = [], []
     for position, path in enumerate(paths):
-        table = _scan([path]).with_columns(file=pl.lit(position, pl.UInt32))
         try:
-            rows, found = pl.collect_all([table.select(_KEPT), _checks(table)])
+            frame = _scan([path], categories).collect()
         except (pl.exceptions.PolarsError, OSError):
             refused.append(position)
             continue
-        frames.append(rows)
-        for name, value in found.row(0, named=True).items():
-            checks[name] = (
-                checks.get(name, []) + value if name in _PARSERS else checks[name] + value
-            )
-    return (pl.concat(frames) if frames else None), checks, refused
+        frames.append(frame.with_columns(file=pl.lit(position, frame["file"].dtype)))
+    return (pl.concat(frames) if frames else None), refused
 
 
-def _suspect_files(paths: list[str], checks: dict[str, object], skip: list[int]) -> list[int]:
-    """Files (positions in ``paths``, those in ``skip`` aside) with a field the schema
-    might refuse; these are read by :func:`read_log` instead.
+@dataclass
+class _Coded:
+    """The fast path's rows as numpy arrays (``file``, ``codes`` per field of
+    :data:`_CODED`) and what each code means (arrays indexed by code): ``valid`` per
+    field (the schema's parser accepts the text), ``day_number`` (days since
+    1970-01-01), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day) and
+    ``credit`` (dose credit 0-1)."""
 
-    Every row's ``recorded_at`` must have the strict form; the other fields, and the day
-    part of ``recorded_at``, repeat a few thousand texts millions of times, so each
-    distinct text is checked once by the schema's own parser (:func:`_checks`). A file
-    passes only if all its fields pass, so no bad row is ever counted. Only when
-    something fails are the files read again, to find which ones."""
-    bad: dict[str, list[str]] = {}
-    for name, parser in _PARSERS.items():
-        for value in checks.get(name, []):
-            if value is None:
-                continue
+    file: np.ndarray
+    codes: dict[str, np.ndarray]
+    valid: dict[str, np.ndarray]
+    day_number: np.ndarray
+    pain: np.ndarray
+    routine: np.ndarray
+    credit: np.ndarray
+
+
+def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) -> _Coded:
+    """Check each distinct text once with the schema's own parser and type it."""
+    texts = categories.to_series().to_list()
+    size = len(texts) + 1  # the last code stands for a missing field
+    codes = {name: frame[name].to_physical().fill_null(size - 1).to_numpy() for name in _CODED}
+    valid, values = {}, {}
+    for name in _CODED:
+        ok = np.zeros(size, dtype=bool)
+        parsed: dict[int, object] = {}
+        for code in np.flatnonzero(np.bincount(codes[name], minlength=size)[:-1]).tolist():
             try:
-                parser(value)
+                parsed[code] = _PARSERS[name](texts[code])
             except FieldError:
-                bad.setdefault(name, []).append(value)
-    if not bad and not checks["stamp_bad"] and not checks["nulls"]:
-        return []
-    suspect = pl.any_horizontal(pl.col(COLUMNS).is_null()) | ~pl.col("stamp_ok")
-    for name, values in bad.items():
-        column = pl.col("recorded_at").str.slice(0, 10) if name == "stamp_day" else pl.col(name)
-        suspect = suspect | column.is_in(values)
-    others = [i for i in range(len(paths)) if i not in set(skip)]
-    found = (
-        _scan([paths[i] for i in others])
-        .filter(suspect)
-        .select(pl.col("file").unique())
-        .collect(engine="streaming")["file"]
+                continue
+            ok[code] = True
+        valid[name], values[name] = ok, parsed
+
+    def table(name: str, value: Callable[[object], float], dtype: type, missing: float):
+        out = np.full(size, missing, dtype=dtype)
+        for code, parsed in values[name].items():
+            out[code] = value(parsed)
+        return out
+
+    credits = np.full(size, np.nan)
+    exercises = list(values["exercises"])
+    if exercises:
+        texts_done = pd.Series([texts[code] for code in exercises], dtype=object)
+        credits[exercises] = metrics._credits(texts_done, routine).mean(axis=1)
+    return _Coded(
+        file=frame["file"].to_numpy(),
+        codes=codes,
+        valid=valid,
+        day_number=table("date", lambda d: d.toordinal() - _EPOCH, np.int64, 0),
+        pain=table("pain", lambda p: -1 if p is None else p, np.int8, -1),
+        routine=table("day", lambda d: d == "routine", bool, False),
+        credit=credits,
     )
-    return sorted(others[i] for i in found.to_list())
+
+
+def _suspect_rows(frame: pl.DataFrame, coded: _Coded) -> np.ndarray | None:
+    """Rows with a field the schema might refuse (None when there are none): a
+    ``recorded_at`` not matching :data:`_RECORDED`, a missing field, or a text the
+    schema's parser refuses. Their files are read by :func:`read_log` instead, so no bad
+    row is ever counted."""
+    stamp_ok = frame["stamp_ok"].fill_null(False)
+    clean = stamp_ok.all() and not frame["short"].fill_null(True).any()
+    if clean and all(coded.valid[name][coded.codes[name]].all() for name in _CODED):
+        return None
+    bad = ~stamp_ok.to_numpy() | frame["short"].fill_null(True).to_numpy()
+    for name in _CODED:
+        bad |= ~coded.valid[name][coded.codes[name]]
+    return bad
 
 
 _DAY_BITS = 32
 _DAY_SHIFT = 1 << 31
-_FIELDS = ("key", "pain", "routine", "credit", "row")
+_EPOCH = date(1970, 1, 1).toordinal()
+_FIELDS = ("key", "pain", "routine", "credit", "exercise")
 
 
 def _key(file: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -238,15 +259,15 @@ class _Days:
     """Each file's logged dates with their latest save, sorted by ``key`` (numpy arrays
     of equal length): ``key`` (:func:`_key` of the file's index in the list of paths and
     the date), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day), ``credit``
-    (dose credit 0-1 for files read by :func:`read_log`; NaN for the fast path's rows,
-    see :func:`_fill_credit`) and ``row`` (row of the save in the fast path's table, -1
-    for files read by :func:`read_log`)."""
+    (dose credit 0-1; NaN until :func:`_fill_credit` for the fast path's rows) and
+    ``exercise`` (code of the ``exercises`` text in the fast path, -1 for files read by
+    :func:`read_log`)."""
 
     key: np.ndarray
     pain: np.ndarray
     routine: np.ndarray
     credit: np.ndarray
-    row: np.ndarray
+    exercise: np.ndarray
 
     def without(self, files: Collection[int]) -> _Days:
         """The same without the rows of ``files``."""
@@ -254,14 +275,18 @@ class _Days:
         return _Days(**{name: getattr(self, name)[keep] for name in _FIELDS})
 
 
-def _latest_fast(text: pl.DataFrame, position: np.ndarray) -> tuple[_Days, list[int]]:
-    """Each date's latest save in the fast path's table (its ``file`` mapped through
-    ``position`` to the list of paths), and the table's files whose time stamps could not
-    be compared (for :func:`read_log`). Only dates saved more than once need their time
-    stamps parsed (a few percent of rows); ties go to the later row. Logs are usually in
-    date order already; then nothing is sorted."""
-    file = text["file"].to_numpy()
-    key = _key(position[file], text["day_number"].to_numpy())
+def _latest_fast(
+    frame: pl.DataFrame, coded: _Coded, position: np.ndarray, rows: np.ndarray | None
+) -> tuple[_Days, list[int]]:
+    """Each date's latest save among the fast path's ``rows`` (None: all), files numbered
+    by ``position`` (the list of paths' index of each fast file), and the fast files
+    whose time stamps could not be compared (for :func:`read_log`). Only dates saved more
+    than once need their time stamps parsed (a few percent of rows); ties go to the later
+    row. Logs are usually in date order already; then nothing is sorted."""
+    file, dates = coded.file, coded.codes["date"]
+    if rows is not None:
+        file, dates = file[rows], dates[rows]
+    key = _key(position[file], coded.day_number[dates])
     order = None if (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
     if order is not None:
         key = key[order]
@@ -271,29 +296,32 @@ def _latest_fast(text: pl.DataFrame, position: np.ndarray) -> tuple[_Days, list[
     failed: list[int] = []
     if repeated.any():
         at = np.flatnonzero(repeated)
-        rows = at if order is None else order[at]
+        where = at if order is None else order[at]
+        source = where if rows is None else rows[where]
         parsed = (
-            text["recorded_at"]
-            .gather(rows)
+            frame["recorded_at"]
+            .gather(source)
             .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False)
             .dt.epoch("us")
         )
         if parsed.null_count():
-            failed = np.unique(file[rows[parsed.is_null().to_numpy()]]).tolist()
+            failed = np.unique(coded.file[source[parsed.is_null().to_numpy()]]).tolist()
             parsed = parsed.fill_null(0)
-        by_stamp = np.lexsort((rows, parsed.to_numpy(), key[at]))
+        by_stamp = np.lexsort((where, parsed.to_numpy(), key[at]))
         group = key[at][by_stamp]
         winner = np.append(group[1:] != group[:-1], True)
         keep[at] = False
         keep[at[by_stamp[winner]]] = True
     selected = np.flatnonzero(keep)
-    rows = selected if order is None else order[selected]
+    picked = selected if order is None else order[selected]
+    if rows is not None:
+        picked = rows[picked]
     days = _Days(
         key=key[selected],
-        pain=text["rating"].to_numpy()[rows],
-        routine=text["routine"].to_numpy()[rows],
-        credit=np.full(len(rows), np.nan),
-        row=rows,
+        pain=coded.pain[coded.codes["pain"][picked]],
+        routine=coded.routine[coded.codes["day"][picked]],
+        credit=np.full(len(picked), np.nan),
+        exercise=coded.codes["exercises"][picked].astype(np.int64),
     )
     return (days.without(position[failed].tolist()) if failed else days), failed
 
@@ -308,7 +336,7 @@ def _latest_careful(file: int, entries: pd.DataFrame, routine: Routine) -> _Days
         pain=latest["pain"].fillna(-1).to_numpy(dtype=np.int8),
         routine=latest["day"].eq("routine").to_numpy(dtype=bool),
         credit=metrics._credits(latest["exercises"], routine).mean(axis=1),
-        row=np.full(n, -1, dtype=np.int64),
+        exercise=np.full(n, -1, dtype=np.int64),
     )
 
 
@@ -321,22 +349,29 @@ def _concat(parts: list[_Days]) -> _Days:
 
 def load(
     paths: Iterable[str | os.PathLike[str]], routine: Routine
-) -> tuple[_Days, dict[str, list[LogProblem]], pl.DataFrame | None]:
+) -> tuple[_Days, dict[str, list[LogProblem]], np.ndarray]:
     """Each log's dates with their latest valid save (see :class:`_Days`; files numbered
-    in the order of ``paths``), the problems per file (file, line, column), and the fast
-    path's table (for :func:`_fill_credit`)."""
+    in the order of ``paths``), the problems per file (file, line, column), and the dose
+    credit of each ``exercises`` code (for :func:`_fill_credit`)."""
     names = list(dict.fromkeys(str(p) for p in paths))
     index = {name: i for i, name in enumerate(names)}
     fast, careful = _fast_candidates(names)
-    text, checks, refused = _read(fast)
+    categories = pl.Categories.random()
+    frame, refused = _read(fast, categories)
     parts: list[_Days] = []
-    if text is not None and len(text):
-        suspect = _suspect_files(fast, checks, refused)
-        if suspect:
-            text = text.filter(~pl.col("file").is_in(suspect))
+    credit = np.zeros(0)
+    if frame is not None and len(frame):
+        coded = _decode(frame, categories, routine)
+        credit = coded.credit
+        rows = None
+        bad = _suspect_rows(frame, coded)
+        if bad is not None:
+            suspect = np.unique(coded.file[bad])
+            refused += suspect.tolist()
+            rows = np.flatnonzero(~np.isin(coded.file, suspect))
         position = np.array([index[p] for p in fast], dtype=np.int64)
-        days, failed = _latest_fast(text, position)
-        refused += suspect + failed
+        days, failed = _latest_fast(frame, coded, position, rows)
+        refused += failed
         parts.append(days)
     careful += [fast[i] for i in refused]
     problems: dict[str, list[LogProblem]] = {}
@@ -352,7 +387,7 @@ def load(
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         parts = [_Days(empty, empty.astype(np.int8), empty.astype(bool), empty * 1.0, empty)]
-    return (_concat(parts) if len(parts) > 1 else parts[0]), problems, text
+    return (_concat(parts) if len(parts) > 1 else parts[0]), problems, credit
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -366,14 +401,11 @@ def _ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return start[owner] + offset, owner
 
 
-def _fill_credit(days: _Days, at: np.ndarray, text: pl.DataFrame | None, routine: Routine) -> None:
-    """Dose credit (0-1) of the fast path's saves at positions ``at``, from their texts."""
-    rows = days.row[at]
-    fast = rows >= 0
-    if text is None or not fast.any():
-        return
-    exercises = pd.Series(text["exercises"].gather(rows[fast]).to_list(), dtype=object)
-    days.credit[at[fast]] = metrics._credits(exercises, routine).mean(axis=1)
+def _fill_credit(days: _Days, at: np.ndarray, credit: np.ndarray) -> None:
+    """Dose credit (0-1) of the fast path's saves at positions ``at``, by their code."""
+    code = days.exercise[at]
+    fast = code >= 0
+    days.credit[at[fast]] = credit[code[fast]]
 
 
 def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -404,11 +436,10 @@ def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return middle, slopes[pick, lower], slopes[pick, upper]
 
 
-def per_patient(
-    days: _Days, files: int, text: pl.DataFrame | None, routine: Routine
-) -> dict[str, np.ndarray]:
+def per_patient(days: _Days, files: int, credit: np.ndarray) -> dict[str, np.ndarray]:
     """The numbers of :data:`COLUMNS_OUT` per file (arrays of length ``files``; days as
-    days since 1970-01-01, NaN where a number cannot be computed). Each window (the first
+    days since 1970-01-01, NaN where a number cannot be computed); ``credit``: dose
+    credit per ``exercises`` code, from :func:`load`. Each window (the first
     rated days, the latest 7 and 28 days, the last 26 weeks) is found per file by binary
     search in the sorted keys, so only the rows inside windows are touched."""
     key = days.key
@@ -439,7 +470,7 @@ def per_patient(
 
     at, owner = window(27)
     routine_day = days.routine[at]
-    _fill_credit(days, at[routine_day], text, routine)
+    _fill_credit(days, at[routine_day], credit)
     adherence, adherence_n = mean(days.credit[at][routine_day], owner[routine_day])
 
     # baseline: the first 7 rated days (files have few unrated days at the start; look
@@ -522,8 +553,8 @@ def summarise(
     that is no log has no numbers). Rows are in the order of ``paths``."""
     routine = routine or default_routine()
     names = list(dict.fromkeys(str(p) for p in paths))
-    days, problems, text = load(names, routine)
-    numbers = per_patient(days, len(names), text, routine)
+    days, problems, credit = load(names, routine)
+    numbers = per_patient(days, len(names), credit)
     changes = [
         _change(*values)
         for values in zip(

@@ -103,7 +103,7 @@ FROM read_csv(
 
 DUCKDB_CHECKS = """
 SELECT list(DISTINCT date), list(DISTINCT pain), list(DISTINCT exercises), list(DISTINCT day),
-       list(DISTINCT "where"), list(DISTINCT left(recorded_at, 10)),
+       list(DISTINCT "where"),
        count(*) FILTER (NOT coalesce(regexp_full_match(recorded_at, $recorded), false))
 FROM raw
 """

@@ -169,3 +169,41 @@ def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
     problems = table.loc["split", "problems"]
     assert len(problems) == 1 and problems[0].startswith(f"{cohort_dir / 'split.csv'}:7:")
     assert table.loc["p2", "problems"] == [] and table.loc["p2", "days_logged"] > 0
+
+
+def test_fast_time_stamp_pattern_only_accepts_what_the_schema_accepts():
+    """The cohort's per-row ``recorded_at`` pattern (calendar days included) never lets a
+    stamp through that :func:`parse_recorded_at` refuses, and takes the usual ones."""
+    import re
+
+    from backtrack.cohort import _RECORDED
+    from backtrack.errors import FieldError
+    from backtrack.schema import parse_recorded_at
+
+    pattern = re.compile(_RECORDED)
+
+    def schema_ok(text: str) -> bool:
+        try:
+            parse_recorded_at(text)
+        except FieldError:
+            return False
+        return True
+
+    for year in (0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999):
+        for month in range(14):
+            for day in range(33):
+                text = f"{year:04d}-{month:02d}-{day:02d}T12:00:00+01:00"
+                assert bool(pattern.match(text)) == schema_ok(text), text
+    for text, fast in [
+        ("2026-11-20T08:15:02.123+01:00", True),
+        ("2026-11-20T23:59:59.123456-12:00", True),
+        ("2026-11-20T24:00:00+01:00", False),
+        ("2026-11-20T08:15:60+01:00", False),
+        ("2026-11-20T08:15:02.1234567+01:00", False),
+        ("2026-11-20T08:15:02+24:00", False),
+        ("2026-11-20T08:15:02Z", False),  # valid, but read by read_log
+        ("2026-11-20T08:15+01:00", False),  # valid, but read by read_log
+        ("٢٠٢٦-11-20T08:15:02+01:00", False),
+    ]:
+        assert bool(pattern.match(text)) == fast, text
+        assert not fast or schema_ok(text)
