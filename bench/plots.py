@@ -11,6 +11,7 @@ Run: .venv/bin/python bench/plots.py
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import time
 from datetime import date
@@ -54,6 +55,8 @@ def bare_png(daily) -> bytes:
 
 
 def main() -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average before: {load} (figures are noisy above ~1 on 2 cores)")
     routine = default_routine()
     for days, label in ((365, "1 year"), (3650, "10 years")):
         log = demo_log(days, seed=3, end=END)

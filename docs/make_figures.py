@@ -32,7 +32,8 @@ def main() -> int:
     routine = default_routine()
     daily = plots.daily_for(log, routine)
     chart = DOCS / "trend-chart.png"
-    plots.trend_figure(daily, title="Pain and exercise (demo data)").savefig(chart, dpi=100)
+    figure = plots.trend_figure(daily, title="Pain and exercise (demo data)")
+    chart.write_bytes(plots.png_bytes(figure, dpi=100))  # as the notebook shows it
     print(f"wrote {chart}")
 
     pdftoppm = shutil.which("pdftoppm")

@@ -195,6 +195,36 @@ def test_high_adherence_label_at_80_percent():
     assert metrics.adherence_by_week(daily_of(rows))["high"].iloc[0]  # 4/5 = 0.8
 
 
+def test_adherence_by_exercise_week_by_hand():
+    rows = [
+        entry(0, 5, {"a": 4.0, "b": 1.0}),  # a 1, b 0.5, c 0
+        entry(1, 5, {"a": 2.0, "c": None}),  # a 0.5, b 0, c 1
+        entry(2, None, {"a": 4.0}, day="rest"),  # left out
+        entry(3, 8, {"b": 2.0}, day="flare"),  # left out (flare days are apart)
+        # week 2 (days 7-13): only a rest day, so no logged routine day: NaN
+        entry(8, None, {}, day="rest"),
+        entry(14, 4, FULL),  # week 3: all done
+    ]
+    weekly = metrics.adherence_by_exercise_week(daily_of(rows))
+    assert list(weekly.columns) == ["a", "b", "c"] and weekly.index.name == "week_ending"
+    assert list(weekly.index.day_of_week) == [6, 6, 6]  # weeks end on Sunday
+    np.testing.assert_allclose(weekly.iloc[0], [0.75, 0.25, 0.5])
+    assert weekly.iloc[1].isna().all()
+    np.testing.assert_allclose(weekly.iloc[2], [1.0, 1.0, 1.0])
+
+
+def test_adherence_by_exercise_week_matches_the_per_exercise_table_each_week():
+    from backtrack.routine import default_routine
+
+    log = demo_log(120, seed=3, end=date(2026, 11, 20))
+    daily = metrics.daily_series(log.entries, default_routine())
+    weekly = metrics.adherence_by_exercise_week(daily)
+    for week_end in weekly.index[[0, 5, -1]]:
+        week = daily.loc[week_end - pd.Timedelta(days=6) : week_end]
+        expected = metrics.adherence_by_exercise(week)["adherence"]
+        np.testing.assert_allclose(weekly.loc[week_end, expected.index], expected, equal_nan=True)
+
+
 def test_logging_completeness_counts_days_up_to_today():
     rows = [entry(0, 5), entry(1, 5), entry(3, 5)]
     ratio = metrics.logging_completeness(daily_of(rows), today=START + timedelta(days=4))

@@ -15,7 +15,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.patches import StepPatch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, StepPatch  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from backtrack import metrics, plots, stats  # noqa: E402
 from backtrack.demo import demo_log, to_csv_text, write_demo  # noqa: E402
@@ -154,6 +156,19 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
     assert nothing.any() and (layers["not_logged"].values[nothing] == 0).all()
 
 
+def test_rest_and_flare_days_hatched_while_a_day_is_at_least_a_point_wide(daily):
+    def styles(data):
+        panel = plots.trend_figure(data).axes[1]
+        return {p.get_gid(): p for p in panel.patches}
+
+    short = styles(daily)  # 120 days over 7.6 inches: 4.6 points a day
+    assert short["rest"].get_hatch() and short["adherence_flare"].get_hatch()
+    long = styles(plots.daily_for(demo_log(1000, seed=3, end=END), default_routine()))
+    assert long["rest"].get_hatch() is None and long["adherence_flare"].get_hatch() is None
+    rest_grey = long["rest"].get_facecolor()[0]
+    assert rest_grey > float(plots.NOT_LOGGED_GREY)  # still apart from "not logged"
+
+
 def test_trend_chart_with_given_panel_and_labels(daily):
     fig = plots.trend_figure(daily, title="Demo")
     pain, panel = fig.axes
@@ -163,15 +178,61 @@ def test_trend_chart_with_given_panel_and_labels(daily):
     assert "0-10 NRS" in pain.get_ylabel()
     assert "% of prescribed dose" in panel.get_ylabel()
     assert panel.get_xlabel() == "date"
-    labels = [t.get_text() for t in pain.get_legend().get_texts()]
+    labels = [t.get_text() for t in pain.texts if t.get_gid() == "key"]
     assert any("baseline" in t for t in labels) and any("not logged" in t for t in labels)
+    assert any("meaningful improvement starts" in t for t in labels)
+    assert not pain.xaxis.get_visible()  # dates beneath only
 
 
-@pytest.mark.parametrize(
-    ("days", "expected"),
-    [(1, "2026-11"), (120, " "), (800, " 20"), (3000, "20")],
-)
-def test_dates_are_formatted_for_people(days, expected):
+def key_boxes(ax):
+    """Display boxes of the key's texts and handles, after drawing."""
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    return [
+        (artist, artist.get_window_extent(renderer))
+        for artist in ax.get_children()
+        if artist.get_gid() == "key"
+    ]
+
+
+@pytest.mark.parametrize("width", [9.0, 6.5, 4.0])
+def test_key_entries_never_overlap_and_stay_in_width(daily, width):
+    fig = plt.figure(figsize=(width, 5.6))
+    ax = plots.trend_chart(daily, ax=fig.add_axes([0.15, 0.12, 0.8, 0.6]))
+    boxes = key_boxes(ax)
+    texts = [box for artist, box in boxes if isinstance(artist, Text)]
+    assert len(texts) == 10  # 5 entries per panel
+    ax_box = ax.get_window_extent()
+    for i, (_, a) in enumerate(boxes):
+        assert a.y0 >= ax_box.y1  # above the axes
+        assert a.x1 <= ax_box.x1 + 1  # wrapped at the axes' width
+        for _, b in boxes[i + 1 :]:
+            overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
+            overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
+            assert overlap_x <= 0.5 or overlap_y <= 0.5, (a, b)
+    rows = {round((box.y0 + box.y1) / 2) for box in texts}
+    if width >= 8:
+        assert len(rows) == 2  # a row per panel
+    else:
+        assert len(rows) > 2  # wrapped
+
+
+def test_key_to_the_right_with_a_title_and_a_clear_error():
+    fig = plt.figure()
+    ax = fig.add_axes([0.1, 0.1, 0.6, 0.8])
+    handles = [Line2D([], [], color="k", label="one"), Patch(facecolor="b", label="two")]
+    texts = plots.key(ax, [handles], loc="right", title="what")
+    assert [t.get_text() for t in texts] == ["what", "one", "two"]
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in texts]
+    assert all(b.x0 > ax.get_window_extent().x1 for b in boxes)
+    assert boxes[0].y0 > boxes[1].y1 and boxes[1].y0 > boxes[2].y1  # top to bottom
+    with pytest.raises(FieldError, match="loc"):
+        plots.key(ax, [handles], loc="below")
+
+
+@pytest.mark.parametrize("days", [1, 120, 364, 800, 3000])
+def test_dates_are_formatted_for_people(days):
     fig = plt.figure()
     ax = fig.add_subplot()
     first = pd.Timestamp(END) - pd.Timedelta(days=days)
@@ -180,8 +241,13 @@ def test_dates_are_formatted_for_people(days, expected):
     fig.canvas.draw()
     texts = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert texts
-    if days == 120:
+    positions = ax.get_xticks()
+    assert len(texts) <= 13 and (np.diff(positions) > 0).all()
+    assert mdates.date2num(first) <= positions[0] and positions[-1] <= mdates.date2num(END)
+    if days <= 120:
         assert all(t.split()[0].isdigit() and t.split()[1].isalpha() for t in texts)  # "3 Nov"
+    elif days == 364:  # "Dec", "Jan 2026", "Feb", ...: the year once, on January
+        assert texts[:3] == ["Dec", "Jan 2026", "Feb"] and len(texts) == 12
     elif days == 800:
         assert all(t.split()[0].isalpha() and t.split()[1].isdigit() for t in texts)  # "Nov 2026"
     elif days == 3000:
@@ -240,18 +306,10 @@ def test_next_day_pain_groups_come_from_the_lag_pairs(daily):
     assert_labelled(ax)
 
 
-def test_exercise_weeks_match_the_metric_week_by_week(daily):
-    weekly = plots.exercise_weeks(daily)
-    for week_end in weekly.index[[0, 5, -1]]:
-        week = daily.loc[week_end - pd.Timedelta(days=6) : week_end]
-        expected = metrics.adherence_by_exercise(week)["adherence"]
-        np.testing.assert_allclose(weekly.loc[week_end, expected.index], expected, equal_nan=True)
-
-
 def test_exercise_adherence_draws_one_row_per_exercise(daily):
     ax = plots.exercise_adherence(daily, labels={"wall_squat": "Wall squat (no dose)"})
     image = np.asarray(patch(ax, "exercise_weeks").get_array())
-    weekly = plots.exercise_weeks(daily)
+    weekly = metrics.adherence_by_exercise_week(daily)
     assert image.shape[:2] == (len(weekly.columns), len(weekly))
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[-1] == "Wall squat (no dose)" and labels[0] == "Floor relaxation"

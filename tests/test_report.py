@@ -81,6 +81,26 @@ def test_report_numbers_are_the_summary_numbers(one_page, demo_csv, capsys):
     assert f"{numbers['flares_28day']} flare day(s) in the last 28 days" in text
 
 
+def images(reader) -> list:
+    """Image XObjects of the first page (the calendar, rasterized layers)."""
+    objects = reader.pages[0]["/Resources"].get("/XObject", {})
+    return [o for o in objects.values() if o.get_object()["/Subtype"] == "/Image"]
+
+
+def test_daily_dots_are_vector_in_a_short_log_and_an_image_in_a_long_one(
+    one_page, tmp_path, capsys
+):
+    assert len(images(PdfReader(one_page))) == 1  # the calendar
+    csv = write_demo(tmp_path / "long.csv", 1100, seed=2, end=END)
+    out = tmp_path / "long.pdf"
+    assert main(["report", "-o", str(out), "--csv", str(csv)]) == 0
+    numbers = summary_json(capsys, "--csv", str(csv))
+    reader, text = pdf_text(out)
+    assert len(images(reader)) == 2  # the calendar, and 1100 dots as one picture
+    assert f"{numbers['pain_7day_mean']:.1f} / 10" in text  # the text is still text
+    assert f"{numbers['adherence_28day'] * 100:.0f}% over the last 28 days" in text
+
+
 def test_report_has_definitions_table_and_red_flags(one_page):
     _, text = pdf_text(one_page)
     for words in ("Theil–Sen", "first 7 rated days", "Dose credit", "80% or more is high"):
