@@ -26,19 +26,17 @@ Observation and Bundle are wire-compatible with R4. Nothing here touches the net
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from fhir.resources.R4B.bundle import Bundle
 
 from .errors import FieldError
+from .files import write_private
 from .routine import Routine
 from .schema import parse_exercises
 from .store import LogData, latest_per_date
@@ -234,22 +232,7 @@ def write_bundle(bundle: Bundle, output: str | os.PathLike[str]) -> str:
     if str(output) == "-":
         sys.stdout.write(text)
         return "<stdout>"
-    path = Path(output)
-    if path.is_dir():
-        raise FieldError("output", "a file path for the bundle", f"{path} (a folder)")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return str(path)
+    return str(write_private(output, text.encode("utf-8")))
 
 
 def count_by_code(bundle: Bundle) -> dict[str, int]:

@@ -10,6 +10,7 @@ Units: pain in points on the 0-10 NRS; adherence in % of the prescribed dose.
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from . import metrics, plots
+from .files import write_private
 from .overview import Summary, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, load_routine
 from .store import LogData, latest_per_date
@@ -481,18 +483,21 @@ def write_report(
     details: bool = False,
 ) -> Path | BinaryIO:
     """Write the report PDF for ``log`` to ``path`` (or a binary file object): one A4
-    page, plus the detail page with ``details`` (and enough data). Returns the target."""
+    page, plus the detail page with ``details`` (and enough data). A file is written
+    whole and readable by its owner only (0600). Returns the target."""
     data = report_data(log, routine=routine, since=since, name=name, today=today)
-    target = path if hasattr(path, "write") else Path(path)
     title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
     style = {"font.size": 8, "pdf.compression": 1}  # zlib level 1: ~30 ms less than 6
     with matplotlib.rc_context(style):
         pages = build_pages(data, details=details)
-        with PdfPages(target, metadata=metadata) as pdf:
+        buffer = path if hasattr(path, "write") else io.BytesIO()
+        with PdfPages(buffer, metadata=metadata) as pdf:
             for fig in pages:
                 pdf.savefig(fig)
-    return target
+    if buffer is path:
+        return path
+    return write_private(path, buffer.getvalue())  # health data: 0600, written whole
 
 
 __all__ = ["ReportData", "build_pages", "key_numbers", "report_data", "write_report"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import warnings
 from datetime import date, datetime, time, timedelta
 
@@ -190,3 +192,14 @@ def test_demo_report_is_labelled(tmp_path):
     reader, text = pdf_text(out)
     assert "DEMO DATA" in text
     assert reader.metadata.title.endswith("(demo data)")
+
+
+def test_report_file_is_private_and_replaces_whole(demo_csv, tmp_path):
+    """A report holds health data: 0600, and an existing file is replaced, never half-written."""
+    out = tmp_path / "report.pdf"
+    out.write_bytes(b"old")
+    os.chmod(out, 0o644)
+    assert main(["report", "-o", str(out), "--csv", str(demo_csv)]) == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert out.read_bytes().startswith(b"%PDF-")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
