@@ -1,11 +1,15 @@
 """The cohort view: one row per patient log, over a folder of logs, computed with polars.
 
-The columnar part runs in polars (chosen over DuckDB on ``bench/cohort.py``: faster on
-this machine for the same work): read every log at once with an explicit all-text
-schema, validate each field with the same rules as :mod:`backtrack.schema`, keep each
-date's latest save, compute dose credit, and aggregate per patient. Only a few numbers
-per patient are left to Python: the clinical class (:func:`backtrack.stats.classify_change`)
-and the Theil–Sen trend over at most 26 weekly means (:func:`backtrack.stats.theil_sen`).
+How (measured on ``bench/cohort.py``, 1000 patients x 10 years): one streaming polars
+pass reads every log with an explicit all-text schema; the fields that repeat a few
+thousand texts millions of times (date, pain, exercises, day, where) come out as
+categorical codes, so each distinct text is checked and typed once by the schema's own
+parser and looked up per row in numpy; ``recorded_at`` is checked per row by a pattern
+that accepts exactly what :func:`backtrack.schema.parse_recorded_at` accepts in the form
+the app writes. Each date's latest save (time stamps parsed only for dates saved twice),
+the windows per patient (found by binary search in sorted (file, day) keys) and the
+Theil–Sen trends (all patients at once) are numpy. Only the clinical class
+(:func:`backtrack.stats.classify_change`) is left to Python, once per patient.
 
 Each number has the definition of the single-patient :func:`backtrack.summary` (the tests
 check they agree): ``days_logged`` (dates with a save); ``baseline`` (mean pain of the
@@ -17,8 +21,9 @@ flare and unlogged days left out); ``trend_per_week`` (Theil–Sen slope of week
 pain, points per week, weeks with ≥ 4 rated days among the last 26, ≥ 6 such weeks) with
 its 95% interval. One routine (default: the article's) applies to every patient.
 
-A file the fast path cannot vouch for (a header in another order, a BOM, a torn or
-malformed row) is read by :func:`backtrack.store.read_log`: its problems are reported
+A file the fast path cannot vouch for (a header in another order, a BOM, a torn last
+row, a row with too many or too few fields, a field the schema refuses) is read by
+:func:`backtrack.store.read_log`: its problems are reported
 by file, line and column, and its valid rows still count, as in ``backtrack summary``.
 A file that is not a log at all gets a row with its problem and no numbers; the other
 patients are computed regardless.
@@ -27,8 +32,10 @@ patients are computed regardless.
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -113,6 +120,7 @@ def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 _CODED = ("date", "pain", "exercises", "day", "where")
+_MISSING = np.iinfo(np.uint32).max
 _PARSERS: dict[str, Callable[[str], object]] = {
     "date": parse_date,
     "pain": parse_pain,
@@ -126,9 +134,10 @@ def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
     """All ``paths`` as one lazy table: ``file`` (position in ``paths``), ``recorded_at``
     as stored, the fields of :data:`_CODED` as codes of ``categories`` (a log repeats a
     few thousand texts millions of times), ``stamp_ok`` (``recorded_at`` matches
-    :data:`_RECORDED`) and ``short`` (a row with too few fields). ``note`` is read (only
-    when every column is read does polars refuse a row with too many fields; with some
-    left out it drops the extra fields silently) but not kept."""
+    :data:`_RECORDED`) and ``note_commas`` (commas inside the note). ``note`` is read:
+    only when every column is read does polars refuse a row with too many fields (with
+    some left out it drops the extra fields silently). A row with too few fields reads
+    as if its last fields were empty: :func:`_miscounted_files` finds those."""
     coded = pl.Categorical(categories)
     return pl.scan_csv(
         paths,
@@ -142,7 +151,7 @@ def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
         "recorded_at",
         *(pl.col(name).cast(coded) for name in _CODED),
         stamp_ok=pl.col("recorded_at").str.contains(_RECORDED),
-        short=pl.col("note").is_null(),
+        note_commas=pl.col("note").str.count_matches(",", literal=True).fill_null(0),
     )
 
 
@@ -184,11 +193,30 @@ class _Coded:
     credit: np.ndarray
 
 
+def _texts_from(frame: pl.DataFrame) -> list[str]:
+    """Each code's text, from the distinct values of the coded columns themselves."""
+    texts: dict[int, str] = {}
+    for name in _CODED:
+        distinct = frame[name].drop_nulls().unique()
+        texts.update(zip(distinct.to_physical().to_list(), distinct.to_list(), strict=True))
+    return [texts.get(code, "") for code in range(max(texts, default=-1) + 1)]
+
+
 def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) -> _Coded:
     """Check each distinct text once with the schema's own parser and type it."""
     texts = categories.to_series().to_list()
+    codes = {}
+    for name in _CODED:
+        physical = frame[name].to_physical()
+        codes[name] = (
+            physical.fill_null(_MISSING) if physical.null_count() else physical
+        ).to_numpy()
+    if max(int(c[c != _MISSING].max(initial=0)) for c in codes.values()) >= len(texts):
+        texts = _texts_from(frame)  # the categories did not list every code (never seen)
     size = len(texts) + 1  # the last code stands for a missing field
-    codes = {name: frame[name].to_physical().fill_null(size - 1).to_numpy() for name in _CODED}
+    for name, values in codes.items():
+        if frame[name].null_count():  # polars reads a missing field as empty: never seen
+            codes[name] = np.where(values == _MISSING, size - 1, values)
     valid, values = {}, {}
     for name in _CODED:
         ok = np.zeros(size, dtype=bool)
@@ -229,19 +257,45 @@ def _suspect_rows(frame: pl.DataFrame, coded: _Coded) -> np.ndarray | None:
     schema's parser refuses. Their files are read by :func:`read_log` instead, so no bad
     row is ever counted."""
     stamp_ok = frame["stamp_ok"].fill_null(False)
-    clean = stamp_ok.all() and not frame["short"].fill_null(True).any()
-    if clean and all(coded.valid[name][coded.codes[name]].all() for name in _CODED):
+    if stamp_ok.all() and all(coded.valid[name][coded.codes[name]].all() for name in _CODED):
         return None
-    bad = ~stamp_ok.to_numpy() | frame["short"].fill_null(True).to_numpy()
+    bad = ~stamp_ok.to_numpy()
     for name in _CODED:
         bad |= ~coded.valid[name][coded.codes[name]]
     return bad
 
 
+def _comma_counts(paths: list[str]) -> np.ndarray:
+    """The number of commas in each file (-1 when it cannot be read)."""
+    counts = np.full(len(paths), -1, dtype=np.int64)
+    for position, path in enumerate(paths):
+        try:
+            with (
+                open(path, "rb") as handle,
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view,
+            ):
+                data = np.frombuffer(view, dtype=np.uint8)
+                counts[position] = np.count_nonzero(data == ord(","))
+                del data  # release the buffer before the map closes
+        except (OSError, ValueError):
+            continue
+    return counts
+
+
+def _miscounted_files(frame: pl.DataFrame, coded: _Coded, commas: np.ndarray) -> list[int]:
+    """Files with a row of fewer than 7 fields (polars reads its missing last fields as
+    empty ones). Every field but the note is comma-free when valid, so a file of whole
+    rows has exactly 6 commas per row (header too) plus those inside notes."""
+    files = len(commas)
+    rows = np.bincount(coded.file, minlength=files)
+    in_notes = np.bincount(coded.file, weights=frame["note_commas"].to_numpy(), minlength=files)
+    return np.flatnonzero(commas != 6 * (rows + 1) + in_notes).tolist()
+
+
 _DAY_BITS = 32
 _DAY_SHIFT = 1 << 31
 _EPOCH = date(1970, 1, 1).toordinal()
-_FIELDS = ("key", "pain", "routine", "credit", "exercise")
+_FIELDS = ("key", "pain", "routine", "exercise")
 
 
 def _key(file: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -258,15 +312,13 @@ def _day(key: np.ndarray) -> np.ndarray:
 class _Days:
     """Each file's logged dates with their latest save, sorted by ``key`` (numpy arrays
     of equal length): ``key`` (:func:`_key` of the file's index in the list of paths and
-    the date), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day), ``credit``
-    (dose credit 0-1; NaN until :func:`_fill_credit` for the fast path's rows) and
-    ``exercise`` (code of the ``exercises`` text in the fast path, -1 for files read by
-    :func:`read_log`)."""
+    the date), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day) and
+    ``exercise`` (code of the ``exercises`` text: its dose credit is ``credit[exercise]``
+    for the ``credit`` table that :func:`load` returns)."""
 
     key: np.ndarray
     pain: np.ndarray
     routine: np.ndarray
-    credit: np.ndarray
     exercise: np.ndarray
 
     def without(self, files: Collection[int]) -> _Days:
@@ -286,7 +338,7 @@ def _latest_fast(
     file, dates = coded.file, coded.codes["date"]
     if rows is not None:
         file, dates = file[rows], dates[rows]
-    key = _key(position[file], coded.day_number[dates])
+    key = _key(position, np.zeros(len(position)))[file] + coded.day_number[dates]
     order = None if (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
     if order is not None:
         key = key[order]
@@ -320,14 +372,14 @@ def _latest_fast(
         key=key[selected],
         pain=coded.pain[coded.codes["pain"][picked]],
         routine=coded.routine[coded.codes["day"][picked]],
-        credit=np.full(len(picked), np.nan),
-        exercise=coded.codes["exercises"][picked].astype(np.int64),
+        exercise=coded.codes["exercises"][picked],
     )
     return (days.without(position[failed].tolist()) if failed else days), failed
 
 
-def _latest_careful(file: int, entries: pd.DataFrame, routine: Routine) -> _Days:
-    """Each date's latest save in rows loaded by :func:`read_log` (as ``summary`` does)."""
+def _latest_careful(file: int, entries: pd.DataFrame, first_code: int) -> tuple[_Days, pd.Series]:
+    """Each date's latest save in rows loaded by :func:`read_log` (as ``summary`` does),
+    and their ``exercises`` texts (coded ``first_code``, ``first_code`` + 1, ...)."""
     latest = store_latest_per_date(entries)
     n = len(latest)
     day = latest["date"].to_numpy(dtype="datetime64[D]").view(np.int64)
@@ -335,9 +387,8 @@ def _latest_careful(file: int, entries: pd.DataFrame, routine: Routine) -> _Days
         key=_key(np.full(n, file), day),
         pain=latest["pain"].fillna(-1).to_numpy(dtype=np.int8),
         routine=latest["day"].eq("routine").to_numpy(dtype=bool),
-        credit=metrics._credits(latest["exercises"], routine).mean(axis=1),
-        exercise=np.full(n, -1, dtype=np.int64),
-    )
+        exercise=np.arange(first_code, first_code + n, dtype=np.uint32),
+    ), latest["exercises"]
 
 
 def _concat(parts: list[_Days]) -> _Days:
@@ -352,23 +403,28 @@ def load(
 ) -> tuple[_Days, dict[str, list[LogProblem]], np.ndarray]:
     """Each log's dates with their latest valid save (see :class:`_Days`; files numbered
     in the order of ``paths``), the problems per file (file, line, column), and the dose
-    credit of each ``exercises`` code (for :func:`_fill_credit`)."""
+    credit (0-1) of each ``exercises`` code."""
     names = list(dict.fromkeys(str(p) for p in paths))
     index = {name: i for i, name in enumerate(names)}
     fast, careful = _fast_candidates(names)
     categories = pl.Categories.random()
-    frame, refused = _read(fast, categories)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # counting overlaps the polars read
+        counting = pool.submit(_comma_counts, fast)
+        frame, refused = _read(fast, categories)
+        commas = counting.result()
     parts: list[_Days] = []
-    credit = np.zeros(0)
+    credits = [np.zeros(0)]
     if frame is not None and len(frame):
         coded = _decode(frame, categories, routine)
-        credit = coded.credit
+        credits = [coded.credit]
         rows = None
         bad = _suspect_rows(frame, coded)
+        suspect = set(_miscounted_files(frame, coded, commas)) - set(refused)
         if bad is not None:
-            suspect = np.unique(coded.file[bad])
-            refused += suspect.tolist()
-            rows = np.flatnonzero(~np.isin(coded.file, suspect))
+            suspect |= set(np.unique(coded.file[bad]).tolist())
+        if suspect:
+            refused += sorted(suspect)
+            rows = np.flatnonzero(~np.isin(coded.file, sorted(suspect)))
         position = np.array([index[p] for p in fast], dtype=np.int64)
         days, failed = _latest_fast(frame, coded, position, rows)
         refused += failed
@@ -383,11 +439,15 @@ def load(
             continue
         problems[path] = list(log.problems)
         if not log.entries.empty:
-            parts.append(_latest_careful(index[path], log.entries, routine))
+            first_code = sum(len(c) for c in credits)
+            days, exercises = _latest_careful(index[path], log.entries, first_code)
+            parts.append(days)
+            credits.append(metrics._credits(exercises, routine).mean(axis=1))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
-        parts = [_Days(empty, empty.astype(np.int8), empty.astype(bool), empty * 1.0, empty)]
-    return (_concat(parts) if len(parts) > 1 else parts[0]), problems, credit
+        parts = [_Days(empty, empty.astype(np.int8), empty.astype(bool), empty.astype(np.uint32))]
+    days = _concat(parts) if len(parts) > 1 else parts[0]
+    return days, problems, np.concatenate(credits)
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -399,13 +459,6 @@ def _ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray
     owner = np.repeat(np.arange(len(start)), length)
     offset = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     return start[owner] + offset, owner
-
-
-def _fill_credit(days: _Days, at: np.ndarray, credit: np.ndarray) -> None:
-    """Dose credit (0-1) of the fast path's saves at positions ``at``, by their code."""
-    code = days.exercise[at]
-    fast = code >= 0
-    days.credit[at[fast]] = credit[code[fast]]
 
 
 def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -439,7 +492,7 @@ def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def per_patient(days: _Days, files: int, credit: np.ndarray) -> dict[str, np.ndarray]:
     """The numbers of :data:`COLUMNS_OUT` per file (arrays of length ``files``; days as
     days since 1970-01-01, NaN where a number cannot be computed); ``credit``: dose
-    credit per ``exercises`` code, from :func:`load`. Each window (the first
+    credit (0-1) per ``exercises`` code, from :func:`load`. Each window (the first
     rated days, the latest 7 and 28 days, the last 26 weeks) is found per file by binary
     search in the sorted keys, so only the rows inside windows are touched."""
     key = days.key
@@ -470,8 +523,8 @@ def per_patient(days: _Days, files: int, credit: np.ndarray) -> dict[str, np.nda
 
     at, owner = window(27)
     routine_day = days.routine[at]
-    _fill_credit(days, at[routine_day], credit)
-    adherence, adherence_n = mean(days.credit[at][routine_day], owner[routine_day])
+    done = credit[days.exercise[at[routine_day]]]
+    adherence, adherence_n = mean(done, owner[routine_day])
 
     # baseline: the first 7 rated days (files have few unrated days at the start; look
     # further only for files that need it)

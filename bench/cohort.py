@@ -13,12 +13,13 @@ and class, 28-day adherence, weekly means and the Theil–Sen trend — and repo
 * ``process``: wall seconds of the whole child process (interpreter and imports too);
 * ``peak``: the child's peak resident memory (``ru_maxrss``).
 
-Engines: ``polars`` (:func:`backtrack.cohort.summarise`, the one the package uses),
-``duckdb`` (the same steps in SQL, below; it validates every row with regular
-expressions, where the polars path checks each distinct text once, so part of the gap is
-that, not the engine), ``pandas`` (the single-patient reference:
+Engines: ``scan`` (the floor: a bare polars read of the same files as text, no
+validation or analysis; the polars pipeline is printed as a ratio of it), ``polars``
+(:func:`backtrack.cohort.summarise`, the one the package uses), ``duckdb`` (the same
+steps in SQL, below, validated the same way: each distinct text once with the schema's
+parsers, ``recorded_at`` by pattern per row), ``pandas`` (the single-patient reference:
 :func:`backtrack.store.read_log` and :mod:`backtrack.metrics` / :mod:`backtrack.stats`
-per file). The three tables are checked to agree before timings are printed.
+per file). The tables are checked to agree before timings are printed.
 """
 
 from __future__ import annotations

@@ -139,7 +139,8 @@ def test_cli_cohort(cohort_dir, capsys):
 
 def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
     """Dates saved twice (the latest save in UTC wins, whatever its offset), rows out of
-    date order, and a row polars cannot split (an unquoted comma) in another file."""
+    date order; in other files a row with too many fields (an unquoted comma) and one
+    with too few."""
     text = (cohort_dir / "p3.csv").read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     header, rows = lines[0], lines[1:]
@@ -155,9 +156,11 @@ def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
     (cohort_dir / "corrected.csv").write_text(header + "".join(shuffled), encoding="utf-8")
     split = rows[:5] + [rows[5].rstrip("\n") + "extra,field\n"] + rows[6:]
     (cohort_dir / "split.csv").write_text(header + "".join(split), encoding="utf-8")
+    short = rows[:8] + [",".join(rows[8].split(",")[:4]) + "\n"] + rows[9:]
+    (cohort_dir / "short.csv").write_text(header + "".join(short), encoding="utf-8")
     table = summarise(log_files(cohort_dir), routine=routine).set_index("patient")
     assert table.loc["corrected", "problems"] == []
-    for patient in ("corrected", "split", "p3"):
+    for patient in ("corrected", "split", "short", "p3"):
         one = summary(cohort_dir / f"{patient}.csv", routine=routine)
         row = table.loc[patient]
         assert row["days_logged"] == one.days_logged
@@ -168,6 +171,8 @@ def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
         assert _close(row["trend_low"], one.trend.low)
     problems = table.loc["split", "problems"]
     assert len(problems) == 1 and problems[0].startswith(f"{cohort_dir / 'split.csv'}:7:")
+    problems = table.loc["short", "problems"]
+    assert len(problems) == 1 and problems[0].startswith(f"{cohort_dir / 'short.csv'}:10:")
     assert table.loc["p2", "problems"] == [] and table.loc["p2", "days_logged"] > 0
 
 
