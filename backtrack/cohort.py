@@ -120,7 +120,6 @@ def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 _CODED = ("date", "pain", "exercises", "day", "where")
-_MISSING = np.iinfo(np.uint32).max
 _PARSERS: dict[str, Callable[[str], object]] = {
     "date": parse_date,
     "pain": parse_pain,
@@ -179,13 +178,14 @@ def _read(paths: list[str], categories: pl.Categories) -> tuple[pl.DataFrame | N
 @dataclass
 class _Coded:
     """The fast path's rows as numpy arrays (``file``, ``codes`` per field of
-    :data:`_CODED`) and what each code means (arrays indexed by code): ``valid`` per
-    field (the schema's parser accepts the text), ``day_number`` (days since
-    1970-01-01), ``pain`` (0-10, -1 = not rated), ``routine`` (a routine day) and
-    ``credit`` (dose credit 0-1)."""
+    :data:`_CODED`), the codes ``present`` per field, and what each code means (arrays
+    indexed by code): ``valid`` per field (the schema's parser accepts the text),
+    ``day_number`` (days since 1970-01-01), ``pain`` (0-10, -1 = not rated), ``routine``
+    (a routine day) and ``credit`` (dose credit 0-1)."""
 
     file: np.ndarray
     codes: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
     valid: dict[str, np.ndarray]
     day_number: np.ndarray
     pain: np.ndarray
@@ -205,23 +205,18 @@ def _texts_from(frame: pl.DataFrame) -> list[str]:
 def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) -> _Coded:
     """Check each distinct text once with the schema's own parser and type it."""
     texts = categories.to_series().to_list()
-    codes = {}
-    for name in _CODED:
-        physical = frame[name].to_physical()
-        codes[name] = (
-            physical.fill_null(_MISSING) if physical.null_count() else physical
-        ).to_numpy()
-    if max(int(c[c != _MISSING].max(initial=0)) for c in codes.values()) >= len(texts):
+    physical = {name: frame[name].to_physical() for name in _CODED}
+    if max(p.max() or 0 for p in physical.values()) >= len(texts):
         texts = _texts_from(frame)  # the categories did not list every code (never seen)
-    size = len(texts) + 1  # the last code stands for a missing field
-    for name, values in codes.items():
-        if frame[name].null_count():  # polars reads a missing field as empty: never seen
-            codes[name] = np.where(values == _MISSING, size - 1, values)
-    valid, values = {}, {}
-    for name in _CODED:
+    size = len(texts) + 1  # the last code stands for a missing field (never seen either:
+    # polars reads a missing field as an empty one)
+    codes, present, valid, values = {}, {}, {}, {}
+    for name, column in physical.items():
+        codes[name] = (column.fill_null(size - 1) if column.null_count() else column).to_numpy()
+        present[name] = np.flatnonzero(np.bincount(codes[name], minlength=size)[:-1])
         ok = np.zeros(size, dtype=bool)
         parsed: dict[int, object] = {}
-        for code in np.flatnonzero(np.bincount(codes[name], minlength=size)[:-1]).tolist():
+        for code in present[name].tolist():
             try:
                 parsed[code] = _PARSERS[name](texts[code])
             except FieldError:
@@ -243,6 +238,7 @@ def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) ->
     return _Coded(
         file=frame["file"].to_numpy(),
         codes=codes,
+        present=present,
         valid=valid,
         day_number=table("date", lambda d: d.toordinal() - _EPOCH, np.int64, 0),
         pain=table("pain", lambda p: -1 if p is None else p, np.int8, -1),
@@ -257,7 +253,7 @@ def _suspect_rows(frame: pl.DataFrame, coded: _Coded) -> np.ndarray | None:
     schema's parser refuses. Their files are read by :func:`read_log` instead, so no bad
     row is ever counted."""
     stamp_ok = frame["stamp_ok"].fill_null(False)
-    if stamp_ok.all() and all(coded.valid[name][coded.codes[name]].all() for name in _CODED):
+    if stamp_ok.all() and all(coded.valid[n][coded.present[n]].all() for n in _CODED):
         return None
     bad = ~stamp_ok.to_numpy()
     for name in _CODED:
@@ -288,7 +284,10 @@ def _miscounted_files(frame: pl.DataFrame, coded: _Coded, commas: np.ndarray) ->
     rows has exactly 6 commas per row (header too) plus those inside notes."""
     files = len(commas)
     rows = np.bincount(coded.file, minlength=files)
-    in_notes = np.bincount(coded.file, weights=frame["note_commas"].to_numpy(), minlength=files)
+    in_notes = np.zeros(files)
+    if frame["note_commas"].sum():
+        weights = frame["note_commas"].to_numpy()
+        in_notes = np.bincount(coded.file, weights=weights, minlength=files)
     return np.flatnonzero(commas != 6 * (rows + 1) + in_notes).tolist()
 
 
