@@ -499,11 +499,25 @@ trend chart; looks the same at 90-100 dpi."""
 
 
 def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
-    """The figure as PNG, fast: zlib level 1 (about 30 ms less than the default at 10
-    years, files about a third bigger) and :data:`PNG_STYLE`."""
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(PNG_STYLE):
-        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    """The figure as PNG, fast: rendered once with Agg and saved as opaque RGB (the
+    figure has a solid background, so the alpha channel only costs), zlib level 1 (about
+    30 ms less than the default at 10 years, files about a third bigger), and
+    :data:`PNG_STYLE`. The figure's own canvas, if any, is left as it was."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    original_canvas, original_dpi = fig.canvas, fig.dpi
+    try:
+        with matplotlib.rc_context(PNG_STYLE):
+            fig.dpi = dpi
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        buffer = io.BytesIO()
+        Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
+    finally:
+        fig.dpi = original_dpi
+        fig.set_canvas(original_canvas)
     return buffer.getvalue()
 
 

@@ -500,11 +500,9 @@ def ols_hac(y: np.ndarray, x: np.ndarray, maxlags: int | None = None) -> Regress
     return Regression(params, cov, n - k, maxlags)
 
 
-def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
-    """Pairs of consecutive calendar days: ``pain``, ``credit``, ``day`` today and
-    ``pain_prev``, ``credit_prev`` (yesterday's dose credit 0-1; rest days count what was
-    done, usually 0); with ``exercises``, also ``done_prev_<id>`` (1 if the exercise was
-    done yesterday). Rows need both days logged; unlogged days never enter as "not done"."""
+def _lag_arrays(daily: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """For pairs of consecutive calendar days both logged: each column today and, as
+    ``<column>_prev``, yesterday (numpy arrays; ``index`` holds today's dates)."""
     index = daily.index
     if len(index) and (index[-1] - index[0]).days != len(index) - 1:
         full = pd.date_range(index[0], index[-1], freq="D", name=index.name)
@@ -513,44 +511,60 @@ def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
     logged = daily["logged"].to_numpy(dtype=bool)
     both = np.zeros(len(daily), dtype=bool)
     both[1:] = logged[1:] & logged[:-1]
+    previous = np.roll(both, -1)  # yesterday of each pair
+    arrays: dict[str, np.ndarray] = {"index": daily.index[both]}
+    for column in columns:
+        values = daily[column].to_numpy(dtype=object if column == "day" else float)
+        arrays[column] = values[both]
+        if column != "day":
+            arrays[column + "_prev"] = values[previous] if len(values) else values
+    return arrays
 
-    def previous(column: str) -> np.ndarray:
-        values = daily[column].to_numpy(dtype=float)
-        return np.r_[np.nan, values[:-1]][both] if len(values) else values
 
+def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
+    """Pairs of consecutive calendar days: ``pain``, ``credit``, ``day`` today and
+    ``pain_prev``, ``credit_prev`` (yesterday's dose credit 0-1; rest days count what was
+    done, usually 0); with ``exercises``, also ``done_prev_<id>`` (1 if the exercise was
+    done yesterday). Rows need both days logged; unlogged days never enter as "not done"."""
+    credit_columns = tuple(metrics.CREDIT_PREFIX + e for e in metrics.exercise_ids(daily))
+    arrays = _lag_arrays(daily, ("pain", "credit", "day", *(credit_columns if exercises else ())))
     frame = pd.DataFrame(
-        {
-            "pain": daily["pain"].to_numpy(dtype=float)[both],
-            "credit": daily["credit"].to_numpy(dtype=float)[both],
-            "day": daily["day"].to_numpy(dtype=object)[both],
-            "pain_prev": previous("pain"),
-            "credit_prev": previous("credit"),
-        },
-        index=daily.index[both],
+        {name: arrays[name] for name in ("pain", "credit", "day", "pain_prev", "credit_prev")},
+        index=arrays["index"],
     )
     if exercises:
-        for exercise_id in metrics.exercise_ids(daily):
-            done = previous(metrics.CREDIT_PREFIX + exercise_id)
+        for column in credit_columns:
+            done = arrays[column + "_prev"]
+            exercise_id = column[len(metrics.CREDIT_PREFIX) :]
             frame["done_prev_" + exercise_id] = np.where(np.isnan(done), np.nan, done > 0)
     return frame
+
+
+def _fit_arrays(
+    outcome: np.ndarray, own_lag: np.ndarray, predictor: np.ndarray
+) -> tuple[Regression | None, int]:
+    """OLS outcome ~ 1 + own_lag + predictor with HAC errors, on rows with all three;
+    None when fewer than MIN_PAIRS rows or a regressor does not vary."""
+    usable = ~(np.isnan(outcome) | np.isnan(own_lag) | np.isnan(predictor))
+    n = int(usable.sum())
+    y, own, pred = outcome[usable], own_lag[usable], predictor[usable]
+    if n < MIN_PAIRS or np.ptp(pred) == 0 or np.ptp(own) == 0:
+        return None, n
+    return ols_hac(y, np.column_stack([np.ones(n), own, pred])), n
 
 
 def _fit_link(
     rows: pd.DataFrame, outcome: str, own_lag: str, predictor: str
 ) -> tuple[Regression | None, int]:
-    usable = rows[[outcome, own_lag, predictor]].dropna()
-    n = len(usable)
-    if n < MIN_PAIRS or usable[predictor].nunique() < 2 or usable[own_lag].nunique() < 2:
-        return None, n
-    x = np.column_stack([np.ones(n), usable[own_lag], usable[predictor]])
-    return ols_hac(usable[outcome].to_numpy(), x), n
+    return _fit_arrays(*(rows[c].to_numpy(dtype=float) for c in (outcome, own_lag, predictor)))
 
 
 def lagged_link(daily: pd.DataFrame) -> Estimate:
     """Change in next-day pain (points) per full routine day yesterday:
     pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors."""
     unit = "points of next-day pain per full routine day"
-    fit, n = _fit_link(lag_frame(daily), "pain", "pain_prev", "credit_prev")
+    pairs = _lag_arrays(daily, ("pain", "credit"))
+    fit, n = _fit_arrays(pairs["pain"], pairs["pain_prev"], pairs["credit_prev"])
     if fit is None:
         return _no_fit(
             "lag1_adherence_effect", unit, n, "pairs of consecutive days with pain rated"
@@ -573,9 +587,9 @@ def reverse_link(daily: pd.DataFrame) -> Estimate:
     """Change in next-day dose credit (fraction 0-1) per point of pain yesterday, on
     routine days: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive skipping?)."""
     unit = "dose credit (0-1) per point of pain the day before"
-    rows = lag_frame(daily)
-    rows = rows[rows["day"] == "routine"]
-    fit, n = _fit_link(rows, "credit", "credit_prev", "pain_prev")
+    pairs = _lag_arrays(daily, ("pain", "credit", "day"))
+    routine_day = pairs["day"] == "routine"
+    fit, n = _fit_arrays(*(pairs[c][routine_day] for c in ("credit", "credit_prev", "pain_prev")))
     if fit is None:
         return _no_fit(
             "lag1_pain_on_adherence", unit, n, "pairs of days (routine day after a rated day)"
