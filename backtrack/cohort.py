@@ -652,17 +652,30 @@ def summarise(
 
 def needs_attention(table: pd.DataFrame) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
-    naming why: pain rising (trend interval above 0), pain worse than baseline, 28-day
-    adherence below 60%, or problems in the file. Then by change (worst first) and
-    adherence (lowest first)."""
+    naming why: pain rising (trend interval above 0), pain clinically worse than baseline
+    (by at least the 2 points or 30% that count as an important change the other way;
+    a smaller rise is within day-to-day noise and only sorts the list), 28-day adherence
+    below 60%, or problems in the file. Then by change (worst first) and adherence
+    (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
-    worse = table["change_points"].astype(float) < 0
+    points = table["change_points"].astype(float)
+    percent = (
+        table["change_percent"]
+        .astype(float)
+        .where(table["baseline"].astype(float) >= stats.PERCENT_MIN_BASELINE)
+    )
+    worse = (points <= -stats.IMPORTANT_POINTS) | (percent <= -stats.MODERATE_PERCENT)
     adherence = table["adherence_28day"].astype(float)
     low = adherence < LOW_ADHERENCE
     broken = table["problems"].map(len) > 0
     reasons = []
     for flags in zip(rising, worse, low, broken, strict=True):
-        words = ["pain rising", "worse than baseline", "adherence < 60%", "file problems"]
+        words = [
+            "pain rising",
+            "clinically worse than baseline",
+            "adherence < 60%",
+            "file problems",
+        ]
         reasons.append(", ".join(w for w, f in zip(words, flags, strict=True) if f))
     ranked = table.assign(
         attention=reasons,
@@ -719,18 +732,30 @@ def plot_change_vs_adherence(table: pd.DataFrame, *, ax=None):
     x = both["adherence_28day"].astype(float) * 100
     y = both["change_points"].astype(float)
     rising = both["trend_low"].astype(float) > 0
-    ax.scatter(x[~rising], y[~rising], color="tab:blue", label="patients")
-    ax.scatter(x[rising], y[rising], color="tab:red", marker="^", label="pain rising")
+    ax.scatter(x[~rising], y[~rising], color="#0072B2", label="patient")
+    ax.scatter(x[rising], y[rising], color="#D55E00", marker="^", label="patient, pain rising")
     for patient, xi, yi in zip(both["patient"], x, y, strict=True):
         ax.annotate(str(patient), (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.axhline(stats.IMPORTANT_POINTS, color="grey", linestyle="--", linewidth=0.8)
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.axvline(LOW_ADHERENCE * 100, color="grey", linestyle=":", linewidth=0.8)
+    ax.axhline(
+        stats.IMPORTANT_POINTS,
+        color="grey",
+        linestyle="--",
+        linewidth=0.8,
+        label=f"important improvement ({stats.IMPORTANT_POINTS:g} points)",
+    )
+    ax.axhline(0, color="black", linewidth=0.6, label="no change")
+    ax.axvline(
+        LOW_ADHERENCE * 100,
+        color="grey",
+        linestyle=":",
+        linewidth=0.8,
+        label=f"low adherence (< {LOW_ADHERENCE:.0%})",
+    )
     ax.set_xlabel("adherence, last 28 days (% of prescribed dose)")
     ax.set_ylabel("change vs baseline (points, + = less pain)")
     left_out = len(table) - len(both)
     ax.set_title(
         "Change vs adherence" + (f" ({left_out} patient(s) without both)" if left_out else "")
     )
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return ax

@@ -212,3 +212,25 @@ def test_fast_time_stamp_pattern_only_accepts_what_the_schema_accepts():
     ]:
         assert bool(pattern.match(text)) == fast, text
         assert not fast or schema_ok(text)
+
+
+def test_small_worsening_is_not_flagged_only_a_clinically_important_one():
+    """0.5 points worse is day-to-day noise; 2 points (or 30% from a baseline >= 4) is not."""
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "patient": ["noise", "two_points", "thirty_percent", "low_baseline_percent"],
+            "baseline": [6.0, 6.0, 5.0, 3.0],
+            "change_points": [-0.5, -2.0, -1.5, -1.0],
+            "change_percent": [-8.3, -33.3, -30.0, -33.3],
+            "trend_low": [-0.1] * 4,
+            "adherence_28day": [0.9] * 4,
+            "problems": [[]] * 4,
+        }
+    )
+    ranked = needs_attention(table).set_index("patient")["attention"]
+    assert ranked["noise"] == ""
+    assert ranked["two_points"] == "clinically worse than baseline"
+    assert ranked["thirty_percent"] == "clinically worse than baseline"
+    assert ranked["low_baseline_percent"] == ""  # percentages are not used below baseline 4
