@@ -50,6 +50,20 @@ def _add_csv(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_analysis_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--since, --demo, --routine and --csv, shared by the commands that analyse a log."""
+    parser.add_argument(
+        "--since",
+        type=_date,
+        help="start on this day (YYYY-MM-DD); the baseline is the first 7 rated days from it",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help=f"{verb} 120 days of demo data (in memory)"
+    )
+    parser.add_argument("--routine", help="routine TOML file (default: see README)")
+    _add_csv(parser)
+
+
 def _existing_log(args: argparse.Namespace) -> Path:
     """The log named by ``--csv``/``$BACKTRACK_CSV``; a usage error when there is none yet."""
     log_path = resolve_log_path(args.csv)
@@ -343,27 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser(
         "summary", help="is it working? pain, change, adherence, streak, trend, lagged link"
     )
-    summary.add_argument("--since", type=_date, help="analyse from this day on (YYYY-MM-DD)")
     summary.add_argument("--json", action="store_true", help="a JSON object (see README)")
-    summary.add_argument(
-        "--demo", action="store_true", help="summarize 120 days of demo data (in memory)"
-    )
-    summary.add_argument("--routine", help="routine TOML file (default: see README)")
-    _add_csv(summary)
+    _add_analysis_options(summary, "summarize")
     summary.set_defaults(handler=cmd_summary)
 
     report = sub.add_parser("report", help="a one-page PDF report to take to the clinic")
     report.add_argument("-o", "--output", required=True, help="the PDF file to write")
-    report.add_argument("--since", type=_date, help="report from this day on (YYYY-MM-DD)")
     report.add_argument("--name", help="the name printed at the top (optional)")
     report.add_argument(
         "--details", action="store_true", help="add a second page (analysis in words, more charts)"
     )
-    report.add_argument(
-        "--demo", action="store_true", help="a report on 120 days of demo data (in memory)"
-    )
-    report.add_argument("--routine", help="routine TOML file (default: see README)")
-    _add_csv(report)
+    _add_analysis_options(report, "report on")
     report.set_defaults(handler=cmd_report)
 
     export = sub.add_parser("export", help="export the log for a clinic (FHIR R4B bundle)")

@@ -542,6 +542,32 @@ def trend_figure(
 # ----------------------------------------------------------------------------- calendar
 
 
+def _grid_over_hatching(ax: Axes, colours: np.ndarray, *, gid: str) -> None:
+    """Draw an RGBA grid (rows x weeks x 4) as one image over the "not logged" hatching:
+    cells left transparent show the hatch, so not logged never looks like not done."""
+    rows, weeks = colours.shape[:2]
+    ax.add_patch(
+        Rectangle(
+            (-0.5, -0.5),
+            weeks,
+            rows,
+            facecolor="white",
+            edgecolor="0.6",
+            hatch=NOT_LOGGED_HATCH,
+            linewidth=0,
+            zorder=0,
+        )
+    )
+    ax.imshow(
+        colours,
+        aspect="auto",
+        interpolation="nearest",
+        extent=(-0.5, weeks - 0.5, rows - 0.5, -0.5),
+        zorder=1,
+        gid=gid,
+    )
+
+
 def _class_index(credit: np.ndarray) -> np.ndarray:
     """Display class 0-4 of each credit (NaN → -1)."""
     index = np.searchsorted(np.asarray(ADHERENCE_BINS), credit, side="right") - 1
@@ -590,26 +616,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
     cells[rest] = (1.0, 1.0, 1.0, 1.0)
     cells[~logged] = (1.0, 1.0, 1.0, 0.0)  # transparent: hatched background
     colours[row, column] = cells
-    ax.add_patch(
-        Rectangle(
-            (-0.5, -0.5),
-            weeks,
-            7,
-            facecolor="white",
-            edgecolor="0.6",
-            hatch=NOT_LOGGED_HATCH,
-            linewidth=0,
-            zorder=0,
-        )
-    )
-    ax.imshow(
-        colours,
-        aspect="auto",
-        interpolation="nearest",
-        extent=(-0.5, weeks - 0.5, 6.5, -0.5),
-        zorder=1,
-        gid="calendar",
-    )
+    _grid_over_hatching(ax, colours, gid="calendar")
     if weeks <= 60:  # cell borders while cells are big enough to see them
         ax.vlines(np.arange(weeks + 1) - 0.5, -0.5, 6.5, colors="white", linewidth=1, zorder=2)
         ax.hlines(np.arange(8) - 0.5, -0.5, weeks - 0.5, colors="white", linewidth=1, zorder=2)
@@ -798,26 +805,7 @@ def exercise_adherence(
     weekly = metrics.adherence_by_exercise_week(daily)
     colours = _class_colours(weekly.to_numpy(dtype=float).T)
     weeks = len(weekly)
-    ax.add_patch(
-        Rectangle(
-            (-0.5, -0.5),
-            weeks,
-            len(ids),
-            facecolor="white",
-            edgecolor="0.6",
-            hatch=NOT_LOGGED_HATCH,
-            linewidth=0,
-            zorder=0,
-        )
-    )
-    ax.imshow(
-        colours,
-        aspect="auto",
-        interpolation="nearest",
-        extent=(-0.5, weeks - 0.5, len(ids) - 0.5, -0.5),
-        zorder=1,
-        gid="exercise_weeks",
-    )
+    _grid_over_hatching(ax, colours, gid="exercise_weeks")
     if weeks <= 60:
         ax.vlines(np.arange(weeks + 1) - 0.5, -0.5, len(ids) - 0.5, colors="white", zorder=2)
         ax.hlines(np.arange(len(ids) + 1) - 0.5, -0.5, weeks - 0.5, colors="white", zorder=2)

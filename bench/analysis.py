@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from timing import median_ms  # bench/timing.py, beside this script
 
 import backtrack
 from backtrack.actions import load_log
@@ -28,16 +29,6 @@ DAYS = 3650
 REPEATS = 21
 PROCESS_REPEATS = 5
 TODAY = date(2026, 11, 25)
-
-
-def median_ms(function, repeats: int = REPEATS) -> float:
-    function()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def process_seconds(args: list[str]) -> float:
@@ -57,14 +48,14 @@ def main() -> None:
         rows = sum(1 for _ in path.open()) - 1
         log = load_log(path, routine=routine)
 
-        bare = median_ms(lambda: pd.read_csv(path, dtype=str, keep_default_na=False))
-        load = median_ms(lambda: load_log(path, routine=routine))
-        analysis = median_ms(lambda: backtrack.summary(log, routine=routine, today=TODAY))
+        bare = median_ms(lambda: pd.read_csv(path, dtype=str, keep_default_na=False), REPEATS)
+        load = median_ms(lambda: load_log(path, routine=routine), REPEATS)
+        analysis = median_ms(lambda: backtrack.summary(log, routine=routine, today=TODAY), REPEATS)
 
         def load_and_summarize() -> None:
             backtrack.summary(load_log(path, routine=routine), routine=routine, today=TODAY)
 
-        total = median_ms(load_and_summarize)
+        total = median_ms(load_and_summarize, REPEATS)
         print(f"log: {DAYS} days, {rows} rows, {path.stat().st_size / 1024:.0f} KiB")
         print(f"in process, median of {REPEATS} runs:")
         print(f"  pandas.read_csv (bare)          {bare:7.1f} ms")

@@ -6,13 +6,12 @@ Prints medians and the ratio; not a test. Run: .venv/bin/python bench/load.py
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
+from timing import median_ms  # bench/timing.py, beside this script
 
 from backtrack.demo import generate, to_csv_text
 from backtrack.store import read_log
@@ -20,22 +19,13 @@ from backtrack.store import read_log
 REPEATS = 30
 
 
-def timed(function, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder, "ten-years.csv")
         path.write_text(to_csv_text(generate(3650, seed=3, end=date(2026, 11, 1))))
         rows = len(read_log(path).entries)
-        ours = timed(lambda: read_log(path))
-        bare = timed(lambda: pd.read_csv(path))
+        ours = median_ms(lambda: read_log(path), REPEATS)
+        bare = median_ms(lambda: pd.read_csv(path), REPEATS)
         print(
             f"load + validate {rows} rows (10 years): {ours:.1f} ms median; "
             f"bare pandas.read_csv {bare:.1f} ms; ratio {ours / bare:.1f}x (target <= 25 ms)"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
-import time
 from datetime import date
 
 import matplotlib
@@ -21,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
+from timing import median_ms  # bench/timing.py, beside this script
 
 from backtrack import plots, report  # noqa: E402
 from backtrack.demo import demo_log  # noqa: E402
@@ -29,16 +28,6 @@ from backtrack.routine import default_routine  # noqa: E402
 REPEATS = 7
 END = date(2026, 11, 1)
 DPI = 100
-
-
-def timed(function, repeats: int = REPEATS) -> float:
-    function()  # warm-up: fonts, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def trend_png(daily) -> bytes:
@@ -61,17 +50,17 @@ def main() -> None:
     for days, label in ((365, "1 year"), (3650, "10 years")):
         log = demo_log(days, seed=3, end=END)
         daily = plots.daily_for(log, routine)
-        ours = timed(lambda daily=daily: trend_png(daily))
-        bare = timed(lambda daily=daily: bare_png(daily))
+        ours = median_ms(lambda daily=daily: trend_png(daily), REPEATS)
+        bare = median_ms(lambda daily=daily: bare_png(daily), REPEATS)
         print(
             f"trend chart to PNG, {label} ({days} days): {ours:.0f} ms median; bare matplotlib "
             f"line plot {bare:.0f} ms; ratio {ours / bare:.1f}x (target <= 100 ms)"
         )
-        one = timed(
+        one = median_ms(
             lambda log=log: report.write_report(io.BytesIO(), log, routine=routine, today=END),
             5,
         )
-        two = timed(
+        two = median_ms(
             lambda log=log: report.write_report(
                 io.BytesIO(), log, routine=routine, today=END, details=True
             ),
