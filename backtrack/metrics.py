@@ -27,6 +27,7 @@ import pandas as pd
 
 from .errors import FieldError
 from .routine import Routine
+from .schema import exercise_pairs
 from .store import latest_per_date
 
 FULL_CREDIT = 1.0 - 1e-9
@@ -95,18 +96,12 @@ def _credits(exercises: pd.Series, routine: Routine) -> np.ndarray:
     codes, distinct = pd.factorize(exercises.fillna(""))  # a handful of distinct patterns
     table = np.zeros((len(distinct), len(doses)))
     for row, text in enumerate(distinct):
-        if not text:
-            continue
-        for part in text.split(";"):
-            exercise_id, _, minutes = part.partition("=")
+        for exercise_id, minutes in exercise_pairs(text):  # memoised: parsed once on load
             column = position.get(exercise_id)
             if column is None:  # not in the routine: ignored
                 continue
             dose = doses[exercise_id]
-            if dose is None or minutes == "":
-                table[row, column] = 1.0
-            else:
-                table[row, column] = min(float(minutes) / dose, 1.0)
+            table[row, column] = 1.0 if dose is None or minutes is None else min(minutes / dose, 1)
     return table[codes]
 
 

@@ -154,13 +154,17 @@ def parse_exercises(text: str) -> dict[str, float | None]:
     return done
 
 
-@lru_cache(maxsize=2048)
-def exercise_ids(text: str) -> tuple[str, ...]:
-    """The ids in a valid ``exercises`` field (validated like :func:`parse_exercises`).
+@lru_cache(maxsize=4096)
+def exercise_pairs(text: str) -> tuple[tuple[str, float | None], ...]:
+    """``exercises`` as (id, minutes or None) pairs, validated like
+    :func:`parse_exercises`. Memoised: a log repeats a few hundred texts thousands of
+    times (the result is a tuple, so sharing it is safe)."""
+    return tuple(parse_exercises(text).items())
 
-    Memoised: a log repeats the same few texts thousands of times.
-    """
-    return tuple(parse_exercises(text))
+
+def exercise_ids(text: str) -> tuple[str, ...]:
+    """The ids in a valid ``exercises`` field (see :func:`exercise_pairs`)."""
+    return tuple(exercise_id for exercise_id, _ in exercise_pairs(text))
 
 
 def format_minutes(minutes: float | None) -> str:
