@@ -26,7 +26,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
-lab: $(VENV)/.installed-run
+# Privacy: this JupyterLab never fetches news or checks for updates (the server side is
+# off, and this venv's settings default stops the "get news?" prompt).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_SETTINGS): | $(BIN)/python
+	mkdir -p $(dir $@)
+	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+lab: $(VENV)/.installed-run $(LAB_SETTINGS)
 	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
 	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
 	echo "Open this address in your browser (it carries a one-time token):"; \
@@ -34,6 +41,7 @@ lab: $(VENV)/.installed-run
 	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 \
 	  --ServerApp.port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
 	  --ServerApp.open_browser=False $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	  notebooks/01-log.ipynb
 
 # Voila prints the address with its one-time token (--Voila.auto_token).

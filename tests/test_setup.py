@@ -86,3 +86,12 @@ def test_servers_bind_to_loopback_only():
     assert "--ServerApp.ip=127.0.0.1" in makefile
     assert "--Voila.ip=127.0.0.1" in makefile
     assert "token=''" not in makefile and 'token=""' not in makefile
+    assert "--Voila.auto_token=True" in makefile
+
+
+def test_jupyterlab_makes_no_news_or_update_calls():
+    """Health data stays local: the tracker's JupyterLab fetches no news, checks no updates."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--LabApp.news_url=None" in makefile
+    assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in makefile
+    assert '"fetchNews": "false", "checkForUpdates": false' in makefile
