@@ -189,6 +189,12 @@ def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
     return problems
 
 
+def _column_name(header: list[str], index: int) -> str:
+    """The name of column ``index`` (0-based) for a message: its header name, or ``#N``
+    (1-based) when the header has no name there (empty, or a field beyond it)."""
+    return header[index] if index < len(header) and header[index] else f"#{index + 1}"
+
+
 def _shape_problem(
     fields: list[str], header: list[str], torn: bool, undecodable: bool
 ) -> tuple[str, str] | str | None:
@@ -196,7 +202,7 @@ def _shape_problem(
     width = len(header)
     if torn:
         return (
-            header[min(len(fields), width) - 1] if fields else header[0],
+            _column_name(header, min(len(fields), width) - 1 if fields else 0),
             "expected a complete row ending in a newline, found an unfinished last row (a "
             "save interrupted mid-write, or an unclosed quote); it is kept in the file and "
             "left out of analysis",
@@ -205,19 +211,19 @@ def _shape_problem(
         return "blank"
     if len(fields) > width and fields[-1] == TORN_MARKER:
         return (
-            header[min(len(fields) - 1, width) - 1],
+            _column_name(header, min(len(fields) - 1, width) - 1),
             "expected a complete row, found an unfinished one (a save was interrupted "
             "mid-write); it is kept in the file and left out of analysis",
         )
     if len(fields) != width:
-        column = header[len(fields)] if len(fields) < width else f"#{width + 1}"
+        column = _column_name(header, min(len(fields), width))
         hint = " (a note with commas needs quotes)" if len(fields) > width else ""
         return column, f"expected {width} fields, found {len(fields)}{hint}"
     if undecodable:
         for position, value in enumerate(fields):
             if UNDECODABLE in value:
                 return (
-                    header[position],
+                    _column_name(header, position),
                     "expected UTF-8 text, found bytes that are not (save the file as UTF-8 CSV)",
                 )
     return None
@@ -421,16 +427,20 @@ def parse_log_text(
     problems += _header_problems(path, header)
     if problems:
         return LogData(path, _empty_entries(), problems, warnings)
-    extra = [name for name in header if name not in COLUMNS]
-    for name in extra:
-        warnings.append(
-            f"{path}:1:{name}: unknown column {name!r} is kept in the file and ignored"
-        )
+    for position, name in enumerate(header):
+        if name not in COLUMNS:
+            warnings.append(
+                f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
+                "in the file and ignored"
+            )
     if read_error:
         line = starts[-1] + 1
         problems.append(
             LogProblem(
-                path, line, header[0], f"expected CSV, found what cannot be read: {read_error}"
+                path,
+                line,
+                _column_name(header, 0),
+                f"expected CSV, found what cannot be read: {read_error}",
             )
         )
     positions = [header.index(name) for name in COLUMNS]

@@ -271,3 +271,12 @@ def test_row_torn_inside_the_note_never_loads_as_a_shorter_note(log_path):
     assert log.entries["pain"].tolist() == [4, 8]
     assert [(p.line, "interrupted" in p.message) for p in log.problems] == [(3, True)]
     assert "Slept bad" in log_path.read_text()
+
+
+def test_a_stray_comma_in_the_header_is_named_by_position(log_path):
+    """Found by hypothesis: a header with an empty column name still names each problem."""
+    header = "recorded_at,date,pain,exercises,day,where,note,\n"  # a trailing comma
+    write(log_path, header + "2026-11-01T20:00:00+00:00,2026-11-01,4,,routine,,\n")
+    log = read_log(log_path, strict=False)
+    assert [str(p) for p in log.problems] == [f"{log_path}:2:#8: expected 8 fields, found 7"]
+    assert any(":1:#8: unknown column ''" in w for w in log.warnings)
