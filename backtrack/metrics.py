@@ -486,13 +486,31 @@ def habit_strength(daily: pd.DataFrame, frequency: float = 1.0) -> pd.Series:
         | daily["day"].isin(["rest", "flare"]).to_numpy(dtype=bool)
         | np.isnan(credit)
     )
-    scores = np.empty(len(credit))
-    score = 0.0
-    for t in range(len(credit)):
-        if not skip[t]:
-            score = m * score + (1 - m) * credit[t]
-        scores[t] = score
+    updates = np.flatnonzero(~skip)
+    scores = np.zeros(len(credit))
+    if len(updates):
+        after_update = _exponential_smoothing(credit[updates], m)
+        last_update = np.full(len(credit), -1)
+        last_update[updates] = np.arange(len(updates))
+        last_update = np.maximum.accumulate(last_update)  # the update each day carries over
+        seen = last_update >= 0
+        scores[seen] = after_update[last_update[seen]]
     return pd.Series(scores, index=daily.index, name="habit_strength")
+
+
+def _exponential_smoothing(values: np.ndarray, m: float, chunk: int = 256) -> np.ndarray:
+    """S_j = m·S_{j-1} + (1-m)·values_j from S = 0, vectorised: within a chunk,
+    S_j = m^(j+1)·S_before + (1-m)·m^j·Σ_{i≤j} m^(-i)·values_i (chunks keep m^(-i) small)."""
+    smoothed = np.empty(len(values))
+    before = 0.0
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        powers = m ** np.arange(len(part))
+        smoothed[start : start + len(part)] = (1 - m) * powers * np.cumsum(
+            part / powers
+        ) + before * m * powers
+        before = smoothed[start + len(part) - 1]
+    return smoothed
 
 
 def adherence_by_exercise_week(daily: pd.DataFrame) -> pd.DataFrame:

@@ -364,3 +364,29 @@ def test_demo_log_daily_series_is_complete_and_bounded():
     assert len(daily) == 90
     assert daily["credit"].dropna().between(0, 1).all()
     assert (daily["day"] == "not_logged").sum() == (~daily["logged"]).sum() > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    credits=st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=0, max_size=700),
+)
+def test_habit_strength_equals_the_day_by_day_recurrence(credits):
+    """Checked against Loop's recurrence written out day by day (None = a day that carries
+    the score over: not logged, rest or flare)."""
+    index = pd.date_range("2026-01-01", periods=len(credits), freq="D", name="date")
+    daily = pd.DataFrame(
+        {
+            "logged": [c is not None for c in credits],
+            "day": ["routine" if c is not None else metrics.NOT_LOGGED for c in credits],
+            "credit": [np.nan if c is None else c for c in credits],
+        },
+        index=index,
+    )
+    m = 0.5 ** (1 / 13)
+    expected, score = [], 0.0
+    for credit in credits:
+        if credit is not None:
+            score = m * score + (1 - m) * credit
+        expected.append(score)
+    got = metrics.habit_strength(daily).to_numpy()
+    assert np.allclose(got, expected, rtol=1e-9, atol=1e-12)
