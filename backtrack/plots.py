@@ -106,6 +106,19 @@ def _logged_days(daily: pd.DataFrame) -> int:
     return int(daily["logged"].sum())
 
 
+def _labelled_axes(
+    daily: pd.DataFrame, ax: Axes | None, *, xlabel: str, ylabel: str
+) -> tuple[Axes, int]:
+    """The start every small chart shares: check ``daily``, take ``ax`` (default: the
+    current axes), label both axes (units included), and count the logged days."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax, _logged_days(daily)
+
+
 def _not_enough(ax: Axes, needs: int, has: int, what: str = "logged days") -> Axes:
     """Empty axes saying what is missing."""
     ax.text(
@@ -596,12 +609,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
     coloured by the day's dose credit (% of prescribed dose, light = none done, dark =
     all done). Rest days are white with a circle, days not logged are hatched (never shown as "not
     done"); flare days carry a triangle."""
-    _check_daily(daily)
-    if ax is None:
-        ax = plt.gca()
-    ax.set_ylabel("day of week")
-    ax.set_xlabel("week starting")
-    has = _logged_days(daily)
+    ax, has = _labelled_axes(daily, ax, xlabel="week starting", ylabel="day of week")
     if has < MIN_DAYS:
         return _not_enough(ax, MIN_DAYS, has)
     first = daily.index[0] - pd.Timedelta(days=daily.index[0].weekday())
@@ -724,12 +732,12 @@ def next_day_pain(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Next-day pain by how much of the routine was done the day before: every pair of
     days as a dot (spread sideways so they do not hide each other) over a box (median
     and quartiles), with n per group. A picture, not proof: see the lagged link."""
-    _check_daily(daily)
-    if ax is None:
-        ax = plt.gca()
-    ax.set_ylabel("next-day " + PAIN_LABEL)
-    ax.set_xlabel("routine done the day before (% of prescribed dose)")
-    has = _logged_days(daily)
+    ax, has = _labelled_axes(
+        daily,
+        ax,
+        xlabel="routine done the day before (% of prescribed dose)",
+        ylabel="next-day " + PAIN_LABEL,
+    )
     if has < MIN_DAYS:
         return _not_enough(ax, MIN_DAYS, has)
     groups = next_day_groups(daily)
@@ -793,12 +801,7 @@ def exercise_adherence(
     """Per-exercise adherence by week (:func:`metrics.adherence_by_exercise_week`): one
     row per exercise, one column per week, in the calendar's classes; weeks without a
     logged routine day are hatched. ``labels`` maps exercise ids to names."""
-    _check_daily(daily)
-    if ax is None:
-        ax = plt.gca()
-    ax.set_xlabel("week starting")
-    ax.set_ylabel("exercise")
-    has = _logged_days(daily)
+    ax, has = _labelled_axes(daily, ax, xlabel="week starting", ylabel="exercise")
     ids = metrics.exercise_ids(daily)
     if has < MIN_DAYS or not ids:
         return _not_enough(ax, MIN_DAYS, has)
@@ -827,12 +830,7 @@ def habit_chart(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Habit strength over time (:func:`metrics.habit_strength`, Loop Habit Tracker's
     score, in %): rises with each routine day done, fades slowly when days are missed;
     rest, flare and unlogged days leave it unchanged."""
-    _check_daily(daily)
-    if ax is None:
-        ax = plt.gca()
-    ax.set_ylabel("habit strength (%, 0-100)")
-    ax.set_xlabel("date")
-    has = _logged_days(daily)
+    ax, has = _labelled_axes(daily, ax, xlabel="date", ylabel="habit strength (%, 0-100)")
     if has < MIN_DAYS:
         return _not_enough(ax, MIN_DAYS, has)
     x = _day_numbers(daily.index)
