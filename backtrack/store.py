@@ -34,6 +34,7 @@ from .schema import (
     csv_line,
     decode_note,
     exercise_ids,
+    exercise_pairs,
     parse_exercises,
     parse_pain,
     parse_where,
@@ -548,7 +549,7 @@ def exercise_table(entries: pd.DataFrame) -> pd.DataFrame:
             entries["line"], entries["date"], entries["exercises"], strict=True
         )
         if text
-        for exercise_id, minutes in parse_exercises(text).items()
+        for exercise_id, minutes in exercise_pairs(text)  # memoised, parsed on load
     ]
     table = pd.DataFrame.from_records(records, columns=["line", "date", "exercise", "minutes"])
     return table.astype({"line": "int64", "date": "datetime64[ns]", "minutes": "float64"})
