@@ -16,7 +16,6 @@ import stat
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -230,24 +229,31 @@ def _shape_problem(
     return None
 
 
-_COLUMN_CHECKS = {**FIELD_PARSERS, "exercises": exercise_ids, "note": str}
+_COLUMN_CHECKS = {**FIELD_PARSERS, "exercises": exercise_ids}
 _DATETIMES = {
     "recorded_at": (RECORDED_AT_PATTERN, {"format": "ISO8601", "utc": True}),
     "date": (DATE_PATTERN, {"format": "%Y-%m-%d"}),
 }
+_ASCII_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _all_match(pattern: re.Pattern[str], values: Sequence[str]) -> bool:
-    """True when every value matches ``pattern`` (which ends in ``\\Z``): one regex run
-    over the values joined by newlines, instead of one call per value."""
+    """True when every value matches ``pattern``, which must end in ``\\Z`` and treat all
+    digits alike (``\\d`` only, no digit literals, as the date patterns do).
+
+    Checks each distinct *shape* once: the values joined, ASCII digits turned into ``0``
+    (in UTF-8 bytes, where no other character has a byte below 128), split again. A value
+    matches exactly when its shape does. A value holding a newline never matches.
+    """
     if not values:
         return True
-    body = pattern.pattern.removesuffix(r"\Z")
     joined = "\n".join(values)
-    return (
-        joined.count("\n") == len(values) - 1
-        and re.fullmatch(f"(?:{body})(?:\n(?:{body}))*", joined) is not None
+    if joined.count("\n") != len(values) - 1:
+        return False
+    shapes = set(
+        joined.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS_TO_ZERO).split(b"\n")
     )
+    return all(pattern.match(shape.decode("utf-8", "surrogatepass")) for shape in shapes)
 
 
 def _validated_columns(
@@ -260,10 +266,10 @@ def _validated_columns(
 ) -> tuple[dict[str, list], list[LogProblem], dict[str, int]]:
     """Check rows of the right shape column by column, each distinct value once.
 
-    Returns the columns of the valid rows (stored text, except ``pain`` as int/None,
-    ``day`` with empty as routine and ``note`` as typed), a problem per bad field, and
-    exercise ids unknown to the routine with the
-    first line naming each.
+    Returns the columns of the valid rows (stored text, except ``recorded_at`` and
+    ``date`` as datetimes, ``pain`` as int/None, ``day`` with empty as routine and
+    ``note`` as typed), a problem per bad field, and exercise ids unknown to the routine
+    with the first line naming each.
     """
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     parsed: dict[str, object] = {}
@@ -293,6 +299,9 @@ def _validated_columns(
                         report(index, name, exc)
             parsed[name] = converted
             continue
+        if name == "note":  # any text is a note: only the formula guard comes off
+            parsed[name] = {v: v[1:] for v in set(values) if v[:1] == NOTE_GUARD}
+            continue
         check = _COLUMN_CHECKS[name]
         results: dict[str, object] = {}
         failures: dict[str, FieldError] = {}
@@ -306,30 +315,35 @@ def _validated_columns(
             for index, value in enumerate(values):
                 if value in failures:
                     report(index, name, failures[value])
-    keep = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
-    columns: dict[str, list] = {"line": [lines[i] for i in keep]}
+    keep = [i for i in range(len(rows)) if i not in bad] if bad else None
+    columns: dict[str, list] = {"line": list(lines) if keep is None else [lines[i] for i in keep]}
+
+    def kept(values: Sequence) -> Sequence:
+        return values if keep is None else [values[i] for i in keep]
+
     for name, position in zip(COLUMNS, positions, strict=True):
         values = by_column[position]
         if name in _DATETIMES:
-            columns[name] = parsed[name][list(keep)] if bad else parsed[name]
-            continue
-        kept = [values[i] for i in keep] if bad else list(values)
-        if name in ("pain", "day"):
-            kept = [parsed[name][v] for v in kept]
-        elif name == "note":
-            kept = [v[1:] if v[:1] == NOTE_GUARD else v for v in kept]  # decode_note, inlined
-        columns[name] = kept
+            columns[name] = parsed[name] if keep is None else parsed[name][keep]
+        elif name in ("pain", "day"):
+            columns[name] = list(map(parsed[name].__getitem__, kept(values)))
+        elif name == "note" and parsed[name]:
+            guarded = parsed[name]
+            columns[name] = [guarded.get(v, v) for v in kept(values)]
+        else:
+            columns[name] = kept(values)
     for position, name in enumerate(header):
         if name not in COLUMNS:
-            values = by_column[position]
-            columns[name] = [values[i] for i in keep] if bad else list(values)
+            columns[name] = kept(by_column[position])
     unknown: dict[str, int] = {}
     if known_exercises is not None:
         for text, ids in parsed["exercises"].items():
             for exercise_id in ids:
                 if exercise_id not in known_exercises and exercise_id not in unknown:
                     unknown[exercise_id] = next(
-                        lines[i] for i in keep if by_column[positions[3]][i] == text
+                        lines[i]
+                        for i in (range(len(rows)) if keep is None else keep)
+                        if by_column[positions[3]][i] == text
                     )
     problems = [p for index in sorted(bad) for p in bad[index]]
     return columns, problems, unknown
@@ -339,33 +353,24 @@ def read_records(text: str) -> tuple[list[int], list[list[str]], str | None]:
     """CSV records of ``text`` and the physical line (1-based) where each starts.
 
     Returns (start lines, records, error): ``error`` says why reading stopped early (only
-    for absurd fields beyond ``csv.field_size_limit``), else None.
+    for absurd fields beyond ``csv.field_size_limit``), else None. The lines are the csv
+    module's own count (a record spans the newlines inside its quoted fields; CRLF, LF and
+    a lone CR each end one line).
     """
     reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = list(reader)
-    except csv.Error:
-        records = None
-    if records is not None and text.count("\r") == text.count("\r\n"):
-        physical = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
-        if len(records) == physical:
-            return list(range(1, physical + 1)), records, None  # one record per line
-        # Some notes span lines: a record takes one line plus the newlines in its fields.
-        sizes = [1 + "".join(fields).count("\n") for fields in records]
-        return list(accumulate(sizes, initial=1))[:-1], records, None
-    # A lone CR (old Mac line ends) or unreadable CSV: let the reader count the lines.
-    reader = csv.reader(io.StringIO(text, newline=""))
-    starts: list[int] = []
-    records = []
-    previous = 0
+    ends: list[int] = []
+    records: list[list[str]] = []
+    keep_end = ends.append
+    keep_record = records.append
+    error = None
     try:
         for fields in reader:
-            starts.append(previous + 1)
-            records.append(fields)
-            previous = reader.line_num
+            keep_record(fields)
+            keep_end(reader.line_num)
     except csv.Error as exc:
-        return starts, records, f"{exc} (at line {previous + 1})"
-    return starts, records, None
+        error = f"{exc} (at line {(ends[-1] if ends else 0) + 1})"
+    starts = [1, *(end + 1 for end in ends[:-1])] if ends else []
+    return starts, records, error
 
 
 @dataclass
@@ -405,6 +410,42 @@ def _entries_frame(columns: dict[str, list]) -> pd.DataFrame:
         }
     )
     return frame
+
+
+def _all_of_width(records: list[list[str]], width: int) -> bool:
+    """True when every record has ``width`` fields and at least one is not empty."""
+    return list(map(len, records)).count(width) == len(records) and all(map(any, records))
+
+
+def _rows_of_shape(
+    path: str,
+    starts: list[int],
+    records: list[list[str]],
+    torn_line: int | None,
+    undecodable: bool,
+    problems: list[LogProblem],
+) -> tuple[list[list[str]], list[int], int]:
+    """The data records of the header's width (and their lines), the number of blank
+    ones; a problem appended for each record of another shape."""
+    header = records[0]
+    width = len(header)
+    blank_lines = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for line, fields in zip(starts[1:], records[1:], strict=True):
+        if len(fields) == width and line != torn_line and not undecodable and any(fields):
+            rows.append(fields)
+            lines.append(line)
+            continue
+        problem = _shape_problem(fields, header, line == torn_line, undecodable)
+        if problem == "blank":
+            blank_lines += 1
+        elif problem:
+            problems.append(LogProblem(path, line, *problem))
+        else:
+            rows.append(fields)
+            lines.append(line)
+    return rows, lines, blank_lines
 
 
 def parse_log_text(
@@ -448,22 +489,12 @@ def parse_log_text(
     width = len(header)
     torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
     torn_line = starts[-1] if torn and len(records) > 1 else None
-    blank_lines = 0
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    for line, fields in zip(starts[1:], records[1:], strict=True):
-        if len(fields) == width and line != torn_line and not undecodable and any(fields):
-            rows.append(fields)  # the usual case; values are checked by column below
-            lines.append(line)
-            continue
-        problem = _shape_problem(fields, header, line == torn_line, undecodable)
-        if problem == "blank":
-            blank_lines += 1
-        elif problem:
-            problems.append(LogProblem(path, line, *problem))
-        else:
-            rows.append(fields)
-            lines.append(line)
+    if torn_line is None and not undecodable and _all_of_width(records[1:], width):
+        rows, lines, blank_lines = records[1:], starts[1:], 0  # the usual case: all whole
+    else:
+        rows, lines, blank_lines = _rows_of_shape(
+            path, starts, records, torn_line, undecodable, problems
+        )
     columns, field_problems, unknown = _validated_columns(
         path, rows, lines, header, positions, known_exercises
     )

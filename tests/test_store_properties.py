@@ -12,8 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtrack.errors import LogFormatError
-from backtrack.schema import COLUMNS, DAY_TYPES, Entry, csv_line, parse_row
-from backtrack.store import append_entry, read_log, read_records
+from backtrack.schema import (
+    COLUMNS,
+    DATE_PATTERN,
+    DAY_TYPES,
+    RECORDED_AT_PATTERN,
+    Entry,
+    csv_line,
+    parse_row,
+)
+from backtrack.store import _all_match, append_entry, read_log, read_records
 
 ids = st.text(string.ascii_lowercase + "_", min_size=1, max_size=12).filter(
     lambda s: s[0].isalpha()
@@ -133,3 +141,32 @@ def test_record_start_lines_match_the_csv_modules_count(table, ending, final_new
     assert error is None
     assert records == list(csv.reader(io.StringIO(text, newline="")))
     assert starts == _reference_starts(text)
+
+
+TEMPLATES = ("2026-11-20T08:15:02.123+01:00", "2026-11-20T08:15Z", "2026-11-20")
+date_chars = list("0123456789-+:.TZ\n٣１x")
+
+
+@st.composite
+def date_like(draw) -> str:
+    """A date or date-time with random digits (ASCII or not), sometimes one character
+    changed: matching and non-matching values both come up often."""
+    text = "".join(
+        draw(st.sampled_from("0123456789٣１")) if c.isdigit() else c
+        for c in draw(st.sampled_from(TEMPLATES))
+    )
+    if draw(st.booleans()):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(date_chars)) + text[at + 1 :]
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(date_like(), max_size=6),
+    pattern=st.sampled_from([RECORDED_AT_PATTERN, DATE_PATTERN]),
+)
+def test_the_bulk_date_check_agrees_with_the_pattern_on_each_value(values, pattern):
+    """The loader checks dates by their distinct digit shapes; that must say exactly what
+    matching every value one by one says (Unicode digits and newlines included)."""
+    assert _all_match(pattern, values) == all(pattern.match(v) for v in values)
