@@ -28,7 +28,7 @@ import pandas as pd
 from .errors import FieldError
 from .routine import Routine
 from .schema import exercise_pairs
-from .store import latest_per_date
+from .store import latest_positions
 
 FULL_CREDIT = 1.0 - 1e-9
 """A day (or exercise) at or above this credit counts as fully done."""
@@ -89,19 +89,45 @@ def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None:
         raise FieldError("date", "a date YYYY-MM-DD", value) from None
 
 
-def _credits(exercises: pd.Series, routine: Routine) -> np.ndarray:
+def _window(daily: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> slice:
+    """Positions of the days ``start``-``end`` (both included; None = open), as
+    ``daily.loc[start:end]`` would select them."""
+    index = daily.index
+    lo = 0 if start is None else int(index.searchsorted(start, side="left"))
+    hi = len(index) if end is None else int(index.searchsorted(end, side="right"))
+    return slice(lo, max(lo, hi))
+
+
+def _column(
+    daily: pd.DataFrame, name: str, window: slice = slice(None), dtype: type = float
+) -> np.ndarray:
+    """A column of the daily series over ``window`` as a numpy array of ``dtype`` (float:
+    NaN for missing; bool; object for ``day``)."""
+    return daily[name].to_numpy(dtype=dtype)[window]
+
+
+def _credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndarray:
     """Dose credit 0-1 per row and routine exercise (rows x exercises)."""
     doses = routine.doses()
     position = {eid: j for j, eid in enumerate(doses)}
-    codes, distinct = pd.factorize(exercises.fillna(""))  # a handful of distinct patterns
+    texts = np.asarray(exercises, dtype=object)
+    codes, distinct = pd.factorize(texts, use_na_sentinel=False)  # a few hundred patterns
+    done = [  # (pattern, exercise column, minutes or None) for the routine's exercises
+        (row, position[exercise_id], minutes)
+        for row, text in enumerate(distinct)
+        if isinstance(text, str) and text  # nothing done (empty, or missing) earns 0
+        for exercise_id, minutes in exercise_pairs(text)  # memoised: parsed once on load
+        if exercise_id in position  # not in the routine: ignored
+    ]
     table = np.zeros((len(distinct), len(doses)))
-    for row, text in enumerate(distinct):
-        for exercise_id, minutes in exercise_pairs(text):  # memoised: parsed once on load
-            column = position.get(exercise_id)
-            if column is None:  # not in the routine: ignored
-                continue
-            dose = doses[exercise_id]
-            table[row, column] = 1.0 if dose is None or minutes is None else min(minutes / dose, 1)
+    if done:
+        rows, columns, minutes = zip(*done, strict=True)
+        columns = np.array(columns)
+        minutes = np.array(minutes, dtype=float)  # None (not timed) -> NaN
+        dose = np.array([np.nan if d is None else d for d in doses.values()])[columns]
+        with np.errstate(invalid="ignore"):
+            credit = np.minimum(minutes / dose, 1.0)
+        table[np.array(rows), columns] = np.where(np.isnan(credit), 1.0, credit)
     return table[codes]
 
 
@@ -128,9 +154,10 @@ def daily_series(
     """
     _check_entries(entries)
     ids = routine.ids
-    latest = latest_per_date(entries)
-    first = latest["date"].iloc[0] if len(latest) else None
-    last = latest["date"].iloc[-1] if len(latest) else None
+    latest = latest_positions(entries)
+    dates = entries["date"].to_numpy(dtype="datetime64[ns]")[latest]
+    first = pd.Timestamp(dates[0]) if len(dates) else None
+    last = pd.Timestamp(dates[-1]) if len(dates) else None
     start_day, end_day = _day(start), _day(end)
     lo = start_day if first is None or (start_day is not None and start_day < first) else first
     hi = end_day if last is None or (end_day is not None and end_day > last) else last
@@ -138,19 +165,23 @@ def daily_series(
         index = pd.DatetimeIndex([], name="date", dtype="datetime64[ns]")
     else:
         index = pd.date_range(lo, hi, freq="D", name="date").as_unit("ns")
-    position = index.get_indexer(pd.DatetimeIndex(latest["date"]))
-    keep = position >= 0
     n = len(index)
+    if n:  # dates are midnights: the day number from the first day is the position
+        position = (dates - index[0].to_datetime64()) // np.timedelta64(1, "D")
+        keep = (position >= 0) & (position < n)
+    else:
+        position = keep = np.zeros(0, dtype=bool)
     rows = position[keep]
+    latest = latest[keep]
 
     logged = np.zeros(n, dtype=bool)
     logged[rows] = True
-    day = np.full(n, NOT_LOGGED, dtype=object)
-    day[rows] = latest["day"].to_numpy(dtype=object)[keep]
+    day = np.repeat(np.array([NOT_LOGGED], dtype=object), n)
+    day[rows] = entries["day"].to_numpy(dtype=object)[latest]
     pain = np.full(n, np.nan)
-    pain[rows] = latest["pain"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)[keep]
+    pain[rows] = entries["pain"].to_numpy(dtype=float, na_value=np.nan)[latest]
     per_exercise = np.full((n, len(ids)), np.nan)
-    per_exercise[rows] = _credits(latest["exercises"], routine)[keep]
+    per_exercise[rows] = _credits(entries["exercises"].to_numpy(dtype=object)[latest], routine)
     credit = per_exercise.mean(axis=1) if len(ids) else np.full(n, np.nan)
 
     median = (
@@ -215,7 +246,8 @@ def latest_pain_mean(
     if end_day is None:
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=ROLLING_DAYS - 1)
-    rated = daily["pain"].loc[start_day:end_day].dropna()
+    pain = _column(daily, "pain", _window(daily, start_day, end_day))
+    rated = pain[~np.isnan(pain)]
     if len(rated) < ROLLING_MIN_RATED:
         reason = (
             f"7-day mean pain needs {ROLLING_MIN_RATED} rated days in the 7 days ending "
@@ -227,25 +259,31 @@ def latest_pain_mean(
 
 def weekly_pain(daily: pd.DataFrame) -> pd.DataFrame:
     """Mean pain (points) and count of rated days per ISO week (weeks end on Sunday)."""
-    pain = daily["pain"]
-    if pain.empty:
-        empty = pd.DatetimeIndex([], name="week_ending", dtype=daily.index.dtype)
-        return pd.DataFrame({"mean": pd.Series([], dtype=float), "count": []}, index=empty)
+    week_ending, mean, count = weekly_pain_arrays(daily)
+    index = pd.DatetimeIndex(week_ending, name="week_ending")
+    return pd.DataFrame({"mean": mean, "count": count}, index=index)
+
+
+def weekly_pain_arrays(
+    daily: pd.DataFrame, window: slice = slice(None)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`weekly_pain` over the days in ``window`` as numpy arrays: each week's Sunday
+    (datetime64), mean pain (points, NaN when no day is rated) and rated days."""
+    days = daily.index[window]
+    if len(days) == 0:
+        return np.array([], dtype=daily.index.dtype), np.array([]), np.array([], dtype=np.int64)
     # week number of each day, counted from the Sunday ending the first week
-    first_sunday = pain.index[0] + pd.Timedelta(days=(6 - pain.index[0].day_of_week))
-    offset = (pain.index - first_sunday).days.to_numpy() + 6
-    week = offset // 7
-    values = pain.to_numpy(dtype=float)
+    first_sunday = days[0] + pd.Timedelta(days=(6 - days[0].day_of_week))
+    week = ((days - first_sunday).days.to_numpy() + 6) // 7
+    values = _column(daily, "pain", window)
     rated = ~np.isnan(values)
     weeks = int(week[-1]) + 1
     count = np.bincount(week[rated], minlength=weeks)
     total = np.bincount(week[rated], weights=values[rated], minlength=weeks)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    index = pd.DatetimeIndex(
-        first_sunday + pd.to_timedelta(np.arange(weeks) * 7, unit="D"), name="week_ending"
-    )
-    return pd.DataFrame({"mean": mean, "count": count}, index=index)
+    sundays = first_sunday.to_datetime64() + np.arange(weeks) * np.timedelta64(7, "D")
+    return sundays.astype(daily.index.dtype), mean, count
 
 
 def baseline(
@@ -255,15 +293,21 @@ def baseline(
 ) -> WindowMean:
     """Baseline pain (points): mean of the first 7 rated days, or of the rated days in a
     chosen period ``start``-``end`` (needs ≥ 4 rated days there)."""
-    rated = daily["pain"].dropna()
     if start is None and end is None:
+        pain = _column(daily, "pain")
+        rated = np.flatnonzero(~np.isnan(pain))
         if len(rated) < BASELINE_DAYS:
             reason = f"baseline needs {BASELINE_DAYS} rated days, has {len(rated)}"
             return WindowMean(None, len(rated), None, None, reason)
-        first = rated.iloc[:BASELINE_DAYS]
-        return WindowMean(float(first.mean()), BASELINE_DAYS, first.index[0], first.index[-1])
+        first = rated[:BASELINE_DAYS]
+        return WindowMean(
+            float(pain[first].mean()),
+            BASELINE_DAYS,
+            daily.index[first[0]],
+            daily.index[first[-1]],
+        )
     start_day, end_day = _day(start), _day(end)
-    chosen = rated.loc[start_day:end_day]
+    chosen = rated_pain(daily, start_day, end_day)
     if len(chosen) < ROLLING_MIN_RATED:
         reason = f"baseline period needs {ROLLING_MIN_RATED} rated days, has {len(chosen)}"
         return WindowMean(None, len(chosen), start_day, end_day, reason)
@@ -273,6 +317,17 @@ def baseline(
         start_day or chosen.index[0],
         end_day or chosen.index[-1],
     )
+
+
+def rated_pain(
+    daily: pd.DataFrame, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+) -> pd.Series:
+    """Pain ratings (points) of the rated days from ``start`` to ``end`` (both included;
+    None = open)."""
+    window = _window(daily, start, end)
+    pain = _column(daily, "pain", window)
+    rated = ~np.isnan(pain)
+    return pd.Series(pain[rated], index=daily.index[window][rated], name="pain")
 
 
 def flare_episodes(daily: pd.DataFrame) -> pd.DataFrame:
@@ -321,7 +376,19 @@ def chronic_span(daily: pd.DataFrame) -> tuple[bool, int]:
 
 
 def _routine_days(daily: pd.DataFrame) -> pd.Series:
-    return daily["logged"] & daily["day"].eq("routine")
+    return pd.Series(_routine_mask(daily), index=daily.index)
+
+
+def _routine_mask(daily: pd.DataFrame, window: slice = slice(None)) -> np.ndarray:
+    """Logged routine days (not rest, flare or unlogged) over ``window``."""
+    logged = _column(daily, "logged", window, bool)
+    return logged & (_column(daily, "day", window, object) == "routine")
+
+
+def _bridge_mask(daily: pd.DataFrame) -> np.ndarray:
+    """Planned rest and marked flare days."""
+    day = _column(daily, "day", dtype=object)
+    return (day == "rest") | (day == "flare")
 
 
 def adherence_window(
@@ -334,9 +401,9 @@ def adherence_window(
     if end_day is None:
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=days - 1)
-    window = daily.loc[start_day:end_day]
-    credit = window["credit"][_routine_days(window)]
-    if credit.empty:
+    window = _window(daily, start_day, end_day)
+    credit = _column(daily, "credit", window)[_routine_mask(daily, window)]
+    if len(credit) == 0:
         reason = f"no logged routine day in the {days} days ending {end_day.date()}"
         return WindowMean(None, 0, start_day, end_day, reason)
     return WindowMean(float(credit.mean()), len(credit), start_day, end_day)
@@ -429,7 +496,7 @@ def _streak_status(daily: pd.DataFrame) -> np.ndarray:
     """Per day: 1 full routine, 0 bridge (rest or flare day not fully done), -1 break
     (not logged, or logged and not fully done)."""
     full = daily["full"].to_numpy(dtype=bool)
-    bridge = daily["day"].isin(["rest", "flare"]).to_numpy(dtype=bool)
+    bridge = _bridge_mask(daily)
     return np.where(full, 1, np.where(bridge, 0, -1))
 
 
@@ -481,11 +548,7 @@ def habit_strength(daily: pd.DataFrame, frequency: float = 1.0) -> pd.Series:
         raise FieldError("frequency", "a target frequency per day above 0", frequency)
     m = 0.5 ** (np.sqrt(frequency) / HABIT_HALF_LIFE)
     credit = daily["credit"].to_numpy(dtype=float)
-    skip = (
-        ~daily["logged"].to_numpy(dtype=bool)
-        | daily["day"].isin(["rest", "flare"]).to_numpy(dtype=bool)
-        | np.isnan(credit)
-    )
+    skip = ~daily["logged"].to_numpy(dtype=bool) | _bridge_mask(daily) | np.isnan(credit)
     updates = np.flatnonzero(~skip)
     scores = np.zeros(len(credit))
     if len(updates):

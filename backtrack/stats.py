@@ -232,12 +232,11 @@ def change_vs_baseline(
             )
         )
     klass, points, percent = classify_change(base.value, latest.value)
-    rated = daily["pain"].dropna()
-    base_days = rated.loc[base.start : base.end]
+    base_days = metrics.rated_pain(daily, base.start, base.end).to_numpy()
     if baseline_start is None and baseline_end is None:
-        base_days = base_days.iloc[: metrics.BASELINE_DAYS]
-    latest_days = rated.loc[latest.start : latest.end]
-    _, low, high = _welch(base_days.to_numpy(), latest_days.to_numpy())
+        base_days = base_days[: metrics.BASELINE_DAYS]
+    latest_days = metrics.rated_pain(daily, latest.start, latest.end).to_numpy()
+    _, low, high = _welch(base_days, latest_days)
     notes = []
     if base.value < PERCENT_MIN_BASELINE:
         notes.append(
@@ -393,13 +392,14 @@ def weekly_means_for_trend(daily: pd.DataFrame, max_weeks: int = MAX_WEEKS) -> p
     """Weekly mean pain (points) of ISO weeks with ≥ 4 rated days, the last ``max_weeks``
     calendar weeks at most (indexed by the week's Sunday)."""
     last = metrics.last_logged_day(daily)
+    window = slice(None)
     if last is not None:  # only the weeks that can be used
-        daily = daily.loc[last - pd.Timedelta(days=7 * max_weeks + 6) :]
-    weekly = metrics.weekly_pain(daily)
-    if weekly.empty:
-        return weekly["mean"]
-    recent = weekly.iloc[-max_weeks:]
-    return recent["mean"][recent["count"] >= metrics.ROLLING_MIN_RATED]
+        window = metrics._window(daily, last - pd.Timedelta(days=7 * max_weeks + 6), None)
+    sundays, mean, count = metrics.weekly_pain_arrays(daily, window)
+    recent = slice(max(len(mean) - max_weeks, 0), None)
+    usable = count[recent] >= metrics.ROLLING_MIN_RATED
+    index = pd.DatetimeIndex(sundays[recent][usable], name="week_ending")
+    return pd.Series(mean[recent][usable], index=index, name="mean")
 
 
 def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = MIN_WEEKS) -> Trend:
@@ -417,9 +417,9 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
     weeks = ((means.index - means.index[0]).days // 7).to_numpy(dtype=float)
     slope, low, high = theil_sen(weeks, means.to_numpy())
     # Mann–Kendall on the weekly grid; weeks with too few ratings are gaps (skipped)
-    grid = pd.Series(np.nan, index=np.arange(int(weeks[-1]) + 1))
-    grid.iloc[weeks.astype(int)] = means.to_numpy()
-    test = mann_kendall_hamed_rao(grid.to_numpy(), lags=MK_LAGS)
+    grid = np.full(int(weeks[-1]) + 1, np.nan)
+    grid[weeks.astype(int)] = means.to_numpy()
+    test = mann_kendall_hamed_rao(grid, lags=MK_LAGS)
     mk = f"p = {test.p:.2g}" if math.isfinite(test.p) else "not computable"
     span = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
     if low is not None and high is not None and low > 0:

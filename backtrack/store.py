@@ -542,14 +542,12 @@ def read_log(
     return log
 
 
-def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
-    """Each date's current state: its row with the latest ``recorded_at``.
-
-    Ties (two saves in the same millisecond) go to the row later in the file. Sorted by
-    date; earlier rows for a date are history and left out.
-    """
+def latest_positions(entries: pd.DataFrame) -> np.ndarray:
+    """Positions (``iloc``) of each date's current row, in date order: the row with the
+    latest ``recorded_at``; ties (two saves in the same millisecond) go to the row later
+    in the file."""
     if entries.empty:
-        return entries.reset_index(drop=True)
+        return np.array([], dtype=np.intp)
     days = entries["date"].to_numpy(dtype="datetime64[ns]").view("int64")
     order = np.lexsort(
         (
@@ -559,8 +557,14 @@ def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
         )
     )
     sorted_days = days[order]
-    last_of_day = np.append(sorted_days[1:] != sorted_days[:-1], True)
-    return entries.iloc[order[last_of_day]].reset_index(drop=True)
+    return order[np.append(sorted_days[1:] != sorted_days[:-1], True)]
+
+
+def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
+    """Each date's current state: its row with the latest ``recorded_at`` (see
+    :func:`latest_positions`). Sorted by date; earlier rows for a date are history and
+    left out."""
+    return entries.iloc[latest_positions(entries)].reset_index(drop=True)
 
 
 def history_for(entries: pd.DataFrame, day: date) -> pd.DataFrame:
