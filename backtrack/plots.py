@@ -15,7 +15,8 @@ never import it.
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
@@ -511,13 +512,38 @@ PNG_STYLE = {"text.hinting": "no_hinting"}
 trend chart; looks the same at 90-100 dpi."""
 
 
+def _png(rgb: np.ndarray) -> bytes:
+    """An 8-bit RGB PNG of ``rgb`` (rows x columns x 3): every row unfiltered (PNG filter
+    type 0) and the lot deflated at zlib level 1. Pillow's encoder picks a filter for each
+    row by trying all five, which took half of its ~14 ms for the trend chart; unfiltered
+    rows compress as well here (flat colours: ~150 kB either way) in ~7 ms."""
+    height, width = rgb.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0
+    rows[:, 1:] = rgb.reshape(height, 3 * width)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(data, zlib.crc32(kind))
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows, 1)),
+            chunk(b"IEND", b""),
+        )
+    )
+
+
 def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
     """The figure as PNG, fast: rendered once with Agg and saved as opaque RGB (the
-    figure has a solid background, so the alpha channel only costs), zlib level 1 (about
-    30 ms less than the default at 10 years, files about a third bigger), and
-    :data:`PNG_STYLE`. The figure's own canvas, if any, is left as it was."""
+    figure has a solid background, so the alpha channel only costs), with
+    :data:`PNG_STYLE`, by :func:`_png` (zlib level 1: about 30 ms less than the default
+    at 10 years, files about a third bigger). The figure's own canvas, if any, is left
+    as it was."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     original_canvas, original_dpi = fig.canvas, fig.dpi
     try:
@@ -526,12 +552,10 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
             canvas = FigureCanvasAgg(fig)
             canvas.draw()
             rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).save(buffer, format="png", compress_level=1)
+        return _png(rgb)
     finally:
         fig.dpi = original_dpi
         fig.set_canvas(original_canvas)
-    return buffer.getvalue()
 
 
 def trend_figure(

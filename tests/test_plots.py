@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from datetime import date, datetime, time, timedelta
@@ -182,6 +183,29 @@ def test_trend_chart_with_given_panel_and_labels(daily):
     assert any("baseline" in t for t in labels) and any("not logged" in t for t in labels)
     assert any("meaningful improvement starts" in t for t in labels)
     assert not pain.xaxis.get_visible()  # dates beneath only
+
+
+def agg_pixels(fig, dpi):
+    """The figure drawn by a plain Agg canvas as png_bytes sets it up (RGB array)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.dpi = dpi
+    with matplotlib.rc_context(plots.PNG_STYLE):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+@pytest.mark.parametrize("days", [120, 3650])
+def test_png_bytes_is_exactly_what_agg_draws(days):
+    from PIL import Image
+
+    data = plots.daily_for(demo_log(days, seed=1, end=END), default_routine())
+    png = plots.png_bytes(plots.trend_figure(data, title="Pain – ünïcode ✓"), dpi=90)
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.mode == "RGB" and image.size == (810, 504)
+    expected = agg_pixels(plots.trend_figure(data, title="Pain – ünïcode ✓"), 90)
+    np.testing.assert_array_equal(np.asarray(image), expected)
 
 
 def key_boxes(ax):
