@@ -266,7 +266,7 @@ def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) ->
     exercises = list(values["exercises"])
     if exercises:
         texts_done = pd.Series([texts[code] for code in exercises], dtype=object)
-        credits[exercises] = metrics._credits(texts_done, routine).mean(axis=1)
+        credits[exercises] = metrics.dose_credits(texts_done, routine).mean(axis=1)
     return _Coded(
         file=frame["file"].to_numpy(),
         codes=codes,
@@ -480,7 +480,7 @@ def load(
             first_code = sum(len(c) for c in credits)
             days, exercises = _latest_careful(index[path], log.entries, first_code)
             parts.append(days)
-            credits.append(metrics._credits(exercises, routine).mean(axis=1))
+            credits.append(metrics.dose_credits(exercises, routine).mean(axis=1))
     if not parts:
         parts = [_no_days()]
     days = _concat(parts) if len(parts) > 1 else parts[0]
@@ -520,7 +520,7 @@ def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     equal = (y[:, :, None] == y[:, None, :]).sum(axis=2)  # equal values, itself included
     ties = np.where(np.isnan(y), 0, (equal - 1) * (2 * equal + 5)).sum(axis=1)
     sigma = np.sqrt((n * (n - 1) * (2 * n + 5) - ties) / 18.0)
-    z = stats._z()
+    z = stats.normal_quantile()
     upper = np.minimum(np.round((m + z * sigma) / 2.0).astype(np.int64), m - 1)
     lower = np.maximum(np.round((m - z * sigma) / 2.0).astype(np.int64) - 1, 0)
     return middle, slopes[pick, lower], slopes[pick, upper]

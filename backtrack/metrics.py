@@ -89,7 +89,7 @@ def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None:
         raise FieldError("date", "a date YYYY-MM-DD", value) from None
 
 
-def _window(daily: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> slice:
+def day_window(daily: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> slice:
     """Positions of the days ``start``-``end`` (both included; None = open), as
     ``daily.loc[start:end]`` would select them."""
     index = daily.index
@@ -106,7 +106,7 @@ def _column(
     return daily[name].to_numpy(dtype=dtype)[window]
 
 
-def _credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndarray:
+def dose_credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndarray:
     """Dose credit 0-1 per row and routine exercise (rows x exercises)."""
     doses = routine.doses()
     position = {eid: j for j, eid in enumerate(doses)}
@@ -181,7 +181,7 @@ def daily_series(
     pain = np.full(n, np.nan)
     pain[rows] = entries["pain"].to_numpy(dtype=float, na_value=np.nan)[latest]
     per_exercise = np.full((n, len(ids)), np.nan)
-    per_exercise[rows] = _credits(entries["exercises"].to_numpy(dtype=object)[latest], routine)
+    per_exercise[rows] = dose_credits(entries["exercises"].to_numpy(dtype=object)[latest], routine)
     credit = per_exercise.mean(axis=1) if len(ids) else np.full(n, np.nan)
 
     median = (
@@ -246,7 +246,7 @@ def latest_pain_mean(
     if end_day is None:
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=ROLLING_DAYS - 1)
-    pain = _column(daily, "pain", _window(daily, start_day, end_day))
+    pain = _column(daily, "pain", day_window(daily, start_day, end_day))
     rated = pain[~np.isnan(pain)]
     if len(rated) < ROLLING_MIN_RATED:
         reason = (
@@ -324,7 +324,7 @@ def rated_pain(
 ) -> pd.Series:
     """Pain ratings (points) of the rated days from ``start`` to ``end`` (both included;
     None = open)."""
-    window = _window(daily, start, end)
+    window = day_window(daily, start, end)
     pain = _column(daily, "pain", window)
     rated = ~np.isnan(pain)
     return pd.Series(pain[rated], index=daily.index[window][rated], name="pain")
@@ -401,7 +401,7 @@ def adherence_window(
     if end_day is None:
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=days - 1)
-    window = _window(daily, start_day, end_day)
+    window = day_window(daily, start_day, end_day)
     credit = _column(daily, "credit", window)[_routine_mask(daily, window)]
     if len(credit) == 0:
         reason = f"no logged routine day in the {days} days ending {end_day.date()}"

@@ -55,7 +55,7 @@ class Summary:
             return None if value is None else value.date().isoformat()
 
         def rounded(value: float | None, digits: int = 3) -> float | None:
-            value = stats._num(value)
+            value = stats.finite_or_none(value)
             return None if value is None else round(value, digits)
 
         def estimate(result: stats.Estimate) -> dict[str, Any]:

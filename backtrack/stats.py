@@ -83,14 +83,15 @@ class Estimate:
     def as_dict(self) -> dict[str, float | int | None]:
         """``estimate``, ``low``, ``high``, ``n`` (JSON-ready; NaN becomes None)."""
         return {
-            "estimate": _num(self.estimate),
-            "low": _num(self.low),
-            "high": _num(self.high),
+            "estimate": finite_or_none(self.estimate),
+            "low": finite_or_none(self.low),
+            "high": finite_or_none(self.high),
             "n": self.n,
         }
 
 
-def _num(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is None, NaN or infinite."""
     if value is None or not math.isfinite(value):
         return None
     return float(value)
@@ -114,7 +115,8 @@ def _fmt(value: float, digits: int = 1) -> str:
     return "0.0" if text in ("-0.0", "0.0") else text
 
 
-def _z(confidence: float = CONFIDENCE) -> float:
+def normal_quantile(confidence: float = CONFIDENCE) -> float:
+    """The standard normal z of a two-sided interval (1.96 for 95%)."""
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
@@ -296,7 +298,7 @@ def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE) -> t
         return float(np.sum(counts * (counts - 1) * (2 * counts + 5)))
 
     sigma = math.sqrt((n * (n - 1) * (2 * n + 5) - ties(x) - ties(y)) / 18.0)
-    z = _z(confidence)
+    z = normal_quantile(confidence)
     upper = min(int(np.round((slopes.size + z * sigma) / 2.0)), slopes.size - 1)
     lower = max(int(np.round((slopes.size - z * sigma) / 2.0)) - 1, 0)
     return slope, float(slopes[lower]), float(slopes[upper])
@@ -394,7 +396,7 @@ def weekly_means_for_trend(daily: pd.DataFrame, max_weeks: int = MAX_WEEKS) -> p
     last = metrics.last_logged_day(daily)
     window = slice(None)
     if last is not None:  # only the weeks that can be used
-        window = metrics._window(daily, last - pd.Timedelta(days=7 * max_weeks + 6), None)
+        window = metrics.day_window(daily, last - pd.Timedelta(days=7 * max_weeks + 6), None)
     sundays, mean, count = metrics.weekly_pain_arrays(daily, window)
     recent = slice(max(len(mean) - max_weeks, 0), None)
     usable = count[recent] >= metrics.ROLLING_MIN_RATED
@@ -726,7 +728,7 @@ def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
         )
         / (n1 * n2)
     )
-    z = _z()
+    z = normal_quantile()
     nap = Estimate(
         "nap",
         nap_value,

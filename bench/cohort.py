@@ -171,7 +171,7 @@ def run_duckdb(paths: list[str]):
         raise SystemExit(f"duckdb bench expects clean logs; {bad} bad value(s) found")
     texts = pd.Series([text or "" for text in distinct[2]], dtype=object)
     credits = pd.DataFrame(  # noqa: F841 (read by the SQL below)
-        {"exercises": texts, "credit": metrics._credits(texts, default_routine()).mean(axis=1)}
+        {"exercises": texts, "credit": metrics.dose_credits(texts, default_routine()).mean(axis=1)}
     )
     con.execute(DUCKDB_DAYS)
     rows = {r["path"]: r for r in con.execute(DUCKDB_PATIENTS).df().to_dict("records")}
