@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import warnings
 from datetime import date, datetime, time, timedelta
 
 import matplotlib
@@ -205,7 +206,25 @@ def test_png_bytes_is_exactly_what_agg_draws(days):
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG" and image.mode == "RGB" and image.size == (810, 504)
     expected = agg_pixels(plots.trend_figure(data, title="Pain – ünïcode ✓"), 90)
-    np.testing.assert_array_equal(np.asarray(image), expected)
+    np.testing.assert_array_equal(np.asarray(image), expected)  # fonts from memory too
+
+
+def test_memory_fonts_draw_the_same_and_leave_the_renderer_as_it_was():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plt.figure(figsize=(4, 2))
+    fig.text(0.1, 0.5, "Kerning AV To – 漢", fontsize=14)  # 漢: from the fallback font
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert plots.MEMORY_FONTS
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
+        with plots.memory_fonts(renderer):
+            assert "_prepare_font" in vars(renderer)  # only this renderer object
+            fig.canvas.draw()
+            fast = np.asarray(fig.canvas.buffer_rgba()).copy()
+        assert "_prepare_font" not in vars(renderer)
+        fig.canvas.draw()
+    np.testing.assert_array_equal(fast, np.asarray(fig.canvas.buffer_rgba()))
 
 
 def key_boxes(ax):

@@ -203,3 +203,32 @@ def test_report_file_is_private_and_replaces_whole(demo_csv, tmp_path):
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     assert out.read_bytes().startswith(b"%PDF-")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
+
+
+def test_fonts_read_from_memory_give_the_same_pdf(monkeypatch):
+    """plots.memory_fonts changes how fast the page's text is laid out, never the file:
+    the same bytes (glyphs, kerning, embedded fonts) as matplotlib's own fonts give."""
+    import io
+
+    from backtrack import plots
+    from backtrack.demo import demo_log
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the PDF's creation date
+    log = demo_log(400, seed=2, end=END)
+
+    def pdf(memory: bool) -> bytes:
+        monkeypatch.setattr(plots, "MEMORY_FONTS", memory)
+        buffer = report.write_report(
+            io.BytesIO(), log, name="Zoë Ünal – ½ ✓", today=END, details=True
+        )
+        return buffer.getvalue()
+
+    assert plots.MEMORY_FONTS  # the matplotlib this project runs on: the fast path is used
+    fast = pdf(True)
+    assert fast == pdf(False)
+    reader = PdfReader(io.BytesIO(fast))
+    assert len(reader.pages) == 2
+    assert "Zoë Ünal – ½ ✓" in reader.pages[0].extract_text()
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    names = {str(fonts[name].get_object()["/BaseFont"]).split("+")[-1] for name in fonts}
+    assert names == {"DejaVuSans", "DejaVuSans-Bold"}  # embedded subsets
