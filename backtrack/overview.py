@@ -210,13 +210,15 @@ def summary(
     adherence_7 = metrics.adherence_window(daily, 7)
     adherence_28 = metrics.adherence_window(daily, 28)
     trend = stats.trend(daily)
-    lag = stats.lagged_link(daily)
-    reverse = stats.reverse_link(daily)
+    pairs = stats.link_pairs(daily)
+    lag = stats.lagged_link(daily, pairs)
+    reverse = stats.reverse_link(daily, pairs)
     chronic, span = metrics.chronic_span(daily)
     strength = metrics.habit_strength(daily)
     flares = 0
     if last is not None:
-        flares = int(daily["flare"].loc[last - pd.Timedelta(days=27) : last].sum())
+        window = metrics.day_window(daily, last - pd.Timedelta(days=27), last)
+        flares = int(daily["flare"].to_numpy(dtype=bool)[window].sum())
         if latest.value is None:
             messages.append(f"pain_7day_mean: {latest.reason}")
         if not change.ok:

@@ -561,11 +561,22 @@ def _fit_link(
     return _fit_arrays(*(rows[c].to_numpy(dtype=float) for c in (outcome, own_lag, predictor)))
 
 
-def lagged_link(daily: pd.DataFrame) -> Estimate:
+LINK_COLUMNS = ("pain", "credit", "day")
+"""What :func:`lagged_link` and :func:`reverse_link` read of each pair of days."""
+
+
+def link_pairs(daily: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The pairs of consecutive logged days both links are fitted on (computed once
+    when both are wanted: ``lagged_link(daily, pairs)``, ``reverse_link(daily, pairs)``)."""
+    return _lag_arrays(daily, LINK_COLUMNS)
+
+
+def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
     """Change in next-day pain (points) per full routine day yesterday:
-    pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors."""
+    pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors. ``pairs``: from
+    :func:`link_pairs` of the same ``daily``, if already computed."""
     unit = "points of next-day pain per full routine day"
-    pairs = _lag_arrays(daily, ("pain", "credit"))
+    pairs = link_pairs(daily) if pairs is None else pairs
     fit, n = _fit_arrays(pairs["pain"], pairs["pain_prev"], pairs["credit_prev"])
     if fit is None:
         return _no_fit(
@@ -585,11 +596,12 @@ def lagged_link(daily: pd.DataFrame) -> Estimate:
     )
 
 
-def reverse_link(daily: pd.DataFrame) -> Estimate:
+def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
     """Change in next-day dose credit (fraction 0-1) per point of pain yesterday, on
-    routine days: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive skipping?)."""
+    routine days: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive skipping?).
+    ``pairs``: from :func:`link_pairs` of the same ``daily``, if already computed."""
     unit = "dose credit (0-1) per point of pain the day before"
-    pairs = _lag_arrays(daily, ("pain", "credit", "day"))
+    pairs = link_pairs(daily) if pairs is None else pairs
     routine_day = pairs["day"] == "routine"
     fit, n = _fit_arrays(*(pairs[c][routine_day] for c in ("credit", "credit_prev", "pain_prev")))
     if fit is None:
@@ -807,11 +819,14 @@ __all__ = [
     "change_vs_baseline",
     "classify_change",
     "exercise_links",
+    "finite_or_none",
     "holm",
     "lag_frame",
     "lagged_link",
+    "link_pairs",
     "mann_kendall_hamed_rao",
     "newey_west_lags",
+    "normal_quantile",
     "ols_hac",
     "phase_comparison",
     "reverse_link",

@@ -395,12 +395,19 @@ def _empty_entries(extra: Collection[str] = ()) -> pd.DataFrame:
     return _entries_frame({name: [] for name in ("line", *COLUMNS, *extra)})
 
 
+def _datetimes(values: pd.DatetimeIndex | list[str], **options: object) -> pd.DatetimeIndex:
+    """``values`` as datetimes: parsed with ``options`` unless they already are."""
+    if isinstance(values, pd.DatetimeIndex):
+        return values
+    return pd.to_datetime(values, **options)
+
+
 def _entries_frame(columns: dict[str, list]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "line": pd.array(columns["line"], dtype="int64"),
-            "recorded_at": pd.to_datetime(columns["recorded_at"], format="ISO8601", utc=True),
-            "date": pd.to_datetime(columns["date"], format="%Y-%m-%d"),
+            "recorded_at": _datetimes(columns["recorded_at"], format="ISO8601", utc=True),
+            "date": _datetimes(columns["date"], format="%Y-%m-%d"),
             "pain": pd.array(columns["pain"], dtype="Int64"),
             **{
                 name: pd.array(columns[name], dtype="str")

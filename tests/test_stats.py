@@ -222,24 +222,25 @@ def _statsmodels_fit(frame: pd.DataFrame, y: str, x: list[str]):
 def test_lagged_link_matches_statsmodels_ols_with_hac(seed):
     daily = demo_daily(240, seed)
     fit, n = _statsmodels_fit(_pairs_by_hand(daily), "pain", ["pain_prev", "credit_prev"])
-    ours = stats.lagged_link(daily)
     low, high = fit.conf_int(0.05).loc["credit_prev"]
-    assert ours.n == n
-    assert ours.estimate == pytest.approx(fit.params["credit_prev"])
-    assert (ours.low, ours.high) == pytest.approx((low, high))
-    assert ours.p_value == pytest.approx(fit.pvalues["credit_prev"])
+    # alone, and with the pairs shared with the reverse link (as the summary does)
+    for ours in (stats.lagged_link(daily), stats.lagged_link(daily, stats.link_pairs(daily))):
+        assert ours.n == n
+        assert ours.estimate == pytest.approx(fit.params["credit_prev"])
+        assert (ours.low, ours.high) == pytest.approx((low, high))
+        assert ours.p_value == pytest.approx(fit.pvalues["credit_prev"])
 
 
 def test_reverse_link_matches_statsmodels_on_routine_days():
     daily = demo_daily(240, 2)
     pairs = _pairs_by_hand(daily)
     fit, n = _statsmodels_fit(pairs[pairs["routine"]], "credit", ["credit_prev", "pain_prev"])
-    ours = stats.reverse_link(daily)
     low, high = fit.conf_int(0.05).loc["pain_prev"]
-    assert ours.n == n
-    assert (ours.estimate, ours.low, ours.high) == pytest.approx(
-        (fit.params["pain_prev"], low, high)
-    )
+    for ours in (stats.reverse_link(daily), stats.reverse_link(daily, stats.link_pairs(daily))):
+        assert ours.n == n
+        assert (ours.estimate, ours.low, ours.high) == pytest.approx(
+            (fit.params["pain_prev"], low, high)
+        )
 
 
 def test_lagged_link_with_too_little_data_says_needs_and_has():
