@@ -325,7 +325,11 @@ def _validated_columns(
         values = by_column[position]
         if name in _DATETIMES:
             columns[name] = parsed[name] if keep is None else parsed[name][keep]
-        elif name in ("pain", "day"):
+        elif name == "pain":  # 0-10 NRS, -1 = not rated
+            points = {text: -1 if value is None else value for text, value in parsed[name].items()}
+            rated = np.fromiter(map(points.__getitem__, kept(values)), dtype=np.int64)
+            columns[name] = pd.arrays.IntegerArray(rated, rated < 0)
+        elif name == "day":
             columns[name] = list(map(parsed[name].__getitem__, kept(values)))
         elif name == "note" and parsed[name]:
             guarded = parsed[name]
@@ -405,7 +409,7 @@ def _datetimes(values: pd.DatetimeIndex | list[str], **options: object) -> pd.Da
 def _entries_frame(columns: dict[str, list]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
-            "line": pd.array(columns["line"], dtype="int64"),
+            "line": np.array(columns["line"], dtype=np.int64),
             "recorded_at": _datetimes(columns["recorded_at"], format="ISO8601", utc=True),
             "date": _datetimes(columns["date"], format="%Y-%m-%d"),
             "pain": pd.array(columns["pain"], dtype="Int64"),
