@@ -1,14 +1,16 @@
 """Benchmark: load + full summary of 10 years (3650 days) of one person's log.
 
-Prints, from one run: the median in-process time of ``load_log`` + ``backtrack.summary``
-beside a bare ``pandas.read_csv`` of the same file (and their ratio), the split between
-loading and analysis, and the wall time of a fresh ``backtrack summary`` process beside a
-bare ``python -c "import pandas"``. Not a timed test; targets: ≤ 25 ms in process,
-≤ 1.0 s for the fresh process. Run: ``.venv/bin/python bench/analysis.py``.
+Prints, from one run: the median (and fastest) in-process time of ``load_log`` +
+``backtrack.summary`` beside a bare ``pandas.read_csv`` of the same file (and their
+ratio), the split between loading and analysis, and the wall time of a fresh
+``backtrack summary`` process beside a bare ``python -c "import pandas"``. Not a timed
+test; targets: ≤ 25 ms in process, ≤ 1.0 s for the fresh process.
+Run: ``.venv/bin/python bench/analysis.py``.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from timing import median_ms  # bench/timing.py, beside this script
+from timing import timings_ms  # bench/timing.py, beside this script
 
 import backtrack
 from backtrack.actions import load_log
@@ -48,21 +50,28 @@ def main() -> None:
         rows = sum(1 for _ in path.open()) - 1
         log = load_log(path, routine=routine)
 
-        bare = median_ms(lambda: pd.read_csv(path, dtype=str, keep_default_na=False), REPEATS)
-        load = median_ms(lambda: load_log(path, routine=routine), REPEATS)
-        analysis = median_ms(lambda: backtrack.summary(log, routine=routine, today=TODAY), REPEATS)
+        bare = timings_ms(lambda: pd.read_csv(path, dtype=str, keep_default_na=False), REPEATS)
+        load = timings_ms(lambda: load_log(path, routine=routine), REPEATS)
+        analysis = timings_ms(
+            lambda: backtrack.summary(log, routine=routine, today=TODAY), REPEATS
+        )
 
         def load_and_summarize() -> None:
             backtrack.summary(load_log(path, routine=routine), routine=routine, today=TODAY)
 
-        total = median_ms(load_and_summarize, REPEATS)
+        total = timings_ms(load_and_summarize, REPEATS)
         print(f"log: {DAYS} days, {rows} rows, {path.stat().st_size / 1024:.0f} KiB")
-        print(f"in process, median of {REPEATS} runs:")
-        print(f"  pandas.read_csv (bare)          {bare:7.1f} ms")
-        print(f"  load_log (validating read)      {load:7.1f} ms")
-        print(f"  summary (analysis only)         {analysis:7.1f} ms")
-        print(f"  load + summary                  {total:7.1f} ms   (target <= 25 ms)")
-        print(f"  ratio load + summary / read_csv {total / bare:7.1f} x")
+        print(f"load average before: {os.getloadavg()[0]:.2f} (figures are noisy above ~1)")
+        print(f"in process, {REPEATS} runs:            median   fastest")
+        print(f"  pandas.read_csv (bare)          {bare[0]:7.1f} ms {bare[1]:6.1f} ms")
+        print(f"  load_log (validating read)      {load[0]:7.1f} ms {load[1]:6.1f} ms")
+        print(f"  summary (analysis only)         {analysis[0]:7.1f} ms {analysis[1]:6.1f} ms")
+        print(
+            f"  load + summary                  {total[0]:7.1f} ms {total[1]:6.1f} ms"
+            "   (target <= 25 ms)"
+        )
+        ratios = f"{total[0] / bare[0]:7.1f} x {total[1] / bare[1]:6.1f} x"
+        print(f"  ratio load + summary / read_csv {ratios}")
 
         python = sys.executable
         pandas_only = process_seconds([python, "-c", "import pandas"])

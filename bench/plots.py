@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import statistics
-import time
 from datetime import date
 
 import matplotlib
@@ -22,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
+from timing import timings_ms  # noqa: E402  (bench/timing.py, beside this script)
 
 from backtrack import plots, report  # noqa: E402
 from backtrack.demo import demo_log  # noqa: E402
@@ -30,18 +29,6 @@ from backtrack.routine import default_routine  # noqa: E402
 REPEATS = 7
 END = date(2026, 11, 1)
 DPI = 100
-
-
-def timings_ms(function, repeats: int) -> tuple[float, float]:
-    """Median and fastest wall time of ``function()`` in ms, after one warm-up call (the
-    median as bench/timing.py's ``median_ms`` gives it)."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times), 1000 * min(times)
 
 
 def trend_png(daily) -> bytes:
