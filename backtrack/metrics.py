@@ -213,6 +213,18 @@ def daily_series(
     return frame
 
 
+def daily_since(
+    entries: pd.DataFrame, routine: Routine, since: date | str | pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """The :func:`daily_series` an analysis from ``since`` on uses (all days when None):
+    it starts on the first day logged on or after ``since``."""
+    daily = daily_series(entries, routine, start=since)
+    if since is not None:
+        logged = daily["logged"].to_numpy(dtype=bool)
+        daily = daily.iloc[logged.argmax() :] if logged.any() else daily.iloc[:0]
+    return daily
+
+
 def exercise_ids(daily: pd.DataFrame) -> list[str]:
     """The routine's exercise ids present in a daily series (its ``credit_<id>`` columns)."""
     return [c[len(CREDIT_PREFIX) :] for c in daily.columns if c.startswith(CREDIT_PREFIX)]

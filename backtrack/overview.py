@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -47,6 +47,8 @@ class Summary:
     chronic: bool
     chronic_span_days: int
     messages: tuple[str, ...]
+    daily: pd.DataFrame = field(default=None, repr=False, compare=False)
+    """The daily series the numbers come from (:func:`backtrack.metrics.daily_since`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: pain in points (0-10), adherence fractions 0-1, percent as 35.0."""
@@ -191,10 +193,7 @@ def summary(
         entries, source, problems = loaded.entries, loaded.path, len(loaded.problems)
     routine = routine or load_routine(log_path=None if source.startswith("<") else source)
     today = today or date.today()
-    daily = metrics.daily_series(entries, routine, start=since)
-    if since is not None:
-        logged = daily["logged"].to_numpy(dtype=bool)
-        daily = daily.iloc[logged.argmax() :] if logged.any() else daily.iloc[:0]
+    daily = metrics.daily_since(entries, routine, since)
     messages: list[str] = []
     if demo:
         messages.append("These are demo data, not yours: log a day to start your own file.")
@@ -266,4 +265,5 @@ def summary(
         chronic=chronic,
         chronic_span_days=span,
         messages=tuple(messages),
+        daily=daily,
     )

@@ -93,12 +93,7 @@ def daily_for(
     from .routine import load_routine
 
     entries = log if isinstance(log, pd.DataFrame) else log.entries
-    routine = routine or load_routine()
-    daily = metrics.daily_series(entries, routine, start=since)
-    if since is not None:
-        logged = daily["logged"].to_numpy(dtype=bool)
-        daily = daily.iloc[logged.argmax() :] if logged.any() else daily.iloc[:0]
-    return daily
+    return metrics.daily_since(entries, routine or load_routine(), since)
 
 
 def _check_daily(daily: pd.DataFrame) -> None:

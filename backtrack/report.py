@@ -70,8 +70,7 @@ def report_data(
     """Gather the report's data for a log, from ``since`` on (default: all of it)."""
     routine = routine or load_routine()
     result = summary(log, routine=routine, today=today, since=since)
-    daily = plots.daily_for(log, routine, since=since)
-    return ReportData(daily, result, routine, log.entries, name, bool(log.demo))
+    return ReportData(result.daily, result, routine, log.entries, name, bool(log.demo))
 
 
 # ----------------------------------------------------------------------------- text helpers

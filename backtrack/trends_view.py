@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import metrics, plots
+from . import plots
 from .overview import Summary, summary
 from .report import ReportData, key_numbers
 from .routine import Routine, load_routine
@@ -56,12 +56,13 @@ class PeriodView:
     calendar_png: bytes
 
 
-def period_start(log: LogData, routine: Routine, days: int | None) -> pd.Timestamp | None:
+def period_start(log: LogData, days: int | None) -> pd.Timestamp | None:
     """First day of the last ``days`` days ending on the last logged day (None: all)."""
     if days is None:
         return None
-    last = metrics.last_logged_day(plots.daily_for(log, routine))
-    return None if last is None else last - pd.Timedelta(days=days - 1)
+    if log.entries.empty:
+        return None
+    return log.entries["date"].max() - pd.Timedelta(days=days - 1)  # the last logged day
 
 
 def calendar_figure(daily: pd.DataFrame, width: float = 9.0) -> Figure:
@@ -77,9 +78,9 @@ def period_view(
     log: LogData, routine: Routine, days: int | None, *, today: date | None = None
 ) -> PeriodView:
     """Summary and charts for the last ``days`` days (None: all)."""
-    since = period_start(log, routine, days)
+    since = period_start(log, days)
     result = summary(log, routine=routine, since=since, today=today)
-    daily = plots.daily_for(log, routine, since=since)
+    daily = result.daily
     title = "Pain and exercise" + (" (DEMO DATA)" if log.demo else "")
     return PeriodView(
         since,

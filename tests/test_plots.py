@@ -406,6 +406,19 @@ def test_daily_for_since_starts_on_the_first_logged_day():
     assert daily.index[-1] <= pd.Timestamp(END)
 
 
+@pytest.mark.parametrize("since", [None, "2026-11-01"])
+def test_the_charts_draw_the_days_the_summary_counts(since):
+    """The report and the trends view draw the summary's own daily series."""
+    from backtrack.overview import summary
+
+    log = demo_log(60, seed=2, end=END)
+    result = summary(log, routine=default_routine(), since=since, today=END)
+    pd.testing.assert_frame_equal(
+        result.daily, plots.daily_for(log, default_routine(), since=since)
+    )
+    assert result.days_logged == int(result.daily["logged"].sum())
+
+
 def test_logging_path_never_imports_matplotlib():
     code = (
         "import sys, backtrack, backtrack.actions, backtrack.cli, backtrack.store, "
