@@ -629,7 +629,8 @@ def _png(rgb: np.ndarray) -> bytes:
     height, width = rgb.shape[:2]
     rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
     rows[:, 0] = 0
-    rows[:, 1:] = rgb.reshape(height, 3 * width)
+    pixels = rows[:, 1:].reshape(height, width, 3)  # a view: one copy of the pixels
+    pixels[...] = rgb
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(data, zlib.crc32(kind))
