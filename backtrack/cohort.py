@@ -1,16 +1,15 @@
 """The cohort view: one row per patient log, over a folder of logs, computed with polars.
 
 How (measured on ``bench/cohort.py``, 1000 patients x 10 years): one streaming polars
-pass reads every log; the fields that repeat a few thousand texts millions of times
-(date, pain, exercises, day, where, and ``recorded_at``'s calendar day) are read as
+pass reads every log with an explicit all-text schema; the fields that repeat a few
+thousand texts millions of times (date, pain, exercises, day, where) come out as
 categorical codes, so each distinct text is checked and typed once by the schema's own
-parser and looked up per row in numpy; the rest of ``recorded_at`` is checked per row by
-a pattern of the form the app writes (every stamp passing both checks passes
-:func:`backtrack.schema.parse_recorded_at`). Each date's latest save (time stamps parsed
-only for dates saved twice), the windows per patient (found by binary search in sorted
-(file, day) keys) and the Theil–Sen trends (all patients at once) are numpy. Only the
-clinical class (:func:`backtrack.stats.classify_change`) is left to Python, once per
-patient.
+parser and looked up per row in numpy; ``recorded_at`` is checked per row by a pattern
+that accepts exactly what :func:`backtrack.schema.parse_recorded_at` accepts in the form
+the app writes. Each date's latest save (time stamps parsed only for dates saved twice),
+the windows per patient (found by binary search in sorted (file, day) keys) and the
+Theil–Sen trends (all patients at once) are numpy. Only the clinical class
+(:func:`backtrack.stats.classify_change`) is left to Python, once per patient.
 
 Each number has the definition of the single-patient :func:`backtrack.summary` (the tests
 check they agree): ``days_logged`` (dates with a save); ``baseline`` (mean pain of the
@@ -55,14 +54,15 @@ from .store import read_log
 LOW_ADHERENCE = 0.6
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
 _HEADER = ",".join(COLUMNS)
-_STAMP_SHAPE = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$"
+_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # not 0000
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_RECORDED = (
+    rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 )
-"""``recorded_at`` as the app writes it, checked per row; its calendar day (the first 10
-characters) is checked apart, once per distinct day, by :func:`backtrack.schema.parse_date`.
-Every text passing both passes :func:`backtrack.schema.parse_recorded_at`; others (other
-valid forms too, such as ``Z`` or no seconds) go to :func:`read_log`."""
+"""``recorded_at`` as the app writes it, a real calendar day included: every text it
+matches passes :func:`backtrack.schema.parse_recorded_at` (others go to :func:`read_log`)."""
 COLUMNS_OUT = (
     "patient",
     "path",
@@ -126,23 +126,21 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "exercises": parse_exercises,
     "day": parse_day,
     "where": parse_where,
-    "stamp_day": parse_date,  # recorded_at's calendar day (see _STAMP_SHAPE)
 }
-"""Each coded column's parser: its distinct texts are checked once (see :func:`_decode`)."""
 
 
 def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
     """All ``paths`` as one lazy table: ``file`` (position in ``paths``), ``recorded_at``
     as stored, the fields of :data:`_CODED` as codes of ``categories`` (a log repeats a
-    few thousand texts millions of times), ``stamp_ok`` and ``stamp_day`` (see
-    :func:`_stamp_checks`) and ``note_commas`` (commas inside the note). ``note`` is read:
+    few thousand texts millions of times), ``stamp_ok`` (``recorded_at`` matches
+    :data:`_RECORDED`) and ``note_commas`` (commas inside the note). ``note`` is read:
     only when every column is read does polars refuse a row with too many fields (with
     some left out it drops the extra fields silently). A row with too few fields reads
     as if its last fields were empty: :func:`_miscounted_files` finds those."""
     coded = pl.Categorical(categories)
     return pl.scan_csv(
         paths,
-        schema={name: coded if name in _CODED else pl.String for name in COLUMNS},
+        schema=dict.fromkeys(COLUMNS, pl.String),
         has_header=True,
         empty_string_is_null=False,
         include_file_paths="path",
@@ -150,39 +148,10 @@ def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
     ).select(
         pl.col("path").cast(pl.Enum(paths)).to_physical().alias("file"),
         "recorded_at",
-        *_CODED,
-        **_stamp_checks(pl.col("recorded_at"), coded),
+        *(pl.col(name).cast(coded) for name in _CODED),
+        stamp_ok=pl.col("recorded_at").str.contains(_RECORDED),
         note_commas=pl.col("note").str.count_matches(",", literal=True).fill_null(0),
     )
-
-
-def _stamp_checks(stamp: pl.Expr, coded: pl.Categorical) -> dict[str, pl.Expr]:
-    """``stamp_ok``: ``recorded_at`` has the app's form (:data:`_STAMP_SHAPE`);
-    ``stamp_day``: its first 10 characters (the calendar day), coded like the dates."""
-    return {
-        "stamp_ok": stamp.str.contains(_STAMP_SHAPE),
-        "stamp_day": stamp.str.slice(0, 10).cast(coded),
-    }
-
-
-def fast_stamp_ok(texts: list[str]) -> list[bool]:
-    """Whether the cohort's fast path takes each ``recorded_at`` text (the same checks
-    as its streaming pass: form per row, calendar day once per distinct day)."""
-    categories = pl.Categories.random()
-    checks = pl.DataFrame({"recorded_at": texts}, schema={"recorded_at": pl.String}).select(
-        **_stamp_checks(pl.col("recorded_at"), pl.Categorical(categories))
-    )
-    day_ok = {}
-    for day in checks["stamp_day"].unique().to_list():
-        try:
-            parse_date(day)
-            day_ok[day] = True
-        except FieldError:
-            day_ok[day] = False
-    return [
-        bool(ok) and day_ok[day]
-        for ok, day in zip(checks["stamp_ok"], checks["stamp_day"], strict=True)
-    ]
 
 
 def _read(paths: list[str], categories: pl.Categories) -> tuple[pl.DataFrame | None, list[int]]:
@@ -227,7 +196,7 @@ class _Coded:
 def _texts_from(frame: pl.DataFrame) -> list[str]:
     """Each code's text, from the distinct values of the coded columns themselves."""
     texts: dict[int, str] = {}
-    for name in _PARSERS:
+    for name in _CODED:
         distinct = frame[name].drop_nulls().unique()
         texts.update(zip(distinct.to_physical().to_list(), distinct.to_list(), strict=True))
     return [texts.get(code, "") for code in range(max(texts, default=-1) + 1)]
@@ -236,16 +205,15 @@ def _texts_from(frame: pl.DataFrame) -> list[str]:
 def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) -> _Coded:
     """Check each distinct text once with the schema's own parser and type it."""
     texts = categories.to_series().to_list()
-    physical = {name: frame[name].to_physical() for name in _PARSERS}
+    physical = {name: frame[name].to_physical() for name in _CODED}
     if max(p.max() or 0 for p in physical.values()) >= len(texts):
         texts = _texts_from(frame)  # the categories did not list every code (never seen)
-    texts = [*texts, ""]  # the last code: an empty field (polars reads an unquoted empty
-    # field, and a missing one, of a categorical column as null)
-    size = len(texts)
+    size = len(texts) + 1  # the last code stands for a missing field (never seen either:
+    # polars reads a missing field as an empty one)
     codes, present, valid, values = {}, {}, {}, {}
     for name, column in physical.items():
         codes[name] = (column.fill_null(size - 1) if column.null_count() else column).to_numpy()
-        present[name] = np.flatnonzero(np.bincount(codes[name], minlength=size))
+        present[name] = np.flatnonzero(np.bincount(codes[name], minlength=size)[:-1])
         ok = np.zeros(size, dtype=bool)
         parsed: dict[int, object] = {}
         for code in present[name].tolist():
@@ -281,14 +249,14 @@ def _decode(frame: pl.DataFrame, categories: pl.Categories, routine: Routine) ->
 
 def _suspect_rows(frame: pl.DataFrame, coded: _Coded) -> np.ndarray | None:
     """Rows with a field the schema might refuse (None when there are none): a
-    ``recorded_at`` not of the app's form or not on a calendar day, a missing field, or a
-    text the schema's parser refuses. Their files are read by :func:`read_log` instead,
-    so no bad row is ever counted."""
+    ``recorded_at`` not matching :data:`_RECORDED`, a missing field, or a text the
+    schema's parser refuses. Their files are read by :func:`read_log` instead, so no bad
+    row is ever counted."""
     stamp_ok = frame["stamp_ok"].fill_null(False)
-    if stamp_ok.all() and all(coded.valid[n][coded.present[n]].all() for n in _PARSERS):
+    if stamp_ok.all() and all(coded.valid[n][coded.present[n]].all() for n in _CODED):
         return None
     bad = ~stamp_ok.to_numpy()
-    for name in _PARSERS:
+    for name in _CODED:
         bad |= ~coded.valid[name][coded.codes[name]]
     return bad
 

@@ -17,8 +17,7 @@ Engines: ``scan`` (the floor: a bare polars read of the same files as text, no
 validation or analysis; the polars pipeline is printed as a ratio of it), ``polars``
 (:func:`backtrack.cohort.summarise`, the one the package uses), ``duckdb`` (the same
 steps in SQL, below, validated the same way: each distinct text once with the schema's
-parsers, ``recorded_at`` by pattern per row and its calendar day once per distinct day),
-``pandas`` (the single-patient reference:
+parsers, ``recorded_at`` by pattern per row), ``pandas`` (the single-patient reference:
 :func:`backtrack.store.read_log` and :mod:`backtrack.metrics` / :mod:`backtrack.stats`
 per file). The tables are checked to agree before timings are printed.
 """
@@ -105,7 +104,7 @@ FROM read_csv(
 
 DUCKDB_CHECKS = """
 SELECT list(DISTINCT date), list(DISTINCT pain), list(DISTINCT exercises), list(DISTINCT day),
-       list(DISTINCT "where"), list(DISTINCT left(recorded_at, 10)),
+       list(DISTINCT "where"),
        count(*) FILTER (NOT coalesce(regexp_full_match(recorded_at, $recorded), false))
 FROM raw
 """
@@ -148,8 +147,7 @@ SELECT * FROM summary LEFT JOIN baseline USING (path) LEFT JOIN weeks USING (pat
 
 def run_duckdb(paths: list[str]):
     """The same steps in SQL, validated the same way as the polars path: each distinct
-    field text once with the schema's parsers (``recorded_at``'s calendar day too), the rest of
-    ``recorded_at`` by pattern per row; dose
+    field text once with the schema's parsers, ``recorded_at`` by pattern per row; dose
     credit per distinct ``exercises`` text, joined back."""
     import duckdb
     import pandas as pd
@@ -160,7 +158,7 @@ def run_duckdb(paths: list[str]):
 
     con = duckdb.connect()
     con.execute(DUCKDB_LOAD, {"paths": paths})
-    *distinct, bad = con.execute(DUCKDB_CHECKS, {"recorded": cohort._STAMP_SHAPE}).fetchone()
+    *distinct, bad = con.execute(DUCKDB_CHECKS, {"recorded": cohort._RECORDED}).fetchone()
     for values, parser in zip(distinct, cohort._PARSERS.values(), strict=True):
         for value in values:
             try:
