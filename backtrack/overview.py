@@ -47,7 +47,7 @@ class Summary:
     chronic: bool
     chronic_span_days: int
     messages: tuple[str, ...]
-    daily: pd.DataFrame = field(default=None, repr=False, compare=False)
+    daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     """The daily series the numbers come from (:func:`backtrack.metrics.daily_since`)."""
 
     def to_dict(self) -> dict[str, Any]:

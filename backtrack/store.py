@@ -267,9 +267,9 @@ def _validated_columns(
     """Check rows of the right shape column by column, each distinct value once.
 
     Returns the columns of the valid rows (stored text, except ``recorded_at`` and
-    ``date`` as datetimes, ``pain`` as int/None, ``day`` with empty as routine and
-    ``note`` as typed), a problem per bad field, and exercise ids unknown to the routine
-    with the first line naming each.
+    ``date`` as datetimes, ``pain`` as an Int64 array (NA = not rated), ``day`` with
+    empty as routine and ``note`` as typed), a problem per bad field, and exercise ids
+    unknown to the routine with the first line naming each.
     """
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     parsed: dict[str, object] = {}
@@ -439,15 +439,10 @@ def _rows_of_shape(
     """The data records of the header's width (and their lines), the number of blank
     ones; a problem appended for each record of another shape."""
     header = records[0]
-    width = len(header)
     blank_lines = 0
     rows: list[list[str]] = []
     lines: list[int] = []
     for line, fields in zip(starts[1:], records[1:], strict=True):
-        if len(fields) == width and line != torn_line and not undecodable and any(fields):
-            rows.append(fields)
-            lines.append(line)
-            continue
         problem = _shape_problem(fields, header, line == torn_line, undecodable)
         if problem == "blank":
             blank_lines += 1
