@@ -89,8 +89,15 @@ def cmd_log(args: argparse.Namespace) -> int:
         where=args.where,
         note=args.note,
     )
+    from .schema import decode_note
+
     print(f"saved to {saved.path}")
     for name, value in saved.row.items():
+        if name == "note" and decode_note(value) != value:  # show the note as typed
+            value = (
+                f"{decode_note(value)}   (stored with a leading ' so a spreadsheet shows it "
+                "as text; backtrack removes it on load)"
+            )
         print(f"  {name:<12} {value}")
     return 0
 

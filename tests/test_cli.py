@@ -39,6 +39,7 @@ def test_log_prints_the_saved_row(capsys, log_path):
     assert (code, err) == (0, "")
     assert f"saved to {log_path}" in out
     assert "floor_relaxation=5;hip_stretch=1.5" in out
+    assert "  note         =not a formula   (stored with a leading '" in out  # as typed
     row = read_log(log_path).entries.iloc[0]
     assert (row["pain"], row["where"], row["note"]) == (4, "lower_back", "=not a formula")
 
