@@ -51,7 +51,7 @@ from .schema import COLUMNS, parse_date, parse_day, parse_exercises, parse_pain,
 from .store import latest_per_date as store_latest_per_date
 from .store import read_log
 
-LOW_ADHERENCE = 0.6
+LOW_ADHERENCE = metrics.LOW_ADHERENCE
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
 _HEADER = ",".join(COLUMNS)
 _YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # not 0000
@@ -723,45 +723,3 @@ def write_demo_cohort(
             )
         )
     return paths
-
-
-def plot_change_vs_adherence(table: pd.DataFrame, *, ax=None):
-    """Change vs baseline (points, + = better) against 28-day adherence (%), one dot per
-    patient, labelled; the 2-point line of a clinically important change and the 60%
-    adherence line are drawn. Patients without both numbers are left out (and counted
-    in the title). Returns the matplotlib Axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        ax = plt.gca()
-    both = table.dropna(subset=["change_points", "adherence_28day"])
-    x = both["adherence_28day"].astype(float) * 100
-    y = both["change_points"].astype(float)
-    rising = both["trend_low"].astype(float) > 0
-    ax.scatter(x[~rising], y[~rising], color="#0072B2", label="patient")
-    ax.scatter(x[rising], y[rising], color="#D55E00", marker="^", label="patient, pain rising")
-    for patient, xi, yi in zip(both["patient"], x, y, strict=True):
-        ax.annotate(str(patient), (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.axhline(
-        stats.IMPORTANT_POINTS,
-        color="grey",
-        linestyle="--",
-        linewidth=0.8,
-        label=f"important improvement ({stats.IMPORTANT_POINTS:g} points)",
-    )
-    ax.axhline(0, color="black", linewidth=0.6, label="no change")
-    ax.axvline(
-        LOW_ADHERENCE * 100,
-        color="grey",
-        linestyle=":",
-        linewidth=0.8,
-        label=f"low adherence (< {LOW_ADHERENCE:.0%})",
-    )
-    ax.set_xlabel("adherence, last 28 days (% of prescribed dose)")
-    ax.set_ylabel("change vs baseline (points, + = less pain)")
-    left_out = len(table) - len(both)
-    ax.set_title(
-        "Change vs adherence" + (f" ({left_out} patient(s) without both)" if left_out else "")
-    )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    return ax

@@ -42,6 +42,8 @@ ROLLING_MIN_RATED = 4
 BASELINE_DAYS = 7
 HIGH_ADHERENCE = 0.8
 """Adherence at or above this fraction is labelled high (Jones et al. 2025: 80-100%)."""
+LOW_ADHERENCE = 0.6
+"""Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
 HABIT_HALF_LIFE = 13.0
 """Loop Habit Tracker: m = 0.5 ** (sqrt(f) / 13)."""
 CHRONIC_MONTHS = 3

@@ -982,11 +982,54 @@ def habit_chart(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def change_vs_adherence(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """A cohort (:func:`backtrack.cohort.summarise`): change vs baseline (points, + =
+    better) against 28-day adherence (%), one labelled dot per patient, triangles where
+    pain is rising; the 2-point line of a clinically important change and the 60%
+    adherence line are drawn. Patients without both numbers are left out (and counted in
+    the title); none with both gives empty axes saying so."""
+    ax = plt.gca() if ax is None else ax
+    both = table.dropna(subset=["change_points", "adherence_28day"])
+    ax.set_xlabel("adherence, last 28 days (% of prescribed dose)")
+    ax.set_ylabel("change vs baseline (points, + = less pain)")
+    if both.empty:
+        return _not_enough(ax, 1, 0, "patient with a change and an adherence")
+    x = both["adherence_28day"].astype(float) * 100
+    y = both["change_points"].astype(float)
+    rising = both["trend_low"].astype(float) > 0
+    ax.scatter(x[~rising], y[~rising], color=BLUE, label="patient")
+    ax.scatter(x[rising], y[rising], color=VERMILLION, marker="^", label="patient, pain rising")
+    for patient, xi, yi in zip(both["patient"], x, y, strict=True):
+        ax.annotate(str(patient), (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(
+        stats.IMPORTANT_POINTS,
+        color="grey",
+        linestyle="--",
+        linewidth=0.8,
+        label=f"important improvement ({stats.IMPORTANT_POINTS:g} points)",
+    )
+    ax.axhline(0, color="black", linewidth=0.6, label="no change")
+    ax.axvline(
+        metrics.LOW_ADHERENCE * 100,
+        color="grey",
+        linestyle=":",
+        linewidth=0.8,
+        label=f"low adherence (< {metrics.LOW_ADHERENCE:.0%})",
+    )
+    left_out = len(table) - len(both)
+    ax.set_title(
+        "Change vs adherence" + (f" ({left_out} patient(s) without both)" if left_out else "")
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return ax
+
+
 __all__ = [
     "ADHERENCE_CLASSES",
     "adherence_panel",
     "attach_adherence_panel",
     "calendar",
+    "change_vs_adherence",
     "daily_for",
     "exercise_adherence",
     "date_ticks",

@@ -464,3 +464,33 @@ def test_period_view_uses_the_summary_for_the_period(tmp_path):
     assert view.summary.trend.sentence.split("(")[0].replace("'", "&#x27;") in html
     whole = period_view(log, routine, None, today=END)
     assert whole.since is None and len(whole.daily) == 90
+
+
+def _cohort_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "patient": ["a", "b", "c", "d"],
+            "change_points": [2.5, -1.0, 0.4, np.nan],
+            "adherence_28day": [0.9, 0.4, 0.7, 0.8],
+            "trend_low": [-0.3, 0.05, -0.1, np.nan],
+        }
+    )
+
+
+def test_change_vs_adherence_draws_each_patient_with_both_numbers():
+    ax = plots.change_vs_adherence(_cohort_table())
+    steady, rising = ax.collections
+    np.testing.assert_allclose(steady.get_offsets(), [[90, 2.5], [70, 0.4]])
+    np.testing.assert_allclose(rising.get_offsets(), [[40, -1.0]])  # trend interval above 0
+    assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
+    assert "1 patient(s) without both" in ax.get_title()
+    assert ax.get_xlabel() and ax.get_ylabel()
+    lines = {line.get_label(): line for line in ax.lines}
+    assert lines["important improvement (2 points)"].get_ydata()[0] == 2.0
+    assert lines["low adherence (< 60%)"].get_xdata()[0] == 60
+
+
+def test_change_vs_adherence_without_any_patient_says_so():
+    ax = plots.change_vs_adherence(_cohort_table().iloc[3:])
+    assert not ax.collections
+    assert "Not enough data yet" in ax.texts[0].get_text()
