@@ -341,14 +341,16 @@ def _validated_columns(
             columns[name] = kept(by_column[position])
     unknown: dict[str, int] = {}
     if known_exercises is not None:
-        for text, ids in parsed["exercises"].items():
-            for exercise_id in ids:
-                if exercise_id not in known_exercises and exercise_id not in unknown:
-                    unknown[exercise_id] = next(
-                        lines[i]
-                        for i in (range(len(rows)) if keep is None else keep)
-                        if by_column[positions[3]][i] == text
-                    )
+        strangers = {  # exercises texts naming ids the routine does not know
+            text: others
+            for text, ids in parsed["exercises"].items()
+            if (others := [e for e in ids if e not in known_exercises])
+        }
+        if strangers:  # the first kept row naming each (rows left out do not count)
+            texts = by_column[positions[COLUMNS.index("exercises")]]
+            for i in range(len(rows)) if keep is None else keep:
+                for exercise_id in strangers.get(texts[i], ()):
+                    unknown.setdefault(exercise_id, lines[i])
     problems = [p for index in sorted(bad) for p in bad[index]]
     return columns, problems, unknown
 

@@ -241,6 +241,33 @@ def test_unknown_exercise_ids_load_with_warning(log_path):
     assert any("'plank' is not in the current routine" in w for w in log.warnings)
 
 
+def test_unknown_exercise_ids_are_warned_at_their_first_kept_line(log_path):
+    """An id named only on a row left out for another reason is not warned about (that row
+    is a problem, not kept); otherwise the warning names the first kept line naming it
+    (it used to crash with StopIteration on the first, found by differential fuzzing)."""
+    append_entry(log_path, entry(1, exercises={"plank": 3.0}))  # line 2: bad pain below
+    append_entry(log_path, entry(2, exercises={"bridge": 1.0, "plank": 2.0}))  # line 3
+    append_entry(log_path, entry(3, exercises={"plank": 3.0}))  # line 4, same text as line 2
+    lines = log_path.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[1].split(",")
+    fields[2] = "11"
+    write(log_path, "".join([lines[0], ",".join(fields), *lines[2:]]))
+    log = read_log(log_path, strict=False, known_exercises={"floor_relaxation", "bridge"})
+    assert [(p.line, p.column) for p in log.problems] == [(2, "pain")]
+    assert log.entries["line"].tolist() == [3, 4]
+    named = [w for w in log.warnings if "is not in the current routine" in w]
+    assert named == [
+        f"{log_path}:3:exercises: 'plank' is not in the current routine; the rows are kept "
+        "and the exercise is not counted in adherence"
+    ]
+    append_entry(log_path, entry(4, exercises={"yoga": 1.0}))
+    text = log_path.read_text(encoding="utf-8")
+    write(log_path, text.replace(",yoga=1,", ",yoga=1,holiday"))  # its day is refused
+    only_bad = read_log(log_path, strict=False, known_exercises={"floor_relaxation", "plank"})
+    assert [(p.line, p.column) for p in only_bad.problems] == [(2, "pain"), (5, "day")]
+    assert not any("'yoga'" in w for w in only_bad.warnings)
+
+
 def test_log_readable_by_others_is_warned(log_path):
     append_entry(log_path, entry(1))
     os.chmod(log_path, 0o644)

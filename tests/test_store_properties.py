@@ -80,9 +80,13 @@ mutation = st.tuples(
 
 
 @SETTINGS
-@given(batch=st.lists(entries, min_size=1, max_size=4), mutations=st.lists(mutation, max_size=4))
+@given(
+    batch=st.lists(entries, min_size=1, max_size=4),
+    mutations=st.lists(mutation, max_size=4),
+    known=st.sampled_from([None, frozenset()]),  # the app passes its routine's ids
+)
 def test_corruption_only_ever_raises_our_error_with_line_and_column(
-    tmp_path_factory, batch, mutations
+    tmp_path_factory, batch, mutations, known
 ):
     path = tmp_path_factory.mktemp("bad") / "log.csv"
     for item in batch:
@@ -100,13 +104,13 @@ def test_corruption_only_ever_raises_our_error_with_line_and_column(
             del data[at:]
     path.write_bytes(bytes(data))
     try:
-        log = read_log(path)
+        log = read_log(path, known_exercises=known)
     except LogFormatError as error:
         assert error.line >= 1
         assert error.column
         assert all(p.line >= 1 and p.column for p in error.problems)
         assert str(error).startswith(f"{path}:{error.line}:{error.column}: expected ")
-        lenient = read_log(path, strict=False)
+        lenient = read_log(path, strict=False, known_exercises=known)
         assert lenient.problems == error.problems
     else:
         assert set(COLUMNS) <= set(log.entries.columns)
