@@ -260,8 +260,7 @@ def latest_pain_mean(
     if end_day is None:
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=ROLLING_DAYS - 1)
-    pain = _column(daily, "pain", day_window(daily, start_day, end_day))
-    rated = pain[~np.isnan(pain)]
+    rated = rated_pain(daily, start_day, end_day).to_numpy()
     if len(rated) < ROLLING_MIN_RATED:
         reason = (
             f"7-day mean pain needs {ROLLING_MIN_RATED} rated days in the 7 days ending "
