@@ -473,15 +473,6 @@ def _inside_margin(values: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray((values >= low) & (values <= high), dtype=bool)
 
 
-def _well_inside(values: pd.DatetimeIndex) -> bool:
-    """True when every value is clear of the range's ends (see :func:`_inside_margin`)."""
-    if not len(values):
-        return True
-    low = pd.Timestamp(MIN_DATE, tz=values.tz) + _RANGE_MARGIN
-    high = pd.Timestamp(MAX_DATE, tz=values.tz) - _RANGE_MARGIN
-    return bool(values.min() >= low and values.max() <= high)
-
-
 def _validated_columns(
     path: str,
     rows: list[list[str]],
@@ -513,7 +504,11 @@ def _validated_columns(
             pattern, options = _DATETIMES[name]
             converted = pd.to_datetime(list(values), errors="coerce", **options)
             missing = converted.isna()
-            if not missing.any() and _all_match(pattern, values) and _well_inside(converted):
+            if (
+                not missing.any()
+                and _all_match(pattern, values)
+                and _inside_margin(converted).all()
+            ):
                 parsed[name] = converted
                 continue
             outside = ~_inside_margin(converted)  # NaT counts as outside
