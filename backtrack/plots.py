@@ -311,7 +311,7 @@ def _baseline_and_band(ax: Axes, baseline: float, left: float, right: float) -> 
         gid="baseline",
     )
     if baseline >= stats.PERCENT_MIN_BASELINE:
-        percent = baseline * (1 - stats.MODERATE_PERCENT / 100)
+        percent = baseline * (1 - stats.IMPORTANT_PERCENT / 100)
         low, high = sorted((points, percent))
         label = "meaningful improvement starts\n(2 points or 30% below baseline)"
     else:

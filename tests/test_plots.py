@@ -127,7 +127,7 @@ def test_trend_chart_baseline_and_meaningful_band(daily):
     band = patch(ax, "meaningful_band").get_paths()[0].vertices[:, 1]
     assert base >= stats.PERCENT_MIN_BASELINE  # both definitions apply to this log
     two_points = base - stats.IMPORTANT_POINTS
-    thirty_percent = base * (1 - stats.MODERATE_PERCENT / 100)
+    thirty_percent = base * (1 - stats.IMPORTANT_PERCENT / 100)
     assert band.min() <= min(two_points, thirty_percent) <= band.min() + 0.1
     assert band.max() - 0.1 <= max(two_points, thirty_percent) <= band.max()
 
