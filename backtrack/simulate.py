@@ -51,13 +51,15 @@ def simulate(
     flare_size: float = 2.7,
     bad_start: bool = False,
     credit_effect: float = 0.0,
+    flare_credit: float | None = None,
 ) -> Simulated:
     """One simulated person. ``effect``: points the true level falls by the end, linearly
     (``build_days`` 0) or as 1 − exp(−t / build_days); ``bad_start``: the log starts on
     the worst week of a longer series (the person starts tracking in a bad week; the
     true level does not change); ``credit_effect``: points of next-week pain per full
     week of the routine (0 = none); flares start on ``flare_rate`` of days, last 1-3 days
-    and add ``flare_size`` points."""
+    and add ``flare_size`` points; ``flare_credit``: the dose credit on flare days (people
+    do less in a flare; None = as on other days)."""
     rng = np.random.default_rng(seed)
     lead = 56 if bad_start else 0
     total = days + lead
@@ -79,6 +81,8 @@ def simulate(
         for start in np.flatnonzero(rng.random(total) < flare_rate):
             flare[start : start + int(rng.integers(1, 4))] = True
         pain = pain + flare_size * flare
+        if flare_credit is not None:
+            credit = np.where(flare, flare_credit, credit)
     if bad_start:  # start on the worst 7-day stretch of the first 8 weeks
         weekly = np.convolve(pain[: lead + 7], np.ones(7) / 7, mode="valid")
         first = int(np.argmax(weekly[:lead]))

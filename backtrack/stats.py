@@ -832,12 +832,24 @@ def fit_problem(x: np.ndarray, names: tuple[str, ...]) -> str:
     return ""
 
 
+def ols_classic(y: np.ndarray, x: np.ndarray) -> Regression:
+    """OLS of ``y`` on ``x`` (x includes the constant column) with the classical
+    covariance s²(X'X)⁻¹, as statsmodels' ``OLS(y, x).fit()``."""
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    n, k = x.shape
+    xtx_inv = np.linalg.inv(x.T @ x)
+    params = xtx_inv @ x.T @ y
+    resid = y - x @ params
+    return Regression(params, xtx_inv * float(resid @ resid) / (n - k), n - k, 0)
+
+
 def _fit(
-    y: np.ndarray, columns: dict[str, np.ndarray], need: int
+    y: np.ndarray, columns: dict[str, np.ndarray], need: int, *, hac: bool = True
 ) -> tuple[Regression | None, int, str]:
-    """OLS y ~ 1 + columns with HAC errors on the rows where all are known: (fit, n,
-    reason); fit None with the reason when there are fewer than ``need`` rows, the
-    design is degenerate or the covariance is not positive."""
+    """OLS y ~ 1 + columns with HAC errors (``hac``; else classical) on the rows where
+    all are known: (fit, n, reason); fit None with the reason when there are fewer than
+    ``need`` rows, the design is degenerate or the covariance is not positive."""
     values = np.column_stack([y, *columns.values()]) if columns else y[:, None]
     usable = ~np.isnan(values).any(axis=1)
     n = int(usable.sum())
@@ -847,7 +859,7 @@ def _fit(
     reason = fit_problem(x, tuple(columns))
     if reason:
         return None, n, reason
-    fit = ols_hac(values[usable, 0], x)
+    fit = (ols_hac if hac else ols_classic)(values[usable, 0], x)
     if not (np.all(np.isfinite(fit.cov)) and np.all(np.diag(fit.cov)[1:] > 0)):
         return None, n, "the model fits the data exactly (no noise left to judge it by)"
     return fit, n, ""
@@ -1011,15 +1023,17 @@ def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
 def weekly_link(daily: pd.DataFrame) -> Estimate:
     """Change in next week's mean pain (points) per full week of the routine this week:
     next_pain ~ pain + credit over consecutive ISO weeks (:func:`weekly_frame`, flare
-    days left out), OLS with Newey–West errors. The effect of exercise builds over
-    weeks; this asks about weeks, the next-day link about days."""
+    days left out), OLS with classical errors: this week's pain in the model leaves
+    little autocorrelation, and with a few dozen weeks Newey–West errors are too narrow
+    (docs/analysis.md). The effect of exercise builds over weeks; this asks about weeks,
+    the next-day link about days."""
     unit = "points of next-week pain per full week of the routine"
     frame = weekly_frame(daily)
     columns = {
         "this week's pain": frame["pain"].to_numpy(),
         "this week's routine": frame["credit"].to_numpy(),
     }
-    fit, n, reason = _fit(frame["next_pain"].to_numpy(), columns, MIN_WEEK_PAIRS)
+    fit, n, reason = _fit(frame["next_pain"].to_numpy(), columns, MIN_WEEK_PAIRS, hac=False)
     if fit is None:
         return _no_fit(
             "weekly link",
