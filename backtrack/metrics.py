@@ -299,6 +299,17 @@ def weekly_pain_arrays(
     return sundays.astype(daily.index.dtype), mean, count
 
 
+def week_numbers(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """For a daily index: the Sunday ending each ISO week it touches (datetime64) and each
+    day's week number (0 = the first week)."""
+    if len(index) == 0:
+        return np.array([], dtype=index.dtype), np.array([], dtype=np.int64)
+    first_sunday = index[0] + pd.Timedelta(days=(6 - index[0].day_of_week))
+    week = ((index - first_sunday).days.to_numpy() + 6) // 7
+    sundays = first_sunday.to_datetime64() + np.arange(int(week[-1]) + 1) * np.timedelta64(7, "D")
+    return sundays.astype(index.dtype), week
+
+
 def baseline(
     daily: pd.DataFrame,
     start: date | str | pd.Timestamp | None = None,

@@ -827,7 +827,7 @@ def fit_problem(x: np.ndarray, names: tuple[str, ...]) -> str:
     for j, name in enumerate(names, start=1):
         if np.ptp(x[:, j]) == 0:
             return f"{name} was the same every time"
-    if np.linalg.matrix_rank(x) < x.shape[1]:
+    if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:
         return f"{' and '.join(names)} moved together, so their effects cannot be separated"
     return ""
 
@@ -1005,19 +1005,29 @@ def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
     """Per ISO week (ending Sunday), flare days left out: ``pain`` (mean, points; NaN
     unless ≥ 4 rated days), ``credit`` (mean dose credit 0-1 of logged routine days; NaN
     without one), and ``next_pain`` (the following week's ``pain``)."""
-    calm = ~daily["flare"].to_numpy(dtype=bool)
-    pain = daily["pain"].where(calm)
-    routine = daily["logged"].to_numpy(dtype=bool) & (
-        daily["day"].to_numpy(dtype=object) == "routine"
+    calm = ~metrics._column(daily, "flare", dtype=bool)
+    pain = np.where(calm, metrics._column(daily, "pain"), np.nan)
+    routine = metrics._routine_mask(daily) & calm
+    credit = np.where(routine, metrics._column(daily, "credit"), np.nan)
+    sundays, week = metrics.week_numbers(daily.index)
+
+    def mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        known = ~np.isnan(values)
+        count = np.bincount(week[known], minlength=len(sundays))
+        total = np.bincount(week[known], weights=values[known], minlength=len(sundays))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+
+    weekly_pain, count = mean(pain)
+    weekly_pain = np.where(count >= metrics.ROLLING_MIN_RATED, weekly_pain, np.nan)
+    return pd.DataFrame(
+        {
+            "pain": weekly_pain,
+            "credit": mean(credit)[0],
+            "next_pain": np.r_[weekly_pain[1:], np.nan] if len(sundays) else weekly_pain,
+        },
+        index=pd.DatetimeIndex(sundays, name="week_ending"),
     )
-    credit = daily["credit"].where(routine & calm)
-    weekly = pd.DataFrame({"pain": pain, "credit": credit}).resample("W-SUN")
-    frame = weekly.mean()
-    count = weekly["pain"].count()
-    frame["pain"] = frame["pain"].where(count >= metrics.ROLLING_MIN_RATED)
-    frame["next_pain"] = frame["pain"].shift(-1)
-    frame.index.name = "week_ending"
-    return frame
 
 
 def weekly_link(daily: pd.DataFrame) -> Estimate:
@@ -1097,14 +1107,18 @@ def exercise_links(daily: pd.DataFrame) -> ExerciseLinks:
     yesterday), OLS with Newey–West errors, flare days left out, Holm-adjusted p-values.
     When the exercises are done together (any two correlate above 0.8, or the design is
     collinear) they cannot be told apart, and the table has no estimates."""
-    rows = lag_frame(daily, exercises=True)
     ids = metrics.exercise_ids(daily)
-    calm = rows.index.isin(daily.index[~daily["flare"].to_numpy(dtype=bool)])
-    calm &= rows.index.isin(
-        daily.index[~daily["flare"].to_numpy(dtype=bool)] + pd.Timedelta(days=1)
+    credit_columns = tuple(metrics.CREDIT_PREFIX + e for e in ids)
+    arrays = _lag_arrays(daily, ("pain", "flare", *credit_columns))
+    calm = (arrays["flare"] == 0) & (arrays["flare_prev"] == 0)
+    rows = pd.DataFrame(
+        {"pain": arrays["pain"][calm], "pain_prev": arrays["pain_prev"][calm]},
+        index=arrays["index"][calm],
     )
-    rows = rows[calm]
-    done = {e: rows["done_prev_" + e].to_numpy(dtype=float) for e in ids}
+    done = {}
+    for e, column in zip(ids, credit_columns, strict=True):
+        before = arrays[column + "_prev"][calm]
+        done[e] = np.where(np.isnan(before), np.nan, before > 0)
     empty = pd.DataFrame(
         {
             "estimate": np.nan,
@@ -1145,17 +1159,16 @@ def exercise_links(daily: pd.DataFrame) -> ExerciseLinks:
             f"judged (the next-day and weekly links).{note}"
         )
         return ExerciseLinks(empty, warning, False)
-    table = empty.copy()
-    table["n"] = n
+    values = {name: np.full(len(ids), np.nan) for name in ("estimate", "low", "high", "p_value")}
     for j, exercise_id in enumerate(varied, start=2):
-        low, high = fit.interval(j)
-        table.loc[exercise_id, ["estimate", "low", "high", "p_value"]] = (
-            float(fit.params[j]),
-            low,
-            high,
-            fit.p_value(j),
-        )
-    table["p_holm"] = holm(table["p_value"].to_numpy())
+        i = ids.index(exercise_id)
+        values["estimate"][i] = fit.params[j]
+        values["low"][i], values["high"][i] = fit.interval(j)
+        values["p_value"][i] = fit.p_value(j)
+    table = pd.DataFrame(
+        {**values, "n": n, "p_holm": holm(values["p_value"])},
+        index=pd.Index(ids, name="exercise"),
+    )[list(empty.columns)]
     k = len(varied)
     chance = 1 - CONFIDENCE**k
     warning = (
