@@ -8,18 +8,21 @@ parser and looked up per row in numpy; ``recorded_at`` is checked per row by a p
 that accepts exactly what :func:`backtrack.schema.parse_recorded_at` accepts in the form
 the app writes. Each date's latest save (time stamps parsed only for dates saved twice),
 the windows per patient (found by binary search in sorted (file, day) keys) and the
-Theil–Sen trends (all patients at once) are numpy. Only the clinical class
-(:func:`backtrack.stats.classify_change`) is left to Python, once per patient.
+Theil–Sen trends (all patients at once) are numpy. The day-to-day noise of each patient
+(for the change's interval and the trend's variance factor) and the clinical class
+(:func:`backtrack.stats.classify_change`) are left to Python, once per patient.
 
 Each number has the definition of the single-patient :func:`backtrack.summary` (the tests
 check they agree): ``days_logged`` (dates with a save); ``baseline`` (mean pain of the
 first 7 rated days, points 0-10); ``pain_7day_mean`` (the 7 calendar days ending on the
 last logged day, ≥ 4 rated); ``change_points`` = baseline − latest (positive = better),
-``change_percent`` (% of baseline) and ``change_class``; ``adherence_28day`` (mean dose
+``change_percent`` (% of baseline) and ``change_class`` (its interval from the same
+day-to-day noise model, :func:`backtrack.stats.change_interval`); ``adherence_28day`` (mean dose
 credit 0-1 of logged routine days in the 28 days ending on the last logged day; rest,
 flare and unlogged days left out); ``trend_per_week`` (Theil–Sen slope of weekly mean
 pain, points per week, weeks with ≥ 4 rated days among the last 26, ≥ 6 such weeks) with
-its 95% interval. One routine (default: the article's) applies to every patient.
+its autocorrelation-aware 95% interval (:func:`backtrack.stats.trend_variance_factor`).
+Definitions: ``docs/analysis.md``. One routine (default: the article's) applies to every patient.
 
 A file the fast path cannot vouch for (a header in another order, a BOM, a torn last
 row, a row with too many or too few fields, a field the schema refuses) is read by

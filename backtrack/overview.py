@@ -2,7 +2,8 @@
 
 (The module is not called ``summary`` so that it never shadows the function
 ``backtrack.summary``.) Units: pain in points on the 0-10 NRS, adherence as fractions
-0-1, ``change_percent`` in percent of baseline, trend in points per week.
+0-1, ``change_percent`` in percent of baseline, trend in points per week. Definitions
+and sources: ``docs/analysis.md``.
 """
 
 from __future__ import annotations

@@ -4,14 +4,18 @@ Every result carries its estimate, a 95% interval (``low``, ``high``), the ``n``
 on, and one plain-language ``sentence`` that also says what it cannot show. Too little
 data gives an explicit "needs N, has M" result (``estimate`` None), never noise.
 
-The methods used by :func:`backtrack.summary` (Theil–Sen with Sen's 1968 interval,
-Hamed–Rao's autocorrelation-corrected Mann–Kendall test, OLS with Newey–West errors) are
-written here in numpy: importing ``scipy.stats`` alone takes about 0.8 s on a small
-machine, and the summary must answer in under a second. The tests check each one
-against its reference implementation (``scipy.stats.theilslopes``,
-``pymannkendall.hamed_rao_modification_test``, ``statsmodels`` OLS with
-``cov_type='HAC'``). Functions outside the summary (phase comparison, variability) call
-scipy / statsmodels directly, imported inside the function.
+Intervals on pain levels (change vs baseline, phases) and the trend's allow for one day
+resembling the next through one AR(1) model of the person's days (:func:`daily_noise`);
+calibrated by simulation (``tests/test_calibration.py``). Definitions, sources and the
+reasons for each choice: ``docs/analysis.md``.
+
+The methods used by :func:`backtrack.summary` (Theil–Sen with Sen's 1968 interval, the
+Mann–Kendall test, OLS with Newey–West or classical errors, the noise model) are written
+here in numpy: importing ``scipy.stats`` alone takes about 0.8 s on a small machine, and
+the summary must answer in under a second. The tests check each one against a reference
+implementation (``scipy.stats.theilslopes``, ``pymannkendall``, ``statsmodels`` OLS) or
+a hand-computed case. Functions outside the summary (variability) call scipy /
+statsmodels directly, imported inside the function.
 """
 
 from __future__ import annotations
