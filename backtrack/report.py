@@ -164,8 +164,8 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         percent = "" if change.percent is None else f" ({abs(change.percent):.0f}%)"
         value = (
             f"{change.baseline:.1f} → {change.latest:.1f}: {abs(change.estimate):.1f} points"
-            f"{percent} {direction}, 95% CI {change.low:.1f} to {change.high:.1f} "
-            f"(+ = less pain); clinically {change.clinical_class}"
+            f"{percent} {direction}, 95% CI {change.low:+.1f} to {change.high:+.1f} "
+            f"(+ = less); {change.clinical_class}"
         )
         if change.regression_to_mean:
             value += "; first week unusually bad (regression to the mean likely)"
@@ -175,10 +175,9 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         (
             "Change vs baseline",
             value,
-            f"Baseline{base_days}. Interval allows for day-to-day persistence. Classes for "
-            "low back pain (Ostelo 2008): important ≥ 2 points or ≥ 30%, substantial ≥ 50%, "
-            "only when the interval excludes no change; unclear when the size is reached "
-            "but the interval includes no change; percentages not used when baseline < 4.",
+            f"Baseline{base_days}; the interval allows for one day resembling the next. "
+            "Ostelo 2008: important ≥ 2 points or 30%, substantial ≥ 50%, if the interval "
+            "excludes 0 (else unclear).",
         )
     )
     a7, a28 = s.adherence_7day, s.adherence_28day
@@ -226,8 +225,8 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
             f"{s.flares_28day} flare day(s) in the last 28 days; habit strength {strength}; "
             f"logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)})",
             "Flare: pain ≥ 2.7 points above the person's own 28-day median, or marked as a "
-            "flare. Habit strength: Loop Habit Tracker's score (0-100%; falls on days not "
-            "logged)." + (f" {s.messages_stale}" if s.messages_stale else ""),
+            "flare. Habit strength: Loop Habit Tracker's score (0-100%, falls on days not "
+            "logged).",
         )
     )
     return rows
@@ -259,6 +258,16 @@ def page_one(data: ReportData) -> Figure:
         fontsize=8.5,
         color=GREY_TEXT,
     )
+    if s.days_since_entry is not None and s.days_since_entry > metrics.STALE_DAYS:
+        page.text(
+            page.width - MARGIN,
+            0.8,
+            f"Latest entry {s.days_since_entry} days old",
+            fontsize=8.5,
+            fontweight="bold",
+            color=plots.VERMILLION,
+            ha="right",
+        )
     y = 1.12
     if data.demo:
         page.text(
@@ -270,6 +279,10 @@ def page_one(data: ReportData) -> Figure:
             color=plots.VERMILLION,
         )
         y += 0.2
+    if len(daily):
+        verdict = _wrap("In short: " + s.verdict, width, 8.2)
+        page.text(MARGIN, y - 0.1, verdict, fontsize=8.2, fontweight="bold")
+        y += 0.15 * _lines(verdict)
     label_w = 1.45
     for label, value, definition in key_numbers(data):
         page.text(MARGIN, y, label, fontsize=8.5, fontweight="bold")
