@@ -706,13 +706,13 @@ def summarise(
     return table
 
 
-def needs_attention(table: pd.DataFrame) -> pd.DataFrame:
+def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
     naming why: pain rising (trend interval above 0), pain clinically worse than baseline
     (by at least the 2 points or 30% that count as an important change the other way;
     a smaller rise is within day-to-day noise and only sorts the list), 28-day adherence
-    below 60%, or problems in the file. Then by change (worst first) and adherence
-    (lowest first)."""
+    below 60%, problems in the file, or (with ``today``) no entry for more than 3 days
+    (the numbers are old). Then by change (worst first) and adherence (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
     points = table["change_points"].astype(float)
     percent = (
@@ -724,18 +724,27 @@ def needs_attention(table: pd.DataFrame) -> pd.DataFrame:
     adherence = table["adherence_28day"].astype(float)
     low = adherence < LOW_ADHERENCE
     broken = table["problems"].map(len) > 0
+    age = pd.Series(np.nan, index=table.index)
+    if today is not None and "last_day" in table:
+        age = (pd.Timestamp(today) - pd.to_datetime(table["last_day"])).dt.days
+    stale = age > metrics.STALE_DAYS
     reasons = []
-    for flags in zip(rising, worse, low, broken, strict=True):
+    for flags, days in zip(zip(rising, worse, low, broken, stale, strict=True), age, strict=True):
         words = [
             "pain rising",
             "clinically worse than baseline",
             "adherence < 60%",
             "file problems",
+            f"no entry for {days:.0f} days" if days == days else "",
         ]
         reasons.append(", ".join(w for w, f in zip(words, flags, strict=True) if f))
     ranked = table.assign(
         attention=reasons,
-        _score=rising.astype(int) * 4 + worse.astype(int) * 2 + low.astype(int) + broken,
+        _score=rising.astype(int) * 4
+        + worse.astype(int) * 2
+        + low.astype(int)
+        + broken
+        + stale.astype(int),
         _change=table["change_points"].astype(float).fillna(math.inf),
         _adherence=adherence.fillna(math.inf),
     )
