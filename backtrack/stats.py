@@ -54,7 +54,8 @@ DETECTABLE_POINTS = 3.6
 NOISE_MIN_DAYS = 14
 """Rated days needed to estimate the day-to-day noise (its SD and persistence)."""
 NOISE_MIN_PAIRS = 7
-"""Pairs of consecutive rated days needed to estimate the persistence."""
+"""Pairs of consecutive rated days (or, failing that, two days apart) needed to estimate
+the persistence."""
 MAX_PERSISTENCE = 0.98
 _RHO_BIAS = (2.0, 5.5)
 """First-order bias of the lag-1 autocorrelation of detrended residuals, (a + b·ρ) / n
@@ -182,7 +183,8 @@ def daily_noise(pain: np.ndarray) -> DailyNoise:
     """:class:`DailyNoise` of ``pain`` (points), one value per calendar day, NaN = not
     rated: residuals from the least-squares line through the rated days; ``sd`` =
     sqrt(SS / (n − 2)); persistence = Σ r_t r_{t−1} over pairs of consecutive rated days
-    divided by (pairs × SS / n), plus its first-order bias (2 + 5.5 ρ) / n, clipped to
+    divided by (pairs × SS / n) (with fewer than 7 such pairs: the square root of the same
+    over pairs two days apart), plus its first-order bias (2 + 5.5 ρ) / n, clipped to
     0-0.98."""
     pain = np.asarray(pain, dtype=float)
     days = np.flatnonzero(~np.isnan(pain))
@@ -196,14 +198,19 @@ def daily_noise(pain: np.ndarray) -> DailyNoise:
     ss = float(residual @ residual)
     if ss <= _EPS:
         return DailyNoise(0.0, 0.0, n)
-    consecutive = np.flatnonzero(np.diff(days) == 1)
-    if len(consecutive) < NOISE_MIN_PAIRS:
-        reason = f"needs {NOISE_MIN_PAIRS} pairs of consecutive rated days, has {len(consecutive)}"
-        return DailyNoise(math.nan, math.nan, n, reason)
-    raw = float(residual[consecutive] @ residual[consecutive + 1]) / (len(consecutive) * ss / n)
     a, b = _RHO_BIAS
-    persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
-    return DailyNoise(math.sqrt(ss / (n - 2)), persistence, n)
+    for gap in (1, 2):  # rated every other day: ρ² from pairs two days apart
+        pairs = np.flatnonzero(np.diff(days) == gap)  # rated days next to each other
+        if len(pairs) >= NOISE_MIN_PAIRS:
+            raw = float(residual[pairs] @ residual[pairs + 1]) / (len(pairs) * ss / n)
+            raw = raw if gap == 1 else math.sqrt(max(raw, 0.0))
+            persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
+            return DailyNoise(math.sqrt(ss / (n - 2)), persistence, n)
+    reason = (
+        f"needs {NOISE_MIN_PAIRS} pairs of rated days one or two days apart, has "
+        f"{int(np.sum(np.diff(days) <= 2))}"
+    )
+    return DailyNoise(math.nan, math.nan, n, reason)
 
 
 @dataclass(frozen=True)
@@ -320,8 +327,8 @@ def change_vs_baseline(
     latest = metrics.latest_pain_mean(daily, end)
     reasons = tuple(r for r in (base.reason, latest.reason) if r)
 
-    def not_yet(reasons: tuple[str, ...], *, now: str = "yet") -> Change:
-        sentence = f"Change from baseline cannot be computed {now}: " + "; ".join(reasons) + "."
+    def not_yet(reasons: tuple[str, ...], *, lead: str = "cannot be computed yet") -> Change:
+        sentence = f"Change from baseline {lead}: " + "; ".join(reasons) + "."
         n = base.n + latest.n
         return Change(
             None,
@@ -360,7 +367,10 @@ def change_vs_baseline(
     se, z, noise = change_interval(pain, position(base_days.index), position(latest_days.index))
     points = base.value - latest.value
     if not noise.ok:
-        return not_yet((f"its interval {noise.reason} from the start",), now="")
+        return not_yet(
+            (f"its interval {noise.reason} (to learn how much one day resembles the next)",),
+            lead="not computable",
+        )
     low, high = points - z * se, points + z * se
     klass, points, percent = classify_change(base.value, latest.value, low, high)
     notes = []

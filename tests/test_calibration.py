@@ -15,7 +15,7 @@ import pytest
 import scipy.stats
 
 from backtrack import stats
-from backtrack.simulate import simulate
+from backtrack.simulate import daily_frame, simulate
 
 REPS = 200
 
@@ -84,6 +84,24 @@ def test_a_real_effect_is_covered_and_usually_seen():
 @pytest.mark.parametrize("persistence", [0.3, 0.9])
 def test_coverage_holds_at_low_and_high_persistence(persistence):
     assert 0.88 <= _coverage(_change_runs(REPS, persistence=persistence)) <= 0.99
+
+
+def test_coverage_holds_for_someone_who_logs_every_other_day():
+    """No pair of consecutive rated days: the persistence comes from days two apart."""
+    covered, improved = [], []
+    for seed in range(REPS):
+        sim = simulate(seed=seed, missing=0.0)
+        logged = np.arange(len(sim.daily)) % 2 == 0
+        logged[-1] = True
+        pain = np.nan_to_num(sim.daily["pain"].to_numpy())
+        change = stats.change_vs_baseline(daily_frame(pain, logged))
+        rated = np.flatnonzero(logged)
+        base, latest = rated[:7], rated[rated >= len(pain) - 7]
+        truth = sim.level[base].mean() - sim.level[latest].mean()
+        covered.append(change.low <= truth <= change.high)
+        improved.append(change.clinical_class in stats.IMPROVED)
+    assert 0.90 <= np.mean(covered) <= 0.99
+    assert np.mean(improved) <= 0.05
 
 
 def test_a_bad_first_week_is_flagged_as_regression_to_the_mean(no_effect):
