@@ -404,3 +404,50 @@ def test_variability_by_hand():
     steps = [2, -1, -2, 1, -2, 1, 1]  # consecutive rated days only (the gap is skipped)
     assert table.loc["mssd", "estimate"] == pytest.approx(np.mean(np.square(steps)))
     assert -1 <= table.loc["lag1_autocorrelation", "estimate"] <= 1
+
+
+# ----------------------------------------------------------------------------- noise model
+
+
+def test_daily_noise_recovers_a_planted_ar1():
+    rng = np.random.default_rng(11)
+    noise = simulate.ar1(5000, 0.6, 1.5, rng) + 4 + 0.001 * np.arange(5000)
+    noise[rng.random(5000) < 0.1] = np.nan
+    fit = stats.daily_noise(noise)
+    assert fit.persistence == pytest.approx(0.6, abs=0.03)
+    assert fit.sd == pytest.approx(1.5, rel=0.05)
+    assert stats.daily_noise(np.full(10, 5.0)).reason.startswith("needs 14 rated days")
+
+
+def test_mann_kendall_without_a_factor_matches_pymannkendall():
+    rng = np.random.default_rng(2)
+    values = np.round(rng.normal(5, 1, 26) + np.linspace(0, 1, 26))
+    ours = stats.mann_kendall(values)
+    ref = pymannkendall.original_test(values)
+    assert (ours.s, ours.var_s, ours.z, ours.p) == pytest.approx((ref.s, ref.var_s, ref.z, ref.p))
+    assert ours.trend == ref.trend
+    inflated = stats.mann_kendall(values, 2.0)
+    assert inflated.var_s == pytest.approx(2 * ref.var_s)
+
+
+def test_trend_variance_factor_matches_a_monte_carlo_of_the_slope():
+    """The factor's slope variance under AR(1) days, checked by drawing 20,000 series of
+    182 days (some unrated) and fitting the slope through their weekly means."""
+    rng = np.random.default_rng(5)
+    days = 182
+    rated = rng.random(days) > 0.1
+    pain = np.where(rated, 5.0, np.nan)
+    noise = stats.DailyNoise(1.5, 0.8, int(rated.sum()))
+    factor = stats.trend_variance_factor(pain, noise)
+    week = np.arange(days) // 7
+    draws = np.empty((20000, days))
+    draws[:, 0] = rng.normal(0, 1.5, 20000)
+    shocks = rng.normal(0, 1.5 * math.sqrt(1 - 0.8**2), (20000, days))
+    for t in range(1, days):
+        draws[:, t] = 0.8 * draws[:, t - 1] + shocks[:, t]
+    weekly = np.stack([draws[:, (week == w) & rated].mean(axis=1) for w in range(26)], axis=1)
+    x = np.arange(26) - 12.5
+    slopes = weekly @ x / (x @ x)
+    independent = (weekly.var(axis=0) * x**2).sum() / (x @ x) ** 2
+    assert factor == pytest.approx(slopes.var() / independent, rel=0.05)
+    assert factor > 1.5  # persistence 0.8 does inflate it
