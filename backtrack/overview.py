@@ -103,6 +103,7 @@ class Summary:
             "change_high": number(self.change.high),
             "change_percent": number(self.change.percent),
             "change_class": self.change.clinical_class,
+            "change_minimum_detectable": number(self.change.mde),
             "regression_to_mean": self.change.regression_to_mean,
             "adherence_7day": number(self.adherence_7day.value),
             "adherence_7day_n": self.adherence_7day.n,

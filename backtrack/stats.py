@@ -72,7 +72,8 @@ CLASS_WORDS = {
     "minimal important change for back pain), and the interval excludes no change",
     "small": "a small improvement, below the 2 points or 30% that count as important, "
     "though the interval excludes no change",
-    "none": "no clear change: the difference is small and within day-to-day noise",
+    "none": "no clear change: the difference is below the 2 points or 30% that would "
+    "matter, and within day-to-day noise",
     "unclear": "unclear: the difference is large enough to matter, but day-to-day noise "
     "could explain it (the interval includes no change)",
     "worse": "worse than at the start, beyond day-to-day noise",
@@ -237,6 +238,8 @@ class Change:
     baseline_start: pd.Timestamp | None = None
     baseline_end: pd.Timestamp | None = None
     regression_to_mean: bool = False
+    mde: float | None = None
+    """Minimum detectable change (points): 2.8 × its standard error (80% power)."""
 
     @property
     def ok(self) -> bool:
@@ -399,6 +402,11 @@ def change_vs_baseline(
     )
     if rtm:
         sentence += " Part of it may be regression to the mean (see the notes)."
+    if klass in ("none", "unclear"):
+        sentence += (
+            f" With these days, a true change smaller than about {_fmt(MDE_FACTOR * se)} "
+            "points would usually be missed."
+        )
     sentence += f" {ONE_PERSON}"
     return Change(
         points,
@@ -415,6 +423,7 @@ def change_vs_baseline(
         base.start,
         base.end,
         rtm,
+        MDE_FACTOR * se,
     )
 
 
@@ -717,10 +726,17 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
     else:
         words, direction = "did not clearly change", "no trend"
     size = f" by {_fmt(abs(slope), 2)} points per week" if direction != "no trend" else ""
+    mde = MDE_FACTOR * (high - low) / (2 * quantile)  # the interval's standard error
+    missed = (
+        f" With {len(means)} weeks, a trend smaller than about {_fmt(mde, 2)} points per "
+        "week would usually be missed."
+        if direction == "no trend"
+        else ""
+    )
     sentence = (
         f"Over {span} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
         f"{_fmt(slope, 2)} points per week, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, "
-        "allowing for how much one week resembles the next). "
+        f"allowing for how much one week resembles the next).{missed} "
         f"{ONE_PERSON}"
     )
     return Trend(
@@ -732,6 +748,7 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
         unit,
         sentence,
         test.p,
+        mde=mde,
         direction=direction,
         weeks_from=means.index[0],
         weeks_to=means.index[-1],

@@ -212,3 +212,18 @@ def test_stale_log_says_so_and_habit_strength_decays(tmp_path, capsys):
     assert "Your latest entry is 41 days old" in " ".join(stale.messages)
     assert "41 days ago" in stale.text()
     assert stale.habit_strength < 0.2 * fresh.habit_strength
+
+
+def test_null_results_print_their_minimum_detectable_effect(tmp_path, capsys):
+    path = write_demo(tmp_path / "log.csv", days=120, seed=1, end=END)
+    data = run_json(capsys, "--csv", str(path))
+    for key in ("trend_points_per_week", "lag1_adherence_effect", "weekly_adherence_effect"):
+        result = data[key]
+        if result["low"] is not None and result["low"] <= 0 <= result["high"]:
+            assert "would usually be missed" in result["sentence"], key
+            assert result["minimum_detectable"] > 0
+    if data["change_class"] in ("none", "unclear"):
+        assert data["change_minimum_detectable"] > 0
+    text = backtrack.summary(path, today=TODAY).text()
+    assert text.count("would usually be missed") >= 1
+    assert "In short: " in text
