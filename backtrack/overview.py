@@ -52,6 +52,7 @@ class Summary:
     verdict: str = ""
     """One plain sentence that reconciles the change and the trend."""
     days_since_entry: int | None = None
+    baseline_chosen: bool = False
     phase: stats.PhaseComparison | None = None
     exercises: stats.ExerciseLinks | None = field(default=None, repr=False, compare=False)
     daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
@@ -148,13 +149,17 @@ class Summary:
             f"Pain, 7-day mean:   {_pts(self.latest.value)}  ({self.latest.n} rated days)"
         )
         change = self.change
-        lines.append(f"Baseline:           {_pts(change.baseline)}  ({_baseline_words(change)})")
+        lines.append(
+            f"Baseline:           {_pts(change.baseline)}  "
+            f"({_baseline_words(change, self.baseline_chosen)})"
+        )
         if change.ok:
-            percent = "" if change.percent is None else f", {change.percent:.0f}%"
+            percent = "" if change.percent is None else f", {abs(change.percent):.0f}%"
+            more = "less" if change.estimate >= 0 else "more"
             lines.append(
-                f"Change:             {_signed(change.estimate)} points{percent} lower pain "
-                f"(95% CI {_signed(change.low)} to {_signed(change.high)}) -> "
-                f"{change.clinical_class}"
+                f"Change:             {abs(change.estimate):.1f} points{percent} {more} pain "
+                f"(+ = less: {_signed(change.estimate)}, 95% CI {_signed(change.low)} to "
+                f"{_signed(change.high)}) -> {change.clinical_class}"
             )
         else:
             lines.append("Change:             not computable yet")
@@ -193,10 +198,11 @@ def _signed(value: float) -> str:
     return "0.0" if text in ("+0.0", "-0.0") else text
 
 
-def _baseline_words(change: stats.Change) -> str:
+def _baseline_words(change: stats.Change, chosen: bool) -> str:
     if change.baseline_start is None:
         return "first 7 rated days"
-    return f"{change.baseline_start.date()} to {change.baseline_end.date()}"
+    days = f"{change.baseline_start.date()} to {change.baseline_end.date()}"
+    return f"chosen period, {days}" if chosen else f"first 7 rated days, {days}"
 
 
 def _links_dict(links: stats.ExerciseLinks) -> dict[str, Any]:
@@ -375,6 +381,7 @@ def summary(
         messages=tuple(messages),
         verdict=verdict(change, trend),
         days_since_entry=metrics.days_since_entry(daily, today),
+        baseline_chosen=baseline is not None,
         phase=phase,
         exercises=exercises,
         daily=daily,
