@@ -366,8 +366,11 @@ def change_vs_baseline(
     window = metrics.day_window(daily, None, latest.end)
     pain = metrics._column(daily, "pain", window)
     first = daily.index[window][0] if window.stop > window.start else latest.start
-    position = lambda index: ((index - first).days).to_numpy()  # noqa: E731
-    se, z, noise = change_interval(pain, position(base_days.index), position(latest_days.index))
+    se, z, noise = change_interval(
+        pain,
+        (base_days.index - first).days.to_numpy(),
+        (latest_days.index - first).days.to_numpy(),
+    )
     points = base.value - latest.value
     if not noise.ok:
         return not_yet(
