@@ -301,7 +301,10 @@ def page_one(data: ReportData) -> Figure:
     chart_w = width - 0.55
     pain_ax = page.axes(chart_left, chart_top, chart_w, 1.2)
     panel = page.axes(chart_left, chart_top + 1.27, chart_w, 0.48, sharex=pain_ax)
-    plots.trend_chart(daily, ax=pain_ax, adherence_ax=panel)
+    chosen = s.change.baseline_start, s.change.baseline_end
+    plots.trend_chart(
+        daily, ax=pain_ax, adherence_ax=panel, baseline=chosen if s.baseline_chosen else None
+    )
     pain_ax.yaxis.label.set_size(7.5)
     panel.yaxis.label.set_size(6.2)
     panel.tick_params(axis="y", labelsize=6.5)

@@ -98,7 +98,7 @@ def period_view(
         since,
         daily,
         result,
-        plots.png_bytes(plots.trend_figure(daily, title=title), dpi=90),
+        plots.png_bytes(plots.trend_figure(daily, title=title, baseline=baseline), dpi=90),
         plots.png_bytes(calendar_figure(daily), dpi=90),
     )
 

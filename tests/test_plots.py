@@ -132,6 +132,16 @@ def test_trend_chart_baseline_and_meaningful_band(daily):
     assert band.max() - 0.1 <= max(two_points, thirty_percent) <= band.max()
 
 
+def test_trend_chart_draws_a_chosen_baseline_period(daily):
+    period = (daily.index[20].date(), daily.index[40].date())
+    ax = plots.trend_chart(daily, baseline=period)
+    chosen = metrics.baseline(daily, *period).value
+    assert chosen != metrics.baseline(daily).value
+    (segment,) = patch(ax, "baseline").get_segments()
+    np.testing.assert_allclose(segment[:, 1], [chosen, chosen])
+    assert "chosen period" in patch(ax, "baseline").get_label()
+
+
 def test_trend_chart_adherence_panel_uses_stairs(daily):
     ax = plots.trend_chart(daily)
     panel = plots.adherence_panel(ax)
