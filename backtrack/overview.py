@@ -53,6 +53,7 @@ class Summary:
     """One plain sentence that reconciles the change and the trend."""
     days_since_entry: int | None = None
     baseline_chosen: bool = False
+    exercise_names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     phase: stats.PhaseComparison | None = None
     exercises: stats.ExerciseLinks | None = field(default=None, repr=False, compare=False)
     daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
@@ -184,6 +185,16 @@ class Summary:
             lines.append(f"* {result.sentence}")
         if self.exercises is not None:
             lines.append(f"* Exercises one by one: {self.exercises.warning}")
+            if self.exercises.separable:
+                for exercise, row in self.exercises.table.iterrows():
+                    if row["estimate"] == row["estimate"]:  # not NaN
+                        name = self.exercise_names.get(exercise, exercise)
+                        lines.append(
+                            f"    {name}: {abs(row['estimate']):.2f} points "
+                            f"{'lower' if row['estimate'] < 0 else 'higher'} next-day pain "
+                            f"(95% CI {row['low']:.2f} to {row['high']:.2f}; Holm p = "
+                            f"{row['p_holm']:.2f})"
+                        )
         if self.phase is not None:
             lines.append(f"* {self.phase.sentence}")
         if self.messages:
@@ -382,6 +393,7 @@ def summary(
         verdict=verdict(change, trend),
         days_since_entry=metrics.days_since_entry(daily, today),
         baseline_chosen=baseline is not None,
+        exercise_names={e.id: e.name for e in routine.exercises},
         phase=phase,
         exercises=exercises,
         daily=daily,

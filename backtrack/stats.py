@@ -1208,7 +1208,7 @@ def exercise_links(daily: pd.DataFrame) -> ExerciseLinks:
     warning = (
         f"{k} exercises are compared at once, each with the others held fixed: even with no "
         f"real link, the chance that at least one looks linked at the 5% level is "
-        f"{chance:.0%}, so use the Holm-adjusted p-values (p_holm). Flare days are left "
+        f"{chance:.0%}, so read the Holm-adjusted p-values (Holm p). Flare days are left "
         f"out.{note} {ONE_PERSON}"
     )
     return ExerciseLinks(table, warning, True)

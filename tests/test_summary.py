@@ -227,3 +227,15 @@ def test_null_results_print_their_minimum_detectable_effect(tmp_path, capsys):
     text = backtrack.summary(path, today=TODAY).text()
     assert text.count("would usually be missed") >= 1
     assert "In short: " in text
+
+
+def test_text_names_exercises_in_words_and_no_internal_names(tmp_path):
+    path = write_demo(tmp_path / "log.csv", days=240, seed=3, end=END)
+    result = backtrack.summary(path, today=TODAY)
+    text = result.text()
+    for internal in ("lag1_", "p_holm", "adherence_7day", "pain_7day_mean", "change_class"):
+        assert internal not in text, internal
+    if result.exercises.separable:
+        assert "Hip stretch:" in text and "Holm p = " in text
+    else:
+        assert "cannot be told apart" in text
