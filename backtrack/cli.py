@@ -51,11 +51,32 @@ def _add_csv(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_analysis_options(parser: argparse.ArgumentParser, verb: str) -> None:
-    """--since, --demo, --routine and --csv, shared by the commands that analyse a log."""
+    """--since, --baseline, --demo, --routine and --csv, shared by the commands that
+    analyse a log."""
+
+    def period(text: str) -> tuple[date, date]:
+        """``START:END`` (both YYYY-MM-DD, START on or before END) for ``--baseline``."""
+        start, colon, end = text.partition(":")
+        if not colon:
+            raise argparse.ArgumentTypeError(
+                f"expected START:END (YYYY-MM-DD:YYYY-MM-DD), found {text!r}"
+            )
+        first, last = _date(start.strip()), _date(end.strip())
+        if last < first:
+            raise argparse.ArgumentTypeError(f"expected START on or before END, found {text!r}")
+        return first, last
+
     parser.add_argument(
         "--since",
         type=_date,
         help="start on this day (YYYY-MM-DD); the baseline is the first 7 rated days from it",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=period,
+        metavar="START:END",
+        help="baseline period (YYYY-MM-DD:YYYY-MM-DD), e.g. weeks before the routine "
+        "(default: the first 7 rated days)",
     )
     parser.add_argument(
         "--demo", action="store_true", help=f"{verb} 120 days of demo data (in memory)"
@@ -279,7 +300,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from .overview import summary
 
     log, routine = _log_or_demo(args, "backtrack summary --demo")
-    result = summary(log, routine=routine, since=args.since)
+    result = summary(
+        log,
+        routine=routine,
+        since=args.since,
+        baseline=args.baseline,
+        phase_start=args.phase_start,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -297,6 +324,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         log,
         routine=routine,
         since=args.since,
+        baseline=args.baseline,
         name=args.name or "",
         details=args.details,
     )
@@ -616,6 +644,12 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", help="is it working? pain, change, adherence, streak, trend, lagged link"
     )
     summary.add_argument("--json", action="store_true", help="a JSON object (see README)")
+    summary.add_argument(
+        "--phase-start",
+        type=_date,
+        metavar="DATE",
+        help="compare pain before this day (YYYY-MM-DD) with pain from it on",
+    )
     _add_analysis_options(summary, "summarize")
     summary.set_defaults(handler=cmd_summary)
 
