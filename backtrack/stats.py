@@ -144,10 +144,19 @@ def normal_quantile(confidence: float = CONFIDENCE) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
-def _t(df: float, confidence: float = CONFIDENCE) -> float:
+def t_quantile(df: float, confidence: float = CONFIDENCE) -> float:
+    """Student's t of a two-sided interval with ``df`` degrees of freedom (2.571 for 95%
+    and 5 df)."""
     from scipy.special import stdtrit  # light (no scipy.stats)
 
     return float(stdtrit(df, 0.5 + confidence / 2))
+
+
+def t_cdf(x: float, df: float) -> float:
+    """P(T ≤ x) for Student's t with ``df`` degrees of freedom."""
+    from scipy.special import stdtr  # light (no scipy.stats)
+
+    return float(stdtr(df, x))
 
 
 # ----------------------------------------------------------------------------- change
@@ -309,7 +318,7 @@ def change_interval(
         ]
     )
     variance = float(weights @ noise.covariance(positions) @ weights)
-    return math.sqrt(max(variance, 0.0)), _t(max(noise.effective_n - 2, 2)), noise
+    return math.sqrt(max(variance, 0.0)), t_quantile(max(noise.effective_n - 2, 2)), noise
 
 
 def _interval_words(low: float, high: float) -> str:
@@ -631,7 +640,7 @@ def trend_variance_factor(pain: np.ndarray, noise: DailyNoise | None = None) -> 
 def trend_quantile(weeks: int, factor: float) -> float:
     """The t quantile of the trend's 95% interval: df = weeks / factor − 2 (the effective
     number of independent weeks, less the two a line uses; at least 2)."""
-    return _t(max(weeks / factor - 2, 2.0))
+    return t_quantile(max(weeks / factor - 2, 2.0))
 
 
 def mann_kendall(
@@ -771,7 +780,7 @@ class Regression:
     maxlags: int
 
     def interval(self, j: int) -> tuple[float, float]:
-        half = _t(self.df_resid) * math.sqrt(self.cov[j, j])
+        half = t_quantile(self.df_resid) * math.sqrt(self.cov[j, j])
         return float(self.params[j] - half), float(self.params[j] + half)
 
     def p_value(self, j: int) -> float:

@@ -49,6 +49,7 @@ import pandas as pd
 from .errors import TrialPlanError
 from .routine import Routine, load_routine_file
 from .schema import exercise_pairs, parse_date
+from .stats import t_cdf, t_quantile
 from .store import latest_per_date
 
 TRIAL_FILE_NAME = "trial.toml"
@@ -587,8 +588,6 @@ class PairStatistics:
 def pair_statistics(differences: Sequence[float] | np.ndarray) -> PairStatistics:
     """Effect, interval, exact p-value and P(B better by ≥ 1 point) from the pair
     differences (see the module docstring)."""
-    from scipy import stats as scipy_stats
-
     d = np.asarray(differences, dtype=float)
     k = len(d)
     if k == 0:
@@ -600,16 +599,14 @@ def pair_statistics(differences: Sequence[float] | np.ndarray) -> PairStatistics
     if np.std(d, ddof=1) == 0:  # every pair differs by the same amount: no spread
         return PairStatistics(effect, effect, effect, p_value, None)
     low, high, se = _t_interval(d)
-    prob = float(scipy_stats.t.cdf((-1 - effect) / se, k - 1))
+    prob = t_cdf((-1 - effect) / se, k - 1)
     return PairStatistics(effect, low, high, p_value, prob)
 
 
 def _t_interval(d: np.ndarray) -> tuple[float, float, float]:
     """(low, high, standard error) of the mean of ``d``: 95% t, len - 1 df."""
-    from scipy import stats as scipy_stats
-
     se = float(np.std(d, ddof=1) / math.sqrt(len(d)))
-    half = float(scipy_stats.t.ppf(0.975, len(d) - 1)) * se
+    half = t_quantile(len(d) - 1) * se
     return float(d.mean()) - half, float(d.mean()) + half, se
 
 
@@ -764,8 +761,6 @@ def minimum_detectable_effect(
     the time at the 5% level, from the person's own logged pain: the spread of the
     difference between the means of adjacent blocks of this length in the log so far
     (None with fewer than 4 such blocks)."""
-    from scipy import stats as scipy_stats
-
     latest = latest_per_date(entries)
     if latest.empty:
         return None
@@ -784,6 +779,24 @@ def minimum_detectable_effect(
         return None
     sd = float(np.std(diffs, ddof=1))
     df = max(pairs - 1, 1)
-    return float(
-        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * sd / math.sqrt(pairs)
+    # two-sided 5% test, 80% power: t(0.975) + t(0.80); t_quantile(df, c) is t(0.5 + c/2)
+    return float((t_quantile(df) + t_quantile(df, 0.6)) * sd / math.sqrt(pairs))
+
+
+def demo_trial(seed: int = 1) -> tuple[TrialPlan, pd.DataFrame]:
+    """A finished 6-pair demo trial over the last 84 days of a demo log (in memory,
+    nothing is written): what a trial looks like before you run one."""
+    from .demo import demo_log
+    from .routine import default_routine
+
+    end = date.today() - timedelta(days=1)
+    plan = plan_trial(
+        a="full routine",
+        b="without wall squat",
+        pairs=6,
+        start=end - timedelta(days=83),
+        seed=seed,
+        b_without=("wall_squat",),
+        routine=default_routine(),
     )
+    return plan, demo_log(120, seed=seed, end=end).entries

@@ -8,9 +8,11 @@ outcome, analysis, deviations, the answer, and what it cannot tell.
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import matplotlib
@@ -207,4 +209,46 @@ def write_trial_pdf(
     return write_private(path, buffer.getvalue())
 
 
-__all__ = ["report_text", "trial_figure", "trial_timeline", "write_trial_pdf"]
+def trial_view(csv: str | os.PathLike[str] | None = None):
+    """The self-trial in a notebook: the plan beside the log (or a labelled demo when
+    there is none), today's assignment, the answer in words, and the timeline chart.
+    Returns an ipywidgets box; the notebook displays it."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from .actions import load_log
+    from .routine import load_routine
+    from .store import resolve_log_path
+    from .trial import analyse, assignment_on, demo_trial, load_plan, trial_path
+
+    log_path = resolve_log_path(csv)
+    routine = load_routine(log_path=log_path)
+    path = trial_path(log_path)
+    if path.exists() and log_path.exists():
+        plan = load_plan(path, routine)
+        entries = load_log(log_path, routine=routine).entries
+        title = f"Your self-trial ({path})"
+    else:
+        plan, entries = demo_trial()
+        title = (
+            "DEMO: no trial planned yet (plan one with backtrack trial plan --a ... --b ...; "
+            "this is what its result looks like)"
+        )
+    result = analyse(plan, entries, routine)
+    today = assignment_on(plan, date.today())
+    lines = [f"<b>{html.escape(title)}</b>"]
+    if today is not None:
+        lines.append(html.escape(today.text()))
+    lines.append(html.escape(result.sentence))
+    lines += [f"<small>{html.escape(line)}</small>" for line in result.cannot_conclude]
+    lines.append(f"<small><i>{html.escape(SAFETY)}</i></small>")
+    chart = widgets.Output()
+    with chart:
+        fig = Figure(figsize=(9, 3.2))
+        trial_timeline(result, entries, ax=fig.add_subplot())
+        fig.tight_layout()
+        display(fig)
+    return widgets.VBox([widgets.HTML("<br>".join(lines)), chart])
+
+
+__all__ = ["report_text", "trial_figure", "trial_timeline", "trial_view", "write_trial_pdf"]
