@@ -396,7 +396,9 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     paths = log_files(args.folder)
     if not paths:
         raise UsageError(f"{args.folder}: no *.csv logs in this folder")
-    table = needs_attention(summarise(paths, routine=load_routine(args.routine)))
+    table = needs_attention(
+        summarise(paths, routine=load_routine(args.routine)), today=date.today()
+    )
     for problems in table["problems"]:
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
