@@ -11,65 +11,84 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
-from .errors import InputError
+import pandas as pd
+
+from .errors import FieldError, InputError
 from .routine import Routine, load_routine
-from .schema import DAY_TYPES, MAX_MINUTES, Entry, is_identifier
+from .schema import (
+    DAY_TYPES,
+    MIN_DATE,
+    PAIN_LOCATIONS,
+    VOID,
+    Entry,
+    check_note_text,
+    parse_date,
+    parse_exercises,
+    parse_pain,
+    parse_typed_minutes,
+)
 from .store import LogData, append_entry, read_log, resolve_log_path
 
-MAX_NOTE_CHARS = 5000
-PAIN_LOCATIONS: tuple[str, ...] = (
-    "lower_back",
-    "between_shoulder_blades",
-    "upper_back",
-    "neck",
-    "hips",
-    "buttocks",
-    "leg_left",
-    "leg_right",
-)
-"""Locations the form offers; any lower-case id is accepted."""
+__all__ = ["PAIN_LOCATIONS", "build_entry", "load_log", "log_day", "void_day"]
+
+DUPLICATE_SECONDS = 10.0
+"""A save identical to its date's latest save made less than this long ago is not
+appended again (a double-click on Save, a command run twice)."""
 
 
 def _now() -> datetime:
     return datetime.now().astimezone()
 
 
+def _refused(exc: FieldError) -> InputError:
+    return InputError(exc.field, exc.expected, exc.found)
+
+
 def check_pain(pain: object, day_type: str) -> int | None:
-    """Pain as an integer 0-10 (NRS); None (not rated) only on a rest day."""
-    if pain is None or pain == "":
+    """Pain as an integer 0-10 (NRS), typed (``"4"``) or given (``4``); None (not rated)
+    only on a rest day. Text goes through the log's own parser (:func:`schema.parse_pain`)."""
+    if pain is None or (isinstance(pain, str) and pain.strip() == ""):
         if day_type == "rest":
             return None
         raise InputError("pain", "an integer 0-10 (required unless the day is a rest day)", pain)
-    value = int(pain.strip()) if isinstance(pain, str) and pain.strip().isdigit() else pain
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+    if isinstance(pain, str):
+        try:
+            return parse_pain(pain.strip())
+        except FieldError:
+            raise InputError("pain", "an integer 0-10", pain) from None
+    if isinstance(pain, bool) or not isinstance(pain, int) or not 0 <= pain <= 10:
         raise InputError("pain", "an integer 0-10", pain)
-    return value
+    return pain
 
 
 def check_date(day: object, today: date) -> date:
-    """A calendar day that is not in the future."""
+    """A calendar day from :data:`schema.MIN_DATE` up to ``today``; text is parsed by the
+    log's own :func:`schema.parse_date` (``YYYY-MM-DD`` only)."""
     typed = day
     if isinstance(day, datetime):
         day = day.date()
     if isinstance(day, str):
-        text = day.strip()
         try:
-            day = date.fromisoformat(text) if len(text) == 10 else None
-        except ValueError:
-            day = None
+            day = parse_date(day.strip())
+        except FieldError as exc:
+            raise _refused(exc) from None
     if not isinstance(day, date):
         raise InputError("date", "a date YYYY-MM-DD", typed)
     if day > today:
         raise InputError("date", f"today ({today.isoformat()}) or earlier", day.isoformat())
+    if day < MIN_DATE:
+        raise InputError("date", f"a date from {MIN_DATE.isoformat()} on", day.isoformat())
     return day
 
 
 def check_exercises(
-    done: Mapping[str, float | None] | Iterable[str], routine: Routine
+    done: Mapping[str, object] | Iterable[str], routine: Routine
 ) -> dict[str, float | None]:
-    """Exercises done → {id: minutes}. A ticked exercise (None) gets its prescribed dose;
-    one without a dose stays "done, minutes not given"."""
+    """Exercises done → {id: minutes}. A ticked exercise (None or empty text) gets its
+    prescribed dose; one without a dose stays "done, minutes not given". Typed minutes go
+    through :func:`schema.parse_typed_minutes` (decimal comma accepted, nothing rounded)."""
     pairs = done.items() if isinstance(done, Mapping) else ((eid, None) for eid in done)
     doses = routine.doses()
     checked: dict[str, float | None] = {}
@@ -78,49 +97,44 @@ def check_exercises(
             raise InputError(
                 "exercises", f"an exercise of the routine ({', '.join(routine.ids)})", exercise_id
             )
-        if minutes is None or minutes == "":
+        field_name = f"exercises.{exercise_id}"
+        if minutes is None or (isinstance(minutes, str) and minutes.strip() == ""):
             checked[exercise_id] = doses[exercise_id]
             continue
-        value = minutes
-        if isinstance(minutes, str):
-            try:
-                value = float(minutes)
-            except ValueError:
-                raise InputError(
-                    f"exercises.{exercise_id}", "minutes as a number", minutes
-                ) from None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"exercises.{exercise_id}", "minutes as a number", minutes)
-        if not 0 < value <= MAX_MINUTES:  # also refuses NaN
-            raise InputError(
-                f"exercises.{exercise_id}",
-                f"minutes above 0 and at most {MAX_MINUTES:g} (untick it if not done)",
-                minutes,
-            )
-        checked[exercise_id] = round(float(value), 2)
+        if isinstance(minutes, bool) or not isinstance(minutes, str | int | float):
+            raise InputError(field_name, "minutes as a number", minutes)
+        # a number is checked as its shortest spelling, by the same parser as text
+        text = minutes if isinstance(minutes, str) else f"{float(minutes):.12g}"
+        try:
+            checked[exercise_id] = parse_typed_minutes(field_name, text)
+        except FieldError as exc:
+            found = exc.found if isinstance(minutes, str) else minutes
+            raise InputError(exc.field, exc.expected, found) from None
     return checked
 
 
 def check_where(where: Iterable[str] | str) -> tuple[str, ...]:
-    """Pain locations as ids (``lower_back``); text like "lower back" is refused."""
+    """Pain locations, each one of :data:`schema.PAIN_LOCATIONS` (``lower_back``); text is
+    split on ``,`` or ``;``."""
     if isinstance(where, str):
         where = [w for w in where.replace(",", ";").split(";") if w.strip()]
     places = tuple(w.strip() for w in where)
     for place in places:
-        if not is_identifier(place):
-            raise InputError("where", f"locations such as {', '.join(PAIN_LOCATIONS[:3])}", place)
+        if place not in PAIN_LOCATIONS:
+            raise InputError("where", f"one of {', '.join(PAIN_LOCATIONS)}", place)
     return tuple(dict.fromkeys(places))
 
 
 def check_note(note: object) -> str:
-    """Free text, kept exactly as typed (up to 5000 characters)."""
+    """Free text, kept exactly as typed (see :func:`schema.check_note_text`)."""
     if note is None:
         return ""
     if not isinstance(note, str):
         raise InputError("note", "text", note)
-    if len(note) > MAX_NOTE_CHARS:
-        raise InputError("note", f"at most {MAX_NOTE_CHARS} characters", f"{len(note)} characters")
-    return note
+    try:
+        return check_note_text(note)
+    except FieldError as exc:
+        raise _refused(exc) from None
 
 
 def build_entry(
@@ -157,11 +171,55 @@ def build_entry(
 
 @dataclass(frozen=True)
 class Saved:
-    """What a save wrote: the entry, the row as stored, and the log's path."""
+    """What a save wrote: the entry, the row as stored, and the log's path.
+
+    ``duplicate``: the save was identical to its date's latest save made less than
+    :data:`DUPLICATE_SECONDS` ago (a double-click), so nothing was appended; ``row`` is
+    then the row already in the log.
+    """
 
     entry: Entry
     row: dict[str, str]
     path: str
+    duplicate: bool = False
+
+
+def _same_day_state(entry: Entry, row: Mapping[str, object]) -> bool:
+    """True when ``row`` (a loaded entries row) records the same state as ``entry``."""
+    stored = entry.to_row()
+    pain = row["pain"]
+    return (
+        ("" if pd.isna(pain) else str(int(pain))) == stored["pain"]
+        and row["exercises"] == stored["exercises"]
+        and row["day"] == stored["day"]
+        and row["where"] == stored["where"]
+        and row["note"] == entry.note
+    )
+
+
+def latest_save(log: LogData, day: date) -> Mapping[str, object] | None:
+    """The date's current (latest) save in a loaded log, or None when it has none."""
+    rows = log.entries[log.entries["date"] == pd.Timestamp(day)]
+    if rows.empty:
+        return None
+    return rows.sort_values(["recorded_at", "line"], kind="stable").iloc[-1].to_dict()
+
+
+def _append_unless_repeated(log_path: Path, entry: Entry) -> Saved:
+    """Append ``entry`` unless it repeats its date's latest save of the last seconds."""
+    if log_path.exists():
+        latest = latest_save(read_log(log_path, strict=False), entry.date)
+        if (
+            latest is not None
+            and _same_day_state(entry, latest)
+            and 0
+            <= (entry.recorded_at - latest["recorded_at"].to_pydatetime()).total_seconds()
+            < DUPLICATE_SECONDS
+        ):
+            row = {name: str(latest[name]) for name in ("recorded_at", "date")}
+            return Saved(entry, {**entry.to_row(), **row}, str(log_path), duplicate=True)
+    row = append_entry(log_path, entry)
+    return Saved(entry, row, str(log_path))
 
 
 def log_day(
@@ -173,13 +231,69 @@ def log_day(
     """Log (or correct, or backfill) one day: validate, then append one row.
 
     A correction is simply a later save for the same date: the newest row is the day's
-    state, earlier ones stay as history. ``fields`` are those of :func:`build_entry`.
+    state, earlier ones stay as history. A save identical to the date's latest save of
+    the last :data:`DUPLICATE_SECONDS` seconds is not appended again (``duplicate``).
+    ``fields`` are those of :func:`build_entry`.
     """
     log_path = resolve_log_path(path)
     routine = routine or load_routine(log_path=log_path)
     entry = build_entry(routine=routine, **fields)
-    row = append_entry(log_path, entry)
-    return Saved(entry, row, str(log_path))
+    return _append_unless_repeated(log_path, entry)
+
+
+def void_day(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    day: object,
+    note: object = "",
+    now: datetime | None = None,
+) -> Saved:
+    """Withdraw a date saved by mistake (e.g. the wrong day): append a ``void`` row, after
+    which the date counts as not logged. Nothing is rewritten; the earlier saves stay as
+    history, and a later save for the date logs it again. Refused (``InputError``) when
+    the date has no save, or is withdrawn already."""
+    log_path = resolve_log_path(path)
+    now = now or _now()
+    if now.tzinfo is None:
+        raise InputError("recorded_at", "a time with its UTC offset", now.isoformat())
+    checked = check_date(day, now.date())
+    latest = latest_save(read_log(log_path, strict=False), checked) if log_path.exists() else None
+    if latest is None:
+        raise InputError("date", "a date that has a save to withdraw", checked.isoformat())
+    if latest["day"] == VOID:
+        raise InputError("date", "a date that is not withdrawn already", checked.isoformat())
+    entry = Entry(recorded_at=now, date=checked, day=VOID, note=check_note(note))
+    return Saved(entry, append_entry(log_path, entry), str(log_path))
+
+
+CARRIED_FIELDS = ("pain", "done", "day_type", "where", "note")
+"""The fields a partial save can take over from the date's latest save."""
+
+
+def carry_over(
+    path: str | os.PathLike[str] | None, day: date, given: Mapping[str, object]
+) -> tuple[dict[str, object], tuple[str, ...]]:
+    """Complete a partial save (e.g. ``backtrack log --pain 3`` after a full-routine
+    save) from the date's latest save: each field of :data:`CARRIED_FIELDS` not in
+    ``given`` is taken from it. Returns the fields for :func:`log_day` and the names
+    taken over, so the caller can say which. A date with no save (or withdrawn) takes
+    nothing over."""
+    log_path = resolve_log_path(path)
+    latest = latest_save(read_log(log_path, strict=False), day) if log_path.exists() else None
+    fields = dict(given)
+    if latest is None or latest["day"] == VOID:
+        return fields, ()
+    earlier = {
+        "pain": None if pd.isna(latest["pain"]) else int(latest["pain"]),
+        "done": parse_exercises(str(latest["exercises"])),
+        "day_type": latest["day"],
+        "where": str(latest["where"]),
+        "note": latest["note"],
+    }
+    carried = tuple(name for name in CARRIED_FIELDS if name not in given)
+    for name in carried:
+        fields[name] = earlier[name]
+    return fields, carried
 
 
 def load_log(

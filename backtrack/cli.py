@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,25 +72,55 @@ def _existing_log(args: argparse.Namespace) -> Path:
     return log_path
 
 
-def cmd_log(args: argparse.Namespace) -> int:
-    from .actions import log_day
-    from .routine import load_routine
+def _log_fields(args: argparse.Namespace, routine: Routine) -> dict[str, object]:
+    """The fields given on the command line (those left out are not in the dict)."""
+    given: dict[str, object] = {}
+    if args.pain is not None:
+        given["pain"] = args.pain
+    if args.done is not None:
+        text = args.done.strip()
+        given["done"] = (
+            routine.ids if text == "all" else {} if text == "none" else _parse_done(text)
+        )
+    if args.day is not None:
+        given["day_type"] = args.day
+    if args.where is not None:
+        given["where"] = args.where
+    if args.note is not None:
+        given["note"] = args.note
+    return given
 
-    log_path = resolve_log_path(args.csv)
-    routine = load_routine(args.routine, log_path=log_path)
-    done = routine.ids if args.done.strip() == "all" else _parse_done(args.done)
-    saved = log_day(
-        log_path,
-        routine=routine,
-        pain=args.pain,
-        done=done,
-        day=args.date,
-        day_type=args.day,
-        where=args.where,
-        note=args.note,
-    )
+
+def cmd_log(args: argparse.Namespace) -> int:
+    """Log, correct or withdraw a day. A save for a date that has one already keeps the
+    fields not given (and says which), unless ``--replace``."""
+    from .actions import carry_over, log_day, void_day
+    from .routine import load_routine
     from .schema import decode_note
 
+    log_path = resolve_log_path(args.csv)
+    day = args.date or date.today()
+    if args.void:
+        if any(v is not None for v in (args.pain, args.done, args.day, args.where)):
+            raise UsageError("--void withdraws the date: give only --date (and --note)")
+        saved = void_day(log_path, day=day, note=args.note or "")
+        print(
+            f"withdrew {day.isoformat()} in {saved.path}: it now counts as not logged "
+            "(its saves stay in the file as history; log it again any time)"
+        )
+        return 0
+    routine = load_routine(args.routine, log_path=log_path)
+    given = _log_fields(args, routine)
+    carried: tuple[str, ...] = ()
+    if args.replace:
+        fields = given
+    else:
+        fields, carried = carry_over(log_path, day, given)
+    fields.setdefault("pain", None)  # not given, nothing to keep: refused unless a rest day
+    saved = log_day(log_path, routine=routine, day=day, **fields)
+    if saved.duplicate:
+        print(f"{day.isoformat()} was saved just now with the same values: not saved twice")
+        return 0
     print(f"saved to {saved.path}")
     for name, value in saved.row.items():
         if name == "note" and decode_note(value) != value:  # show the note as typed
@@ -99,7 +129,22 @@ def cmd_log(args: argparse.Namespace) -> int:
                 "as text; backtrack removes it on load)"
             )
         print(f"  {name:<12} {value}")
+    if carried:
+        names = ", ".join(_FIELD_OPTIONS[name] for name in carried)
+        print(
+            f"kept from the earlier save of {day.isoformat()}: {names} (give --replace to "
+            "save only what you typed)"
+        )
     return 0
+
+
+_FIELD_OPTIONS = {
+    "pain": "--pain",
+    "done": "--done",
+    "day_type": "--day",
+    "where": "--where",
+    "note": "--note",
+}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -324,10 +369,20 @@ def _num(value: object, spec: str = ".1f") -> str:
 
 
 def _date(text: str) -> date:
+    """A day on the command line: ``YYYY-MM-DD`` (parsed as the log parses it), ``today``
+    or ``yesterday``."""
+    from .errors import FieldError
+    from .schema import parse_date
+
+    relative = {"today": 0, "yesterday": 1}
+    if text.strip().lower() in relative:
+        return date.today() - timedelta(days=relative[text.strip().lower()])
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, found {text!r}") from None
+        return parse_date(text.strip())
+    except FieldError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected {exc.expected} (or today, yesterday), found {text!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -336,17 +391,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    log = sub.add_parser("log", help="log (or correct) a day")
+    from .routine import default_routine
+    from .schema import PAIN_LOCATIONS
+
+    exercise_ids = ", ".join(default_routine().ids)
+    log = sub.add_parser(
+        "log",
+        help="log (or correct, or withdraw) a day",
+        description="Log a day. A second save for the same date corrects it: the fields "
+        "you do not give are kept from the earlier save (say which), unless --replace.",
+    )
     log.add_argument("--pain", help="pain 0-10 (0 no pain, 10 worst imaginable)")
     log.add_argument(
         "--done",
-        default="",
-        help="exercises done: ids, each optionally =minutes (default: its dose), or 'all'",
+        help="exercises done: ids, each optionally =minutes (default: its dose), 'all' or "
+        f"'none'. The routine's ids: {exercise_ids} (a routine.toml beside the log may "
+        "change them)",
     )
-    log.add_argument("--date", type=_date, help="the day, YYYY-MM-DD (default today)")
-    log.add_argument("--day", default="routine", choices=["routine", "rest", "flare"])
-    log.add_argument("--where", default="", help="pain locations, e.g. lower_back,hips")
-    log.add_argument("--note", default="", help="free text")
+    log.add_argument(
+        "--date", type=_date, help="the day: YYYY-MM-DD, today or yesterday (default today)"
+    )
+    log.add_argument("--day", choices=["routine", "rest", "flare"], help="default routine")
+    log.add_argument(
+        "--where", help=f"pain locations, comma-separated, from: {', '.join(PAIN_LOCATIONS)}"
+    )
+    log.add_argument("--note", help="free text")
+    log.add_argument(
+        "--replace",
+        action="store_true",
+        help="save only what is given (fields left out are empty), not keeping the earlier save",
+    )
+    log.add_argument(
+        "--void",
+        action="store_true",
+        help="withdraw --date (saved on the wrong date): it then counts as not logged; "
+        "nothing is deleted",
+    )
     log.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(log)
     log.set_defaults(handler=cmd_log)

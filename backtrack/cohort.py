@@ -37,7 +37,7 @@ import os
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -47,15 +47,24 @@ import polars as pl
 from . import metrics, stats
 from .errors import FieldError, LogProblem
 from .routine import Routine, default_routine
-from .schema import COLUMNS, parse_date, parse_day, parse_exercises, parse_pain, parse_where
+from .schema import (
+    COLUMNS,
+    VOID,
+    parse_date,
+    parse_day,
+    parse_exercises,
+    parse_pain,
+    parse_recorded_at,
+    parse_where,
+)
+from .store import FUTURE_TOLERANCE, read_log
 from .store import latest_per_date as store_latest_per_date
-from .store import read_log
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
 _HEADER = ",".join(COLUMNS)
-_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # not 0000
-_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_YEAR = r"(?:19[0-9]{2}|2[01][0-9]{2})"  # schema.MIN_DATE to MAX_DATE: 1900-2199
+_LEAP_YEAR = r"(?:(?:19|2[01])(?:0[48]|[2468][048]|[13579][26])|2000)"
 _RECORDED = (
     rf"^(?:{_YEAR}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
     rf"|(?:0[13578]|1[02])-31)|{_LEAP_YEAR}-02-29)"
@@ -119,12 +128,20 @@ def _fast_candidates(paths: list[str]) -> tuple[list[str], list[str]]:
     return fast, careful
 
 
+def _fast_day(text: str) -> str:
+    """``day`` for the fast path: a ``void`` row sends its file to :func:`read_log`."""
+    day = parse_day(text)
+    if day == VOID:
+        raise FieldError("day", "a day the fast path reads", text)
+    return day
+
+
 _CODED = ("date", "pain", "exercises", "day", "where")
 _PARSERS: dict[str, Callable[[str], object]] = {
     "date": parse_date,
     "pain": parse_pain,
     "exercises": parse_exercises,
-    "day": parse_day,
+    "day": _fast_day,
     "where": parse_where,
 }
 
@@ -149,9 +166,31 @@ def _scan(paths: list[str], categories: pl.Categories) -> pl.LazyFrame:
         pl.col("path").cast(pl.Enum(paths)).to_physical().alias("file"),
         "recorded_at",
         *(pl.col(name).cast(coded) for name in _CODED),
-        stamp_ok=pl.col("recorded_at").str.contains(_RECORDED),
+        stamp_ok=pl.col("recorded_at").str.contains(_RECORDED)
+        & (pl.col("date") <= pl.col("recorded_at").str.slice(0, 10)),  # schema.row_problem
+        recent=pl.col("recorded_at").str.slice(0, 10) >= _recent_from(),
         note_commas=pl.col("note").str.count_matches(",", literal=True).fill_null(0),
     )
+
+
+def _recent_from() -> str:
+    """Saves from this day on may be in the future (checked one by one, as
+    :func:`read_log` does); older ones cannot be."""
+    return (date.today() - timedelta(days=2)).isoformat()
+
+
+def _future_rows(frame: pl.DataFrame) -> np.ndarray:
+    """Rows whose ``recorded_at`` is later than now (beyond the store's tolerance)."""
+    recent = frame["recent"].fill_null(False).to_numpy()
+    future = np.zeros(len(frame), dtype=bool)
+    if recent.any():
+        limit = datetime.now().astimezone() + FUTURE_TOLERANCE
+        for row in np.flatnonzero(recent).tolist():
+            try:
+                future[row] = parse_recorded_at(frame["recorded_at"][row]) > limit
+            except FieldError:
+                future[row] = True
+    return future
 
 
 def _read(paths: list[str], categories: pl.Categories) -> tuple[pl.DataFrame | None, list[int]]:
@@ -253,9 +292,14 @@ def _suspect_rows(frame: pl.DataFrame, coded: _Coded) -> np.ndarray | None:
     schema's parser refuses. Their files are read by :func:`read_log` instead, so no bad
     row is ever counted."""
     stamp_ok = frame["stamp_ok"].fill_null(False)
-    if stamp_ok.all() and all(coded.valid[n][coded.present[n]].all() for n in _CODED):
+    future = _future_rows(frame)
+    if (
+        stamp_ok.all()
+        and not future.any()
+        and all(coded.valid[n][coded.present[n]].all() for n in _CODED)
+    ):
         return None
-    bad = ~stamp_ok.to_numpy()
+    bad = ~stamp_ok.to_numpy() | future
     for name in _CODED:
         bad |= ~coded.valid[name][coded.codes[name]]
     return bad

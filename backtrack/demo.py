@@ -119,7 +119,7 @@ def generate(
         )
         entry = Entry(saved_at, day, pain, done, day_type, where, note)
         entries.append(entry)
-        if rng.random() < 0.03:
+        if rng.random() < 0.03 and day < end:  # a correction is never in the future
             corrected = Entry(
                 saved_at + timedelta(hours=13),
                 day,

@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from .actions import check_exercises
-from .errors import InputError, LogFormatError, LogProblem
+from .actions import check_exercises, check_note
+from .errors import FieldError, InputError, LogFormatError, LogProblem
 from .routine import Routine
-from .schema import MAX_MINUTES, Entry
+from .schema import DATE_PATTERN, MAX_MINUTES, Entry, parse_date
 from .store import append_entry, read_log
 
 IMPORT_NOTE = "imported from Loop Habit Tracker"
@@ -165,7 +165,7 @@ def _rows(data: bytes) -> list[list[str]]:
 
 
 def _is_date(text: str) -> bool:
-    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+    return bool(DATE_PATTERN.match(text))
 
 
 def _read_habits(data: bytes) -> list[Habit]:
@@ -247,12 +247,10 @@ def _marks_from(
             continue
         day_text = row[date_at] if date_at < len(row) else ""
         try:
-            day = date.fromisoformat(day_text) if _is_date(day_text) else None
-        except ValueError:
-            day = None
-        if day is None:
+            day = parse_date(day_text)  # the log's own parser: same spelling, same range
+        except FieldError as exc:
             problems.append(
-                LogProblem(source, line, "Date", f"expected a date YYYY-MM-DD, found {day_text!r}")
+                LogProblem(source, line, "Date", f"expected {exc.expected}, found {day_text!r}")
             )
             continue
         note = row[note_at] if note_at is not None and note_at < len(row) else ""
@@ -423,6 +421,16 @@ def plan_import(
         done = {targets[m.habit]: m.minutes for m in marks if m.kind == "yes"}
         rest = all(m.kind == "skip" for m in marks)
         loop_notes = [f"{m.habit}: {m.note}" for m in days[day] if m.note]
+        note = "; ".join([IMPORT_NOTE, *dict.fromkeys(loop_notes)])
+        try:
+            check_note(note)
+        except InputError as exc:
+            raise InputError(
+                f"note of {day.isoformat()}",
+                f"{exc.expected} (Loop's notes of that day, joined; shorten them in Loop "
+                "or leave a habit out of --map)",
+                exc.found,
+            ) from None
         plan.entries.append(
             Entry(
                 recorded_at=now,
@@ -430,7 +438,7 @@ def plan_import(
                 pain=None,
                 exercises=check_exercises(done, routine),
                 day="rest" if rest else "routine",
-                note="; ".join([IMPORT_NOTE, *dict.fromkeys(loop_notes)]),
+                note=note,
             )
         )
     return plan

@@ -14,15 +14,24 @@ column          meaning
 ``exercises``   what was done: ``id=minutes`` pairs joined by ``;``, e.g.
                 ``floor_relaxation=5;hip_stretch=2``; ``wall_squat=`` means done,
                 minutes not given; empty = nothing done
-``day``         ``routine`` (the default), ``rest`` (a planned rest day) or ``flare``
+``day``         ``routine`` (the default), ``rest`` (a planned rest day), ``flare``, or
+                ``void``: the date's earlier saves are withdrawn (saved on the wrong
+                date) and the day counts as not logged; a ``void`` row has no pain,
+                exercises or locations. Files without ``void`` rows are unchanged; an
+                older backtrack reports a ``void`` row as a problem instead of counting it.
 ``where``       pain locations joined by ``;`` (``lower_back;hips``); may be empty
 ``note``        free text. A note that starts with ``=``, ``+``, ``-``, ``@`` or ``'``
                 is stored with one extra leading ``'`` so a spreadsheet shows it as
                 text instead of running it as a formula; loading removes it again.
 =============== ==================================================================
 
-"Not logged" (no row for a date), "logged, nothing done" (empty ``exercises``), a rest
-day and a flare day are four different things.
+"Not logged" (no row for a date, or a ``void`` latest row), "logged, nothing done" (empty
+``exercises``), a rest day and a flare day are four different things.
+
+Every value is parsed by one function per field (below), used alike by the reader, the
+form, the ``backtrack`` command and the imports. Digits are ASCII only (``٣``, ``３``,
+``³`` are refused, never read as 3); dates run from :data:`MIN_DATE` to
+:data:`MAX_DATE`, the range the analysis can represent.
 """
 
 from __future__ import annotations
@@ -41,21 +50,50 @@ from .errors import FieldError
 SCHEMA_VERSION = 1
 COLUMNS: tuple[str, ...] = ("recorded_at", "date", "pain", "exercises", "day", "where", "note")
 DAY_TYPES: tuple[str, ...] = ("routine", "rest", "flare")
+"""The kinds of day a person logs."""
+VOID = "void"
+"""``day`` of a row that withdraws its date (see the module docstring)."""
+STORED_DAY_TYPES: tuple[str, ...] = (*DAY_TYPES, VOID)
 PAIN_MIN, PAIN_MAX = 0, 10
 MAX_MINUTES = 240.0
 """More minutes than this for one exercise on one day is refused as a typo."""
+MINUTES_DECIMALS = 2
+"""Minutes are typed with at most this many decimals (nothing is rounded silently)."""
+MAX_NOTE_CHARS = 5000
+"""The longest note any write path accepts (form, command, imports)."""
+FIELD_LIMIT = 131072
+"""Python's csv reader refuses a longer field; no field is ever written longer."""
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2199, 12, 31)
+"""Dates outside this range are refused: none is a real day of a back-pain log, and the
+analysis (pandas nanosecond timestamps) cannot represent years before 1677."""
+PAIN_LOCATIONS: tuple[str, ...] = (
+    "lower_back",
+    "between_shoulder_blades",
+    "upper_back",
+    "neck",
+    "hips",
+    "buttocks",
+    "leg_left",
+    "leg_right",
+)
+"""The pain locations the form and the command accept; other ids in a file are kept and
+warned about."""
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection)."""
 NOTE_GUARD = "'"
 
 _ID = re.compile(r"[a-z][a-z0-9_]*\Z")
+# re.ASCII: \d is 0-9 only (without it, Arabic-Indic or full-width digits would match).
 RECORDED_AT_PATTERN = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}(?::\d{2})?)\Z"
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}(?::\d{2})?)\Z",
+    re.ASCII,
 )
-DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_INT = re.compile(r"\d{1,2}\Z")
-_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z")
+DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_INT = re.compile(r"\d{1,2}\Z", re.ASCII)
+_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)\Z", re.ASCII)
+_TYPED_NUMBER = re.compile(rf"\d{{1,3}}(?:[.,]\d{{1,{MINUTES_DECIMALS}}})?\Z", re.ASCII)
 
 
 def csv_line(fields: list[str]) -> str:
@@ -83,6 +121,13 @@ def decode_note(stored: str) -> str:
     return stored[1:] if stored.startswith(NOTE_GUARD) else stored
 
 
+def _in_range(day: date) -> bool:
+    return MIN_DATE <= day <= MAX_DATE
+
+
+_DATE_RANGE = f"between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}"
+
+
 def parse_recorded_at(text: str) -> datetime:
     """``recorded_at``: an ISO 8601 date-time that carries its UTC offset."""
     value = None
@@ -97,28 +142,75 @@ def parse_recorded_at(text: str) -> datetime:
             "an ISO 8601 date-time with UTC offset like 2026-11-20T08:15:00+01:00",
             text,
         )
+    if not _in_range(value.date()):
+        raise FieldError("recorded_at", f"a time {_DATE_RANGE}", text)
     return value
 
 
 def parse_date(text: str) -> date:
-    """``date``: a calendar day written ``YYYY-MM-DD``."""
+    """``date``: a calendar day written ``YYYY-MM-DD`` (ASCII digits), from
+    :data:`MIN_DATE` to :data:`MAX_DATE`. ISO week (``2026-W01-1``) and basic
+    (``20260105``) forms are refused: each day has one spelling."""
     if DATE_PATTERN.match(text):
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if not _in_range(day):
+                raise FieldError("date", f"a date {_DATE_RANGE}", text)
+            return day
     raise FieldError("date", "a date YYYY-MM-DD", text)
 
 
 def parse_pain(text: str) -> int | None:
-    """``pain``: an integer 0-10 (NRS), or empty for not rated."""
+    """``pain``: an integer 0-10 (NRS) in ASCII digits, or empty for not rated."""
     if text == "":
         return None
     if _INT.match(text):
         value = int(text)
         if PAIN_MIN <= value <= PAIN_MAX:
             return value
-    raise FieldError("pain", "an integer 0-10 or empty", text)
+    raise FieldError("pain", "an integer 0-10 or empty", _shown(text))
+
+
+def parse_typed_minutes(field_name: str, text: str) -> float:
+    """Minutes as a person types them: above 0 and at most 240, with at most two
+    decimals; a decimal comma (``2,5``) is read as a point. Refuses (never rounds)
+    ``0.001``, ``5_0``, ``1e2`` and non-ASCII digits."""
+    typed = text.strip()
+    if _TYPED_NUMBER.match(typed):
+        value = float(typed.replace(",", "."))
+        if 0 < value <= MAX_MINUTES:
+            return value
+    raise FieldError(
+        field_name,
+        f"minutes as a number above 0 and at most {MAX_MINUTES:g}, with at most "
+        f"{MINUTES_DECIMALS} decimals (untick the exercise if it was not done)",
+        _shown(text),
+    )
+
+
+def _shown(found: str, limit: int = 60) -> str:
+    """A found value short enough to quote in a message."""
+    return found if len(found) <= limit else f"{found[:limit]}... ({len(found)} characters)"
+
+
+def check_note_text(note: str) -> str:
+    """A note any write path may store: at most :data:`MAX_NOTE_CHARS` characters of
+    text that UTF-8 can hold (a lone surrogate, e.g. from undecodable command-line bytes,
+    cannot be written and is refused)."""
+    if len(note) > MAX_NOTE_CHARS:
+        raise FieldError("note", f"at most {MAX_NOTE_CHARS} characters", f"{len(note)} characters")
+    try:
+        note.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FieldError(
+            "note",
+            "text (no unpaired surrogate code points)",
+            f"{note[exc.start]!r} at character {exc.start + 1}",
+        ) from None
+    return note
 
 
 def check_minutes(exercise_id: str, minutes: float | None) -> float | None:
@@ -180,12 +272,12 @@ def format_exercises(done: Mapping[str, float | None]) -> str:
 
 
 def parse_day(text: str) -> str:
-    """``day``: routine, rest or flare (empty means routine)."""
+    """``day``: routine, rest, flare or void (empty means routine)."""
     if text == "":
         return "routine"
-    if text in DAY_TYPES:
+    if text in STORED_DAY_TYPES:
         return text
-    raise FieldError("day", "one of routine, rest, flare", text)
+    raise FieldError("day", "one of routine, rest, flare, void", text)
 
 
 @lru_cache(maxsize=512)
@@ -241,10 +333,32 @@ FIELD_PARSERS = {
 }
 
 
+def row_problem(
+    recorded_at: str, day_date: str, pain: str, exercises: str, day: str, where: str
+) -> FieldError | None:
+    """What is wrong between the (individually valid) stored fields of one row, or None:
+    a ``date`` after the day it was saved (``recorded_at`` in its own offset), or a
+    ``void`` row that also holds pain, exercises or locations."""
+    if day_date > recorded_at[:10]:  # both YYYY-MM-DD in ASCII digits
+        return FieldError(
+            "date", f"a day no later than the day it was saved ({recorded_at[:10]})", day_date
+        )
+    if day == VOID and (pain or exercises or where):
+        return FieldError(
+            "day",
+            "a void row (it withdraws the date) with no pain, exercises or locations",
+            f"void with pain {pain!r}, exercises {exercises!r}, where {where!r}",
+        )
+    return None
+
+
 def parse_row(row: Mapping[str, str]) -> Entry:
     """Validate the stored fields of one row and return the :class:`Entry`.
 
     Raises :class:`FieldError` naming the first bad column.
     """
     values = {name: parser(row[name]) for name, parser in FIELD_PARSERS.items()}
+    problem = row_problem(*(row[name] for name in COLUMNS[:-1]))
+    if problem:
+        raise problem
     return Entry(**values)

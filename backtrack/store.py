@@ -1,21 +1,33 @@
 """The append-only CSV log: durable appends under a lock, and validating reads.
 
-Appending never re-reads or rewrites the log: it takes the lock (``<log>.lock``), reads
-the header (to write the row in the file's own column order) and the last byte, writes
-the whole row in one ``write``, then flushes and fsyncs. Reading validates every row and
-reports each problem as ``path:line:column: message``; nothing is dropped silently.
+Appending never rewrites the log and, in the usual case, reads only its header: it takes
+the lock (``<log>.lock``), writes the whole row in one ``write``, fsyncs, and notes the
+file's identity, size and change times in ``<log>.appended``. When the file is exactly as
+that note says, its tail is the end of our last complete row. When it is not (a save was
+interrupted, another program or a person changed the file), the whole file is read once
+with the same reader as :func:`read_log` to decide what the new row must follow: a torn
+row is closed off with :data:`TORN_MARKER` so it can never merge with the new row, a
+complete last row without a final newline gets its newline. A failed write or fsync is
+undone (the file is cut back to its old size), so an error always means nothing was saved.
+
+Reading validates every row and reports each problem as ``path:line:column: message``;
+a broken record (an unclosed or stray quote, a field longer than the csv module's
+limit) is reported at its line and reading goes on from the next line, so later rows
+are never lost behind it. Nothing is dropped silently.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import stat
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +38,14 @@ from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
 from .schema import (
     COLUMNS,
     DATE_PATTERN,
+    FIELD_LIMIT,
     FIELD_PARSERS,
+    MAX_DATE,
+    MIN_DATE,
     NOTE_GUARD,
+    PAIN_LOCATIONS,
     RECORDED_AT_PATTERN,
+    VOID,
     Entry,
     csv_line,
     decode_note,
@@ -36,7 +53,9 @@ from .schema import (
     exercise_pairs,
     parse_exercises,
     parse_pain,
+    parse_row,
     parse_where,
+    row_problem,
 )
 
 DEFAULT_LOG = Path("data") / "backtrack.csv"
@@ -46,6 +65,14 @@ _HEADER_PROBE_BYTES = 64 * 1024
 UNDECODABLE = "\ufffd"
 TORN_MARKER = "backtrack: unfinished row, a save was interrupted"
 """Written after a torn last row (as one extra field) when the next save starts a line."""
+_MARKER_FIELD = f'"{TORN_MARKER}"'
+APPENDED_SUFFIX = ".appended"
+"""``<log>.appended`` notes the log as our last append left it (see the module docstring)."""
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""A ``recorded_at`` later than now by more than this (a wrong clock) is a problem: it
+would outrank every later correction of its date."""
+MAX_RESYNCS = 10_000
+"""Broken records after which the rest of a file is reported as unreadable."""
 
 
 def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
@@ -66,27 +93,144 @@ def _read_header(fd: int, path: Path) -> list[str]:
     return first
 
 
-def _separator_before_append(fd: int, size: int) -> str:
-    """What to write before a new row so it never merges with a torn last row.
+def _quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
 
-    Normally nothing (the file ends with a newline: one 1-byte ``pread``). After a crash
-    mid-write the last row has no newline: close an open quoted field if the torn row
-    ended inside one (odd number of quotes in the file), add one field holding
-    :data:`TORN_MARKER` so the fragment can never pass for a complete row (e.g. a note
-    cut short), and start a fresh line. The torn bytes themselves are kept as they were.
-    Only this rare path reads the whole file.
+
+def row_line(header: Sequence[str], row: Mapping[str, str]) -> str:
+    """One row as the log stores it, in the file's column order, ending in ``\\n``.
+
+    Fields are quoted as the csv module quotes them (when they hold ``,``, ``"``, CR or
+    LF), and a non-empty ``note`` always: a save cut short inside its note then leaves an
+    unclosed quote, which is reported as torn, and never loads as a shorter note.
     """
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+    texts = []
+    for name in header:
+        value = row.get(name, "")
+        special = name == "note" and value or any(c in value for c in ',"\r\n')
+        texts.append(_quoted(value) if special else value)
+    return ",".join(texts) + "\n"
+
+
+def _signature(info: os.stat_result) -> str:
+    """The file's identity, size and change times: equal only if nobody touched it."""
+    return f"{info.st_dev} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}\n"
+
+
+def _note_path(path: Path) -> Path:
+    return path.with_name(path.name + APPENDED_SUFFIX)
+
+
+def _noted_signature(path: Path) -> str | None:
+    try:
+        return _note_path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _note_signature(path: Path, info: os.stat_result) -> None:
+    """Remember the file as our last complete append left it (a cache: when it is lost
+    or stale, the next append reads the whole file once instead)."""
+    try:
+        fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, _signature(info).encode("ascii"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def tail_separator(text: str, header: list[str]) -> str:
+    """What to write before a new row so that it never merges with what ``text`` (a whole
+    log) ends with, decided by the same reader as :func:`read_log`.
+
+    - ``""`` when the text ends with a line break after a complete record;
+    - ``"\\n"`` when its last row is complete but has no final newline (many editors
+      and exporters write that);
+    - when the last row is torn (a save interrupted mid-write): a closing quote if it
+      ended inside a quoted field, one field holding :data:`TORN_MARKER` so the
+      fragment can never pass for a complete (shorter) row, and a newline. The torn
+      bytes themselves are kept as they were.
+
+    A quote left open earlier in the file (rows after it were read) is not closed here:
+    reading goes on after such a record, and so does the new row.
+    """
+    scan = read_records(text)
+    last = scan.broken[-1] if scan.broken else None
+    if (
+        last is not None
+        and last.unclosed_quote
+        and last.end == scan.line_count
+        and not any(start > last.start for start in scan.starts)
+    ):
+        return f'",{_MARKER_FIELD}\n'
+    if text.endswith(("\n", "\r")):
         return ""
-    quotes = 0
+    if len(scan.records) <= 1:  # only a header (checked by the caller)
+        return "\n"
+    fields = scan.records[-1]
+    complete = len(fields) == len(header) and fields[-1] != TORN_MARKER
+    if complete:
+        try:
+            parse_row(dict(zip(header, fields, strict=True)))
+        except FieldError:
+            complete = False
+    return "\n" if complete else f",{_MARKER_FIELD}\n"
+
+
+def _separator_before_append(fd: int, info: os.stat_result, path: Path, header: list[str]) -> str:
+    """:func:`tail_separator` of the file, read only when it is not as our last append
+    left it (see the module docstring)."""
+    if _noted_signature(path) == _signature(info):
+        return ""
+    chunks = []
     offset = 0
-    while offset < size:
+    while offset < info.st_size:
         chunk = os.pread(fd, 1 << 20, offset)
         if not chunk:
             break
-        quotes += chunk.count(b'"')
+        chunks.append(chunk)
         offset += len(chunk)
-    return ('"' if quotes % 2 else "") + f',"{TORN_MARKER}"\n'
+    text = b"".join(chunks).decode("utf-8-sig", errors="replace")
+    return tail_separator(text, header)
+
+
+def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> OSError:
+    """Cut the file back to ``size`` bytes after a failed write (removing a file this
+    append created) and return the error to raise."""
+    try:
+        os.ftruncate(fd, size)
+        undone = True
+    except OSError:
+        undone = False
+    with contextlib.suppress(OSError):  # best effort: the disk may be failing
+        os.fsync(fd)
+    if created and undone:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    outcome = (
+        "nothing was saved (the file is as it was)"
+        if undone
+        else "the file could not be cut back: run backtrack validate"
+    )
+    return OSError(f"{path}: {reason}; {outcome}")
+
+
+def _check_lock_folder(lock_path: Path) -> None:
+    """A clear error when the lock file cannot be made (a read-only or special folder
+    such as /proc), instead of waiting as if another save held it."""
+    if lock_path.exists():
+        return
+    try:
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise OSError(
+            f"{lock_path.parent}: cannot save a log here ({exc.strerror or exc}); "
+            "choose a folder you can write to with --csv or BACKTRACK_CSV"
+        ) from None
 
 
 def append_row(
@@ -97,16 +241,26 @@ def append_row(
 ) -> None:
     """Append one row (stored field texts by column name) to the log, durably.
 
-    Creates the log with its header (mode 0600; its folder 0700 when we create it).
-    Columns the file has beyond schema v1 get empty values. Raises
-    :class:`LogLockedError` when another save holds the lock longer than ``timeout``
-    seconds; on a short write the partial bytes are cut off again, so a failed append
-    leaves the file as it was.
+    Creates the log with its header (mode 0600; folders it creates 0700). Columns the
+    file has beyond schema v1 get empty values. Raises :class:`LogLockedError` when
+    another save holds the lock longer than ``timeout`` seconds, :class:`FieldError` for
+    a field longer than :data:`schema.FIELD_LIMIT` characters or text UTF-8 cannot hold,
+    and ``OSError`` when the write or the fsync fails, after cutting the file back to
+    its old size: an error always means nothing was saved.
     """
     path = Path(path)
+    for name, value in row.items():
+        if len(value) > FIELD_LIMIT:
+            raise FieldError(name, f"at most {FIELD_LIMIT} characters", f"{len(value)} characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FieldError(name, "text UTF-8 can hold", value) from None
     if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
+        _make_private_folders(path.parent)
+    lock_path = Path(f"{path}.lock")
+    _check_lock_folder(lock_path)
+    lock = FileLock(lock_path, timeout=timeout, mode=0o600)
     try:
         lock.acquire()
     except Timeout:
@@ -119,20 +273,31 @@ def append_row(
         except FileExistsError:
             fd = os.open(path, os.O_RDWR | os.O_APPEND)
         try:
-            size = os.fstat(fd).st_size
+            info = os.fstat(fd)
+            size = info.st_size
             if size == 0:
                 header = list(COLUMNS)
                 text = csv_line(header)
             else:
                 header = _read_header(fd, path)
-                text = _separator_before_append(fd, size)
-            text += csv_line([row.get(name, "") for name in header])
+                text = _separator_before_append(fd, info, path, header)
+            text += row_line(header, row)
             data = text.encode("utf-8")
-            written = os.write(fd, data)
+            try:
+                written = os.write(fd, data)
+            except OSError as exc:
+                raise _undo(fd, size, path, created, f"the write failed ({exc})") from exc
             if written != len(data):
-                os.ftruncate(fd, size)
-                raise OSError(f"{path}: short write ({written} of {len(data)} bytes); undone")
-            os.fsync(fd)
+                raise _undo(
+                    fd, size, path, created, f"short write ({written} of {len(data)} bytes)"
+                )
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise _undo(
+                    fd, size, path, created, f"the disk did not confirm the save ({exc})"
+                ) from exc
+            _note_signature(path, os.fstat(fd))
         finally:
             os.close(fd)
         if created:
@@ -141,9 +306,24 @@ def append_row(
         lock.release()
 
 
+def _make_private_folders(folder: Path) -> None:
+    """Create ``folder`` and any missing parents, each 0700 (whatever the umask)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            new.mkdir(mode=0o700)
+        os.chmod(new, 0o700)
+
+
 def append_entry(path: str | os.PathLike[str], entry: Entry, **kwargs: float) -> dict[str, str]:
-    """Append a validated :class:`Entry`; returns the fields as stored."""
+    """Append a validated :class:`Entry`; returns the fields as stored. The row is first
+    read back with the reader's own parser (:func:`schema.parse_row`), so no write path
+    can store a row that loads as something else, or not at all."""
     row = entry.to_row()
+    parse_row(row)
     append_row(path, row, **kwargs)
     return row
 
@@ -209,9 +389,9 @@ def _shape_problem(
         )
     if not any(fields):
         return "blank"
-    if len(fields) > width and fields[-1] == TORN_MARKER:
+    if fields[-1] == TORN_MARKER and len(fields) != width:
         return (
-            _column_name(header, min(len(fields) - 1, width) - 1),
+            _column_name(header, max(min(len(fields) - 1, width) - 1, 0)),
             "expected a complete row, found an unfinished one (a save was interrupted "
             "mid-write); it is kept in the file and left out of analysis",
         )
@@ -256,6 +436,26 @@ def _all_match(pattern: re.Pattern[str], values: Sequence[str]) -> bool:
     return all(pattern.match(shape.decode("utf-8", "surrogatepass")) for shape in shapes)
 
 
+_RANGE_MARGIN = pd.Timedelta(days=2)  # a UTC time can fall on the next or previous day
+
+
+def _inside_margin(values: pd.DatetimeIndex) -> np.ndarray:
+    """Which values are clear of :data:`schema.MIN_DATE` and ``MAX_DATE`` (NaT is not),
+    so that only the others need the exact per-value check of their range."""
+    low = pd.Timestamp(MIN_DATE, tz=values.tz) + _RANGE_MARGIN
+    high = pd.Timestamp(MAX_DATE, tz=values.tz) - _RANGE_MARGIN
+    return np.asarray((values >= low) & (values <= high), dtype=bool)
+
+
+def _well_inside(values: pd.DatetimeIndex) -> bool:
+    """True when every value is clear of the range's ends (see :func:`_inside_margin`)."""
+    if not len(values):
+        return True
+    low = pd.Timestamp(MIN_DATE, tz=values.tz) + _RANGE_MARGIN
+    high = pd.Timestamp(MAX_DATE, tz=values.tz) - _RANGE_MARGIN
+    return bool(values.min() >= low and values.max() <= high)
+
+
 def _validated_columns(
     path: str,
     rows: list[list[str]],
@@ -263,6 +463,7 @@ def _validated_columns(
     header: list[str],
     positions: list[int],
     known_exercises: Collection[str] | None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, list], list[LogProblem], dict[str, int]]:
     """Check rows of the right shape column by column, each distinct value once.
 
@@ -286,12 +487,20 @@ def _validated_columns(
             pattern, options = _DATETIMES[name]
             converted = pd.to_datetime(list(values), errors="coerce", **options)
             missing = converted.isna()
-            if not missing.any() and _all_match(pattern, values):
+            if not missing.any() and _all_match(pattern, values) and _well_inside(converted):
                 parsed[name] = converted
                 continue
-            missing = missing.tolist()
-            for index, value in enumerate(values):
-                if missing[index] or not pattern.match(value):
+            outside = ~_inside_margin(converted)  # NaT counts as outside
+            for index in np.flatnonzero(outside).tolist():
+                value = values[index]
+                try:
+                    FIELD_PARSERS[name](value)  # the exact check: pattern, calendar, range
+                    if missing[index]:
+                        raise FieldError(name, "a value pandas can read as a date", value)
+                except FieldError as exc:
+                    report(index, name, exc)
+            for index, value in enumerate(values):  # the shape, for values inside the range
+                if not outside[index] and not pattern.match(value):
                     try:
                         FIELD_PARSERS[name](value)
                         raise FieldError(name, "a value pandas can read as a date", value)
@@ -315,6 +524,7 @@ def _validated_columns(
             for index, value in enumerate(values):
                 if value in failures:
                     report(index, name, failures[value])
+    _check_across_fields(by_column, positions, parsed, bad, report, now)
     keep = [i for i in range(len(rows)) if i not in bad] if bad else None
     columns: dict[str, list] = {"line": list(lines) if keep is None else [lines[i] for i in keep]}
 
@@ -355,28 +565,202 @@ def _validated_columns(
     return columns, problems, unknown
 
 
-def read_records(text: str) -> tuple[list[int], list[list[str]], str | None]:
-    """CSV records of ``text`` and the physical line (1-based) where each starts.
+@dataclass(frozen=True)
+class BrokenRecord:
+    """A record the csv module could not read (strict RFC 4180 quoting), at physical
+    lines ``start``-``end``; ``field`` is the 0-based position of the field at fault."""
 
-    Returns (start lines, records, error): ``error`` says why reading stopped early (only
-    for absurd fields beyond ``csv.field_size_limit``), else None. The lines are the csv
-    module's own count (a record spans the newlines inside its quoted fields; CRLF, LF and
-    a lone CR each end one line).
+    start: int
+    end: int
+    field: int
+    message: str
+    unclosed_quote: bool = False
+
+
+@dataclass
+class RecordScan:
+    """The CSV records of a text: ``records`` with the physical line (1-based) where
+    each starts (``starts``) and ends (``ends``), the ``broken`` records, and
+    ``line_count``, the number of physical lines."""
+
+    starts: list[int]
+    ends: list[int]
+    records: list[list[str]]
+    broken: list[BrokenRecord]
+    line_count: int
+
+
+_RFC_FIELD = r'(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*)'
+_RFC_RECORD = re.compile(rf"{_RFC_FIELD}(?:,{_RFC_FIELD})*(?:\r\n|\n|\r)?\Z")
+
+
+def _fault_field(raw: str) -> int:
+    """The 0-based field at fault in a record's raw text: where a quote is misplaced, a
+    field outgrows the csv module's limit, or the text ends inside quotes."""
+    field = 0
+    length = 0
+    in_quotes = False
+    at_start = True
+    previous_quote = False
+    for char in raw:
+        if in_quotes:
+            if previous_quote:
+                previous_quote = False
+                if char == '"':
+                    length += 1
+                    continue
+                in_quotes = False
+                if char not in ",\r\n":
+                    return field
+            elif char == '"':
+                previous_quote = True
+                continue
+            else:
+                length += 1
+                if length > FIELD_LIMIT:
+                    return field
+                continue
+        if char == ",":
+            field, length, at_start = field + 1, 0, True
+        elif char == '"':
+            if not at_start:
+                return field
+            in_quotes = True
+            at_start = False
+        else:
+            length += 1
+            at_start = False
+            if length > FIELD_LIMIT:
+                return field
+    return field
+
+
+def _broken_message(error: str) -> tuple[str, bool]:
+    """The csv module's error in the words of a log message; True for an unclosed quote."""
+    if "unexpected end of data" in error:
+        return "", True
+    if "field limit" in error:
+        return (
+            f"expected a field of at most {FIELD_LIMIT:,} characters, found a longer one; "
+            "the row is kept in the file and left out of analysis",
+            False,
+        )
+    return (
+        'expected quotes only around a whole field (a quote inside one is written "" in '
+        "a quoted field), found a quote followed by more text in the same field",
+        False,
+    )
+
+
+def _check_across_fields(
+    by_column: list[Sequence[str]],
+    positions: list[int],
+    parsed: dict[str, object],
+    bad: dict[int, list[LogProblem]],
+    report: Callable[[int, str, FieldError], None],
+    now: datetime | None,
+) -> None:
+    """Problems between the fields of rows whose fields are each valid: a ``recorded_at``
+    in the future, and :func:`schema.row_problem` (a date after its save, a void row
+    that holds data)."""
+    recorded = parsed["recorded_at"]
+    if len(recorded):
+        limit = pd.Timestamp(now or datetime.now().astimezone()) + FUTURE_TOLERANCE
+        future = np.flatnonzero(np.asarray(recorded > limit, dtype=bool))
+        texts = by_column[positions[0]]
+        for index in future:
+            if index not in bad:
+                report(
+                    int(index),
+                    "recorded_at",
+                    FieldError(
+                        "recorded_at",
+                        f"a time no later than now ({limit - FUTURE_TOLERANCE:%Y-%m-%d %H:%M} "
+                        "UTC; is a clock wrong?)",
+                        texts[index],
+                    ),
+                )
+    columns = [by_column[position] for position in positions[:-1]]
+    for index, values in enumerate(zip(*columns, strict=True)):
+        if index not in bad and (problem := row_problem(*values)):
+            report(index, problem.field, problem)
+
+
+def read_records(text: str) -> RecordScan:
+    """The CSV records of ``text`` (strict RFC 4180 quoting), and where each starts.
+
+    Lines are counted as the csv module counts them (CRLF, LF and a lone CR each end
+    one; a quoted field can span lines). A record the csv module cannot read (a stray
+    or unclosed quote, a field longer than its limit) is reported in ``broken`` and
+    reading starts again at the line after the one where it starts, so later rows are
+    never lost behind it; the pieces of a broken record that do not have the header's
+    width are part of it, not rows of their own. A quote inside an unquoted field
+    (``10" roller``), which readers take in different ways, is broken too.
     """
-    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = io.StringIO(text, newline="").readlines()
+    starts: list[int] = []
     ends: list[int] = []
     records: list[list[str]] = []
-    keep_end = ends.append
-    keep_record = records.append
-    error = None
-    try:
-        for fields in reader:
-            keep_record(fields)
-            keep_end(reader.line_num)
-    except csv.Error as exc:
-        error = f"{exc} (at line {(ends[-1] if ends else 0) + 1})"
-    starts = [1, *(end + 1 for end in ends[:-1])] if ends else []
-    return starts, records, error
+    broken: list[BrokenRecord] = []
+    width: int | None = None
+    pieces_until = 0  # records starting on or before this line may be a broken one's pieces
+    position = 0
+    while position < len(lines):
+        reader = csv.reader(itertools.islice(lines, position, None), strict=True)
+        done = position
+        try:
+            for fields in reader:
+                start, done = done + 1, position + reader.line_num
+                if width is None:
+                    width = len(fields)
+                elif start <= pieces_until and len(fields) != width:
+                    continue
+                starts.append(start)
+                ends.append(done)
+                records.append(fields)
+            break
+        except csv.Error as exc:
+            start, end = done + 1, position + reader.line_num
+            message, unclosed = _broken_message(str(exc))
+            raw = "".join(lines[start - 1 : end])
+            broken.append(BrokenRecord(start, end, _fault_field(raw), message, unclosed))
+            pieces_until = max(pieces_until, end)
+            position = start
+            if len(broken) >= MAX_RESYNCS:
+                break
+    if '"' in text:
+        _move_stray_quotes(lines, starts, ends, records, broken)
+    return RecordScan(starts, ends, records, broken, len(lines))
+
+
+def _move_stray_quotes(
+    lines: list[str],
+    starts: list[int],
+    ends: list[int],
+    records: list[list[str]],
+    broken: list[BrokenRecord],
+) -> None:
+    """Move records with a quote inside an unquoted field from ``records`` to ``broken``."""
+    bad = [
+        index
+        for index, fields in enumerate(records)
+        if index
+        and any('"' in value for value in fields)
+        and not _RFC_RECORD.match("".join(lines[starts[index] - 1 : ends[index]]))
+    ]
+    for index in reversed(bad):
+        raw = "".join(lines[starts[index] - 1 : ends[index]])
+        broken.append(
+            BrokenRecord(
+                starts[index],
+                ends[index],
+                _fault_field(raw),
+                'expected quotes only around a whole field (a quote inside one is written "" '
+                "in a quoted field), found a quote inside an unquoted field",
+            )
+        )
+        del starts[index], ends[index], records[index]
+    broken.sort(key=lambda record: record.start)
 
 
 @dataclass
@@ -456,47 +840,109 @@ def _rows_of_shape(
     return rows, lines, blank_lines
 
 
+def _unknown_places(where: Sequence[str], lines: Sequence[int]) -> dict[str, int]:
+    """Pain locations not in :data:`schema.PAIN_LOCATIONS`, with the first line naming
+    each (each distinct ``where`` text is looked at once)."""
+    strangers = {
+        text: [p for p in text.split(";") if p not in PAIN_LOCATIONS]
+        for text in set(where)
+        if text
+    }
+    strangers = {text: places for text, places in strangers.items() if places}
+    found: dict[str, int] = {}
+    if strangers:
+        for text, line in zip(where, lines, strict=True):
+            for place in strangers.get(text, ()):
+                found.setdefault(place, line)
+    return found
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs"}
+
+
+def _separator_problem(path: str, text: str) -> LogProblem | None:
+    """One clear problem for a log whose columns are split by ``;`` or tabs (what a
+    spreadsheet writes in many European locales), instead of a missing column each."""
+    first_line = text.split("\n", 1)[0]
+    for separator, name in _SEPARATORS.items():
+        names = [part.strip().strip('"') for part in first_line.split(separator)]
+        if set(COLUMNS) <= set(names):
+            return LogProblem(
+                path,
+                1,
+                "header",
+                f"expected columns separated by commas, found them separated by {name} (a "
+                "spreadsheet's regional CSV format); in the spreadsheet, save it again as "
+                "'CSV UTF-8 (comma delimited)', or choose comma as the field separator",
+            )
+    return None
+
+
+def _broken_problem(path: str, header: list[str], record: BrokenRecord, last: bool) -> str:
+    if not record.unclosed_quote:
+        return record.message
+    if last:
+        return (
+            "expected a complete row, found an unfinished last row (a save interrupted "
+            "mid-write, or a quote that is never closed); it is kept in the file and left "
+            "out of analysis"
+        )
+    return (
+        "expected a closing quote, found a quote opened here that is never closed; the "
+        "rows after it were read as if it were not there, and this row is left out"
+    )
+
+
 def parse_log_text(
     text: str,
     path: str,
     *,
     known_exercises: Collection[str] | None = None,
     undecodable: bool = False,
+    now: datetime | None = None,
 ) -> LogData:
     """Validate the text of a log file; see :func:`read_log`.
 
     ``undecodable``: the file was not valid UTF-8 and was decoded with U+FFFD
     replacements; any field holding one is reported as a problem at its line and column.
+    ``now``: the time ``recorded_at`` values may not be later than (default: the clock).
     """
     problems: list[LogProblem] = []
     warnings: list[str] = []
-    starts, records, read_error = read_records(text)
+    scan = read_records(text)
+    starts, records = scan.starts, scan.records
     if not records:
+        if scan.broken:  # the header itself could not be read
+            first = scan.broken[0]
+            message = first.message or "expected a header, found an unclosed quote"
+            return LogData(path, _empty_entries(), [LogProblem(path, 1, "header", message)])
         return LogData(path, _empty_entries(), [], ["the log is empty (no header yet)"])
     header = records[0]
     problems += _header_problems(path, header)
     if problems:
-        return LogData(path, _empty_entries(), problems, warnings)
+        separated = _separator_problem(path, text)
+        return LogData(path, _empty_entries(), [separated] if separated else problems, warnings)
     for position, name in enumerate(header):
         if name not in COLUMNS:
             warnings.append(
                 f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
                 "in the file and ignored"
             )
-    if read_error:
-        line = starts[-1] + 1
+    for record in scan.broken:
+        last = not any(start > record.start for start in starts)
         problems.append(
             LogProblem(
                 path,
-                line,
-                _column_name(header, 0),
-                f"expected CSV, found what cannot be read: {read_error}",
+                record.start,
+                _column_name(header, record.field),
+                _broken_problem(path, header, record, last),
             )
         )
     positions = [header.index(name) for name in COLUMNS]
     width = len(header)
-    torn = bool(text) and (not text.endswith("\n") or text.count('"') % 2 == 1)
-    torn_line = starts[-1] if torn and len(records) > 1 else None
+    torn_line = None
+    if len(records) > 1 and not text.endswith(("\n", "\r")) and len(records[-1]) != width:
+        torn_line = starts[-1]  # cut mid-row; a complete last row without a newline is a row
     if torn_line is None and not undecodable and _all_of_width(records[1:], width):
         rows, lines, blank_lines = records[1:], starts[1:], 0  # the usual case: all whole
     else:
@@ -504,13 +950,18 @@ def parse_log_text(
             path, starts, records, torn_line, undecodable, problems
         )
     columns, field_problems, unknown = _validated_columns(
-        path, rows, lines, header, positions, known_exercises
+        path, rows, lines, header, positions, known_exercises, now
     )
     problems = sorted(problems + field_problems, key=lambda p: p.line)
     for exercise_id, where in unknown.items():
         warnings.append(
             f"{path}:{where}:exercises: {exercise_id!r} is not in the current routine; "
             "the rows are kept and the exercise is not counted in adherence"
+        )
+    for place, line in _unknown_places(columns["where"], columns["line"]).items():
+        warnings.append(
+            f"{path}:{line}:where: {place!r} is not a known pain location "
+            f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
         )
     if blank_lines:
         warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
@@ -551,9 +1002,10 @@ def read_log(
 
 
 def latest_positions(entries: pd.DataFrame) -> np.ndarray:
-    """Positions (``iloc``) of each date's current row, in date order: the row with the
-    latest ``recorded_at``; ties (two saves in the same millisecond) go to the row later
-    in the file."""
+    """Positions (``iloc``) of each logged date's current row, in date order: the row with
+    the latest ``recorded_at``; ties (two saves in the same millisecond) go to the row
+    later in the file. A date whose current row is ``void`` (withdrawn) is not logged and
+    has no position."""
     if entries.empty:
         return np.array([], dtype=np.intp)
     days = entries["date"].to_numpy(dtype="datetime64[ns]").view("int64")
@@ -565,13 +1017,16 @@ def latest_positions(entries: pd.DataFrame) -> np.ndarray:
         )
     )
     sorted_days = days[order]
-    return order[np.append(sorted_days[1:] != sorted_days[:-1], True)]
+    latest = order[np.append(sorted_days[1:] != sorted_days[:-1], True)]
+    day_types = entries["day"].to_numpy(dtype=object)
+    withdrawn = day_types[latest] == VOID
+    return latest[~withdrawn] if withdrawn.any() else latest
 
 
 def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
-    """Each date's current state: its row with the latest ``recorded_at`` (see
-    :func:`latest_positions`). Sorted by date; earlier rows for a date are history and
-    left out."""
+    """Each logged date's current state: its row with the latest ``recorded_at`` (see
+    :func:`latest_positions`; withdrawn dates are left out). Sorted by date; earlier rows
+    for a date are history and left out."""
     return entries.iloc[latest_positions(entries)].reset_index(drop=True)
 
 
@@ -607,7 +1062,8 @@ def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, o
     """
     wanted = set(lines)
     text = Path(path).read_bytes().decode("utf-8-sig")
-    starts, records, _ = read_records(text)
+    scan = read_records(text)
+    starts, records = scan.starts, scan.records
     header = records[0]
     found: dict[int, dict[str, object]] = {}
     for line, record in zip(starts[1:], records[1:], strict=True):

@@ -23,7 +23,7 @@ NOTE = 'writer {w} row {i}: a note, with "quotes", commas\nand a newline ✓'
 
 def _writer(path: str, writer: int, rows: int, start_event) -> None:
     start_event.wait()
-    base = datetime(2026, 1, 1, tzinfo=UTC)
+    base = datetime(2026, 11, 1, tzinfo=UTC)  # after every date written
     for i in range(rows):
         append_entry(
             path,

@@ -88,7 +88,7 @@ def test_bad_value_reported_with_path_line_column_expected_found(log_path):
     )
     assert [str(p) for p in error.problems] == [
         f"{log_path}:3:pain: expected an integer 0-10 or empty, found '11'",
-        f"{log_path}:4:day: expected one of routine, rest, flare, found 'holiday'",
+        f"{log_path}:4:day: expected one of routine, rest, flare, void, found 'holiday'",
     ]
     lenient = read_log(log_path, strict=False)
     assert lenient.entries["line"].tolist() == [2]
@@ -290,14 +290,25 @@ def test_empty_file_is_an_empty_log(log_path):
 
 
 def test_row_torn_inside_the_note_never_loads_as_a_shorter_note(log_path):
+    """Our writer always quotes a note, so a save cut anywhere inside it is torn."""
     append_entry(log_path, entry(1))
-    with open(log_path, "a") as handle:  # all 7 fields present, the note cut short
-        handle.write("2026-11-02T20:00:00+00:00,2026-11-02,5,,routine,,Slept bad")
+    append_entry(log_path, entry(2, pain=5, note="Slept badly after the long drive"))
+    data = log_path.read_bytes()
+    log_path.write_bytes(data[: data.index(b"Slept bad") + len("Slept bad")])
     append_entry(log_path, entry(3, pain=8))
     log = read_log(log_path, strict=False)
     assert log.entries["pain"].tolist() == [4, 8]
-    assert [(p.line, "interrupted" in p.message) for p in log.problems] == [(3, True)]
+    assert [(p.line, "unfinished" in p.message) for p in log.problems] == [(3, True)]
     assert "Slept bad" in log_path.read_text()
+
+
+def test_a_complete_last_row_without_a_final_newline_is_a_row(log_path):
+    """Many editors and exporters end a file without a newline (issue 11, defect 3)."""
+    write(log_path, HEADER + "2026-11-02T20:00:00+00:00,2026-11-02,5,,routine,,Slept bad")
+    append_entry(log_path, entry(3, pain=8))
+    log = read_log(log_path)
+    assert log.entries["pain"].tolist() == [5, 8]
+    assert log.entries["note"].tolist() == ["Slept bad", ""]
 
 
 def test_a_stray_comma_in_the_header_is_named_by_position(log_path):
