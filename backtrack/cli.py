@@ -361,6 +361,34 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """A daily reminder: a calendar file (``--ics``) or, for cron and systemd timers, a
+    check that stays silent when today is logged (``--if-not-logged``)."""
+    from . import remind
+
+    if args.ics == args.if_not_logged:
+        raise UsageError("give either --ics (with -o FILE) or --if-not-logged")
+    today = datetime.now().astimezone().date()
+    if args.ics:
+        at = remind.parse_time(args.at)
+        if args.output == "-":
+            sys.stdout.write(remind.calendar(at, start=today))
+            return 0
+        path = remind.write_calendar(args.output, at, start=today)
+        print(
+            f"Wrote {path}: a daily reminder at {at:%H:%M} your local time, 10 minutes long. "
+            "Import it into your calendar; importing a newer file replaces it (same UID)."
+        )
+        return 0
+    if remind.logged_today(args.csv, today):
+        return 0
+    text = remind.reminder_text(today)
+    print(text)
+    if not args.no_notify:
+        remind.notify(text)
+    return 0
+
+
 def _num(value: object, spec: str = ".1f") -> str:
     """A number for the cohort table; ``-`` when missing."""
     if value is None or value != value:  # None or NaN
@@ -489,6 +517,27 @@ def build_parser() -> argparse.ArgumentParser:
     cohort.add_argument("--json", action="store_true", help="a JSON list, attention first")
     cohort.add_argument("--routine", help="routine TOML for every patient (default: built-in)")
     cohort.set_defaults(handler=cmd_cohort)
+
+    remind = sub.add_parser(
+        "remind", help="a daily reminder: a calendar file, or a check for cron/systemd"
+    )
+    remind.add_argument(
+        "--ics", action="store_true", help="write an RFC 5545 calendar with a daily reminder"
+    )
+    remind.add_argument(
+        "-o", "--output", default="backtrack.ics", help="the .ics file to write ('-': stdout)"
+    )
+    remind.add_argument("--at", default="20:00", help="time of day, HH:MM (default 20:00)")
+    remind.add_argument(
+        "--if-not-logged",
+        action="store_true",
+        help="print a reminder (and notify) only when today is not logged; else silent",
+    )
+    remind.add_argument(
+        "--no-notify", action="store_true", help="no desktop notification, just the text"
+    )
+    _add_csv(remind)
+    remind.set_defaults(handler=cmd_remind)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)

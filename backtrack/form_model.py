@@ -24,12 +24,10 @@ from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 from .actions import load_log, log_day
 from .errors import FieldError, InputError, LogFormatError, LogLockedError
 from .routine import Routine, load_routine
-from .schema import format_minutes, parse_exercises, parse_where
+from .schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
 from .store import history_for, resolve_log_path
 
 DEMO_DAYS = 120
-VOID = "void"
-"""The ``day`` of a row that withdraws its date (``actions.void_day``): not logged."""
 
 
 def _system_clock() -> datetime:
@@ -112,11 +110,13 @@ def plain_error(exc: FieldError, names: Mapping[str, str] | None = None) -> str:
         return f"The date cannot be used: expected {exc.expected}, found {shown}."
     if field.startswith("exercises."):
         exercise = names.get(field.partition(".")[2], field.partition(".")[2])
-        if "number" in exc.expected and "above" not in exc.expected:
-            return f"Minutes for {exercise}: type a number such as 2 or 1.5 (you typed {shown})."
+        try:
+            float(typed.strip().replace(",", "."))
+        except ValueError:
+            return f"Minutes for {exercise}: type a number such as 2 or 1,5 (you typed {shown})."
         return (
-            f"Minutes for {exercise}: {exc.expected} (you typed {shown}). "
-            "Untick the exercise if you did not do it."
+            f"Minutes for {exercise}: more than 0 and at most {MAX_MINUTES:g}, with at most "
+            f"2 decimals (you typed {shown}). Untick the exercise if you did not do it."
         )
     if field == "note":
         return f"The note cannot be saved as it is: expected {exc.expected}, found {shown}."

@@ -17,7 +17,8 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
   not reopen every notebook and start a kernel for each.
 - The Voila page uses the ``backtrack`` template (``backtrack/jupyter``): Voila's ``lab``
   template without its Font Awesome and mermaid links to CDNs (Voila ships Font Awesome
-  in its own bundle; MathJax is already left out): the page makes no outside request.
+  in its own bundle), and its MathJax 2 plugin (loaded from a CDN) is turned off: the
+  page makes no outside request (a browser test records them).
 - ``app --lan`` serves the form alone (no JupyterLab, no terminals) on every interface,
   over HTTPS with a self-signed certificate made on first use, prints a warning and a
   QR code of the address. Without ``--lan`` everything listens on 127.0.0.1 only.
@@ -40,6 +41,13 @@ from typing import Any
 FORM_PATH = "voila/render/01-log.ipynb"
 TEMPLATES = Path(__file__).resolve().parent / "jupyter"
 """A folder on ``JUPYTER_PATH`` holding ``voila/templates/backtrack``."""
+STATIC = TEMPLATES / "static"
+"""Served under ``/static/``: ``no-mathjax.js``, what the Voila page loads instead of
+MathJax from a CDN."""
+LAB_CONFIG = TEMPLATES / "config"
+"""A folder on ``JUPYTER_CONFIG_PATH``: ``labconfig/page_config.json`` turns off the Voila
+page's MathJax 2 plugin, which loads MathJax from a CDN (the form shows no maths;
+JupyterLab's own MathJax 3 is bundled and stays)."""
 NOTEBOOK_KEEP_METADATA = ("kernelspec",)
 CELL_DROP_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "trusted")
 
@@ -215,7 +223,13 @@ def server_command(
         f"--ServerApp.default_url=/{FORM_PATH}",
         "--ContentsManager.pre_save_hook=backtrack.serve.strip_notebook",
         "--VoilaConfiguration.template=backtrack",
-        "--MappingKernelManager.cull_idle_timeout=900",
+        f"--ServerApp.extra_static_paths={STATIC}",
+        "--ServerApp.tornado_settings=mathjax_url=/static/no-mathjax.js",
+        # Voila's page asks to shut its kernel down as it closes, but that request lacks
+        # the XSRF field the server wants (403, logged): idle kernels with no page
+        # connected are ended after 5 minutes instead (a notebook open in JupyterLab is
+        # connected and stays).
+        "--MappingKernelManager.cull_idle_timeout=300",
         "--MappingKernelManager.cull_interval=60",
     ]
     if mode == "lab":
@@ -255,8 +269,9 @@ def server_environment(
         env["BACKTRACK_LAB_URL"] = "/lab"
     else:
         env.pop("BACKTRACK_LAB_URL", None)
-    paths = [str(TEMPLATES)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
-    env["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(paths))
+    for name, folder in (("JUPYTER_PATH", TEMPLATES), ("JUPYTER_CONFIG_PATH", LAB_CONFIG)):
+        paths = [str(folder)] + [p for p in env.get(name, "").split(os.pathsep) if p]
+        env[name] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 

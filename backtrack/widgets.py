@@ -39,29 +39,30 @@ _CSS = """
 /* backtrack's form: touch targets of at least 44 px, nothing wider than a phone. */
 .bt-log-form {
   --jp-widgets-inline-height: 44px;
-  --jp-widgets-inline-width: 100%;
   --jp-widgets-slider-handle-size: 28px;
   box-sizing: border-box; max-width: 100%; font-size: 15px;
 }
 .bt-log-form * { box-sizing: border-box; }
-.bt-log-form .widget-inline-hbox, .bt-log-form .widget-hbox {
-  flex-wrap: wrap; max-width: 100%; gap: 4px 8px;
+.bt-log-form .widget-hbox { flex-wrap: wrap; max-width: 100%; gap: 0 8px; }
+.bt-log-form .widget-html, .bt-log-form .widget-html-content {
+  height: auto; min-height: 0; line-height: 1.4;
 }
+.bt-log-form .widget-html-content { padding: 2px 0; }
 .bt-log-form .widget-checkbox { min-height: 44px; align-items: center; }
-.bt-log-form .widget-checkbox input[type="checkbox"] { width: 24px; height: 24px; }
-.bt-log-form .widget-checkbox label, .bt-log-form .widget-checkbox .widget-label-basic {
+.bt-log-form .widget-checkbox input[type="checkbox"] { width: 24px; height: 24px; margin: 0; }
+.bt-log-form .widget-checkbox .widget-label-basic {
   min-height: 44px; display: flex; align-items: center; gap: 8px; cursor: pointer;
 }
+.bt-log-form .widget-checkbox .widget-label-basic span { white-space: normal; line-height: 1.2; }
 .bt-log-form input, .bt-log-form textarea { font-size: 16px; }
-.bt-log-form textarea { min-height: 64px; }
+.bt-log-form .widget-datepicker { max-width: 100%; }
 .bt-log-form .widget-button, .bt-log-form .widget-toggle-button { min-height: 44px; }
-.bt-log-form .widget-slider .noUi-handle { width: 36px !important; height: 36px !important; }
 .bt-log-form .widget-hslider { min-height: 44px; }
-.bt-log-form .jupyter-widget-Collapse-header, .bt-log-form .lm-Accordion .p-Collapse-header {
-  min-height: 44px; display: flex; align-items: center;
-}
-.bt-log-form .bt-field-error:empty { display: none; }
-.bt-log-form .bt-field-error { color: #8a1c1c; font-weight: 600; margin: 0 0 6px 0; }
+.bt-log-form .jupyter-widget-Collapse-header { min-height: 44px; display: flex;
+  align-items: center; }
+.bt-log-form a { color: #174ea6; text-decoration: underline; display: inline-block;
+  min-height: 44px; line-height: 44px; }
+.bt-log-form .bt-field-error { color: #8a1c1c; font-weight: 600; }
 .bt-log-form .bt-exercise { border-bottom: 1px solid #eee; }
 </style>
 """
@@ -70,13 +71,13 @@ _CSS = """
 def _box(kind: str, title: str, lines: tuple[str, ...] | list[str] = ()) -> str:
     """HTML for a coloured message box (all text escaped; never typeset as maths)."""
     background, colour = _COLOURS[kind]
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    items = "".join(f"<li style='white-space:pre-wrap'>{escape(line)}</li>" for line in lines)
     body = f"<ul style='margin:4px 0 0 0'>{items}</ul>" if items else ""
     return (
         f"<div role='{'alert' if kind == 'error' else 'status'}' "
         f"class='bt-{kind} tex2jax_ignore' "
         f"style='background:{background};color:{colour};padding:6px 10px;"
-        f"border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere'>"
+        f"border-radius:4px;overflow-wrap:anywhere'>"
         f"<b>{escape(title)}</b>{body}</div>"
     )
 
@@ -154,7 +155,10 @@ class LogForm:
         )
         self.links = widgets.HTML(links)
         self.date = widgets.DatePicker(
-            description="Date", value=m.day, style=_WIDE, layout=widgets.Layout(width="auto")
+            description="Date",
+            value=m.day,
+            style=_WIDE,
+            layout=widgets.Layout(width="260px", max_width="100%"),
         )
         self.history = widgets.HTML()
         self.pain_text = widgets.Text(

@@ -103,6 +103,7 @@ def test_servers_listen_on_loopback_and_keep_the_token_off_the_command_line(tmp_
     env = serve.server_environment("secret-token", "lab", environ={"JUPYTER_PATH": "/x"})
     assert env["JUPYTER_TOKEN"] == "secret-token"
     assert env["JUPYTER_PATH"].split(os.pathsep) == [str(serve.TEMPLATES), "/x"]
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep)[0] == str(serve.LAB_CONFIG)
     assert env["BACKTRACK_LAB_URL"] == "/lab"
     assert "BACKTRACK_LAB_URL" not in serve.server_environment("t", "app", environ={})
 

@@ -190,7 +190,7 @@ def _fill_valid(form):
         (
             lambda f, t: setattr(f.minutes["hip_stretch"], "value", "two"),
             "exercises.hip_stretch",
-            "type a number such as 2 or 1.5 (you typed “two”)",
+            "type a number such as 2 or 1,5 (you typed “two”)",
         ),
     ],
     ids=[
@@ -465,3 +465,56 @@ def test_a_failing_write_is_shown_in_plain_words(existing_log, today, monkeypatc
     assert "could not be written" in form.status.value and error.strerror in form.status.value
     assert form.out.outputs == ()
     assert form.note.value == "typed by the user" and form.ticks["hip_stretch"].value
+
+
+def test_a_double_click_on_save_gives_one_row(log_path, today):
+    """Issue 11: a double-click gave two identical rows 32 ms apart."""
+    form = make_form(log_path, today)
+    form.pain.value = 5
+    form.whole.click()
+    form.save.click()
+    form.save.click()  # the second click of a double-click, after the first save ended
+    assert len(rows(log_path)) == 1
+    assert "Already saved" in form.status.value and "not saved twice" in form.status.value
+    form.pain.value = 6  # a real change a moment later is a correction, appended
+    form.save.click()
+    assert list(rows(log_path)["pain"]) == [5, 6]
+
+
+def test_decimal_comma_minutes(log_path, today):
+    form = make_form(log_path, today)
+    form.pain_text.value = "2"
+    form.minutes["hip_stretch"].value = "2,5"
+    form.save.click()
+    assert rows(log_path).iloc[0]["exercises"] == "hip_stretch=2.5"
+
+
+def test_remove_this_day_asks_first_then_withdraws_it(log_path, today, now, routine):
+    """Issue 11 item 10: a day saved on the wrong date can be taken back in the form."""
+    day = today - timedelta(days=5)
+    actions.log_day(log_path, routine=routine, pain=4, day=day, now=now - timedelta(days=1))
+    existing_log = log_path
+    form = make_form(existing_log, today)
+    assert form.remove.layout.display == "none"  # today: nothing to remove
+    form.date.value = day
+    assert form.remove.layout.display == "" and form.remove_confirm.layout.display == "none"
+    form.remove.click()
+    assert form.remove_confirm.layout.display == ""
+    assert f"Remove {day:%A} {day.day} {day:%B %Y} from your log?" in form.remove_question.value
+    form.remove_no.click()  # kept
+    assert form.remove_confirm.layout.display == "none" and len(rows(existing_log)) == 1
+    form.remove.click()
+    form.remove_yes.click()
+    history = store.history_for(rows(existing_log), day)
+    assert list(history["day"]) == ["routine", "void"]  # appended, history kept
+    assert "now counts as not logged" in form.status.value
+    assert "Removed from the log" in form.history.value
+    assert form.save.description == "Save" and form.pain_text.value == ""
+    assert form.remove.layout.display == "none"
+    form.pain_text.value = "3"  # saving the date again logs it again
+    form.save.click()
+    assert list(store.history_for(rows(existing_log), day)["day"]) == [
+        "routine",
+        "void",
+        "routine",
+    ]
