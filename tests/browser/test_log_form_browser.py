@@ -206,6 +206,7 @@ def test_phone_width_fits_and_save_is_near(browser, lab):
         assert layout["saveBottom"] <= 2 * PHONE["height"], layout  # ≤ 1 screen of scrolling
         assert layout["targets"] > 20 and layout["small"] == [], layout  # ≥ 44 px to touch
         print(f"\nLAYOUT phone 390x844: Save's bottom edge at {layout['saveBottom']:.0f} px")
+        form.get_by_label("Date").blur()
         screenshot(page, "form-phone.png")
         screenshot(page, "form-phone-first-screen.png", full_page=False)
         assert outside(urls, lab.port) == []
