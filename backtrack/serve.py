@@ -306,6 +306,8 @@ def banner(mode: str, *, port: int, token: str, lan: bool, log: Path, state: Pat
         "by you only; `make rotate-token` changes it)."
     )
     if lan:
+        if urls["form"].startswith("https://127.0.0.1"):
+            lines.append("No home-network address found (no network?): a phone cannot reach it.")
         lines += [
             "",
             "WARNING: the form is served to your home network (HTTPS, self-signed certificate).",

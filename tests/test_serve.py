@@ -165,3 +165,18 @@ def test_voila_template_links_no_outside_host():
     template = (folder / "index.html.j2").read_text()
     body = template.split("-#}", 1)[1]  # after the comment saying what is left out
     assert "html_head_js_mermaidjs" in body and "http" not in body
+
+
+def test_rotate_token_command_and_printed_address(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BACKTRACK_STATE_DIR", str(tmp_path / "state"))
+    assert serve.main(["print-address", "--port", "8888"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert first.startswith("http://127.0.0.1:8888/voila/render/01-log.ipynb?token=")
+    assert serve.main(["print-address", "--port", "8888"]) == 0
+    assert capsys.readouterr().out.strip() == first  # stable
+    assert serve.main(["rotate-token"]) == 0
+    assert "old bookmarks stop working" in capsys.readouterr().out
+    assert serve.main(["print-address", "--port", "8888"]) == 0
+    assert capsys.readouterr().out.strip() != first
+    makefile = (ROOT / "Makefile").read_text()
+    assert "rotate-token:" in makefile and "-m backtrack.serve rotate-token" in makefile
