@@ -10,11 +10,12 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
   default ``~/.local/state/backtrack``), created on first start and changed only by
   ``python -m backtrack.serve rotate-token`` (``make rotate-token``): a bookmark keeps
   working. It reaches the server through the environment (``JUPYTER_TOKEN``), not ``ps``.
-- Notebooks saved by the server (JupyterLab autosaves the ones it runs) are stripped of
-  outputs, execution counts, widget state and kernel-filled metadata first
-  (:func:`strip_notebook`, the server's ``pre_save_hook``): using the app never changes
-  a tracked file. JupyterLab starts on an empty workspace each time, so a restart does
-  not reopen every notebook and start a kernel for each.
+- The project's notebooks, when the server saves them (JupyterLab autosaves the ones it
+  runs), are stripped of outputs, execution counts, widget state and kernel-filled
+  metadata first (:func:`strip_notebook`, the server's ``pre_save_hook``): using the
+  app never changes a tracked file, and a reopened notebook shows no stale widget.
+  JupyterLab starts on an empty workspace each time, so a restart does not reopen every
+  notebook and start a kernel for each.
 - The Voila page uses the ``backtrack`` template (``backtrack/jupyter``): Voila's ``lab``
   template without its Font Awesome and mermaid links to CDNs (Voila ships Font Awesome
   in its own bundle), and its MathJax 2 plugin (loaded from a CDN) is turned off: the
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -99,13 +101,22 @@ def read_token(state: Path, *, rotate: bool = False) -> str:
     return token
 
 
-def strip_notebook(model: dict[str, Any], **_: Any) -> None:
-    """The server's ``pre_save_hook``: save notebooks as they are committed.
+def is_shipped_notebook(path: str) -> bool:
+    """True for the project's own notebooks (``NN-name.ipynb`` at the top of the served
+    folder, as committed); a person's own notebooks are saved as they are."""
+    return re.fullmatch(r"\d\d-[^/]+\.ipynb", path.strip("/")) is not None
+
+
+def strip_notebook(model: dict[str, Any], path: str = "", **_: Any) -> None:
+    """The server's ``pre_save_hook``: save the project's notebooks as they are committed.
 
     Outputs, execution counts, widget state, kernel-filled ``language_info`` and
     UI-only cell metadata are dropped; sources (what a person edits) are kept as they are.
+    Other notebooks (:func:`is_shipped_notebook` false) keep everything.
     """
     if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
+        return
+    if not is_shipped_notebook(path):
         return
     notebook = model["content"]
     metadata = notebook.get("metadata", {})

@@ -79,7 +79,7 @@ def test_saving_a_run_notebook_writes_it_back_as_committed(path):
     notebook = nbformat.reads(committed, as_version=4)
     model = {"type": "notebook", "content": _executed(notebook)}
     assert nbformat.writes(model["content"]) + "\n" != committed
-    serve.strip_notebook(model=model, path=path.name, contents_manager=None)
+    serve.strip_notebook(model=model, path=f"/{path.name}", contents_manager=None)
     assert nbformat.writes(model["content"]) + "\n" == committed  # git status stays clean
 
 
@@ -87,10 +87,20 @@ def test_strip_keeps_what_a_person_edits():
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["keep"]}))
     model = {"type": "notebook", "content": _executed(notebook)}
-    serve.strip_notebook(model=model)
+    serve.strip_notebook(model=model, path="02-trends.ipynb")
     cell = model["content"].cells[0]
     assert cell.source == "x = 1" and cell.metadata == {"tags": ["keep"]}
     serve.strip_notebook(model={"type": "file", "content": "text"})  # other files: untouched
+
+
+@pytest.mark.parametrize("path", ["my-analysis.ipynb", "work/01-log.ipynb", "1-x.ipynb"])
+def test_a_persons_own_notebooks_keep_their_outputs(path):
+    model = {"type": "notebook", "content": _executed(nbformat.v4.new_notebook())}
+    model["content"].cells.append(nbformat.v4.new_code_cell("1"))
+    ran = copy.deepcopy(_executed(model["content"]))
+    model["content"] = copy.deepcopy(ran)
+    serve.strip_notebook(model=model, path=path)
+    assert model["content"] == ran
 
 
 def test_servers_listen_on_loopback_and_keep_the_token_off_the_command_line(tmp_path):
