@@ -69,6 +69,17 @@ def main(repeats: int = 5) -> int:
                     ).click()
                     form.locator(".bt-saved").nth(before).wait_for()
                     saves.append(time.monotonic() - started)
+                # the alternative measured against: the notebook in JupyterLab, Run All
+                lab_page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                started = time.monotonic()
+                lab_page.goto(f"{lab.url}/lab/tree/01-log.ipynb?{lab.query}")
+                lab_page.locator("#jp-main-statusbar >> text=Idle").wait_for(timeout=60_000)
+                lab_page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+                lab_page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+                lab_page.locator(".jp-OutputArea .bt-log-form").get_by_role(
+                    "button", name="Save correction"
+                ).wait_for(timeout=60_000)
+                in_lab = time.monotonic() - started
                 browser.close()
         finally:
             next(servers, None)
@@ -82,6 +93,10 @@ def main(repeats: int = 5) -> int:
     print(
         f"Save → confirmation, {repeats} saves: median {statistics.median(saves) * 1000:.0f} ms,"
         f" fastest {min(saves) * 1000:.0f} ms (target ≤ 300 ms)"
+    )
+    print(
+        f"the alternative, same warm server: JupyterLab on 01-log.ipynb, Run All → form "
+        f"usable {in_lab:.2f} s (and 2 more clicks: Run, Run All Cells)"
     )
     print(f"a typical day: {len(TYPICAL_DAY)} interactions: " + "; ".join(TYPICAL_DAY))
     return 0
