@@ -39,7 +39,9 @@ def screenshot(page, name: str, *, full_page: bool = True) -> None:
     size = page.viewport_size
     if full_page:
         bottom = page.evaluate(
-            "() => document.querySelector('.bt-log-form').getBoundingClientRect().bottom"
+            """() => { window.scrollTo(0, 0);
+              for (const el of document.querySelectorAll('*')) if (el.scrollTop) el.scrollTop = 0;
+              return document.querySelector('.bt-log-form').getBoundingClientRect().bottom; }"""
         )
         page.set_viewport_size({"width": size["width"], "height": int(bottom) + 24})
     page.screenshot(path=str(Path(folder) / name))
