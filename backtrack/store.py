@@ -18,6 +18,7 @@ are never lost behind it. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import io
@@ -85,7 +86,10 @@ def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
 
 def _read_header(fd: int, path: Path) -> list[str]:
     """The header of an existing log (first record), read with one ``pread``."""
-    head = os.pread(fd, _HEADER_PROBE_BYTES, 0).decode("utf-8-sig", errors="replace")
+    data = os.pread(fd, 4096, 0)  # a header is ~50 bytes; read more only if it is not
+    if b"\n" not in data and b"\r" not in data:
+        data = os.pread(fd, _HEADER_PROBE_BYTES, 0)
+    head = data.decode("utf-8-sig", errors="replace")
     first = next(csv.reader(io.StringIO(head, newline="")), [])
     problems = _header_problems(str(path), first)
     if problems:
@@ -117,30 +121,64 @@ def _signature(info: os.stat_result) -> str:
     return f"{info.st_dev} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}\n"
 
 
-def _note_path(path: Path) -> Path:
-    return path.with_name(path.name + APPENDED_SUFFIX)
+def _note_path(path: Path) -> str:
+    return f"{path}{APPENDED_SUFFIX}"
 
 
 def _noted_signature(path: Path) -> str | None:
     try:
-        return _note_path(path).read_text(encoding="ascii")
+        fd = os.open(_note_path(path), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, _NOTE_WIDTH).decode("ascii").rstrip(" ")
     except (OSError, UnicodeDecodeError):
         return None
+    finally:
+        os.close(fd)
+
+
+_NOTE_WIDTH = 128
+"""The note is written in place at a fixed width: truncating a file makes ext4 flush it
+on close (its replace-via-truncate safeguard), which cost ~0.4 ms an append."""
 
 
 def _note_signature(path: Path, info: os.stat_result) -> None:
     """Remember the file as our last complete append left it (a cache: when it is lost
     or stale, the next append reads the whole file once instead)."""
     try:
-        fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT, 0o600)
     except OSError:
         return
     try:
-        os.write(fd, _signature(info).encode("ascii"))
+        os.pwrite(fd, _signature(info).encode("ascii").ljust(_NOTE_WIDTH), 0)
     except OSError:
         pass
     finally:
         os.close(fd)
+
+
+def _is_row(fields: list[str], header: list[str]) -> bool:
+    """True when ``fields`` are a valid row under ``header`` (schema columns checked)."""
+    if len(fields) != len(header) or fields[-1] == TORN_MARKER:
+        return False
+    try:
+        parse_row(dict(zip(header, fields, strict=True)))
+    except FieldError:
+        return False
+    return True
+
+
+def _torn_tail(scan: RecordScan, header: list[str]) -> BrokenRecord | None:
+    """The broken record the text ends inside (an unclosed quote, with no valid row read
+    after it): a save torn inside a quoted field. Its later lines are its pieces."""
+    last = scan.broken[-1] if scan.broken else None
+    if last is None or not last.unclosed_quote or last.end != scan.line_count:
+        return None
+    for start, fields in zip(scan.starts, scan.records, strict=True):
+        if start > last.start and _is_row(fields, header):
+            return None
+    return last
 
 
 def tail_separator(text: str, header: list[str]) -> str:
@@ -155,30 +193,18 @@ def tail_separator(text: str, header: list[str]) -> str:
       fragment can never pass for a complete (shorter) row, and a newline. The torn
       bytes themselves are kept as they were.
 
-    A quote left open earlier in the file (rows after it were read) is not closed here:
-    reading goes on after such a record, and so does the new row.
+    A quote left open earlier in the file, with valid rows read after it, is not closed
+    here (that would hide those rows): reading goes on after such a record, and so does
+    the new row.
     """
     scan = read_records(text)
-    last = scan.broken[-1] if scan.broken else None
-    if (
-        last is not None
-        and last.unclosed_quote
-        and last.end == scan.line_count
-        and not any(start > last.start for start in scan.starts)
-    ):
+    if _torn_tail(scan, header) is not None:
         return f'",{_MARKER_FIELD}\n'
     if text.endswith(("\n", "\r")):
         return ""
     if len(scan.records) <= 1:  # only a header (checked by the caller)
         return "\n"
-    fields = scan.records[-1]
-    complete = len(fields) == len(header) and fields[-1] != TORN_MARKER
-    if complete:
-        try:
-            parse_row(dict(zip(header, fields, strict=True)))
-        except FieldError:
-            complete = False
-    return "\n" if complete else f",{_MARKER_FIELD}\n"
+    return "\n" if _is_row(scan.records[-1], header) else f",{_MARKER_FIELD}\n"
 
 
 def _separator_before_append(fd: int, info: os.stat_result, path: Path, header: list[str]) -> str:
@@ -219,16 +245,16 @@ def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> OSError
     return OSError(f"{path}: {reason}; {outcome}")
 
 
-def _check_lock_folder(lock_path: Path) -> None:
+def _check_lock_folder(lock_path: str) -> None:
     """A clear error when the lock file cannot be made (a read-only or special folder
     such as /proc), instead of waiting as if another save held it."""
-    if lock_path.exists():
+    if os.path.exists(lock_path):
         return
     try:
         os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
     except OSError as exc:
         raise OSError(
-            f"{lock_path.parent}: cannot save a log here ({exc.strerror or exc}); "
+            f"{os.path.dirname(lock_path)}: cannot save a log here ({exc.strerror or exc}); "
             "choose a folder you can write to with --csv or BACKTRACK_CSV"
         ) from None
 
@@ -258,7 +284,7 @@ def append_row(
             raise FieldError(name, "text UTF-8 can hold", value) from None
     if not path.parent.exists():
         _make_private_folders(path.parent)
-    lock_path = Path(f"{path}.lock")
+    lock_path = f"{path}.lock"
     _check_lock_folder(lock_path)
     lock = FileLock(lock_path, timeout=timeout, mode=0o600)
     try:
@@ -447,15 +473,6 @@ def _inside_margin(values: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray((values >= low) & (values <= high), dtype=bool)
 
 
-def _well_inside(values: pd.DatetimeIndex) -> bool:
-    """True when every value is clear of the range's ends (see :func:`_inside_margin`)."""
-    if not len(values):
-        return True
-    low = pd.Timestamp(MIN_DATE, tz=values.tz) + _RANGE_MARGIN
-    high = pd.Timestamp(MAX_DATE, tz=values.tz) - _RANGE_MARGIN
-    return bool(values.min() >= low and values.max() <= high)
-
-
 def _validated_columns(
     path: str,
     rows: list[list[str]],
@@ -487,7 +504,11 @@ def _validated_columns(
             pattern, options = _DATETIMES[name]
             converted = pd.to_datetime(list(values), errors="coerce", **options)
             missing = converted.isna()
-            if not missing.any() and _all_match(pattern, values) and _well_inside(converted):
+            if (
+                not missing.any()
+                and _all_match(pattern, values)
+                and _inside_margin(converted).all()
+            ):
                 parsed[name] = converted
                 continue
             outside = ~_inside_margin(converted)  # NaT counts as outside
@@ -681,8 +702,16 @@ def _check_across_fields(
                     ),
                 )
     columns = [by_column[position] for position in positions[:-1]]
-    for index, values in enumerate(zip(*columns, strict=True)):
-        if index not in bad and (problem := row_problem(*values)):
+    if not columns[0]:
+        return
+    # Rows row_problem could refuse (a superset, found in C): a date text after the
+    # save's day text, or a void row. row_problem alone decides each of them.
+    saved_day = np.array(columns[0], dtype="U10")  # recorded_at's own YYYY-MM-DD
+    maybe = (np.array(columns[1], dtype="U10") > saved_day) | (
+        np.array(columns[4], dtype=object) == VOID
+    )
+    for index in np.flatnonzero(maybe).tolist():
+        if index not in bad and (problem := row_problem(*(c[index] for c in columns))):
             report(index, problem.field, problem)
 
 
@@ -693,28 +722,22 @@ def read_records(text: str) -> RecordScan:
     one; a quoted field can span lines). A record the csv module cannot read (a stray
     or unclosed quote, a field longer than its limit) is reported in ``broken`` and
     reading starts again at the line after the one where it starts, so later rows are
-    never lost behind it; the pieces of a broken record that do not have the header's
-    width are part of it, not rows of their own. A quote inside an unquoted field
-    (``10" roller``), which readers take in different ways, is broken too.
+    never lost behind it (its other lines are then read as records of their own, and
+    reported when they are not rows). A quote inside an unquoted field (``10" roller``),
+    which readers take in different ways, is broken too.
     """
     lines = io.StringIO(text, newline="").readlines()
     starts: list[int] = []
     ends: list[int] = []
     records: list[list[str]] = []
     broken: list[BrokenRecord] = []
-    width: int | None = None
-    pieces_until = 0  # records starting on or before this line may be a broken one's pieces
     position = 0
     while position < len(lines):
         reader = csv.reader(itertools.islice(lines, position, None), strict=True)
-        done = position
+        done = position  # the last line of the last record read (1-based)
         try:
             for fields in reader:
                 start, done = done + 1, position + reader.line_num
-                if width is None:
-                    width = len(fields)
-                elif start <= pieces_until and len(fields) != width:
-                    continue
                 starts.append(start)
                 ends.append(done)
                 records.append(fields)
@@ -724,7 +747,6 @@ def read_records(text: str) -> RecordScan:
             message, unclosed = _broken_message(str(exc))
             raw = "".join(lines[start - 1 : end])
             broken.append(BrokenRecord(start, end, _fault_field(raw), message, unclosed))
-            pieces_until = max(pieces_until, end)
             position = start
             if len(broken) >= MAX_RESYNCS:
                 break
@@ -741,11 +763,12 @@ def _move_stray_quotes(
     broken: list[BrokenRecord],
 ) -> None:
     """Move records with a quote inside an unquoted field from ``records`` to ``broken``."""
+    quoted = [number for number, line in enumerate(lines, start=1) if '"' in line]
+    candidates = sorted({bisect.bisect_left(ends, number) for number in quoted})
     bad = [
         index
-        for index, fields in enumerate(records)
-        if index
-        and any('"' in value for value in fields)
+        for index in candidates
+        if 0 < index < len(records)
         and not _RFC_RECORD.match("".join(lines[starts[index] - 1 : ends[index]]))
     ]
     for index in reversed(bad):
@@ -821,10 +844,13 @@ def _rows_of_shape(
     torn_line: int | None,
     undecodable: bool,
     problems: list[LogProblem],
+    broken: Sequence[BrokenRecord] = (),
 ) -> tuple[list[list[str]], list[int], int]:
     """The data records of the header's width (and their lines), the number of blank
-    ones; a problem appended for each record of another shape."""
+    ones; a problem appended for each record of another shape (saying so when it is a
+    line of a broken record, read again after it)."""
     header = records[0]
+    inside = {line: b.start for b in broken for line in range(b.start + 1, b.end + 1)}
     blank_lines = 0
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -833,7 +859,10 @@ def _rows_of_shape(
         if problem == "blank":
             blank_lines += 1
         elif problem:
-            problems.append(LogProblem(path, line, *problem))
+            column, message = problem
+            if line in inside:
+                message += f" (a line of the broken record at line {inside[line]})"
+            problems.append(LogProblem(path, line, column, message))
         else:
             rows.append(fields)
             lines.append(line)
@@ -928,8 +957,13 @@ def parse_log_text(
                 f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
                 "in the file and ignored"
             )
+    torn_tail = _torn_tail(scan, header)
+    if torn_tail is not None:  # its later lines are pieces of it, not rows of their own
+        pieces = sum(start > torn_tail.start for start in starts)
+        if pieces:
+            starts, records = starts[:-pieces], records[:-pieces]
     for record in scan.broken:
-        last = not any(start > record.start for start in starts)
+        last = record is torn_tail
         problems.append(
             LogProblem(
                 path,
@@ -943,11 +977,16 @@ def parse_log_text(
     torn_line = None
     if len(records) > 1 and not text.endswith(("\n", "\r")) and len(records[-1]) != width:
         torn_line = starts[-1]  # cut mid-row; a complete last row without a newline is a row
-    if torn_line is None and not undecodable and _all_of_width(records[1:], width):
+    if (
+        torn_line is None
+        and not undecodable
+        and not scan.broken
+        and _all_of_width(records[1:], width)
+    ):
         rows, lines, blank_lines = records[1:], starts[1:], 0  # the usual case: all whole
     else:
         rows, lines, blank_lines = _rows_of_shape(
-            path, starts, records, torn_line, undecodable, problems
+            path, starts, records, torn_line, undecodable, problems, scan.broken
         )
     columns, field_problems, unknown = _validated_columns(
         path, rows, lines, header, positions, known_exercises, now

@@ -13,6 +13,7 @@ import stat
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from backtrack.actions import log_day, void_day
@@ -461,3 +462,31 @@ def test_the_logging_path_still_imports_no_plotting(tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_cohort_reads_withdrawn_days_and_impossible_dates_as_the_summary_does(
+    tmp_path, routine
+):
+    """The cohort's fast path must not count what the store leaves out (void dates,
+    dates after their save, saves in the future, years outside 1900-2199)."""
+    from backtrack.cohort import summarise
+    from backtrack.demo import generate, to_csv_text
+    from backtrack.overview import summary
+
+    end = date.today() - timedelta(days=1)
+    clean = to_csv_text(generate(60, seed=4, end=end))
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
+    odd = {
+        "void": f"{end.isoformat()}T23:59:00+00:00,{end.isoformat()},,,void,,\n",
+        "after": f"{end.isoformat()}T21:00:00+00:00,{date.today().isoformat()},2,,routine,,\n",
+        "future": f"{future},{future[:10]},1,,routine,,\n",
+        "old": "1899-06-01T10:00:00+00:00,1899-06-01,1,,routine,,\n",
+    }
+    for name, row in odd.items():
+        (tmp_path / f"{name}.csv").write_text(clean + row)
+    table = summarise(sorted(tmp_path.glob("*.csv")), routine=routine).set_index("patient")
+    for name in odd:
+        one = summary(tmp_path / f"{name}.csv", routine=routine)
+        assert table.loc[name, "days_logged"] == one.days_logged, name
+        assert table.loc[name, "last_day"] == one.last_logged_day, name
+    assert table.loc["void", "days_logged"] == summary(tmp_path / "after.csv").days_logged - 1
