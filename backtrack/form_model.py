@@ -186,6 +186,9 @@ class LogFormModel(HasTraits):
         self._loaded: dict = {}
         self.reload()
         self.select_date(self.today)
+        self._auto_day: date | None = self.day
+        """The date the form chose itself (today when it was opened); None once the user
+        picks one."""
 
     # ------------------------------------------------------------------ reading the log
 
@@ -240,6 +243,7 @@ class LogFormModel(HasTraits):
         them back. Demo rows are shown for reference, never prefilled.
         """
         left = Draft(self.day, self.values()) if self._loaded and self.unsaved else None
+        self._auto_day = None
         self.day = day
         self.message = None
         self.field_errors = {}
@@ -362,10 +366,39 @@ class LogFormModel(HasTraits):
         finally:
             self.saving = False
 
+    def _stale_day(self) -> bool:
+        """A page left open overnight still shows the day it was opened: move the date
+        to today (when today has no save, keeping what was typed) and say so; True when
+        the save must wait for the user to look."""
+        if self._auto_day is None or self.day != self._auto_day or self.day == self.today:
+            return False
+        opened, today = self.day, self.today
+        self.reload()
+        if self._rows_for(today).empty or self.demo:
+            self.day = today
+            self._auto_day = today
+            self.history = []
+            self.correcting = False
+            words = (
+                f"This page was opened on {long_date(opened)}: the date now shows today, "
+                f"{long_date(today)}. Save again to save for today, or pick another date."
+            )
+        else:
+            words = (
+                f"This page was opened on {long_date(opened)} and still shows that date; "
+                f"today ({long_date(today)}) is already logged. Pick the date this entry is "
+                "for, then Save."
+            )
+        self.field_errors = {"date": words}
+        self._refuse("Not saved yet: please check the date.", (words,))
+        return True
+
     def _save(self) -> bool:
         was_demo = self.demo
         self.field_errors = {}
         self.draft = None
+        if self._stale_day():
+            return False
         try:
             if self.day is None:
                 raise InputError("date", "a date YYYY-MM-DD", None)

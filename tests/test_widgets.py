@@ -17,7 +17,7 @@ from filelock import FileLock
 from backtrack import actions, store
 from backtrack.form_model import LogFormModel
 from backtrack.store import read_log
-from backtrack.widgets import NOT_SET, log_form
+from backtrack.widgets import NOT_SET, LogForm, log_form
 
 
 def make_form(log_path, today, **kwargs):
@@ -518,3 +518,31 @@ def test_remove_this_day_asks_first_then_withdraws_it(log_path, today, now, rout
         "void",
         "routine",
     ]
+
+
+def test_a_page_left_open_overnight_does_not_save_for_yesterday(log_path, routine, now):
+    """The form's date is today *when it was opened*; a tab kept open until the next
+    evening would silently save for the day before."""
+    clock = {"now": now}
+    form = LogForm(LogFormModel(log_path, routine, lambda: clock["now"]))
+    form.pain.value = 3
+    form.whole.click()
+    clock["now"] = now + timedelta(days=1)  # the next evening, same page
+    form.save.click()
+    assert not log_path.exists()  # not saved for yesterday, nor yet for today
+    assert form.date.value == now.date() + timedelta(days=1)
+    assert "the date now shows today" in form.errors["date"].value
+    assert form.pain_text.value == "3" and all(t.value for t in form.ticks.values())
+    form.save.click()  # the second Save saves for today
+    row = rows(log_path).iloc[0]
+    assert row["date"].date() == now.date() + timedelta(days=1) and row["pain"] == 3
+
+
+def test_a_date_picked_by_the_user_is_kept_whatever_the_clock(log_path, routine, now):
+    clock = {"now": now}
+    form = LogForm(LogFormModel(log_path, routine, lambda: clock["now"]))
+    form.date.value = now.date() - timedelta(days=1)  # chosen on purpose
+    form.pain.value = 2
+    clock["now"] = now + timedelta(days=1)
+    form.save.click()
+    assert rows(log_path).iloc[0]["date"].date() == now.date() - timedelta(days=1)
