@@ -50,7 +50,8 @@ LAB_CONFIG = TEMPLATES / "config"
 """A folder on ``JUPYTER_CONFIG_PATH``: ``labconfig/page_config.json`` turns off the Voila
 page's MathJax 2 plugin, which loads MathJax from a CDN (the form shows no maths;
 JupyterLab's own MathJax 3 is bundled and stays)."""
-NOTEBOOK_KEEP_METADATA = ("kernelspec",)
+NOTEBOOK_KEEP_METADATA = ("kernelspec", "title")
+"""Notebook metadata a person or the project sets (``title``: the page's and bookmark's name)."""
 CELL_DROP_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "trusted")
 
 

@@ -89,6 +89,7 @@ def test_printed_address_opens_a_ready_form_and_a_day_takes_three_interactions(p
     expect(page.get_by_text("from backtrack.widgets import log_form")).to_have_count(0)
     expect(page.get_by_text("Run All Cells")).to_have_count(0)
     assert "DEMO DATA" in form.inner_text()
+    assert page.title() == "backtrack: log a day"  # what the bookmark is called
     screenshot(page, "form-laptop.png")
 
     pain = form.get_by_label("Pain (0-10)")
