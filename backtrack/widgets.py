@@ -6,7 +6,8 @@ an ``Output`` widget under the form, so an unexpected error shows in JupyterLab 
 instead of vanishing (ipywidgets itself only logs exceptions from button callbacks).
 Labels are real ``description`` labels (``get_by_label`` finds them; ipywidgets does not
 link a slider's label, so pain also has a labelled text box), and no button relies on an
-icon (Font Awesome does not load offline).
+icon. A style block in the form sizes every control to at least 44 px and lets rows wrap,
+so the form fits a 390 px phone; the how-tos are one collapsed panel below Save.
 """
 
 from __future__ import annotations

@@ -264,6 +264,15 @@ def test_after_a_restart_the_same_address_opens_the_form(page, lab):
     page.locator(".bt-log-form").get_by_role("button", name="Save correction").wait_for()
     connected = [k for k in lab.kernels() if k["connections"] > 0]  # ended within 5 min)
     assert len(connected) == 1, lab.kernels()
+    # JupyterLab, where 01-log.ipynb was open before the restart, reopens on an empty
+    # layout: no notebook restored, no kernel started for one
+    before = {k["id"] for k in lab.kernels()}
+    page.goto(f"{lab.url}/lab")
+    page.locator("#jp-main-statusbar").wait_for(timeout=60_000)
+    page.locator(".jp-Launcher").wait_for(timeout=30_000)
+    time.sleep(2)
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(0)
+    assert {k["id"] for k in lab.kernels()} <= before
     assert lab.git_status() == ""
     print(f"\nTIMING lab form after restart: open → usable {usable:.2f} s")
 
