@@ -242,7 +242,10 @@ class LogFormModel(HasTraits):
         kept as :attr:`draft`, with a message saying so, and :meth:`restore_draft` puts
         them back. Demo rows are shown for reference, never prefilled.
         """
-        left = Draft(self.day, self.values()) if self._loaded and self.unsaved else None
+        typed = self._loaded and self.unsaved
+        # a draft stays through further switches (a date typed digit by digit passes
+        # through several dates) until something new is typed or it is put back
+        left = Draft(self.day, self.values()) if typed else self.draft
         self._auto_day = None
         self.day = day
         self.message = None

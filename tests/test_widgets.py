@@ -403,9 +403,10 @@ def test_switching_the_date_never_carries_unsaved_values_over(existing_log, toda
     assert form.restore.layout.display == ""
     form.date.value = today - timedelta(days=1)  # nothing logged: an empty form
     assert form.pain_text.value == "" and form.minutes["hip_stretch"].value == "2"
-    assert form.restore.layout.display == "none"  # nothing was typed for the logged date
+    assert form.restore.layout.display == ""  # today's typing can still be put back
     form.day_type.value = "rest"
     form.save.click()
+    assert form.restore.layout.display == "none"  # saving ends the offer
     saved = rows(existing_log).iloc[-1]
     assert saved["day"] == "rest" and saved["exercises"] == ""
     assert pd.isna(saved["pain"])  # not rated: no leftover 5
@@ -546,3 +547,17 @@ def test_a_date_picked_by_the_user_is_kept_whatever_the_clock(log_path, routine,
     clock["now"] = now + timedelta(days=1)
     form.save.click()
     assert rows(log_path).iloc[0]["date"].date() == now.date() - timedelta(days=1)
+
+
+def test_unsaved_values_survive_several_date_switches(log_path, today):
+    """Typing a date digit by digit passes through several dates: the values typed
+    before are still there to put back at the end."""
+    form = make_form(log_path, today)
+    form.pain.value = 8
+    form.note.value = "typed first"
+    for days in (30, 3, 1):
+        form.date.value = today - timedelta(days=days)
+        assert form.note.value == "" and form.restore.layout.display == ""
+    form.restore.click()
+    assert form.note.value == "typed first" and form.pain_text.value == "8"
+    assert form.date.value == today - timedelta(days=1)
