@@ -46,10 +46,20 @@ def summary(
     routine: Routine | None = None,
     today: date | None = None,
     since: date | str | None = None,
+    baseline: tuple[date | str | None, date | str | None] | None = None,
+    phase_start: date | str | None = None,
 ) -> Summary:
-    """Is it working? Pain, change vs baseline, adherence, streak, trend and the lagged
-    link for a log (a ``LogData``, its ``entries`` frame or a path); see
+    """Is it working? Pain, change vs baseline, adherence, streak, trend and the links
+    for a log (a ``LogData``, its ``entries`` frame or a path); ``baseline`` = (start,
+    end) a chosen baseline period, ``phase_start`` a before/after date; see
     :func:`backtrack.overview.summary`. Imports the analysis only when called."""
     from .overview import summary as _summary
 
-    return _summary(log, routine=routine, today=today, since=since)
+    return _summary(
+        log,
+        routine=routine,
+        today=today,
+        since=since,
+        baseline=baseline,
+        phase_start=phase_start,
+    )

@@ -51,11 +51,32 @@ def _add_csv(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_analysis_options(parser: argparse.ArgumentParser, verb: str) -> None:
-    """--since, --demo, --routine and --csv, shared by the commands that analyse a log."""
+    """--since, --baseline, --demo, --routine and --csv, shared by the commands that
+    analyse a log."""
+
+    def period(text: str) -> tuple[date, date]:
+        """``START:END`` (both YYYY-MM-DD, START on or before END) for ``--baseline``."""
+        start, colon, end = text.partition(":")
+        if not colon:
+            raise argparse.ArgumentTypeError(
+                f"expected START:END (YYYY-MM-DD:YYYY-MM-DD), found {text!r}"
+            )
+        first, last = _date(start.strip()), _date(end.strip())
+        if last < first:
+            raise argparse.ArgumentTypeError(f"expected START on or before END, found {text!r}")
+        return first, last
+
     parser.add_argument(
         "--since",
         type=_date,
         help="start on this day (YYYY-MM-DD); the baseline is the first 7 rated days from it",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=period,
+        metavar="START:END",
+        help="baseline period (YYYY-MM-DD:YYYY-MM-DD), e.g. weeks before the routine "
+        "(default: the first 7 rated days)",
     )
     parser.add_argument(
         "--demo", action="store_true", help=f"{verb} 120 days of demo data (in memory)"
@@ -129,6 +150,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 "as text; backtrack removes it on load)"
             )
         print(f"  {name:<12} {value}")
+    _print_trial_day(log_path, day, args)
     if carried:
         names = ", ".join(_FIELD_OPTIONS[name] for name in carried)
         print(
@@ -136,6 +158,38 @@ def cmd_log(args: argparse.Namespace) -> int:
             "save only what you typed)"
         )
     return 0
+
+
+def _print_trial_day(log_path: Path, day: date, args: argparse.Namespace) -> None:
+    """During a self-trial, the day's assignment (and a deviation, if it is one)."""
+    from .errors import TrialPlanError
+    from .trial import assignment_on, load_plan, trial_path
+
+    path = trial_path(log_path)
+    if not path.exists():
+        return
+    try:
+        plan = load_plan(path)
+    except (TrialPlanError, OSError) as exc:  # the save is done: say why no trial day
+        print(f"warning: the self-trial plan cannot be read: {exc}", file=sys.stderr)
+        return
+    today = assignment_on(plan, day)
+    if today is not None:
+        print(today.text())
+        if today.block.condition == "B" and plan.b_without and args.done is not None:
+            done = set(_log_fields(args, _routine_of(args, log_path)).get("done", ()))
+            extra = sorted(done & set(plan.b_without))
+            if extra:
+                print(
+                    f"  deviation: {', '.join(extra)} is left out in B ({plan.b}); the day "
+                    "still counts under B (intention to treat) and is counted as a deviation"
+                )
+
+
+def _routine_of(args: argparse.Namespace, log_path: Path) -> Routine:
+    from .routine import load_routine
+
+    return load_routine(getattr(args, "routine", None), log_path=log_path)
 
 
 _FIELD_OPTIONS = {
@@ -246,7 +300,13 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from .overview import summary
 
     log, routine = _log_or_demo(args, "backtrack summary --demo")
-    result = summary(log, routine=routine, since=args.since)
+    result = summary(
+        log,
+        routine=routine,
+        since=args.since,
+        baseline=args.baseline,
+        phase_start=args.phase_start,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -264,6 +324,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         log,
         routine=routine,
         since=args.since,
+        baseline=args.baseline,
         name=args.name or "",
         details=args.details,
     )
@@ -389,6 +450,144 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trial_plan(args: argparse.Namespace) -> int:
+    """Plan a randomised self-trial and write it beside the log (never the log itself)."""
+    from .actions import load_log
+    from .trial import (
+        SAFETY,
+        minimum_detectable_effect,
+        pairs_needed,
+        plan_trial,
+        smallest_p_value,
+        trial_path,
+        write_plan,
+    )
+
+    log_path = resolve_log_path(args.csv)
+    routine = _routine_of(args, log_path)
+    without = [e.strip() for e in (args.b_without or "").split(",") if e.strip()]
+    plan = plan_trial(
+        a=args.a,
+        b=args.b,
+        pairs=args.pairs,
+        block_days=args.block_days,
+        washout_days=args.washout_days,
+        start=args.start or date.today() + timedelta(days=1),
+        seed=args.seed,
+        b_without=without,
+        b_routine=args.b_routine,
+        routine=routine,
+    )
+    path = write_plan(trial_path(log_path, args.trial), plan, replace=args.replace)
+    mde = None
+    if log_path.exists():
+        entries = load_log(log_path, routine=routine, strict=False).entries
+        mde = minimum_detectable_effect(entries, plan.pairs, plan.block_days, plan.washout_days)
+    if args.json:
+        print(json.dumps({**plan.to_dict(), "minimum_detectable_effect": mde}, indent=2))
+        return 0
+    print(f"wrote the plan to {path} (the log is not changed)")
+    print(f"A: {plan.a}\nB: {plan.b}" + (f" (leaves out {', '.join(without)})" if without else ""))
+    print(
+        f"{plan.pairs} pairs of {plan.block_days}-day blocks, {plan.washout_days} washout "
+        f"day(s) at the start of each block (not analysed); seed {plan.seed} "
+        f"({2**plan.pairs} possible schedules)"
+    )
+    for block in plan.blocks:
+        label = plan.a if block.condition == "A" else plan.b
+        print(
+            f"  pair {block.pair}: {block.start.isoformat()} to {block.end.isoformat()}  "
+            f"{block.condition}  {label}"
+        )
+    floor = smallest_p_value(plan.pairs)
+    if floor > 0.05:
+        print(
+            f"With {plan.pairs} pairs the smallest p-value the exact test can reach is "
+            f"{floor:.3g}: choose at least {pairs_needed()} pairs to be able to reach 0.05."
+        )
+    else:
+        print(f"The smallest p-value this plan can reach is {floor:.3g}.")
+    if mde is None:
+        print("Not enough logged days yet to say how small a difference it could detect.")
+    else:
+        print(
+            f"From your logged pain so far, a difference smaller than about {mde:.1f} points "
+            "would usually be missed."
+        )
+    print(SAFETY)
+    return 0
+
+
+def _trial_result(args: argparse.Namespace):
+    from .actions import load_log
+    from .trial import analyse, load_plan, trial_path
+
+    log_path = resolve_log_path(args.csv)
+    routine = _routine_of(args, log_path)
+    path = trial_path(log_path, args.trial)
+    if not path.exists():
+        raise UsageError(f"{path}: no trial planned (backtrack trial plan --help)")
+    plan = load_plan(path, routine)
+    if not log_path.exists():
+        raise UsageError(f"{log_path}: no log there yet (log a day first)")
+    log = load_log(log_path, routine=routine, strict=False)
+    for warning in log.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return analyse(plan, log.entries, routine), log
+
+
+def cmd_trial_result(args: argparse.Namespace) -> int:
+    """The self-trial's answer: effect, interval, exact p-value, what it cannot show."""
+    from .trial import SAFETY
+
+    result, _ = _trial_result(args)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    plan = result.plan
+    print(f"Self-trial: A = {plan.a}, B = {plan.b}")
+    print(result.sentence)
+    if result.prob_b_better_1 is not None:
+        print(
+            f"Probability that B is less painful than A by at least 1 point: "
+            f"{result.prob_b_better_1:.0%} (model: normal pair differences, flat prior)"
+        )
+    if result.order_effect is not None:
+        print(
+            f"Order check: pairs done AB and BA differ by {result.order_effect:+.1f} points "
+            "(half the difference; near 0 means the order, carry-over or a trend did not "
+            "drive the result)"
+        )
+    print(
+        f"Deviations: {result.deviations['B']} B day(s) with an exercise B leaves out; "
+        f"adherence A {_num(result.adherence['A'], '.0%')}, B {_num(result.adherence['B'], '.0%')}"
+    )
+    for line in result.cannot_conclude:
+        print(f"- {line}")
+    print(SAFETY)
+    return 0
+
+
+def cmd_trial_report(args: argparse.Namespace) -> int:
+    from .trial_report import write_trial_pdf
+
+    result, log = _trial_result(args)
+    path = write_trial_pdf(args.output, result, log.entries)
+    print(f"wrote the trial report to {path}")
+    return 0
+
+
+def cmd_trial_stop(args: argparse.Namespace) -> int:
+    from .trial import stop_trial, trial_path
+
+    path = trial_path(resolve_log_path(args.csv), args.trial)
+    if not path.exists():
+        raise UsageError(f"{path}: no trial planned")
+    plan = stop_trial(path, args.date or date.today())
+    print(f"stopped the trial on {plan.stopped.isoformat()}; the result says it stopped early")
+    return 0
+
+
 def _num(value: object, spec: str = ".1f") -> str:
     """A number for the cohort table; ``-`` when missing."""
     if value is None or value != value:  # None or NaN
@@ -473,6 +672,12 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", help="is it working? pain, change, adherence, streak, trend, lagged link"
     )
     summary.add_argument("--json", action="store_true", help="a JSON object (see README)")
+    summary.add_argument(
+        "--phase-start",
+        type=_date,
+        metavar="DATE",
+        help="compare pain before this day (YYYY-MM-DD) with pain from it on",
+    )
     _add_analysis_options(summary, "summarize")
     summary.set_defaults(handler=cmd_summary)
 
@@ -538,6 +743,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_csv(remind)
     remind.set_defaults(handler=cmd_remind)
+
+    trial = sub.add_parser("trial", help="a randomised self-trial of two routine variants")
+    trial_sub = trial.add_subparsers(dest="trial_command", required=True, metavar="STEP")
+    plan = trial_sub.add_parser("plan", help="plan the blocks (writes trial.toml beside the log)")
+    plan.add_argument("--a", required=True, help='condition A, e.g. "full routine"')
+    plan.add_argument("--b", required=True, help='condition B, e.g. "without wall squat"')
+    plan.add_argument("--b-without", help="exercise ids B leaves out, comma-separated")
+    plan.add_argument("--b-routine", help="a routine TOML for B (instead of --b-without)")
+    plan.add_argument("--pairs", type=int, default=6, help="pairs of blocks (default 6)")
+    plan.add_argument("--block-days", type=int, default=7, help="days per block (default 7)")
+    plan.add_argument(
+        "--washout-days", type=int, default=2, help="first days of a block not analysed (2)"
+    )
+    plan.add_argument("--start", type=_date, help="first day (default tomorrow)")
+    plan.add_argument("--seed", type=int, help="random seed (default: from the system)")
+    plan.add_argument("--replace", action="store_true", help="replace a running trial")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON")
+    plan.set_defaults(handler=cmd_trial_plan)
+    result = trial_sub.add_parser("result", help="the answer: effect, interval, exact p")
+    result.add_argument("--json", action="store_true", help="a JSON object")
+    result.set_defaults(handler=cmd_trial_result)
+    trial_pdf = trial_sub.add_parser("report", help="a one-page PDF of the trial")
+    trial_pdf.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    trial_pdf.set_defaults(handler=cmd_trial_report)
+    stop = trial_sub.add_parser("stop", help="end the trial early (reported as such)")
+    stop.add_argument("--date", type=_date, help="the trial's last day (default today)")
+    stop.set_defaults(handler=cmd_trial_stop)
+    for step in (plan, result, trial_pdf, stop):
+        step.add_argument("--trial", help="the plan file (default: trial.toml beside the log)")
+        step.add_argument("--routine", help="routine TOML file (default: see README)")
+        _add_csv(step)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)

@@ -8,18 +8,21 @@ parser and looked up per row in numpy; ``recorded_at`` is checked per row by a p
 that accepts exactly what :func:`backtrack.schema.parse_recorded_at` accepts in the form
 the app writes. Each date's latest save (time stamps parsed only for dates saved twice),
 the windows per patient (found by binary search in sorted (file, day) keys) and the
-Theil–Sen trends (all patients at once) are numpy. Only the clinical class
-(:func:`backtrack.stats.classify_change`) is left to Python, once per patient.
+Theil–Sen trends (all patients at once) are numpy. The day-to-day noise of each patient
+(for the change's interval and the trend's variance factor) and the clinical class
+(:func:`backtrack.stats.classify_change`) are left to Python, once per patient.
 
 Each number has the definition of the single-patient :func:`backtrack.summary` (the tests
 check they agree): ``days_logged`` (dates with a save); ``baseline`` (mean pain of the
 first 7 rated days, points 0-10); ``pain_7day_mean`` (the 7 calendar days ending on the
 last logged day, ≥ 4 rated); ``change_points`` = baseline − latest (positive = better),
-``change_percent`` (% of baseline) and ``change_class``; ``adherence_28day`` (mean dose
+``change_percent`` (% of baseline) and ``change_class`` (its interval from the same
+day-to-day noise model, :func:`backtrack.stats.change_interval`); ``adherence_28day`` (mean dose
 credit 0-1 of logged routine days in the 28 days ending on the last logged day; rest,
 flare and unlogged days left out); ``trend_per_week`` (Theil–Sen slope of weekly mean
 pain, points per week, weeks with ≥ 4 rated days among the last 26, ≥ 6 such weeks) with
-its 95% interval. One routine (default: the article's) applies to every patient.
+its autocorrelation-aware 95% interval (:func:`backtrack.stats.trend_variance_factor`).
+Definitions: ``docs/analysis.md``. One routine (default: the article's) applies to every patient.
 
 A file the fast path cannot vouch for (a header in another order, a BOM, a torn last
 row, a row with too many or too few fields, a field the schema refuses) is read by
@@ -510,10 +513,13 @@ def _ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return start[owner] + offset, owner
 
 
-def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _theil_sen_rows(
+    y: np.ndarray, factor: np.ndarray | None = None, quantile: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`backtrack.stats.theil_sen` of each row of ``y`` against its column number
-    (NaN = no value), for all rows at once: (slope, low, high), units of y per column.
-    Every row needs at least two values."""
+    (NaN = no value), for all rows at once: (slope, low, high), units of y per column;
+    ``factor`` and ``quantile`` per row as its ``variance_factor`` and ``quantile``
+    (default 1 and the normal z). Every row needs at least two values."""
     rows, width = y.shape
     x = np.where(np.isnan(y), np.nan, np.arange(width, dtype=float))
     dx = x[:, :, None] - x[:, None, :]
@@ -531,8 +537,9 @@ def _theil_sen_rows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )  # as np.median
     equal = (y[:, :, None] == y[:, None, :]).sum(axis=2)  # equal values, itself included
     ties = np.where(np.isnan(y), 0, (equal - 1) * (2 * equal + 5)).sum(axis=1)
-    sigma = np.sqrt((n * (n - 1) * (2 * n + 5) - ties) / 18.0)
-    z = stats.normal_quantile()
+    factor = np.ones(rows) if factor is None else factor
+    sigma = np.sqrt(np.maximum(n * (n - 1) * (2 * n + 5) - ties, 0) / 18.0 * factor)
+    z = np.full(rows, stats.normal_quantile()) if quantile is None else quantile
     upper = np.minimum(np.round((m + z * sigma) / 2.0).astype(np.int64), m - 1)
     lower = np.maximum(np.round((m - z * sigma) / 2.0).astype(np.int64) - 1, 0)
     return middle, slopes[pick, lower], slopes[pick, upper]
@@ -615,8 +622,50 @@ def per_patient(days: _Days, files: int, credit: np.ndarray) -> dict[str, np.nda
     slope = np.full(files, np.nan)
     low, high = slope.copy(), slope.copy()
     enough = weeks >= stats.MIN_WEEKS
+
+    def grid(i: int, begin: int) -> np.ndarray:
+        """Pain (points, NaN = not rated) of file i per calendar day, ``begin`` to its
+        last day, as the summary's daily series holds it."""
+        rows = slice(int(start[i]), int(stop[i]))
+        values = np.full(int(last_day[i] - begin) + 1, np.nan)
+        offset = _day(key[rows]) - begin
+        pain = days.pain[rows].astype(float)
+        inside = (offset >= 0) & (pain >= 0)
+        values[offset[inside]] = pain[inside]
+        return values
+
+    factor = np.full(files, np.nan)
+    for i in np.flatnonzero(enough):  # the trend's noise, as stats.trend_days
+        first_slot = int(np.flatnonzero(~np.isnan(weekly[i]))[0])
+        monday = int(last_week[i] - 7 * (stats.MAX_WEEKS - 1 - first_slot) - 6)
+        factor[i] = stats.trend_variance_factor(grid(i, monday))
+    enough &= np.isfinite(factor)
     if enough.any():
-        slope[enough], low[enough], high[enough] = _theil_sen_rows(weekly[enough])
+        quantile = np.array(
+            [
+                stats.trend_quantile(w, f)
+                for w, f in zip(weeks[enough], factor[enough], strict=True)
+            ]
+        )
+        slope[enough], low[enough], high[enough] = _theil_sen_rows(
+            weekly[enough], factor[enough], quantile
+        )
+
+    # the change's interval: noise over all days to the last, as stats.change_vs_baseline
+    change_low = np.full(files, np.nan)
+    change_high = change_low.copy()
+    latest_ok = pain_7day_n >= metrics.ROLLING_MIN_RATED
+    for i in np.flatnonzero(~np.isnan(baseline) & latest_ok):
+        if last_day[i] - (metrics.ROLLING_DAYS - 1) <= baseline_end[i]:
+            continue
+        pain = grid(i, int(first_day[i]))
+        rated = np.flatnonzero(~np.isnan(pain))
+        base_days = rated[: metrics.BASELINE_DAYS]
+        latest_days = rated[rated >= len(pain) - metrics.ROLLING_DAYS]
+        se, t, noise = stats.change_interval(pain, base_days, latest_days)
+        if noise.ok:
+            points = baseline[i] - pain[latest_days].mean()
+            change_low[i], change_high[i] = points - t * se, points + t * se
 
     return {
         "days_logged": count,
@@ -632,17 +681,18 @@ def per_patient(days: _Days, files: int, credit: np.ndarray) -> dict[str, np.nda
         "trend_low": low,
         "trend_high": high,
         "trend_weeks": weeks,
+        "change_low": change_low,
+        "change_high": change_high,
     }
 
 
-def _change(baseline: float, latest: float, baseline_end: int, last_day: int) -> tuple:
+def _change(baseline: float, latest: float, low: float, high: float) -> tuple:
     """(points, percent, class) as in :func:`backtrack.stats.change_vs_baseline`: None
-    unless both means exist and the latest 7 days start after the baseline days."""
-    if math.isnan(baseline) or math.isnan(latest):
+    unless both means and the interval ``low``-``high`` exist (the latest 7 days start
+    after the baseline days, and the noise could be estimated)."""
+    if math.isnan(baseline) or math.isnan(latest) or math.isnan(low):
         return None, None, None
-    if last_day - (metrics.ROLLING_DAYS - 1) <= baseline_end:
-        return None, None, None
-    klass, points, percent = stats.classify_change(baseline, latest)
+    klass, points, percent = stats.classify_change(baseline, latest, low, high)
     return points, percent, klass
 
 
@@ -662,8 +712,8 @@ def summarise(
         for values in zip(
             numbers["baseline"].tolist(),
             numbers["pain_7day_mean"].tolist(),
-            numbers["baseline_end"].tolist(),
-            numbers["last_day"].tolist(),
+            numbers["change_low"].tolist(),
+            numbers["change_high"].tolist(),
             strict=True,
         )
     ]
@@ -700,13 +750,13 @@ def summarise(
     return table
 
 
-def needs_attention(table: pd.DataFrame) -> pd.DataFrame:
+def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
     naming why: pain rising (trend interval above 0), pain clinically worse than baseline
     (by at least the 2 points or 30% that count as an important change the other way;
     a smaller rise is within day-to-day noise and only sorts the list), 28-day adherence
-    below 60%, or problems in the file. Then by change (worst first) and adherence
-    (lowest first)."""
+    below 60%, problems in the file, or (with ``today``) no entry for more than 3 days
+    (the numbers are old). Then by change (worst first) and adherence (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
     points = table["change_points"].astype(float)
     percent = (
@@ -714,22 +764,31 @@ def needs_attention(table: pd.DataFrame) -> pd.DataFrame:
         .astype(float)
         .where(table["baseline"].astype(float) >= stats.PERCENT_MIN_BASELINE)
     )
-    worse = (points <= -stats.IMPORTANT_POINTS) | (percent <= -stats.MODERATE_PERCENT)
+    worse = (points <= -stats.IMPORTANT_POINTS) | (percent <= -stats.IMPORTANT_PERCENT)
     adherence = table["adherence_28day"].astype(float)
     low = adherence < LOW_ADHERENCE
     broken = table["problems"].map(len) > 0
+    age = pd.Series(np.nan, index=table.index)
+    if today is not None and "last_day" in table:
+        age = (pd.Timestamp(today) - pd.to_datetime(table["last_day"])).dt.days
+    stale = age > metrics.STALE_DAYS
     reasons = []
-    for flags in zip(rising, worse, low, broken, strict=True):
+    for flags, days in zip(zip(rising, worse, low, broken, stale, strict=True), age, strict=True):
         words = [
             "pain rising",
             "clinically worse than baseline",
             "adherence < 60%",
             "file problems",
+            f"no entry for {days:.0f} days" if days == days else "",
         ]
         reasons.append(", ".join(w for w, f in zip(words, flags, strict=True) if f))
     ranked = table.assign(
         attention=reasons,
-        _score=rising.astype(int) * 4 + worse.astype(int) * 2 + low.astype(int) + broken,
+        _score=rising.astype(int) * 4
+        + worse.astype(int) * 2
+        + low.astype(int)
+        + broken
+        + stale.astype(int),
         _change=table["change_points"].astype(float).fillna(math.inf),
         _adherence=adherence.fillna(math.inf),
     )

@@ -60,8 +60,8 @@ class LogFormatError(ValueError):
         super().__init__(f"{first}{more}")
 
 
-class RoutineError(ValueError):
-    """A routine file (TOML) is invalid: names the file, the key, expected and found."""
+class SettingsFileError(ValueError):
+    """A settings file (TOML) is invalid: names the file, the key, expected and found."""
 
     def __init__(self, path: str, key: str, expected: str, found: object) -> None:
         self.path = path
@@ -69,6 +69,14 @@ class RoutineError(ValueError):
         self.expected = expected
         self.found = found
         super().__init__(f"{path}: {key}: expected {expected}, found {found!r}")
+
+
+class RoutineError(SettingsFileError):
+    """A routine file is invalid."""
+
+
+class TrialPlanError(SettingsFileError):
+    """A self-trial plan is invalid, or would replace a running trial."""
 
 
 class LogLockedError(OSError):

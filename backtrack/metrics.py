@@ -9,12 +9,12 @@ the four kinds of day (see :mod:`backtrack.schema`):
   not yet logged, does not.
 * **logged, nothing done**: credit 0.
 * **rest** (planned): left out of adherence; does not break a streak; habit strength is
-  carried over unchanged.
+  carried over unchanged (a not-logged day lowers it, as in Loop).
 * **flare** (marked by the person): adherence on flare days is reported apart; like a
   rest day it does not break a streak and carries habit strength over.
 
 Units: pain in points on the 0-10 NRS; dose credit and adherence as fractions 0-1.
-Definitions and sources: ``ANALYSIS.md`` (shared) and the README.
+Definitions and sources: ``docs/analysis.md``.
 """
 
 from __future__ import annotations
@@ -299,6 +299,17 @@ def weekly_pain_arrays(
     return sundays.astype(daily.index.dtype), mean, count
 
 
+def week_numbers(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """For a daily index: the Sunday ending each ISO week it touches (datetime64) and each
+    day's week number (0 = the first week)."""
+    if len(index) == 0:
+        return np.array([], dtype=index.dtype), np.array([], dtype=np.int64)
+    first_sunday = index[0] + pd.Timedelta(days=(6 - index[0].day_of_week))
+    week = ((index - first_sunday).days.to_numpy() + 6) // 7
+    sundays = first_sunday.to_datetime64() + np.arange(int(week[-1]) + 1) * np.timedelta64(7, "D")
+    return sundays.astype(index.dtype), week
+
+
 def baseline(
     daily: pd.DataFrame,
     start: date | str | pd.Timestamp | None = None,
@@ -552,26 +563,64 @@ def current_streak(daily: pd.DataFrame, today: date | str | pd.Timestamp | None 
     return count
 
 
-def habit_strength(daily: pd.DataFrame, frequency: float = 1.0) -> pd.Series:
-    """Loop Habit Tracker's score (0-1): S_t = m·S_{t-1} + (1-m)·c_t with
-    m = 0.5 ** (sqrt(f) / 13), f the target frequency per day (1 = daily), c_t the day's
-    dose credit. Not-logged, rest and marked flare days carry S over unchanged (never
-    counted as "not done"). Starts at 0 before the first day."""
+STALE_DAYS = 3
+"""A view says so when the latest entry is older than this many days."""
+
+
+def days_since_entry(daily: pd.DataFrame, today: date | str | pd.Timestamp) -> int | None:
+    """Whole days from the last logged day to ``today`` (None for an empty log)."""
+    last = last_logged_day(daily)
+    return None if last is None else int((_day(today) - last).days)
+
+
+def stale_message(daily: pd.DataFrame, today: date | str | pd.Timestamp) -> str:
+    """A sentence when the latest entry is more than 3 days before ``today``, else ""."""
+    age = days_since_entry(daily, today)
+    if age is None or age <= STALE_DAYS:
+        return ""
+    return (
+        f"Your latest entry is {age} days old ({last_logged_day(daily).date()}): the numbers "
+        "describe you up to then, not today."
+    )
+
+
+def habit_strength(
+    daily: pd.DataFrame,
+    frequency: float = 1.0,
+    today: date | str | pd.Timestamp | None = None,
+) -> pd.Series:
+    """Loop Habit Tracker's score (0-1), as its ``ScoreList``: S_t = m·S_{t-1} +
+    (1-m)·c_t with m = 0.5 ** (sqrt(f) / 13), f the target frequency per day (1 =
+    daily), c_t the day's dose credit. A day not logged counts 0, as a day without an
+    entry does in Loop, so the score decays when logging stops; rest and marked flare
+    days are skipped (score carried over, as Loop's SKIP). With ``today``, the series
+    runs to the day before it (today, not yet logged, does not count). Starts at 0. (Only
+    this score treats an unlogged day as not done; adherence leaves such days out.)"""
     if not frequency > 0:
         raise FieldError("frequency", "a target frequency per day above 0", frequency)
     m = 0.5 ** (np.sqrt(frequency) / HABIT_HALF_LIFE)
-    credit = daily["credit"].to_numpy(dtype=float)
-    skip = ~daily["logged"].to_numpy(dtype=bool) | _bridge_mask(daily) | np.isnan(credit)
+    index = daily.index
+    today_day = _day(today)
+    if today_day is not None and len(index) and today_day - pd.Timedelta(days=1) > index[-1]:
+        index = pd.date_range(index[0], today_day - pd.Timedelta(days=1), name=index.name)
+        index = index.as_unit("ns") if hasattr(index, "as_unit") else index
+    logged = np.zeros(len(index), dtype=bool)
+    logged[: len(daily)] = daily["logged"].to_numpy(dtype=bool)
+    credit = np.zeros(len(index))
+    credit[: len(daily)] = np.nan_to_num(daily["credit"].to_numpy(dtype=float))
+    skip = np.zeros(len(index), dtype=bool)
+    skip[: len(daily)] = _bridge_mask(daily) & logged[: len(daily)]
+    values = np.where(logged, credit, 0.0)
     updates = np.flatnonzero(~skip)
-    scores = np.zeros(len(credit))
+    scores = np.zeros(len(index))
     if len(updates):
-        after_update = _exponential_smoothing(credit[updates], m)
-        last_update = np.full(len(credit), -1)
+        after_update = _exponential_smoothing(values[updates], m)
+        last_update = np.full(len(index), -1)
         last_update[updates] = np.arange(len(updates))
         last_update = np.maximum.accumulate(last_update)  # the update each day carries over
         seen = last_update >= 0
         scores[seen] = after_update[last_update[seen]]
-    return pd.Series(scores, index=daily.index, name="habit_strength")
+    return pd.Series(scores, index=index, name="habit_strength")
 
 
 def _exponential_smoothing(values: np.ndarray, m: float, chunk: int = 256) -> np.ndarray:

@@ -215,12 +215,14 @@ def trend_chart(
     ax: Axes | None = None,
     adherence_ax: Axes | None = None,
     legend: bool = True,
+    baseline: tuple[date | str | None, date | str | None] | None = None,
 ) -> Axes:
     """The one picture: is it helping? Returns the pain Axes.
 
     Top (``ax``, default ``plt.gca()``): daily pain (dots), the 7-day mean
     (:func:`metrics.pain_7day_mean`, ≥ 4 rated days), the baseline
-    (:func:`metrics.baseline`, first 7 rated days) and the band where a clinically
+    (:func:`metrics.baseline`: first 7 rated days, or the chosen period ``baseline`` =
+    (start, end)) and the band where a clinically
     meaningful improvement begins (2 points or 30% below baseline, Ostelo 2008; only 2
     points when baseline < 4), flare days (triangles). Beneath (``adherence_ax``; when
     None, one is carved out of ``ax`` and attached: :func:`adherence_panel`): each day's
@@ -262,9 +264,10 @@ def trend_chart(
     width = 2.2 if len(x) <= 200 else (1.4 if len(x) <= 800 else 0.8)
     ax.plot(x, mean7, color=BLUE, linewidth=width, label="7-day mean", gid="pain_7day_mean")
 
-    base = metrics.baseline(daily)
+    base = metrics.baseline(daily, *(baseline or (None, None)))
     if base.value is not None:
-        _baseline_and_band(ax, base.value, x[0] - 0.5, x[-1] + 0.5)
+        what = "chosen period" if baseline is not None else "first 7 rated days"
+        _baseline_and_band(ax, base.value, x[0] - 0.5, x[-1] + 0.5, what)
 
     flare = daily["flare"].to_numpy(dtype=bool)
     flare_y = np.where(np.isnan(pain), 10.0, pain)[flare]
@@ -296,7 +299,9 @@ def trend_chart(
     return ax
 
 
-def _baseline_and_band(ax: Axes, baseline: float, left: float, right: float) -> None:
+def _baseline_and_band(
+    ax: Axes, baseline: float, left: float, right: float, what: str = "first 7 rated days"
+) -> None:
     """Baseline line, and the band between the two definitions of a clinically
     meaningful improvement (baseline − 2 points, baseline × 0.7); one line below 4."""
     points = baseline - stats.IMPORTANT_POINTS
@@ -307,11 +312,11 @@ def _baseline_and_band(ax: Axes, baseline: float, left: float, right: float) -> 
         colors="black",
         linestyles="--",
         linewidth=1.2,
-        label=f"baseline {baseline:.1f} (first 7 rated days)",
+        label=f"baseline {baseline:.1f} ({what})",
         gid="baseline",
     )
     if baseline >= stats.PERCENT_MIN_BASELINE:
-        percent = baseline * (1 - stats.MODERATE_PERCENT / 100)
+        percent = baseline * (1 - stats.IMPORTANT_PERCENT / 100)
         low, high = sorted((points, percent))
         label = "meaningful improvement starts\n(2 points or 30% below baseline)"
     else:
@@ -670,10 +675,16 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
 
 
 def trend_figure(
-    daily: pd.DataFrame, *, width: float = 9.0, height: float = 5.6, title: str | None = None
+    daily: pd.DataFrame,
+    *,
+    width: float = 9.0,
+    height: float = 5.6,
+    title: str | None = None,
+    baseline: tuple[date | str | None, date | str | None] | None = None,
 ) -> Figure:
-    """A figure holding :func:`trend_chart` with fixed margins (no layout engine: fast).
-    Not registered with pyplot: save it, or display it; nothing to close."""
+    """A figure holding :func:`trend_chart` (``baseline`` as there) with fixed margins
+    (no layout engine: fast). Not registered with pyplot: save it, or display it; nothing
+    to close."""
     fig = Figure(figsize=(width, height))
     left, right = 1.15 / width, 0.25 / width
     top = 1 - (1.05 if title else 0.7) / height
@@ -681,7 +692,7 @@ def trend_figure(
     span = top - bottom
     ax = fig.add_axes([left, bottom + 0.36 * span, 1 - left - right, 0.64 * span])
     panel = fig.add_axes([left, bottom, 1 - left - right, 0.30 * span], sharex=ax)
-    trend_chart(daily, ax=ax, adherence_ax=panel)
+    trend_chart(daily, ax=ax, adherence_ax=panel, baseline=baseline)
     if title:
         fig.text(left, 1 - 0.12 / height, title, fontsize="large", fontweight="bold", va="top")
     return fig

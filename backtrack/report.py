@@ -64,12 +64,14 @@ def report_data(
     *,
     routine: Routine | None = None,
     since: date | str | None = None,
+    baseline: tuple[date | str | None, date | str | None] | None = None,
     name: str = "",
     today: date | None = None,
 ) -> ReportData:
-    """Gather the report's data for a log, from ``since`` on (default: all of it)."""
+    """Gather the report's data for a log, from ``since`` on (default: all of it);
+    ``baseline`` = (start, end) a chosen baseline period."""
     routine = routine or load_routine()
-    result = summary(log, routine=routine, today=today, since=since)
+    result = summary(log, routine=routine, today=today, since=since, baseline=baseline)
     return ReportData(result.daily, result, routine, log.entries, name, bool(log.demo))
 
 
@@ -152,27 +154,30 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         )
     )
     change = s.change
-    base = metrics.baseline(data.daily)
     base_days = (
-        f" ({base.start.day} {base.start:%b} – {_day(base.end)})" if base.start is not None else ""
+        f" ({change.baseline_start.day} {change.baseline_start:%b} – {_day(change.baseline_end)})"
+        if change.baseline_start is not None
+        else ""
     )
     if change.ok:
         direction = "lower" if change.estimate > 0 else "higher"
         percent = "" if change.percent is None else f" ({abs(change.percent):.0f}%)"
         value = (
             f"{change.baseline:.1f} → {change.latest:.1f}: {abs(change.estimate):.1f} points"
-            f"{percent} {direction}, 95% CI {change.low:.1f} to {change.high:.1f}; "
-            f"clinically {change.clinical_class}"
+            f"{percent} {direction}, 95% CI {change.low:+.1f} to {change.high:+.1f} "
+            f"(+ = less); {change.clinical_class}"
         )
+        if change.regression_to_mean:
+            value += "; first week unusually bad (regression to the mean likely)"
     else:
         value = "not yet: " + "; ".join(change.notes or ("too little data",))
     rows.append(
         (
             "Change vs baseline",
             value,
-            f"Baseline = mean of the first 7 rated days{base_days}. Improvement classes "
-            "(IMMPACT; Ostelo 2008): minimal ≥ 10%, moderate-important ≥ 30% or ≥ 2 points, "
-            "substantial ≥ 50%; percentages not classed when baseline < 4.",
+            f"Baseline{base_days}; the interval allows for one day resembling the next. "
+            "Ostelo 2008: important ≥ 2 points or 30%, substantial ≥ 50%, if the interval "
+            "excludes 0 (else unclear).",
         )
     )
     a7, a28 = s.adherence_7day, s.adherence_28day
@@ -194,8 +199,8 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
     )
     trend = s.trend
     if trend.ok:
-        words = {"increasing": "rising", "decreasing": "falling"}.get(trend.direction, "")
-        verdict = "no clear change" if trend.low <= 0 <= trend.high else words or "changing"
+        words = {"increasing": "rising", "decreasing": "falling"}
+        verdict = words.get(trend.direction, "no clear change")
         value = (
             f"{_signed(trend.estimate, 2)} points per week (95% CI {_signed(trend.low, 2)} to "
             f"{_signed(trend.high, 2)}), {trend.n} weeks: {verdict}"
@@ -209,7 +214,7 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
             "Trend",
             value,
             "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = falling)"
-            f"{p_text}, corrected for autocorrelation. The interval assumes independent weeks.",
+            f"{p_text}; interval and test allow for one week resembling the next.",
         )
     )
     ratio = s.logging_completeness
@@ -220,7 +225,8 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
             f"{s.flares_28day} flare day(s) in the last 28 days; habit strength {strength}; "
             f"logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)})",
             "Flare: pain ≥ 2.7 points above the person's own 28-day median, or marked as a "
-            "flare. Habit strength: Loop Habit Tracker's score (0-100%).",
+            "flare. Habit strength: Loop Habit Tracker's score (0-100%, falls on days not "
+            "logged).",
         )
     )
     return rows
@@ -252,6 +258,16 @@ def page_one(data: ReportData) -> Figure:
         fontsize=8.5,
         color=GREY_TEXT,
     )
+    if s.days_since_entry is not None and s.days_since_entry > metrics.STALE_DAYS:
+        page.text(
+            page.width - MARGIN,
+            0.8,
+            f"Latest entry {s.days_since_entry} days old",
+            fontsize=8.5,
+            fontweight="bold",
+            color=plots.VERMILLION,
+            ha="right",
+        )
     y = 1.12
     if data.demo:
         page.text(
@@ -263,6 +279,10 @@ def page_one(data: ReportData) -> Figure:
             color=plots.VERMILLION,
         )
         y += 0.2
+    if len(daily):
+        verdict = _wrap("In short: " + s.verdict, width, 8.2)
+        page.text(MARGIN, y - 0.1, verdict, fontsize=8.2, fontweight="bold")
+        y += 0.15 * _lines(verdict)
     label_w = 1.45
     for label, value, definition in key_numbers(data):
         page.text(MARGIN, y, label, fontsize=8.5, fontweight="bold")
@@ -281,7 +301,10 @@ def page_one(data: ReportData) -> Figure:
     chart_w = width - 0.55
     pain_ax = page.axes(chart_left, chart_top, chart_w, 1.2)
     panel = page.axes(chart_left, chart_top + 1.27, chart_w, 0.48, sharex=pain_ax)
-    plots.trend_chart(daily, ax=pain_ax, adherence_ax=panel)
+    chosen = s.change.baseline_start, s.change.baseline_end
+    plots.trend_chart(
+        daily, ax=pain_ax, adherence_ax=panel, baseline=chosen if s.baseline_chosen else None
+    )
     pain_ax.yaxis.label.set_size(7.5)
     panel.yaxis.label.set_size(6.2)
     panel.tick_params(axis="y", labelsize=6.5)
@@ -448,9 +471,9 @@ def page_two(data: ReportData) -> Figure:
     s = data.summary
     page.text(MARGIN, 0.45, f"{TITLE}: details", fontsize=13, fontweight="bold")
     y = 0.85
-    sentences = [s.trend.sentence, s.lag.sentence, s.reverse.sentence]
+    sentences = [s.verdict, s.trend.sentence, s.weekly.sentence, s.lag.sentence]
     if s.change.ok:
-        sentences.insert(0, s.change.sentence)
+        sentences.insert(1, s.change.sentence)
     for sentence in sentences:
         text = _wrap(sentence, width, 8)
         page.text(MARGIN, y, text, fontsize=8)
@@ -486,6 +509,7 @@ def write_report(
     *,
     routine: Routine | None = None,
     since: date | str | None = None,
+    baseline: tuple[date | str | None, date | str | None] | None = None,
     name: str = "",
     today: date | None = None,
     details: bool = False,
@@ -493,7 +517,9 @@ def write_report(
     """Write the report PDF for ``log`` to ``path`` (or a binary file object): one A4
     page, plus the detail page with ``details`` (and enough data). A file is written
     whole and readable by its owner only (0600). Returns the target."""
-    data = report_data(log, routine=routine, since=since, name=name, today=today)
+    data = report_data(
+        log, routine=routine, since=since, baseline=baseline, name=name, today=today
+    )
     title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
     style = {"font.size": 8, "pdf.compression": 1}  # zlib level 1: ~30 ms less than 6

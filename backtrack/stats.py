@@ -4,14 +4,18 @@ Every result carries its estimate, a 95% interval (``low``, ``high``), the ``n``
 on, and one plain-language ``sentence`` that also says what it cannot show. Too little
 data gives an explicit "needs N, has M" result (``estimate`` None), never noise.
 
-The methods used by :func:`backtrack.summary` (Theil–Sen with Sen's 1968 interval,
-Hamed–Rao's autocorrelation-corrected Mann–Kendall test, OLS with Newey–West errors) are
-written here in numpy: importing ``scipy.stats`` alone takes about 0.8 s on a small
-machine, and the summary must answer in under a second. The tests check each one
-against its reference implementation (``scipy.stats.theilslopes``,
-``pymannkendall.hamed_rao_modification_test``, ``statsmodels`` OLS with
-``cov_type='HAC'``). Functions outside the summary (phase comparison, variability) call
-scipy / statsmodels directly, imported inside the function.
+Intervals on pain levels (change vs baseline, phases) and the trend's allow for one day
+resembling the next through one AR(1) model of the person's days (:func:`daily_noise`);
+calibrated by simulation (``tests/test_calibration.py``). Definitions, sources and the
+reasons for each choice: ``docs/analysis.md``.
+
+The methods used by :func:`backtrack.summary` (Theil–Sen with Sen's 1968 interval, the
+Mann–Kendall test, OLS with Newey–West or classical errors, the noise model) are written
+here in numpy: importing ``scipy.stats`` alone takes about 0.8 s on a small machine, and
+the summary must answer in under a second. The tests check each one against a reference
+implementation (``scipy.stats.theilslopes``, ``pymannkendall``, ``statsmodels`` OLS) or
+a hand-computed case. Functions outside the summary (variability) call scipy /
+statsmodels directly, imported inside the function.
 """
 
 from __future__ import annotations
@@ -39,22 +43,40 @@ and make noise look like a trend."""
 MIN_PAIRS = 28
 """Pairs of consecutive logged days needed for a lagged model."""
 MIN_PHASE_DAYS = 7
-MINIMAL_PERCENT = 10.0
-MODERATE_PERCENT = 30.0
+IMPORTANT_PERCENT = 30.0
+"""Minimal important change for low back pain: 30% of baseline, or 2 points (Ostelo 2008)."""
 SUBSTANTIAL_PERCENT = 50.0
 IMPORTANT_POINTS = 2.0
 PERCENT_MIN_BASELINE = 4.0
 """Below this baseline (points) a percentage change is not classed (trials enrolled ≥ 4)."""
 DETECTABLE_POINTS = 3.6
 """Smallest detectable change of a back-pain NRS rating (Parai et al. 2020)."""
+NOISE_MIN_DAYS = 14
+"""Rated days needed to estimate the day-to-day noise (its SD and persistence)."""
+NOISE_MIN_PAIRS = 7
+"""Pairs of consecutive rated days (or, failing that, two days apart) needed to estimate
+the persistence."""
+MAX_PERSISTENCE = 0.98
+_RHO_BIAS = (2.0, 5.5)
+"""First-order bias of the lag-1 autocorrelation of detrended residuals, (a + b·ρ) / n
+(measured by simulation of AR(1) series of 60-365 days; see docs/analysis.md)."""
 _EPS = 1e-9
 
-CLASSES = ("none", "minimal", "moderate-important", "substantial")
+CLASSES = ("substantial", "important", "small", "none", "unclear", "worse")
+"""``change_class`` values (JSON contract; None when not computable)."""
+IMPROVED = ("substantial", "important", "small")
 CLASS_WORDS = {
-    "none": "not a clinically meaningful change",
-    "minimal": "a minimally important improvement (IMMPACT: at least 10%)",
-    "moderate-important": "a clinically important improvement (at least 30% or 2 points)",
-    "substantial": "a substantial improvement (at least 50%)",
+    "substantial": "a substantial improvement (at least 50% less pain), and the interval "
+    "excludes no change",
+    "important": "an important improvement (at least 2 points or 30% less pain, the "
+    "minimal important change for back pain), and the interval excludes no change",
+    "small": "a small improvement, below the 2 points or 30% that count as important, "
+    "though the interval excludes no change",
+    "none": "no clear change: the difference is below the 2 points or 30% that would "
+    "matter, and within day-to-day noise",
+    "unclear": "unclear: the difference is large enough to matter, but day-to-day noise "
+    "could explain it (the interval includes no change)",
+    "worse": "worse than at the start, beyond day-to-day noise",
 }
 
 ONE_PERSON = "This describes you only and does not prove the exercises caused it."
@@ -75,6 +97,8 @@ class Estimate:
     sentence: str
     p_value: float | None = None
     needs: int = 0
+    mde: float | None = None
+    """Minimum detectable effect (same unit): 2.8 × standard error (80% power, 5% level)."""
 
     @property
     def ok(self) -> bool:
@@ -130,13 +154,74 @@ def _t(df: float, confidence: float = CONFIDENCE) -> float:
 
 
 @dataclass(frozen=True)
+class DailyNoise:
+    """Day-to-day noise of pain around a straight line through the days (points): its
+    ``sd``, its ``persistence`` (lag-1 autocorrelation of an AR(1) model, 0 to 0.98,
+    bias-corrected) and the ``n`` rated days it rests on; ``reason`` when not computable
+    (``sd`` and ``persistence`` NaN). See docs/analysis.md, "Day-to-day noise"."""
+
+    sd: float
+    persistence: float
+    n: int
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+    @property
+    def effective_n(self) -> float:
+        """Independent days the noise estimate is worth: n (1 − ρ) / (1 + ρ)."""
+        return self.n * (1 - self.persistence) / (1 + self.persistence)
+
+    def covariance(self, positions: np.ndarray) -> np.ndarray:
+        """Covariance (points²) of the noise on the days at ``positions`` (day numbers)."""
+        gaps = np.abs(positions[:, None] - positions[None, :]).astype(float)
+        return self.sd**2 * self.persistence**gaps
+
+
+def daily_noise(pain: np.ndarray) -> DailyNoise:
+    """:class:`DailyNoise` of ``pain`` (points), one value per calendar day, NaN = not
+    rated: residuals from the least-squares line through the rated days; ``sd`` =
+    sqrt(SS / (n − 2)); persistence = Σ r_t r_{t−1} over pairs of consecutive rated days
+    divided by (pairs × SS / n) (with fewer than 7 such pairs: the square root of the same
+    over pairs two days apart), plus its first-order bias (2 + 5.5 ρ) / n, clipped to
+    0-0.98."""
+    pain = np.asarray(pain, dtype=float)
+    days = np.flatnonzero(~np.isnan(pain))
+    n = len(days)
+    if n < NOISE_MIN_DAYS:
+        return DailyNoise(math.nan, math.nan, n, f"needs {NOISE_MIN_DAYS} rated days, has {n}")
+    y = pain[days]
+    centred = days - days.mean()
+    slope = float(centred @ (y - y.mean())) / float(centred @ centred)
+    residual = y - y.mean() - slope * centred
+    ss = float(residual @ residual)
+    if ss <= _EPS:
+        return DailyNoise(0.0, 0.0, n)
+    a, b = _RHO_BIAS
+    for gap in (1, 2):  # rated every other day: ρ² from pairs two days apart
+        pairs = np.flatnonzero(np.diff(days) == gap)  # rated days next to each other
+        if len(pairs) >= NOISE_MIN_PAIRS:
+            raw = float(residual[pairs] @ residual[pairs + 1]) / (len(pairs) * ss / n)
+            raw = raw if gap == 1 else math.sqrt(max(raw, 0.0))
+            persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
+            return DailyNoise(math.sqrt(ss / (n - 2)), persistence, n)
+    reason = (
+        f"needs {NOISE_MIN_PAIRS} pairs of rated days one or two days apart, has "
+        f"{int(np.sum(np.diff(days) <= 2))}"
+    )
+    return DailyNoise(math.nan, math.nan, n, reason)
+
+
+@dataclass(frozen=True)
 class Change:
     """Change from baseline to the latest 7-day mean (points on the 0-10 NRS).
 
-    ``estimate`` = baseline − latest (positive = less pain) with a Welch 95% interval
-    that treats days as independent (they are not: read it as too narrow); ``percent`` of
-    baseline; ``clinical_class`` one of none / minimal / moderate-important /
-    substantial (IMMPACT, Ostelo 2008), None when not computable.
+    ``estimate`` = baseline − latest (positive = less pain) with a 95% interval that
+    allows for day-to-day persistence (:func:`daily_noise`, an AR(1) model of the days);
+    ``percent`` of baseline; ``clinical_class`` one of :data:`CLASSES` (None when not
+    computable). ``notes`` hold warnings (regression to the mean, low baseline).
     """
 
     estimate: float | None
@@ -150,48 +235,85 @@ class Change:
     latest_end: pd.Timestamp | None
     sentence: str
     notes: tuple[str, ...] = ()
+    baseline_start: pd.Timestamp | None = None
+    baseline_end: pd.Timestamp | None = None
+    regression_to_mean: bool = False
+    mde: float | None = None
+    """Minimum detectable change (points): 2.8 × its standard error (80% power)."""
 
     @property
     def ok(self) -> bool:
         return self.estimate is not None
 
 
-def classify_change(baseline: float, latest: float) -> tuple[str, float, float | None]:
-    """(class, points, percent) for pain going from ``baseline`` to ``latest`` (points).
+def _reaches(points: float, percent: float | None, baseline: float) -> str | None:
+    """The improvement class a change of ``points`` (> 0) reaches by its size alone."""
+    use_percent = percent is not None and baseline >= PERCENT_MIN_BASELINE - _EPS
+    if use_percent and percent >= SUBSTANTIAL_PERCENT - _EPS:
+        return "substantial"
+    if points >= IMPORTANT_POINTS - _EPS or (use_percent and percent >= IMPORTANT_PERCENT - _EPS):
+        return "important"
+    return None
+
+
+def classify_change(
+    baseline: float, latest: float, low: float | None = None, high: float | None = None
+) -> tuple[str, float, float | None]:
+    """(class, points, percent) for pain going from ``baseline`` to ``latest`` (points),
+    ``low``-``high`` the 95% interval of the points (None: taken as exact).
 
     points = baseline − latest (positive = improvement); percent = points / baseline × 100
-    (None when baseline is 0). Classes (IMMPACT, Dworkin 2008; Ostelo 2008): substantial
-    ≥ 50%; moderate-important ≥ 30% or ≥ 2 points; minimal ≥ 10%; else none. When
-    baseline < 4 the percentage classes are not used: only ≥ 2 points counts. Worsening
-    is class none (its size is in ``points``).
+    (None when baseline is 0). Thresholds for low back pain (Ostelo 2008): important
+    ≥ 2 points or ≥ 30%; substantial ≥ 50%; below baseline 4 only points count. Classes:
+    substantial / important when the size reaches them and the interval excludes no
+    change; small when it excludes no change below that; worse when the interval lies
+    wholly on the side of more pain; unclear when the size reaches important (either
+    way) but the interval includes no change; else none.
     """
     for name, value in (("baseline", baseline), ("latest", latest)):
         if not isinstance(value, int | float) or not 0 <= value <= 10:
             raise FieldError(name, "a pain level 0-10 (points)", value)
     points = float(baseline) - float(latest)
     percent = 100.0 * points / baseline if baseline > 0 else None
-    use_percent = percent is not None and baseline >= PERCENT_MIN_BASELINE - _EPS
-    if points <= 0:
-        return "none", points, percent
-    if use_percent and percent >= SUBSTANTIAL_PERCENT - _EPS:
-        return "substantial", points, percent
-    if points >= IMPORTANT_POINTS - _EPS or (use_percent and percent >= MODERATE_PERCENT - _EPS):
-        return "moderate-important", points, percent
-    if use_percent and percent >= MINIMAL_PERCENT - _EPS:
-        return "minimal", points, percent
-    return "none", points, percent
+    low = points if low is None else low
+    high = points if high is None else high
+    if low > _EPS:
+        return _reaches(points, percent, baseline) or "small", points, percent
+    if high < -_EPS:
+        return "worse", points, percent
+    worse_percent = None if percent is None else -percent
+    size = (
+        _reaches(points, percent, baseline)
+        if points > 0
+        else _reaches(-points, worse_percent, baseline)
+    )
+    return ("unclear" if size else "none"), points, percent
 
 
-def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Mean of a − mean of b with a Welch 95% interval."""
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = _t(df) * se
-    return diff, diff - half, diff + half
+def change_interval(
+    pain: np.ndarray, baseline_days: np.ndarray, latest_days: np.ndarray
+) -> tuple[float, float, DailyNoise]:
+    """For mean(pain[baseline_days]) − mean(pain[latest_days]): its standard error
+    (points) under the AR(1) noise, the t quantile of a 95% interval (df = the noise's
+    effective n − 2), and the noise. ``pain`` holds one
+    value per calendar day from the first analysed day to the end of the latest window
+    (NaN = not rated); the noise is estimated on all of it (:func:`daily_noise`)."""
+    noise = daily_noise(pain)
+    if not noise.ok:
+        return math.nan, normal_quantile(), noise
+    positions = np.concatenate([baseline_days, latest_days])
+    weights = np.concatenate(
+        [
+            np.full(len(baseline_days), 1 / len(baseline_days)),
+            np.full(len(latest_days), -1 / len(latest_days)),
+        ]
+    )
+    variance = float(weights @ noise.covariance(positions) @ weights)
+    return math.sqrt(max(variance, 0.0)), _t(max(noise.effective_n - 2, 2)), noise
+
+
+def _interval_words(low: float, high: float) -> str:
+    return f"95% CI {_fmt(low)} to {_fmt(high)} points"
 
 
 def change_vs_baseline(
@@ -202,13 +324,14 @@ def change_vs_baseline(
     end: date | str | None = None,
 ) -> Change:
     """Baseline (first 7 rated days, or a chosen period) vs the 7 days ending ``end``
-    (default: the last logged day), with its clinical class."""
+    (default: the last logged day), with an autocorrelation-aware 95% interval, its
+    class, and a regression-to-the-mean check (when the baseline is the first week)."""
     base = metrics.baseline(daily, baseline_start, baseline_end)
     latest = metrics.latest_pain_mean(daily, end)
     reasons = tuple(r for r in (base.reason, latest.reason) if r)
 
-    def not_yet(reasons: tuple[str, ...]) -> Change:
-        sentence = "Change from baseline cannot be computed yet: " + "; ".join(reasons) + "."
+    def not_yet(reasons: tuple[str, ...], *, lead: str = "cannot be computed yet") -> Change:
+        sentence = f"Change from baseline {lead}: " + "; ".join(reasons) + "."
         n = base.n + latest.n
         return Change(
             None,
@@ -222,6 +345,8 @@ def change_vs_baseline(
             latest.end,
             sentence,
             reasons,
+            base.start,
+            base.end,
         )
 
     if base.value is None or latest.value is None:
@@ -233,34 +358,59 @@ def change_vs_baseline(
                 f"{base.end.date()}",
             )
         )
-    klass, points, percent = classify_change(base.value, latest.value)
-    base_days = metrics.rated_pain(daily, base.start, base.end).to_numpy()
-    if baseline_start is None and baseline_end is None:
-        base_days = base_days[: metrics.BASELINE_DAYS]
-    latest_days = metrics.rated_pain(daily, latest.start, latest.end).to_numpy()
-    _, low, high = _welch(base_days, latest_days)
+    chosen = baseline_start is not None or baseline_end is not None
+    base_days = metrics.rated_pain(daily, base.start, base.end)
+    if not chosen:
+        base_days = base_days.iloc[: metrics.BASELINE_DAYS]
+    latest_days = metrics.rated_pain(daily, latest.start, latest.end)
+    window = metrics.day_window(daily, None, latest.end)
+    pain = metrics._column(daily, "pain", window)
+    first = daily.index[window][0] if window.stop > window.start else latest.start
+    se, z, noise = change_interval(
+        pain,
+        (base_days.index - first).days.to_numpy(),
+        (latest_days.index - first).days.to_numpy(),
+    )
+    points = base.value - latest.value
+    if not noise.ok:
+        return not_yet(
+            (f"its interval {noise.reason} (to learn how much one day resembles the next)",),
+            lead="not computable",
+        )
+    low, high = points - z * se, points + z * se
+    klass, points, percent = classify_change(base.value, latest.value, low, high)
     notes = []
+    rtm = False
+    if not chosen:
+        rtm, rtm_note = _regression_to_mean(daily, base, noise, first)
+        if rtm:
+            notes.append(rtm_note)
     if base.value < PERCENT_MIN_BASELINE:
         notes.append(
-            f"baseline {_fmt(base.value)} is below 4: the percentage change is shown but not "
-            "classed (percentages are unreliable at low pain)"
-        )
-    if abs(points) < DETECTABLE_POINTS:
-        notes.append(
-            f"a change of {_fmt(abs(points))} points is below the 3.6 points a single rating "
-            "can reliably detect; 7-day means are steadier, but read it with care"
+            f"Your baseline {_fmt(base.value)} is below 4: the percentage change is shown but "
+            "not used for the class (percentages are unreliable at low pain)."
         )
     direction = "lower" if points > 0 else ("higher" if points < 0 else "the same")
-    percent_text = f" ({_fmt(abs(percent))}%)" if percent is not None and points else ""
+    percent_text = f" ({_fmt(abs(percent), 0)}%)" if percent is not None and points else ""
+    size = (
+        f"{_fmt(abs(points))} points{percent_text} {direction} than"
+        if direction != "the same"
+        else "the same as"
+    )
+    period = "the chosen baseline period" if chosen else "your first 7 rated days"
     sentence = (
         f"Your pain over the 7 days to {latest.end.date()} averaged {_fmt(latest.value)}, "
-        f"{_fmt(abs(points))} points{percent_text} {direction} than your baseline of "
-        f"{_fmt(base.value)} (95% CI {_fmt(low)} to {_fmt(high)} points, days treated as "
-        f"independent): {CLASS_WORDS[klass] if points >= 0 else 'worse, not an improvement'}. "
-        f"{ONE_PERSON}"
+        f"{size} {period} ({_fmt(base.value)}; {_interval_words(low, high)}, allowing "
+        f"for how much one day resembles the next): {CLASS_WORDS[klass]}."
     )
-    if direction == "the same":
-        sentence = sentence.replace(" points the same than", " points from")
+    if rtm:
+        sentence += " Part of it may be regression to the mean (see the notes)."
+    if klass in ("none", "unclear"):
+        sentence += (
+            f" With these days, a true change smaller than about {_fmt(MDE_FACTOR * se)} "
+            "points would usually be missed."
+        )
+    sentence += f" {ONE_PERSON}"
     return Change(
         points,
         low,
@@ -273,15 +423,62 @@ def change_vs_baseline(
         latest.end,
         sentence,
         tuple(notes),
+        base.start,
+        base.end,
+        rtm,
+        MDE_FACTOR * se,
+    )
+
+
+RTM_WEEKS = 3
+"""Regression to the mean: the first week is compared with the 3 weeks after it."""
+
+
+def _regression_to_mean(
+    daily: pd.DataFrame, base: metrics.WindowMean, noise: DailyNoise, first: pd.Timestamp
+) -> tuple[bool, str]:
+    """Whether the baseline week (first 7 rated days) was worse than the 3 weeks after it
+    by more than day-to-day noise explains (one-sided 95%, AR(1) noise), and the note."""
+    after = metrics.rated_pain(
+        daily, base.end + pd.Timedelta(days=1), base.end + pd.Timedelta(days=7 * RTM_WEEKS)
+    )
+    base_days = metrics.rated_pain(daily, base.start, base.end).iloc[: metrics.BASELINE_DAYS]
+    if len(after) < 2 * metrics.ROLLING_MIN_RATED or not noise.sd > 0:
+        return False, ""
+    positions = np.concatenate(
+        [(base_days.index - first).days.to_numpy(), (after.index - first).days.to_numpy()]
+    )
+    weights = np.concatenate(
+        [np.full(len(base_days), 1 / len(base_days)), np.full(len(after), -1 / len(after))]
+    )
+    se = math.sqrt(max(float(weights @ noise.covariance(positions) @ weights), 0.0))
+    gap = float(base_days.mean() - after.mean())
+    if gap <= NormalDist().inv_cdf(CONFIDENCE) * se:
+        return False, ""
+    return True, (
+        f"Your first week ({_fmt(base.value)}) was {_fmt(gap)} points worse than the "
+        f"{RTM_WEEKS} weeks after it, more than day-to-day noise explains. People often "
+        "start tracking in a bad week, and pain then tends to return to its usual level "
+        "whatever they do (regression to the mean), so part of the change may be that. "
+        "A baseline from before the routine (--baseline START:END) avoids it."
     )
 
 
 # ----------------------------------------------------------------------------- trend
 
 
-def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE) -> tuple:
+def theil_sen(
+    x: np.ndarray,
+    y: np.ndarray,
+    confidence: float = CONFIDENCE,
+    variance_factor: float = 1.0,
+    quantile: float | None = None,
+) -> tuple:
     """Theil–Sen slope (median of pairwise slopes) and Sen's (1968, eq. 2.6) interval,
-    as ``(slope, low, high)``. Same definition as ``scipy.stats.theilslopes``."""
+    as ``(slope, low, high)``. Same definition as ``scipy.stats.theilslopes`` when
+    ``variance_factor`` is 1; otherwise the variance of the Kendall score is multiplied
+    by it (autocorrelated points: see :func:`trend_variance_factor`) and ``quantile``
+    replaces the normal z of ``confidence``."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     dx = x[:, None] - x
@@ -297,8 +494,10 @@ def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float = CONFIDENCE) -> t
         counts = counts[counts > 1].astype(float)
         return float(np.sum(counts * (counts - 1) * (2 * counts + 5)))
 
-    sigma = math.sqrt((n * (n - 1) * (2 * n + 5) - ties(x) - ties(y)) / 18.0)
-    z = normal_quantile(confidence)
+    sigma = math.sqrt(
+        max(n * (n - 1) * (2 * n + 5) - ties(x) - ties(y), 0.0) / 18.0 * variance_factor
+    )
+    z = normal_quantile(confidence) if quantile is None else quantile
     upper = min(int(np.round((slopes.size + z * sigma) / 2.0)), slopes.size - 1)
     lower = max(int(np.round((slopes.size - z * sigma) / 2.0)) - 1, 0)
     return slope, float(slopes[lower]), float(slopes[upper])
@@ -404,10 +603,96 @@ def weekly_means_for_trend(daily: pd.DataFrame, max_weeks: int = MAX_WEEKS) -> p
     return pd.Series(mean[recent][usable], index=index, name="mean")
 
 
+def trend_variance_factor(pain: np.ndarray, noise: DailyNoise | None = None) -> float:
+    """How much day-to-day persistence inflates the variance of a slope through weekly
+    means: Var(OLS slope | AR(1) days) / Var(OLS slope | independent weeks of the same
+    variances). ``pain`` (points) holds one value per calendar day from a Monday (NaN = not
+    rated); weeks with ≥ 4 rated days count. NaN when the noise cannot be estimated."""
+    pain = np.asarray(pain, dtype=float)
+    noise = daily_noise(pain) if noise is None else noise
+    if not noise.ok:
+        return math.nan
+    days = np.flatnonzero(~np.isnan(pain))
+    week = days // 7
+    counts = np.bincount(week)
+    usable = np.flatnonzero(counts >= metrics.ROLLING_MIN_RATED)
+    if len(usable) < 3 or noise.sd == 0:
+        return 1.0
+    keep = np.isin(week, usable)
+    days, week = days[keep], week[keep]
+    rows = np.searchsorted(usable, week)
+    average = np.zeros((len(usable), len(days)))
+    average[rows, np.arange(len(days))] = 1.0 / counts[week]
+    cov = average @ noise.covariance(days) @ average.T
+    x = usable - usable.mean()
+    return float(x @ cov @ x) / float(x @ (np.diag(cov) * x))
+
+
+def trend_quantile(weeks: int, factor: float) -> float:
+    """The t quantile of the trend's 95% interval: df = weeks / factor − 2 (the effective
+    number of independent weeks, less the two a line uses; at least 2)."""
+    return _t(max(weeks / factor - 2, 2.0))
+
+
+def mann_kendall(
+    values: np.ndarray,
+    variance_factor: float = 1.0,
+    alpha: float = 0.05,
+    df: float | None = None,
+) -> MannKendall:
+    """Mann–Kendall test on an equally spaced series (NaN skipped), the variance of S
+    (ties corrected) multiplied by ``variance_factor``; the p-value from the normal (as
+    ``pymannkendall.original_test`` when the factor is 1) or a t with ``df``."""
+    raw = np.asarray(values, dtype=float)
+    x = raw[~np.isnan(raw)]
+    n = len(x)
+    if n < 3:
+        raise FieldError("values", "at least 3 values", n)
+    s = float(np.sum(np.triu(np.sign(x[None, :] - x[:, None]), 1)))
+    _, counts = np.unique(x, return_counts=True)
+    counts = counts.astype(float)
+    var_s = (n * (n - 1) * (2 * n + 5) - np.sum(counts * (counts - 1) * (2 * counts + 5))) / 18
+    return _mk_result(s, float(var_s) * variance_factor, n, alpha, df)
+
+
+def _mk_result(
+    s: float, var_s: float, n: int, alpha: float, df: float | None = None
+) -> MannKendall:
+    if not var_s > 0:
+        z = math.nan
+    elif s > 0:
+        z = (s - 1) / math.sqrt(var_s)
+    elif s < 0:
+        z = (s + 1) / math.sqrt(var_s)
+    else:
+        z = 0.0
+    if df is None:
+        p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
+    else:
+        from scipy.special import stdtr
+
+        p = float(2 * stdtr(max(df, 2.0), -abs(z))) if math.isfinite(z) else math.nan
+    trend = ("increasing" if z > 0 else "decreasing") if p < alpha else "no trend"
+    return MannKendall(s, float(var_s), float(z), float(p), trend, n)
+
+
+def trend_days(daily: pd.DataFrame, means: pd.Series) -> np.ndarray:
+    """Pain (points) per calendar day from the Monday of the first week in ``means`` to
+    the last day of ``daily`` (NaN = not rated): the days the trend's noise rests on."""
+    if len(means) == 0:
+        return np.array([])
+    monday = means.index[0] - pd.Timedelta(days=6)
+    window = metrics.day_window(daily, monday, None)
+    pain = metrics._column(daily, "pain", window)
+    lead = (daily.index[window][0] - monday).days if window.stop > window.start else 0
+    return np.concatenate([np.full(lead, np.nan), pain])
+
+
 def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = MIN_WEEKS) -> Trend:
     """Trend of pain, points per week (negative = falling): Theil–Sen slope over weekly
-    means (weeks with ≥ 4 rated days, the last ``max_weeks`` weeks), 95% interval, and an
-    autocorrelation-corrected Mann–Kendall test."""
+    means (weeks with ≥ 4 rated days, the last ``max_weeks`` weeks); its 95% interval and
+    the Mann–Kendall test allow for day-to-day persistence (variance of the Kendall score
+    times :func:`trend_variance_factor`). ``direction`` follows the interval."""
     means = weekly_means_for_trend(daily, max_weeks)
     unit = "points per week"
     if len(means) < min_weeks:
@@ -416,27 +701,45 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
                 "trend", unit, min_weeks, len(means), "weeks with at least 4 rated days"
             ).__dict__
         )
+    factor = trend_variance_factor(trend_days(daily, means))
+    if not math.isfinite(factor):
+        noise = daily_noise(trend_days(daily, means))
+        return Trend(
+            "trend",
+            None,
+            None,
+            None,
+            len(means),
+            unit,
+            f"Trend not computable: its day-to-day noise {noise.reason}.",
+        )
     weeks = ((means.index - means.index[0]).days // 7).to_numpy(dtype=float)
-    slope, low, high = theil_sen(weeks, means.to_numpy())
-    # Mann–Kendall on the weekly grid; weeks with too few ratings are gaps (skipped)
+    quantile = trend_quantile(len(means), factor)
+    slope, low, high = theil_sen(
+        weeks, means.to_numpy(), variance_factor=factor, quantile=quantile
+    )
     grid = np.full(int(weeks[-1]) + 1, np.nan)
     grid[weeks.astype(int)] = means.to_numpy()
-    test = mann_kendall_hamed_rao(grid, lags=MK_LAGS)
-    mk = f"p = {test.p:.2g}" if math.isfinite(test.p) else "not computable"
+    test = mann_kendall(grid, factor, df=len(means) / factor - 2)
     span = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
-    if low is not None and high is not None and low > 0:
-        words = "rose"
-    elif high is not None and high < 0:
-        words = "fell"
+    if low > 0:
+        words, direction = "rose", "increasing"
+    elif high < 0:
+        words, direction = "fell", "decreasing"
     else:
-        words = "did not clearly change"
-    size = (
-        f" by {_fmt(abs(slope), 2)} points per week" if words != "did not clearly change" else ""
+        words, direction = "did not clearly change", "no trend"
+    size = f" by {_fmt(abs(slope), 2)} points per week" if direction != "no trend" else ""
+    mde = MDE_FACTOR * (high - low) / (2 * quantile)  # the interval's standard error
+    missed = (
+        f" With {len(means)} weeks, a trend smaller than about {_fmt(mde, 2)} points per "
+        "week would usually be missed."
+        if direction == "no trend"
+        else ""
     )
     sentence = (
         f"Over {span} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
-        f"{_fmt(slope, 2)}, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}; Mann–Kendall corrected "
-        f"for autocorrelation {mk}). The interval assumes independent weeks. "
+        f"{_fmt(slope, 2)} points per week, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, "
+        f"allowing for how much one week resembles the next).{missed} "
         f"{ONE_PERSON}"
     )
     return Trend(
@@ -448,7 +751,8 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
         unit,
         sentence,
         test.p,
-        direction=test.trend,
+        mde=mde,
+        direction=direction,
         weeks_from=means.index[0],
         weeks_to=means.index[-1],
     )
@@ -542,74 +846,164 @@ def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
     return frame
 
 
+MDE_FACTOR = 2.8
+"""Minimum detectable effect = 2.8 × standard error: the true effect a two-sided 5% test
+detects with 80% power (1.96 + 0.84)."""
+MIN_WEEK_PAIRS = 8
+"""Pairs of consecutive weeks needed for the weekly link."""
+TOGETHER = 0.8
+"""Exercises whose done/not-done days correlate above this cannot be told apart."""
+
+
+def fit_problem(x: np.ndarray, names: tuple[str, ...]) -> str:
+    """Why OLS on the design ``x`` (constant first) cannot be fitted, or "" when it can:
+    a column that never varies, or columns that move together (collinear)."""
+    for j, name in enumerate(names, start=1):
+        if np.ptp(x[:, j]) == 0:
+            return f"{name} was the same every time"
+    if np.linalg.matrix_rank(x.T @ x) < x.shape[1]:
+        return f"{' and '.join(names)} moved together, so their effects cannot be separated"
+    return ""
+
+
+def ols_classic(y: np.ndarray, x: np.ndarray) -> Regression:
+    """OLS of ``y`` on ``x`` (x includes the constant column) with the classical
+    covariance s²(X'X)⁻¹, as statsmodels' ``OLS(y, x).fit()``."""
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    n, k = x.shape
+    xtx_inv = np.linalg.inv(x.T @ x)
+    params = xtx_inv @ x.T @ y
+    resid = y - x @ params
+    return Regression(params, xtx_inv * float(resid @ resid) / (n - k), n - k, 0)
+
+
+def _fit(
+    y: np.ndarray, columns: dict[str, np.ndarray], need: int, *, hac: bool = True
+) -> tuple[Regression | None, int, str]:
+    """OLS y ~ 1 + columns with HAC errors (``hac``; else classical) on the rows where
+    all are known: (fit, n, reason); fit None with the reason when there are fewer than
+    ``need`` rows, the design is degenerate or the covariance is not positive."""
+    values = np.column_stack([y, *columns.values()]) if columns else y[:, None]
+    usable = ~np.isnan(values).any(axis=1)
+    n = int(usable.sum())
+    if n < need:
+        return None, n, ""
+    x = np.column_stack([np.ones(n), values[usable, 1:]])
+    reason = fit_problem(x, tuple(columns))
+    if reason:
+        return None, n, reason
+    fit = (ols_hac if hac else ols_classic)(values[usable, 0], x)
+    if not (np.all(np.isfinite(fit.cov)) and np.all(np.diag(fit.cov)[1:] > 0)):
+        return None, n, "the model fits the data exactly (no noise left to judge it by)"
+    return fit, n, ""
+
+
 def _fit_arrays(
     outcome: np.ndarray, own_lag: np.ndarray, predictor: np.ndarray
-) -> tuple[Regression | None, int]:
-    """OLS outcome ~ 1 + own_lag + predictor with HAC errors, on rows with all three;
-    None when fewer than MIN_PAIRS rows or a regressor does not vary."""
-    usable = ~(np.isnan(outcome) | np.isnan(own_lag) | np.isnan(predictor))
-    n = int(usable.sum())
-    y, own, pred = outcome[usable], own_lag[usable], predictor[usable]
-    if n < MIN_PAIRS or np.ptp(pred) == 0 or np.ptp(own) == 0:
-        return None, n
-    return ols_hac(y, np.column_stack([np.ones(n), own, pred])), n
+) -> tuple[Regression | None, int, str]:
+    return _fit(outcome, {"the day before's pain": own_lag, "what was done": predictor}, MIN_PAIRS)
 
 
-def _fit_link(
-    rows: pd.DataFrame, outcome: str, own_lag: str, predictor: str
-) -> tuple[Regression | None, int]:
-    return _fit_arrays(*(rows[c].to_numpy(dtype=float) for c in (outcome, own_lag, predictor)))
-
-
-LINK_COLUMNS = ("pain", "credit", "day")
+LINK_COLUMNS = ("pain", "credit", "day", "flare")
 """What :func:`lagged_link` and :func:`reverse_link` read of each pair of days."""
 
 
 def link_pairs(daily: pd.DataFrame) -> dict[str, np.ndarray]:
     """The pairs of consecutive logged days both links are fitted on (computed once
-    when both are wanted: ``lagged_link(daily, pairs)``, ``reverse_link(daily, pairs)``)."""
-    return _lag_arrays(daily, LINK_COLUMNS)
+    when both are wanted: ``lagged_link(daily, pairs)``, ``reverse_link(daily, pairs)``);
+    ``calm`` marks pairs where neither day is a flare (marked or detected)."""
+    pairs = _lag_arrays(daily, LINK_COLUMNS)
+    pairs["calm"] = (pairs.pop("flare") == 0) & (pairs.pop("flare_prev") == 0)
+    return pairs
+
+
+def _mde_words(n: int, what: str, se: float, unit: str, scale: float = 1.0) -> str:
+    mde = MDE_FACTOR * se * scale
+    return (
+        f" With {n} {what}, an effect smaller than about {_fmt(mde, 2)} {unit} would "
+        "usually be missed (80% power)."
+    )
+
+
+def _link_sentence(lead: str, low: float, high: float, interval: str, mde: str) -> str:
+    if low > 0 or high < 0:
+        return f"{lead} ({interval})."
+    return (
+        f"{lead} ({interval}). The interval includes no link, so these data cannot tell "
+        f"whether there is one; that is not evidence that there is none.{mde}"
+    )
+
+
+FLARE_WORDS = (
+    "Flare days are left out (in a flare people do less and pain stays high for a few "
+    "days, which would make exercise look helpful)."
+)
 
 
 def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
     """Change in next-day pain (points) per full routine day yesterday:
-    pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors. ``pairs``: from
-    :func:`link_pairs` of the same ``daily``, if already computed."""
+    pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors, on pairs of
+    consecutive logged days without a flare. ``pairs``: from :func:`link_pairs`."""
     unit = "points of next-day pain per full routine day"
     pairs = link_pairs(daily) if pairs is None else pairs
-    fit, n = _fit_arrays(pairs["pain"], pairs["pain_prev"], pairs["credit_prev"])
+    calm = pairs["calm"]
+    fit, n, reason = _fit_arrays(
+        pairs["pain"][calm], pairs["pain_prev"][calm], pairs["credit_prev"][calm]
+    )
     if fit is None:
         return _no_fit(
-            "lag1_adherence_effect", unit, n, "pairs of consecutive days with pain rated"
+            "next-day link", unit, n, "pairs of consecutive days with pain rated", reason
         )
     estimate = float(fit.params[2])
     low, high = fit.interval(2)
-    sentence = (
+    se = math.sqrt(fit.cov[2, 2])
+    lead = (
         f"On days after a full routine, your pain was {_fmt(abs(estimate), 2)} points "
         f"{'lower' if estimate < 0 else 'higher'} than after a day with nothing done, "
-        f"allowing for the day before (95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs "
-        f"of days){_verdict(low, high)}. Pain can also drive what you do (see the reverse "
-        f"link), and other things change over time. {ONE_PERSON}"
+        "allowing for the day before"
+    )
+    interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of days"
+    sentence = (
+        _link_sentence(lead, low, high, interval, _mde_words(n, "pairs of days", se, "points"))
+        + f" {FLARE_WORDS} Pain can also drive what you do, and other things change over "
+        f"time. {ONE_PERSON}"
     )
     return Estimate(
-        "lag1_adherence_effect", estimate, low, high, n, unit, sentence, fit.p_value(2)
+        "next-day link",
+        estimate,
+        low,
+        high,
+        n,
+        unit,
+        sentence,
+        fit.p_value(2),
+        mde=MDE_FACTOR * se,
     )
 
 
 def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
     """Change in next-day dose credit (fraction 0-1) per point of pain yesterday, on
-    routine days: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive skipping?).
-    ``pairs``: from :func:`link_pairs` of the same ``daily``, if already computed."""
+    routine days without a flare: credit_t ~ credit_{t−1} + pain_{t−1} (does pain drive
+    skipping?). ``pairs``: from :func:`link_pairs` of the same ``daily``."""
     unit = "dose credit (0-1) per point of pain the day before"
     pairs = link_pairs(daily) if pairs is None else pairs
-    routine_day = pairs["day"] == "routine"
-    fit, n = _fit_arrays(*(pairs[c][routine_day] for c in ("credit", "credit_prev", "pain_prev")))
+    keep = (pairs["day"] == "routine") & pairs["calm"]
+    outcome, own, predictor = (pairs[c][keep] for c in ("credit", "credit_prev", "pain_prev"))
+    fit, n, reason = _fit(
+        outcome, {"the day before's routine": own, "the day before's pain": predictor}, MIN_PAIRS
+    )
     if fit is None:
         return _no_fit(
-            "lag1_pain_on_adherence", unit, n, "pairs of days (routine day after a rated day)"
+            "pain-to-routine link",
+            unit,
+            n,
+            "pairs of days (routine day after a rated day)",
+            reason,
         )
     estimate = float(fit.params[2])
     low, high = fit.interval(2)
+    se = math.sqrt(fit.cov[2, 2])
     size = _fmt(abs(estimate) * 100, 0)
     change = (
         "about the same share of the routine done the next day"
@@ -617,71 +1011,207 @@ def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None
         else f"{size} percentage points {'less' if estimate < 0 else 'more'} of the routine "
         "done the next day"
     )
+    lead = f"Each extra point of pain was followed by {change}"
+    interval = (
+        f"95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} pairs "
+        "of days"
+    )
+    mde = _mde_words(n, "pairs of days", se, "percentage points", 100)
     sentence = (
-        f"Each extra point of pain was followed by {change} "
-        f"(95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} "
-        "pairs of days)"
-        f"{_verdict(low, high)}. If pain drives skipping, the link from exercise to pain "
-        f"is harder to read. {ONE_PERSON}"
+        _link_sentence(lead, low, high, interval, mde)
+        + f" If pain drives skipping, the link from exercise to pain is harder to read. "
+        f"{ONE_PERSON}"
     )
     return Estimate(
-        "lag1_pain_on_adherence", estimate, low, high, n, unit, sentence, fit.p_value(2)
+        "pain-to-routine link",
+        estimate,
+        low,
+        high,
+        n,
+        unit,
+        sentence,
+        fit.p_value(2),
+        mde=MDE_FACTOR * se,
     )
 
 
-def _verdict(low: float, high: float) -> str:
-    if low > 0 or high < 0:
-        return ""
-    return "; the interval includes no link at all"
+def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per ISO week (ending Sunday), flare days left out: ``pain`` (mean, points; NaN
+    unless ≥ 4 rated days), ``credit`` (mean dose credit 0-1 of logged routine days; NaN
+    without one), and ``next_pain`` (the following week's ``pain``)."""
+    calm = ~metrics._column(daily, "flare", dtype=bool)
+    pain = np.where(calm, metrics._column(daily, "pain"), np.nan)
+    routine = metrics._routine_mask(daily) & calm
+    credit = np.where(routine, metrics._column(daily, "credit"), np.nan)
+    sundays, week = metrics.week_numbers(daily.index)
+
+    def mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        known = ~np.isnan(values)
+        count = np.bincount(week[known], minlength=len(sundays))
+        total = np.bincount(week[known], weights=values[known], minlength=len(sundays))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+
+    weekly_pain, count = mean(pain)
+    weekly_pain = np.where(count >= metrics.ROLLING_MIN_RATED, weekly_pain, np.nan)
+    return pd.DataFrame(
+        {
+            "pain": weekly_pain,
+            "credit": mean(credit)[0],
+            "next_pain": np.r_[weekly_pain[1:], np.nan] if len(sundays) else weekly_pain,
+        },
+        index=pd.DatetimeIndex(sundays, name="week_ending"),
+    )
 
 
-def _no_fit(name: str, unit: str, n: int, what: str) -> Estimate:
-    if n >= MIN_PAIRS:
-        sentence = (
-            f"Not computable: the {n} pairs of days show no variation in what is compared "
-            "(e.g. the same routine every day)."
+def weekly_link(daily: pd.DataFrame) -> Estimate:
+    """Change in next week's mean pain (points) per full week of the routine this week:
+    next_pain ~ pain + credit over consecutive ISO weeks (:func:`weekly_frame`, flare
+    days left out), OLS with classical errors: this week's pain in the model leaves
+    little autocorrelation, and with a few dozen weeks Newey–West errors are too narrow
+    (docs/analysis.md). The effect of exercise builds over weeks; this asks about weeks,
+    the next-day link about days."""
+    unit = "points of next-week pain per full week of the routine"
+    frame = weekly_frame(daily)
+    columns = {
+        "this week's pain": frame["pain"].to_numpy(),
+        "this week's routine": frame["credit"].to_numpy(),
+    }
+    fit, n, reason = _fit(frame["next_pain"].to_numpy(), columns, MIN_WEEK_PAIRS, hac=False)
+    if fit is None:
+        return _no_fit(
+            "weekly link",
+            unit,
+            n,
+            "pairs of consecutive weeks with 4 rated days",
+            reason,
+            MIN_WEEK_PAIRS,
         )
-        return Estimate(name, None, None, None, n, unit, sentence, needs=MIN_PAIRS)
-    return _too_little(name, unit, MIN_PAIRS, n, what)
+    estimate = float(fit.params[2])
+    low, high = fit.interval(2)
+    se = math.sqrt(fit.cov[2, 2])
+    lead = (
+        f"A week with the full routine was followed by a week with {_fmt(abs(estimate), 2)} "
+        f"points {'less' if estimate < 0 else 'more'} pain than a week with none, allowing "
+        "for this week's pain"
+    )
+    interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of weeks"
+    sentence = (
+        _link_sentence(lead, low, high, interval, _mde_words(n, "pairs of weeks", se, "points"))
+        + f" {FLARE_WORDS} {ONE_PERSON}"
+    )
+    return Estimate(
+        "weekly link",
+        estimate,
+        low,
+        high,
+        n,
+        unit,
+        sentence,
+        fit.p_value(2),
+        mde=MDE_FACTOR * se,
+    )
+
+
+def _no_fit(
+    name: str, unit: str, n: int, what: str, reason: str = "", needs: int = MIN_PAIRS
+) -> Estimate:
+    if n >= needs:
+        sentence = (
+            f"Not computable: in the {n} {what.split(' (')[0]}, {reason or 'nothing varied'}."
+        )
+        return Estimate(name, None, None, None, n, unit, sentence, needs=needs)
+    return _too_little(name, unit, needs, n, what)
 
 
 @dataclass(frozen=True)
 class ExerciseLinks:
-    """Per-exercise lagged links: ``table`` (one row per exercise: ``estimate``,
-    ``low``, ``high`` in points of next-day pain when the exercise was done yesterday,
-    ``n``, ``p_value``, ``p_holm``) and the multiple-comparisons ``warning``."""
+    """Per-exercise lagged links, fitted jointly: ``table`` (one row per exercise:
+    ``estimate``, ``low``, ``high`` in points of next-day pain when the exercise was done
+    yesterday, the others held fixed, ``n``, ``p_value``, ``p_holm``; NaN when not
+    fitted) and the ``warning`` (or why they cannot be told apart)."""
 
     table: pd.DataFrame
     warning: str
+    separable: bool = True
 
 
 def exercise_links(daily: pd.DataFrame) -> ExerciseLinks:
-    """For each exercise: pain_t ~ pain_{t−1} + done_{t−1} (done = any of it yesterday),
-    OLS with Newey–West errors, Holm-adjusted p-values."""
-    rows = lag_frame(daily, exercises=True)
-    records = []
-    for exercise_id in metrics.exercise_ids(daily):
-        fit, n = _fit_link(rows, "pain", "pain_prev", "done_prev_" + exercise_id)
-        if fit is None:
-            records.append((exercise_id, np.nan, np.nan, np.nan, n, np.nan))
-            continue
-        low, high = fit.interval(2)
-        records.append((exercise_id, float(fit.params[2]), low, high, n, fit.p_value(2)))
-    table = pd.DataFrame.from_records(
-        records, columns=["exercise", "estimate", "low", "high", "n", "p_value"]
-    ).set_index("exercise")
-    table["p_holm"] = holm(table["p_value"].to_numpy())
-    k = int(table["p_value"].notna().sum())
-    chance = 1 - (1 - (1 - CONFIDENCE)) ** k if k else 0.0
-    warning = (
-        f"{k} exercises are compared at once: even with no real link, the chance that at "
-        f"least one looks linked at the 5% level is {chance:.0%}. Use the Holm-adjusted "
-        "p-values (p_holm), and remember that exercises done together cannot be told apart. "
-        f"{ONE_PERSON}"
+    """pain_t ~ pain_{t−1} + done_{t−1} of every exercise at once (done = any of it
+    yesterday), OLS with Newey–West errors, flare days left out, Holm-adjusted p-values.
+    When the exercises are done together (any two correlate above 0.8, or the design is
+    collinear) they cannot be told apart, and the table has no estimates."""
+    ids = metrics.exercise_ids(daily)
+    credit_columns = tuple(metrics.CREDIT_PREFIX + e for e in ids)
+    arrays = _lag_arrays(daily, ("pain", "flare", *credit_columns))
+    calm = (arrays["flare"] == 0) & (arrays["flare_prev"] == 0)
+    rows = pd.DataFrame(
+        {"pain": arrays["pain"][calm], "pain_prev": arrays["pain_prev"][calm]},
+        index=arrays["index"][calm],
     )
-    if k == 0:
-        warning = f"Not enough data: needs {MIN_PAIRS} pairs of days and some variation."
-    return ExerciseLinks(table, warning)
+    done = {}
+    for e, column in zip(ids, credit_columns, strict=True):
+        before = arrays[column + "_prev"][calm]
+        done[e] = np.where(np.isnan(before), np.nan, before > 0)
+    empty = pd.DataFrame(
+        {
+            "estimate": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+            "n": len(rows),
+            "p_value": np.nan,
+            "p_holm": np.nan,
+        },
+        index=pd.Index(ids, name="exercise"),
+    )
+    varied = {e: v for e, v in done.items() if np.nanstd(v) > 0} if len(rows) else {}
+    always = [e for e in ids if e not in varied]
+    if len(rows) < MIN_PAIRS or not varied:
+        return ExerciseLinks(
+            empty,
+            f"Not enough data: needs {MIN_PAIRS} pairs of days in which what was done varied.",
+            False,
+        )
+    matrix = np.column_stack(list(varied.values()))
+    usable = ~np.isnan(matrix).any(axis=1)
+    corr = np.corrcoef(matrix[usable], rowvar=False) if len(varied) > 1 else np.ones((1, 1))
+    np.fill_diagonal(corr, 0)
+    together = len(varied) > 1 and np.nanmax(np.abs(corr)) > TOGETHER
+    columns = {"the day before's pain": rows["pain_prev"].to_numpy(dtype=float), **varied}
+    fit, n, reason = (
+        (None, 0, "") if together else _fit(rows["pain"].to_numpy(dtype=float), columns, MIN_PAIRS)
+    )
+    note = (
+        f" {', '.join(always)} did not vary (done every day, or never) and cannot be judged."
+        if always
+        else ""
+    )
+    if fit is None:
+        why = reason or "they are mostly done on the same days"
+        warning = (
+            f"The exercises cannot be told apart: {why}. Only the whole routine can be "
+            f"judged (the next-day and weekly links).{note}"
+        )
+        return ExerciseLinks(empty, warning, False)
+    values = {name: np.full(len(ids), np.nan) for name in ("estimate", "low", "high", "p_value")}
+    for j, exercise_id in enumerate(varied, start=2):
+        i = ids.index(exercise_id)
+        values["estimate"][i] = fit.params[j]
+        values["low"][i], values["high"][i] = fit.interval(j)
+        values["p_value"][i] = fit.p_value(j)
+    table = pd.DataFrame(
+        {**values, "n": n, "p_holm": holm(values["p_value"])},
+        index=pd.Index(ids, name="exercise"),
+    )[list(empty.columns)]
+    k = len(varied)
+    chance = 1 - CONFIDENCE**k
+    warning = (
+        f"{k} exercises are compared at once, each with the others held fixed: even with no "
+        f"real link, the chance that at least one looks linked at the 5% level is "
+        f"{chance:.0%}, so read the Holm-adjusted p-values (Holm p). Flare days are left "
+        f"out.{note} {ONE_PERSON}"
+    )
+    return ExerciseLinks(table, warning, True)
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -705,7 +1235,8 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 class PhaseComparison:
     """Before vs after a start date: ``nap`` (probability that an after-day has less
     pain than a before-day, ties half; 0.5 = no difference; Hanley–McNeil interval) and
-    ``difference`` (mean after − mean before, points, Welch interval)."""
+    ``difference`` (mean before − mean after, points, + = less pain after; interval from
+    the AR(1) day-to-day noise, as the change vs baseline)."""
 
     nap: Estimate
     difference: Estimate
@@ -714,7 +1245,7 @@ class PhaseComparison:
 
 def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     """Compare rated pain before ``start`` with ``start`` and after (A-B design)."""
-    from scipy.stats import mannwhitneyu, ttest_ind
+    from scipy.stats import mannwhitneyu
 
     cut = pd.Timestamp(start)
     rated = daily["pain"].dropna()
@@ -751,24 +1282,32 @@ def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
         f"A day from {cut.date()} on had less pain than a day before it with probability "
         f"{nap_value:.2f} (0.5 = no difference; {n1} days before, {n2} after).",
     )
-    test = ttest_ind(after, before, equal_var=False)
-    ci = test.confidence_interval(CONFIDENCE)
-    diff_value = float(after.mean() - before.mean())
+    diff_value = float(before.mean() - after.mean())
+    days = metrics.day_window(daily, None, rated.index[-1])
+    grid = metrics._column(daily, "pain", days)
+    position = (rated.index - daily.index[0]).days.to_numpy()
+    split = int(np.searchsorted(rated.index, cut))
+    se, t, noise = change_interval(grid, position[:split], position[split:])
+    low, high = (diff_value - t * se, diff_value + t * se) if noise.ok else (None, None)
+    interval = (
+        f"95% CI {_fmt(low)} to {_fmt(high)}, allowing for how much one day resembles the next"
+        if noise.ok
+        else f"no interval: its day-to-day noise {noise.reason}"
+    )
     difference = Estimate(
         "difference",
         diff_value,
-        float(ci.low),
-        float(ci.high),
+        low,
+        high,
         n1 + n2,
-        "points",
+        "points (before − after: + = less pain after)",
         f"Mean pain from {cut.date()} on was {_fmt(abs(diff_value))} points "
-        f"{'lower' if diff_value < 0 else 'higher'} than before (95% CI {_fmt(ci.low)} to "
-        f"{_fmt(ci.high)}).",
+        f"{'lower' if diff_value > 0 else 'higher'} than before ({interval}).",
     )
     sentence = (
-        f"{nap.sentence} {difference.sentence} Days are autocorrelated, so both intervals "
-        "are too narrow, and a before/after comparison cannot separate the exercises from "
-        f"anything else that changed at the same time. {ONE_PERSON}"
+        f"{nap.sentence} {difference.sentence} The probability's interval treats days as "
+        "independent (too narrow), and a before/after comparison cannot separate the "
+        f"exercises from anything else that changed at the same time. {ONE_PERSON}"
     )
     return PhaseComparison(nap, difference, sentence)
 

@@ -74,19 +74,31 @@ def calendar_figure(daily: pd.DataFrame, width: float = 9.0) -> Figure:
     return fig
 
 
+Baseline = tuple[date | str | None, date | str | None]
+
+
 def period_view(
-    log: LogData, routine: Routine, days: int | None, *, today: date | None = None
+    log: LogData,
+    routine: Routine,
+    days: int | None,
+    *,
+    today: date | None = None,
+    baseline: Baseline | None = None,
 ) -> PeriodView:
-    """Summary and charts for the last ``days`` days (None: all)."""
+    """Summary and charts for the last ``days`` days (None: all); ``baseline`` = (start,
+    end) a chosen baseline period (e.g. the weeks before the routine)."""
     since = period_start(log, days)
-    result = summary(log, routine=routine, since=since, today=today)
+    if baseline is not None and baseline[0] is not None:
+        first = pd.Timestamp(baseline[0])
+        since = first if since is None else min(since, first)
+    result = summary(log, routine=routine, since=since, today=today, baseline=baseline)
     daily = result.daily
     title = "Pain and exercise" + (" (DEMO DATA)" if log.demo else "")
     return PeriodView(
         since,
         daily,
         result,
-        plots.png_bytes(plots.trend_figure(daily, title=title), dpi=90),
+        plots.png_bytes(plots.trend_figure(daily, title=title, baseline=baseline), dpi=90),
         plots.png_bytes(calendar_figure(daily), dpi=90),
     )
 
@@ -101,16 +113,31 @@ def numbers_html(view: PeriodView, log: LogData, routine: Routine) -> str:
         for label, value, definition in key_numbers(data)
     )
     result = view.summary
-    sentences = (result.change.sentence, result.trend.sentence, result.lag.sentence)
+    stale = result.messages_stale
+    warning = f"<p style='color:#D55E00'><b>{escape(stale)}</b></p>" if stale else ""
+    sentences = (
+        result.change.sentence,
+        result.trend.sentence,
+        result.weekly.sentence,
+        result.lag.sentence,
+    )
     items = "".join(f"<li>{escape(text)}</li>" for text in sentences)
-    return f"<table>{rows}</table><p><b>In words</b></p><ul>{items}</ul>"
+    return (
+        f"{warning}<p><b>In short:</b> {escape(result.verdict)}</p><table>{rows}</table>"
+        f"<p><b>In words</b></p><ul>{items}</ul>"
+    )
 
 
 def trends_view(
-    log: LogData | None = None, routine: Routine | None = None, *, today: date | None = None
+    log: LogData | None = None,
+    routine: Routine | None = None,
+    *,
+    today: date | None = None,
+    baseline: Baseline | None = None,
 ) -> widgets.VBox:
     """Period buttons above the trend chart, the calendar and the summary's sentences;
-    picking a period redraws them in place. Errors show in the view's Output."""
+    picking a period redraws them in place. ``baseline`` = (start, end): a chosen
+    baseline period (as ``--baseline``). Errors show in the view's Output."""
     if log is None:
         log, found = open_log()
         routine = routine or found
@@ -134,7 +161,7 @@ def trends_view(
 
     @errors.capture()
     def show(change: dict | None = None) -> None:
-        view = period_view(log, routine, buttons.value, today=today)
+        view = period_view(log, routine, buttons.value, today=today, baseline=baseline)
         trend.value = view.trend_png
         calendar.value = view.calendar_png
         words.value = numbers_html(view, log, routine)

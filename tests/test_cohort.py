@@ -8,6 +8,7 @@ import json
 import math
 from datetime import date, datetime, time, timedelta
 
+import pandas as pd
 import pytest
 
 from backtrack.cli import main
@@ -247,3 +248,16 @@ def test_small_worsening_is_not_flagged_only_a_clinically_important_one():
     assert ranked["two_points"] == "clinically worse than baseline"
     assert ranked["thirty_percent"] == "clinically worse than baseline"
     assert ranked["low_baseline_percent"] == ""  # percentages are not used below baseline 4
+
+
+def test_needs_attention_says_when_a_log_is_stale(cohort_dir, routine):
+    table = summarise(log_files(cohort_dir), routine=routine)
+    for today in (END + timedelta(days=1), END + timedelta(days=10)):
+        ranked = needs_attention(table, today=today)
+        age = (pd.Timestamp(today) - ranked["last_day"]).dt.days
+        flagged = ranked["attention"].str.contains("no entry for")
+        assert (flagged == (age > 3)).all()
+    stale = needs_attention(table, today=END + timedelta(days=10)).set_index("patient")
+    age = (pd.Timestamp(END + timedelta(days=10)) - stale.loc["p2", "last_day"]).days
+    assert stale.loc["p2", "attention"].endswith(f"no entry for {age} days")
+    assert needs_attention(table)["attention"].str.contains("no entry").sum() == 0

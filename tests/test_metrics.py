@@ -267,11 +267,23 @@ def test_habit_strength_after_13_perfect_days_is_one_half():
     assert strength.iloc[0] == pytest.approx(1 - 0.5 ** (1 / 13))
 
 
-def test_habit_strength_carries_over_unlogged_and_rest_days():
+def test_habit_strength_carries_over_rest_days_and_decays_on_unlogged_days():
+    """As Loop's ScoreList: a rest (skip) day carries the score over; a day without an
+    entry counts 0, so the score decays, up to the day before ``today``."""
     rows = [entry(0, 4, FULL), entry(1, None, {}, day="rest"), entry(3, 4, FULL)]
     strength = metrics.habit_strength(daily_of(rows)).tolist()
     m = 0.5 ** (1 / 13)
-    assert strength == pytest.approx([1 - m, 1 - m, 1 - m, m * (1 - m) + (1 - m)])
+    s2 = m * (1 - m)  # day 2 not logged: S = m * S
+    assert strength == pytest.approx([1 - m, 1 - m, s2, m * s2 + (1 - m)])
+    later = metrics.habit_strength(daily_of(rows), today=START + timedelta(days=44))
+    assert len(later) == 44 and later.iloc[-1] == pytest.approx((m * s2 + (1 - m)) * m**40)
+
+
+def test_stale_data_is_said_after_three_days():
+    daily = daily_of([entry(0, 4, FULL)])
+    assert metrics.stale_message(daily, START + timedelta(days=3)) == ""
+    text = metrics.stale_message(daily, START + timedelta(days=40))
+    assert "40 days old" in text
 
 
 # ----------------------------------------------------------------------------- properties
@@ -371,8 +383,8 @@ def test_demo_log_daily_series_is_complete_and_bounded():
     credits=st.lists(st.one_of(st.none(), st.floats(0, 1)), min_size=0, max_size=700),
 )
 def test_habit_strength_equals_the_day_by_day_recurrence(credits):
-    """Checked against Loop's recurrence written out day by day (None = a day that carries
-    the score over: not logged, rest or flare)."""
+    """Checked against Loop's recurrence written out day by day (None = a day not logged:
+    counts 0, as a day without an entry in Loop's ScoreList)."""
     index = pd.date_range("2026-01-01", periods=len(credits), freq="D", name="date")
     daily = pd.DataFrame(
         {
@@ -385,8 +397,7 @@ def test_habit_strength_equals_the_day_by_day_recurrence(credits):
     m = 0.5 ** (1 / 13)
     expected, score = [], 0.0
     for credit in credits:
-        if credit is not None:
-            score = m * score + (1 - m) * credit
+        score = m * score + (1 - m) * (0.0 if credit is None else credit)
         expected.append(score)
     got = metrics.habit_strength(daily).to_numpy()
     assert np.allclose(got, expected, rtol=1e-9, atol=1e-12)

@@ -127,9 +127,19 @@ def test_trend_chart_baseline_and_meaningful_band(daily):
     band = patch(ax, "meaningful_band").get_paths()[0].vertices[:, 1]
     assert base >= stats.PERCENT_MIN_BASELINE  # both definitions apply to this log
     two_points = base - stats.IMPORTANT_POINTS
-    thirty_percent = base * (1 - stats.MODERATE_PERCENT / 100)
+    thirty_percent = base * (1 - stats.IMPORTANT_PERCENT / 100)
     assert band.min() <= min(two_points, thirty_percent) <= band.min() + 0.1
     assert band.max() - 0.1 <= max(two_points, thirty_percent) <= band.max()
+
+
+def test_trend_chart_draws_a_chosen_baseline_period(daily):
+    period = (daily.index[20].date(), daily.index[40].date())
+    ax = plots.trend_chart(daily, baseline=period)
+    chosen = metrics.baseline(daily, *period).value
+    assert chosen != metrics.baseline(daily).value
+    (segment,) = patch(ax, "baseline").get_segments()
+    np.testing.assert_allclose(segment[:, 1], [chosen, chosen])
+    assert "chosen period" in patch(ax, "baseline").get_label()
 
 
 def test_trend_chart_adherence_panel_uses_stairs(daily):

@@ -71,8 +71,9 @@ def test_report_numbers_are_the_summary_numbers(one_page, demo_csv, capsys):
     assert f"{numbers['baseline']:.1f} → {numbers['pain_7day_mean']:.1f}" in text
     change = f"{abs(numbers['change_points']):.1f} points ({abs(numbers['change_percent']):.0f}%)"
     assert change in text
-    assert f"95% CI {numbers['change_low']:.1f} to {numbers['change_high']:.1f}" in text
-    assert f"clinically {numbers['change_class']}" in text
+    assert f"95% CI {numbers['change_low']:+.1f} to {numbers['change_high']:+.1f}" in text
+    assert f"(+ = less); {numbers['change_class']}" in text
+    assert "In short: " in text
     assert f"{numbers['adherence_28day'] * 100:.0f}% over the last 28 days" in text
     assert f"({numbers['adherence_28day_n']} routine days)" in text
     trend = numbers["trend_points_per_week"]

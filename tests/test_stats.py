@@ -15,7 +15,7 @@ import scipy.stats
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from backtrack import metrics, stats
+from backtrack import metrics, simulate, stats
 from backtrack.demo import demo_log, generate, to_csv_text
 from backtrack.errors import FieldError
 from backtrack.routine import default_routine
@@ -51,28 +51,30 @@ def pain_daily(pains: list[float | None], start: date = date(2026, 1, 5)) -> pd.
 
 
 @pytest.mark.parametrize(
-    ("baseline", "latest", "expected"),
+    ("baseline", "latest", "low", "high", "expected"),
     [
-        (8.0, 6.0, "moderate-important"),  # exactly 2.0 points (25%)
-        (8.0, 6.01, "minimal"),  # 1.99 points, 24.9%
-        (5.0, 3.5, "moderate-important"),  # exactly 30% (1.5 points)
-        (5.0, 3.55, "minimal"),  # 29%
-        (6.0, 3.0, "substantial"),  # exactly 50%
-        (6.0, 3.05, "moderate-important"),  # 49.2% (2.95 points)
-        (5.0, 4.5, "minimal"),  # exactly 10%
-        (5.0, 4.55, "none"),  # 9%
-        (4.0, 2.0, "substantial"),  # baseline 4.0: percentages count (50%)
-        (3.9, 1.95, "none"),  # baseline 3.9: 50% is not classed, 1.95 points < 2
-        (3.9, 1.9, "moderate-important"),  # baseline 3.9: 2.0 points still count
-        (4.0, 3.6, "minimal"),  # baseline 4.0: 10%
-        (3.9, 3.5, "none"),  # baseline 3.9: 10.3% not classed
-        (5.0, 7.0, "none"),  # worse
-        (0.0, 0.0, "none"),
+        (8.0, 6.0, 0.5, 3.5, "important"),  # exactly 2.0 points (25%)
+        (8.0, 6.01, 0.5, 3.5, "small"),  # 1.99 points, 24.9%: below important
+        (5.0, 3.5, 0.2, 2.8, "important"),  # exactly 30% (1.5 points)
+        (5.0, 3.55, 0.2, 2.8, "small"),  # 29%
+        (6.0, 3.0, 0.5, 5.5, "substantial"),  # exactly 50%
+        (6.0, 3.05, 0.5, 5.5, "important"),  # 49.2% (2.95 points)
+        (5.0, 4.5, 0.1, 0.9, "small"),  # 10%: never important (IMMPACT's band is not LBP)
+        (4.0, 2.0, 0.5, 3.5, "substantial"),  # baseline 4.0: percentages count (50%)
+        (3.9, 1.95, 0.5, 3.4, "small"),  # baseline 3.9: 50% not used, 1.95 points < 2
+        (3.9, 1.9, 0.5, 3.5, "important"),  # baseline 3.9: 2.0 points still count
+        (8.0, 5.0, -0.5, 6.5, "unclear"),  # 3 points, but the interval includes 0
+        (5.0, 4.5, -0.5, 1.5, "none"),  # small and within noise
+        (5.0, 7.0, -3.5, -0.5, "worse"),  # interval wholly on the side of more pain
+        (5.0, 7.0, -3.5, 0.5, "unclear"),  # 2 points worse, within noise
+        (5.0, 5.5, -1.5, 0.5, "none"),
+        (0.0, 0.0, None, None, "none"),
     ],
 )
-def test_clinical_class_boundaries(baseline, latest, expected):
-    klass, points, percent = stats.classify_change(baseline, latest)
+def test_clinical_class_boundaries(baseline, latest, low, high, expected):
+    klass, points, percent = stats.classify_change(baseline, latest, low, high)
     assert klass == expected
+    assert klass in stats.CLASSES
     assert points == pytest.approx(baseline - latest)
     if baseline:
         assert percent == pytest.approx(100 * (baseline - latest) / baseline)
@@ -85,18 +87,40 @@ def test_clinical_class_rejects_values_off_the_scale():
         stats.classify_change(11, 3)
 
 
-def test_change_vs_baseline_by_hand():
-    daily = pain_daily([7, 6, 6, 5, 6, 6, 6] + [5] * 7 + [4, 4, 3, 4, 4, None, 4])
+def test_change_interval_by_hand_under_the_ar1_noise():
+    """The interval is the contrast's AR(1) variance, written out with scipy and a
+    least-squares line from numpy.polyfit."""
+    rng = np.random.default_rng(3)
+    pains = [int(np.clip(round(6 + e), 0, 10)) for e in rng.normal(0, 1.3, 40)]
+    pains[20] = None
+    daily = pain_daily(pains)
     change = stats.change_vs_baseline(daily)
-    assert change.baseline == pytest.approx(6.0)
-    assert change.latest == pytest.approx(23 / 6)  # 6 rated days in the last 7
-    assert change.estimate == pytest.approx(6 - 23 / 6)
-    assert change.percent == pytest.approx(100 * (6 - 23 / 6) / 6)
-    assert change.clinical_class == "moderate-important"  # 2.17 points, 36%
-    welch = scipy.stats.ttest_ind([7, 6, 6, 5, 6, 6, 6], [4, 4, 3, 4, 4, 4], equal_var=False)
-    ci = welch.confidence_interval(0.95)
-    assert (change.low, change.high) == pytest.approx((ci.low, ci.high))
+    pain = daily["pain"].to_numpy()
+    rated = np.flatnonzero(~np.isnan(pain))
+    slope, intercept = np.polyfit(rated, pain[rated], 1)
+    resid = np.full(len(pain), np.nan)
+    resid[rated] = pain[rated] - (intercept + slope * rated)
+    n = len(rated)
+    ss = np.nansum(resid**2)
+    both = ~np.isnan(resid[1:]) & ~np.isnan(resid[:-1])
+    raw = np.sum((resid[1:] * resid[:-1])[both]) / (both.sum() * ss / n)
+    rho = min(max(raw + (2 + 5.5 * raw) / n, 0), 0.98)
+    sd = math.sqrt(ss / (n - 2))
+    base, late = rated[:7], rated[rated >= len(pain) - 7]
+    pos = np.r_[base, late]
+    w = np.r_[np.full(7, 1 / 7), np.full(len(late), -1 / len(late))]
+    se = sd * math.sqrt(w @ (rho ** np.abs(pos[:, None] - pos[None, :])) @ w)
+    t = scipy.stats.t.ppf(0.975, max(n * (1 - rho) / (1 + rho) - 2, 2))
+    points = pain[base].mean() - pain[late].mean()
+    assert change.estimate == pytest.approx(points)
+    assert (change.low, change.high) == pytest.approx((points - t * se, points + t * se))
+    assert change.clinical_class in stats.CLASSES
     assert "does not prove" in change.sentence
+
+
+def test_change_on_constant_pain_is_none_not_a_crash():
+    change = stats.change_vs_baseline(pain_daily([5] * 30))
+    assert change.estimate == 0 and change.clinical_class == "none"
 
 
 def test_change_needs_a_baseline_and_separate_latest_days():
@@ -206,7 +230,7 @@ def _pairs_by_hand(daily: pd.DataFrame) -> pd.DataFrame:
             "pain_prev": previous["pain"],
             "credit_prev": previous["credit"],
         }
-    )[both]
+    )[both & ~daily["flare"] & ~previous["flare"].astype("boolean").fillna(False).astype(bool)]
 
 
 def _statsmodels_fit(frame: pd.DataFrame, y: str, x: list[str]):
@@ -268,20 +292,77 @@ def test_no_planted_effect_gives_intervals_containing_zero():
     assert sum(r.low <= 0 <= r.high for r in results) >= 8, [(r.low, r.high) for r in results]
 
 
-def test_exercise_links_carry_a_multiple_comparisons_warning_and_holm():
+def test_exercise_links_are_fitted_jointly_with_holm():
     daily = demo_daily(240, 3)
     links = stats.exercise_links(daily)
     assert list(links.table.index) == list(ROUTINE.ids)
-    assert "5 exercises" in links.warning and "23%" in links.warning
+    pairs = _pairs_by_hand(daily)
+    columns = []
+    for e in ROUTINE.ids:
+        pairs[e] = (daily.shift(1)["credit_" + e] > 0).astype(float)[pairs.index]
+        columns.append(e)
+    corr = np.corrcoef(pairs[columns].to_numpy(), rowvar=False)
+    np.fill_diagonal(corr, 0)
+    if np.abs(corr).max() > stats.TOGETHER:
+        assert not links.separable and "cannot be told apart" in links.warning
+        return
+    assert links.separable and "5 exercises" in links.warning and "23%" in links.warning
+    fit, n = _statsmodels_fit(pairs, "pain", ["pain_prev", *columns])
     valid = links.table["p_value"].notna()
     expected = multipletests(links.table["p_value"][valid], method="holm")[1]
     assert links.table["p_holm"][valid].to_numpy() == pytest.approx(expected)
-    pairs = _pairs_by_hand(daily)
-    pairs["done"] = (daily.shift(1)["credit_hip_stretch"] > 0).astype(float)[pairs.index]
-    fit, n = _statsmodels_fit(pairs, "pain", ["pain_prev", "done"])
-    row = links.table.loc["hip_stretch"]
-    assert row["n"] == n
-    assert row["estimate"] == pytest.approx(fit.params["done"])
+    for e in columns:
+        assert links.table.loc[e, "n"] == n
+        assert links.table.loc[e, "estimate"] == pytest.approx(fit.params[e])
+
+
+def test_exercises_done_together_cannot_be_told_apart():
+    rng = np.random.default_rng(1)
+    done = rng.random(80) < 0.7
+    frame = simulate.daily_frame(
+        np.clip(np.round(5 + rng.normal(0, 1, 80)), 0, 10), np.ones(80, dtype=bool)
+    )
+    for e in ("a", "b"):
+        frame["credit_" + e] = done.astype(float)  # always done together
+    links = stats.exercise_links(frame)
+    assert not links.separable and "cannot be told apart" in links.warning
+    assert links.table["estimate"].isna().all()
+
+
+def test_degenerate_designs_say_not_computable():
+    # identical full-routine pain 5, one day with pain 6 and nothing done: collinear
+    frame = simulate.daily_frame(np.full(36, 5.0), np.ones(36, dtype=bool))
+    frame.iloc[20, frame.columns.get_loc("pain")] = 6
+    frame.iloc[20, frame.columns.get_loc("credit")] = 0
+    result = stats.lagged_link(frame)
+    assert result.estimate is None and result.sentence.startswith("Not computable: ")
+    assert "moved together" in result.sentence
+
+
+def test_weekly_link_matches_statsmodels_ols_and_reports_a_detectable_effect():
+    daily = demo_daily(365, 4)
+    frame = daily.copy()
+    calm = ~frame["flare"]
+    weekly = pd.DataFrame(
+        {
+            "pain": frame["pain"].where(calm),
+            "credit": frame["credit"].where(calm & (frame["day"] == "routine") & frame["logged"]),
+        }
+    ).resample("W-SUN")
+    table = weekly.mean()
+    table["pain"] = table["pain"].where(weekly["pain"].count() >= 4)
+    table["next_pain"] = table["pain"].shift(-1)
+    data = table[["next_pain", "pain", "credit"]].dropna()
+    n = len(data)
+    fit = sm.OLS(data["next_pain"], sm.add_constant(data[["pain", "credit"]])).fit()
+    result = stats.weekly_link(daily)
+    assert result.n == n
+    assert result.estimate == pytest.approx(fit.params["credit"])
+    assert (result.low, result.high) == pytest.approx(tuple(fit.conf_int(0.05).loc["credit"]))
+    assert result.mde == pytest.approx(2.8 * fit.bse["credit"])
+    if result.low <= 0 <= result.high:
+        assert "would usually be missed" in result.sentence
+        assert "not evidence that there is none" in result.sentence
 
 
 # ----------------------------------------------------------------------------- phases
@@ -297,14 +378,15 @@ def test_phase_comparison_nap_and_difference_by_hand():
     nap = sum((b > a) + 0.5 * (b == a) for b, a in pairs) / len(pairs)
     assert result.nap.estimate == pytest.approx(nap)
     assert result.nap.low <= nap <= result.nap.high
-    diff = np.mean(after) - np.mean(before)
-    va, vb = np.var(after, ddof=1) / len(after), np.var(before, ddof=1) / len(before)
-    df = (va + vb) ** 2 / (va**2 / (len(after) - 1) + vb**2 / (len(before) - 1))
-    half = scipy.stats.t.ppf(0.975, df) * math.sqrt(va + vb)
+    diff = np.mean(before) - np.mean(after)  # + = less pain after, as the change
     assert result.difference.estimate == pytest.approx(diff)
+    pain = daily["pain"].to_numpy()
+    se, t, noise = stats.change_interval(pain, np.arange(8), np.arange(8, 17))
+    assert noise.ok
     assert (result.difference.low, result.difference.high) == pytest.approx(
-        (diff - half, diff + half)
+        (diff - t * se, diff + t * se)
     )
+    assert "lower" in result.difference.sentence
     assert "cannot separate" in result.sentence
 
 
@@ -322,3 +404,50 @@ def test_variability_by_hand():
     steps = [2, -1, -2, 1, -2, 1, 1]  # consecutive rated days only (the gap is skipped)
     assert table.loc["mssd", "estimate"] == pytest.approx(np.mean(np.square(steps)))
     assert -1 <= table.loc["lag1_autocorrelation", "estimate"] <= 1
+
+
+# ----------------------------------------------------------------------------- noise model
+
+
+def test_daily_noise_recovers_a_planted_ar1():
+    rng = np.random.default_rng(11)
+    noise = simulate.ar1(5000, 0.6, 1.5, rng) + 4 + 0.001 * np.arange(5000)
+    noise[rng.random(5000) < 0.1] = np.nan
+    fit = stats.daily_noise(noise)
+    assert fit.persistence == pytest.approx(0.6, abs=0.03)
+    assert fit.sd == pytest.approx(1.5, rel=0.05)
+    assert stats.daily_noise(np.full(10, 5.0)).reason.startswith("needs 14 rated days")
+
+
+def test_mann_kendall_without_a_factor_matches_pymannkendall():
+    rng = np.random.default_rng(2)
+    values = np.round(rng.normal(5, 1, 26) + np.linspace(0, 1, 26))
+    ours = stats.mann_kendall(values)
+    ref = pymannkendall.original_test(values)
+    assert (ours.s, ours.var_s, ours.z, ours.p) == pytest.approx((ref.s, ref.var_s, ref.z, ref.p))
+    assert ours.trend == ref.trend
+    inflated = stats.mann_kendall(values, 2.0)
+    assert inflated.var_s == pytest.approx(2 * ref.var_s)
+
+
+def test_trend_variance_factor_matches_a_monte_carlo_of_the_slope():
+    """The factor's slope variance under AR(1) days, checked by drawing 20,000 series of
+    182 days (some unrated) and fitting the slope through their weekly means."""
+    rng = np.random.default_rng(5)
+    days = 182
+    rated = rng.random(days) > 0.1
+    pain = np.where(rated, 5.0, np.nan)
+    noise = stats.DailyNoise(1.5, 0.8, int(rated.sum()))
+    factor = stats.trend_variance_factor(pain, noise)
+    week = np.arange(days) // 7
+    draws = np.empty((20000, days))
+    draws[:, 0] = rng.normal(0, 1.5, 20000)
+    shocks = rng.normal(0, 1.5 * math.sqrt(1 - 0.8**2), (20000, days))
+    for t in range(1, days):
+        draws[:, t] = 0.8 * draws[:, t - 1] + shocks[:, t]
+    weekly = np.stack([draws[:, (week == w) & rated].mean(axis=1) for w in range(26)], axis=1)
+    x = np.arange(26) - 12.5
+    slopes = weekly @ x / (x @ x)
+    independent = (weekly.var(axis=0) * x**2).sum() / (x @ x) ** 2
+    assert factor == pytest.approx(slopes.var() / independent, rel=0.05)
+    assert factor > 1.5  # persistence 0.8 does inflate it

@@ -13,7 +13,6 @@ import stat
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-import pandas as pd
 import pytest
 
 from backtrack.actions import log_day, void_day

@@ -1,0 +1,789 @@
+"""Randomised self-trials (N-of-1): two variants of the routine in random pairs of blocks.
+
+A plan (``trial.toml`` beside the log) splits the weeks ahead into consecutive pairs of
+blocks of ``block_days`` days; each pair's order, AB or BA, is drawn by a fair coin from
+a seeded generator (the seed is kept in the plan, so the schedule can be checked and
+redrawn). The first ``washout_days`` of every block are not analysed (carry-over from
+the block before). The outcome is daily pain (0-10 NRS) as logged.
+
+Analysis (definitions in ``docs/analysis.md``, section *Self-trials*):
+
+- analysed days: the rated days of a block after its washout (a block needs at least
+  :data:`MIN_RATED_DAYS` of them); a pair is complete when both its blocks are;
+- ``effect``: mean of the B-block means − mean of the A-block means over complete pairs
+  (negative = B less painful), the mean of the pair differences B − A;
+- ``p_value``: the exact randomisation test: the share of the ``2**pairs`` schedules
+  (each pair's order flipped or not, which flips the sign of its difference) whose
+  |effect| is at least the observed |effect| (1e-9 tolerance), two-sided;
+- ``low``/``high``: the 95% t interval from the pair differences (pairs − 1 degrees of
+  freedom): each block mean is one number, so the day-to-day autocorrelation inside a
+  block does not make the interval too narrow, and a slow drift hits both blocks of a
+  pair alike;
+- ``prob_b_better_1``: the probability that B is less painful than A by at least 1
+  point, under the model "pair differences are normal with unknown mean and spread"
+  with the usual non-informative prior (its posterior for the mean is that same t
+  distribution);
+- intention to treat: days count under their assigned condition, whatever was done;
+  deviations (an exercise B drops, done on a B day anyway) are counted beside it.
+
+A self-trial is a self-experiment with a home routine, not a substitute for a clinician:
+red flags end it (see the form's safety panel). Nothing here changes the log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import TrialPlanError
+from .routine import Routine, load_routine_file
+from .schema import exercise_pairs, parse_date
+from .store import latest_per_date
+
+TRIAL_FILE_NAME = "trial.toml"
+MAX_PAIRS = 20
+"""2**20 schedules: the exact test stays quick, and no home trial needs more."""
+MIN_RATED_DAYS = 2
+"""A block counts when at least this many of its analysed days are rated."""
+TOLERANCE = 1e-9
+SAFETY = (
+    "This is a self-experiment with your home routine, not a substitute for a clinician. "
+    "Stop the trial and get help if any red-flag sign appears (see the safety panel), or "
+    "if the pain gets much worse. Stopping early is allowed; the result then says so."
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of the schedule: days ``start``..``end`` (inclusive) under
+    ``condition`` ("A" or "B"), the ``pair`` it belongs to (1-based)."""
+
+    pair: int
+    start: date
+    end: date
+    condition: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "condition": self.condition,
+        }
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """A randomised pairs plan; see the module docstring. ``b_without``: exercise ids B
+    leaves out; ``b_routine``: a routine TOML for B instead (path); ``stopped``: the
+    last day of a trial stopped early."""
+
+    a: str
+    b: str
+    pairs: int
+    block_days: int
+    washout_days: int
+    start: date
+    seed: int
+    blocks: tuple[Block, ...]
+    b_without: tuple[str, ...] = ()
+    b_routine: str | None = None
+    stopped: date | None = None
+
+    @property
+    def end(self) -> date:
+        return self.blocks[-1].end
+
+    @property
+    def total_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "b_without": list(self.b_without),
+            "b_routine": self.b_routine,
+            "pairs": self.pairs,
+            "block_days": self.block_days,
+            "washout_days": self.washout_days,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "seed": self.seed,
+            "randomisation": "randomised pairs: each pair's order (AB or BA) by a fair coin "
+            "from numpy.random.default_rng(seed)",
+            "schedules": 2**self.pairs,
+            "smallest_p_value": smallest_p_value(self.pairs),
+            "stopped": self.stopped.isoformat() if self.stopped else None,
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
+
+
+def smallest_p_value(pairs: int) -> float:
+    """The smallest two-sided p-value an exact randomisation test over ``pairs`` pairs
+    can reach: the observed order and its mirror image, 2 of the 2**pairs schedules."""
+    return min(1.0, 2 / 2**pairs)
+
+
+def pairs_needed(alpha: float = 0.05) -> int:
+    """The fewest pairs whose exact test can reach ``alpha``."""
+    pairs = 1
+    while smallest_p_value(pairs) > alpha:
+        pairs += 1
+    return pairs
+
+
+def draw_orders(pairs: int, seed: int) -> tuple[str, ...]:
+    """Each pair's order, "AB" or "BA", by a fair coin from ``default_rng(seed)``."""
+    coins = np.random.default_rng(seed).integers(0, 2, size=pairs)
+    return tuple("AB" if coin == 0 else "BA" for coin in coins.tolist())
+
+
+def schedule(start: date, pairs: int, block_days: int, seed: int) -> tuple[Block, ...]:
+    """The contiguous blocks of a randomised pairs design starting on ``start``."""
+    blocks = []
+    day = start
+    for pair, order in enumerate(draw_orders(pairs, seed), start=1):
+        for condition in order:
+            end = day + timedelta(days=block_days - 1)
+            blocks.append(Block(pair, day, end, condition))
+            day = end + timedelta(days=1)
+    return tuple(blocks)
+
+
+def new_seed() -> int:
+    """A seed from the operating system's randomness (printed and kept in the plan)."""
+    return int.from_bytes(os.urandom(4), "big")
+
+
+def plan_trial(
+    *,
+    a: str,
+    b: str,
+    pairs: int = 6,
+    block_days: int = 7,
+    washout_days: int = 2,
+    start: date,
+    seed: int | None = None,
+    b_without: Sequence[str] = (),
+    b_routine: str | None = None,
+    routine: Routine | None = None,
+    path: str = "<plan>",
+) -> TrialPlan:
+    """Check the settings and draw the schedule (nothing is written)."""
+    plan = TrialPlan(
+        a=a,
+        b=b,
+        pairs=pairs,
+        block_days=block_days,
+        washout_days=washout_days,
+        start=start,
+        seed=new_seed() if seed is None else seed,
+        blocks=(),
+        b_without=tuple(b_without),
+        b_routine=b_routine,
+    )
+    _check(plan, path, routine)
+    return dataclasses.replace(plan, blocks=schedule(start, pairs, block_days, plan.seed))
+
+
+def _check(plan: TrialPlan, path: str, routine: Routine | None) -> None:
+    def need(ok: bool, key: str, expected: str, found: object) -> None:
+        if not ok:
+            raise TrialPlanError(path, key, expected, found)
+
+    for key in ("a", "b"):
+        label = getattr(plan, key)
+        need(isinstance(label, str) and 0 < len(label.strip()) <= 80, key, "a label", label)
+    need(plan.a.strip() != plan.b.strip(), "b", "a label other than A's", plan.b)
+    for key, low, high in (("pairs", 1, MAX_PAIRS), ("block_days", 2, 60)):
+        value = getattr(plan, key)
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        need(ok, key, f"a whole number {low}-{high}", value)
+    washout = plan.washout_days
+    need(
+        isinstance(washout, int)
+        and not isinstance(washout, bool)
+        and 0 <= washout <= plan.block_days - MIN_RATED_DAYS,
+        "washout_days",
+        f"a whole number 0-{plan.block_days - MIN_RATED_DAYS} (each block keeps at least "
+        f"{MIN_RATED_DAYS} analysed days)",
+        washout,
+    )
+    need(isinstance(plan.seed, int) and plan.seed >= 0, "seed", "a whole number ≥ 0", plan.seed)
+    if plan.b_without and plan.b_routine:
+        raise TrialPlanError(path, "b_routine", "either b_without or b_routine", "both")
+    if routine is not None:
+        for exercise_id in plan.b_without:
+            need(
+                exercise_id in routine.ids,
+                "b_without",
+                f"exercises of the routine ({', '.join(routine.ids)})",
+                exercise_id,
+            )
+
+
+# ----------------------------------------------------------------------------- the file
+
+
+def trial_path(log_path: str | os.PathLike[str], trial: str | None = None) -> Path:
+    """The plan file: ``trial``, else ``trial.toml`` beside the log."""
+    return Path(trial) if trial else Path(log_path).with_name(TRIAL_FILE_NAME)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def plan_toml(plan: TrialPlan) -> str:
+    """The plan as TOML: the settings, the seed, and the drawn blocks (checked against
+    the seed on load, so an edited schedule is refused)."""
+    lines = [
+        "# backtrack self-trial plan: randomised pairs of blocks (see docs/analysis.md)",
+        "# The blocks below are drawn from the seed; editing them by hand is refused.",
+    ]
+    settings: dict[str, object] = {
+        "a": plan.a,
+        "b": plan.b,
+        "b_without": list(plan.b_without),
+        "pairs": plan.pairs,
+        "block_days": plan.block_days,
+        "washout_days": plan.washout_days,
+        "start": plan.start,
+        "seed": plan.seed,
+    }
+    if plan.b_routine:
+        settings["b_routine"] = plan.b_routine
+    if plan.stopped:
+        settings["stopped"] = plan.stopped
+    lines += [f"{key} = {_toml_value(value)}" for key, value in settings.items()]
+    for block in plan.blocks:
+        lines += [
+            "",
+            "[[blocks]]",
+            f"pair = {block.pair}",
+            f"start = {block.start.isoformat()}",
+            f"end = {block.end.isoformat()}",
+            f'condition = "{block.condition}"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_plan(path: str | os.PathLike[str], plan: TrialPlan, *, replace: bool = False) -> Path:
+    """Write the plan file (0600). Refuses to replace a plan whose trial has begun and is
+    not over (``replace`` to start over); never touches the log."""
+    from .files import write_private
+
+    path = Path(path)
+    if path.exists() and not replace:
+        try:
+            current = load_plan(path)
+        except (TrialPlanError, OSError):
+            current = None
+        running = current is None or (current.stopped is None and current.end >= date.today())
+        if running:
+            raise TrialPlanError(
+                str(path),
+                "plan",
+                "no running trial (give --replace to start a new one)",
+                "a trial planned already" if current else "a plan file that cannot be read",
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_private(path, plan_toml(plan).encode("utf-8"))
+
+
+def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> TrialPlan:
+    """Read and check a plan file: every key, and the blocks against the seed."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise TrialPlanError(name, "(file)", "valid TOML", str(exc)) from None
+    known = {
+        "a",
+        "b",
+        "b_without",
+        "b_routine",
+        "pairs",
+        "block_days",
+        "washout_days",
+        "start",
+        "seed",
+        "stopped",
+        "blocks",
+    }
+    for key in document:
+        if key not in known:
+            raise TrialPlanError(name, key, f"one of {', '.join(sorted(known))}", key)
+    for key in ("a", "b", "pairs", "block_days", "washout_days", "start", "seed", "blocks"):
+        if key not in document:
+            raise TrialPlanError(name, key, "a value", "nothing")
+
+    def day(key: str, value: object) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        try:
+            return parse_date(str(value))
+        except ValueError:
+            raise TrialPlanError(name, key, "a date YYYY-MM-DD", value) from None
+
+    b_without = document.get("b_without", [])
+    if not isinstance(b_without, list) or not all(isinstance(e, str) for e in b_without):
+        raise TrialPlanError(name, "b_without", "a list of exercise ids", b_without)
+    b_routine = document.get("b_routine")
+    if b_routine is not None and not isinstance(b_routine, str):
+        raise TrialPlanError(name, "b_routine", "a path to a routine TOML", b_routine)
+    plan = plan_trial(
+        a=document["a"] if isinstance(document["a"], str) else "",
+        b=document["b"] if isinstance(document["b"], str) else "",
+        pairs=document["pairs"],
+        block_days=document["block_days"],
+        washout_days=document["washout_days"],
+        start=day("start", document["start"]),
+        seed=document["seed"],
+        b_without=b_without,
+        b_routine=b_routine,
+        routine=routine,
+        path=name,
+    )
+    blocks = document["blocks"]
+    found = []
+    if isinstance(blocks, list):
+        for item in blocks:
+            if not isinstance(item, dict):
+                break
+            strange = set(item) - {"pair", "start", "end", "condition"}
+            if strange:
+                key = sorted(strange)[0]
+                raise TrialPlanError(name, f"blocks.{key}", "pair, start, end, condition", key)
+            try:
+                found.append(
+                    Block(
+                        item["pair"],
+                        day("blocks.start", item["start"]),
+                        day("blocks.end", item["end"]),
+                        item["condition"],
+                    )
+                )
+            except KeyError as exc:
+                raise TrialPlanError(name, f"blocks.{exc.args[0]}", "a value", "nothing") from None
+    if tuple(found) != plan.blocks:
+        raise TrialPlanError(
+            name,
+            "blocks",
+            f"the schedule drawn from seed {plan.seed} (a randomised plan is not edited by "
+            "hand: plan a new trial instead)",
+            "a different schedule",
+        )
+    stopped = document.get("stopped")
+    if stopped is not None:
+        plan = dataclasses.replace(plan, stopped=day("stopped", stopped))
+    return plan
+
+
+def stop_trial(path: str | os.PathLike[str], day: date) -> TrialPlan:
+    """Record that the trial ended early on ``day`` (its last day); the result says so."""
+    from .files import write_private
+
+    plan = load_plan(path)
+    if plan.stopped is not None:
+        raise TrialPlanError(str(path), "stopped", "a running trial", plan.stopped.isoformat())
+    if not plan.start <= day <= plan.end:
+        raise TrialPlanError(
+            str(path),
+            "stopped",
+            f"a day of the trial ({plan.start.isoformat()} to {plan.end.isoformat()})",
+            day.isoformat(),
+        )
+    stopped = dataclasses.replace(plan, stopped=day)
+    write_private(path, plan_toml(stopped).encode("utf-8"))
+    return stopped
+
+
+# ----------------------------------------------------------------------------- today
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What the plan says for one day."""
+
+    day: date
+    day_number: int
+    total_days: int
+    block: Block
+    block_number: int
+    washout: bool
+    label: str
+    plan: TrialPlan
+
+    def text(self) -> str:
+        """E.g. "Trial day 10 of 84 — block 2 (B: without wall squat), washout day: not
+        analysed"."""
+        kind = (
+            "washout day: not analysed"
+            if self.washout
+            else f"day {(self.day - self.block.start).days + 1} of {self.plan.block_days}"
+        )
+        return (
+            f"Trial day {self.day_number} of {self.total_days} — block {self.block_number} "
+            f"({self.block.condition}: {self.label}), {kind}"
+        )
+
+
+def assignment_on(plan: TrialPlan, day: date) -> Assignment | None:
+    """The plan's assignment for ``day``, or None outside the trial (or after a stop)."""
+    if day < plan.start or day > plan.end or (plan.stopped and day > plan.stopped):
+        return None
+    for number, block in enumerate(plan.blocks, start=1):
+        if block.start <= day <= block.end:
+            return Assignment(
+                day=day,
+                day_number=(day - plan.start).days + 1,
+                total_days=plan.total_days,
+                block=block,
+                block_number=number,
+                washout=(day - block.start).days < plan.washout_days,
+                label=plan.a if block.condition == "A" else plan.b,
+                plan=plan,
+            )
+    return None
+
+
+def routine_for(plan: TrialPlan, condition: str, routine: Routine) -> Routine:
+    """The routine a condition prescribes: A's is ``routine``; B's leaves out
+    ``b_without`` or is read from ``b_routine``."""
+    if condition == "A":
+        return routine
+    if plan.b_routine:
+        return load_routine_file(plan.b_routine)
+    kept = tuple(e for e in routine.exercises if e.id not in plan.b_without)
+    return dataclasses.replace(routine, exercises=kept, title=f"{routine.title} ({plan.b})")
+
+
+# ----------------------------------------------------------------------------- result
+
+
+def exact_p_value(differences: Sequence[float] | np.ndarray) -> float:
+    """Two-sided exact randomisation p-value of the mean pair difference: the share of
+    the 2**k sign flips whose |mean| is at least the observed |mean| (1e-9 tolerance)."""
+    d = np.asarray(differences, dtype=float)
+    k = len(d)
+    if k == 0:
+        return float("nan")
+    if k > MAX_PAIRS:
+        raise ValueError(f"pairs: expected at most {MAX_PAIRS}, found {k}")
+    flips = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) * -2 + 1  # rows of ±1
+    means = np.abs(flips @ d) / k
+    return float(np.mean(means >= abs(d.mean()) - TOLERANCE))
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """One block: its days, how many were analysed (rated, after washout), its mean pain,
+    flare days, deviations and mean dose credit under its condition's routine."""
+
+    block: Block
+    analysed_days: int
+    mean_pain: float | None
+    flare_days: int
+    deviations: int
+    adherence: float | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The answer; see the module docstring for each number. ``effect`` < 0: B less
+    painful. Values that cannot be computed are None, with the reason in ``sentence``."""
+
+    plan: TrialPlan
+    blocks: tuple[BlockResult, ...]
+    complete_pairs: int
+    differences: tuple[float, ...]
+    effect: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    prob_b_better_1: float | None
+    order_effect: float | None
+    deviations: dict[str, int]
+    adherence: dict[str, float | None]
+    stopped_early: bool
+    finished: bool
+    sentence: str
+    cannot_conclude: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in self.plan.to_dict().items() if k != "blocks"},
+            "blocks": [
+                {
+                    **r.block.to_dict(),
+                    "analysed_days": r.analysed_days,
+                    "mean_pain": r.mean_pain,
+                    "flare_days": r.flare_days,
+                    "deviations": r.deviations,
+                    "adherence": r.adherence,
+                    "complete": r.complete,
+                }
+                for r in self.blocks
+            ],
+            "complete_pairs": self.complete_pairs,
+            "pair_differences": list(self.differences),
+            "effect": self.effect,
+            "low": self.low,
+            "high": self.high,
+            "p_value": self.p_value,
+            "prob_b_better_by_1": self.prob_b_better_1,
+            "order_effect": self.order_effect,
+            "deviations": self.deviations,
+            "adherence": self.adherence,
+            "stopped_early": self.stopped_early,
+            "finished": self.finished,
+            "analysis": "intention to treat by assignment",
+            "sentence": self.sentence,
+            "cannot_conclude": list(self.cannot_conclude),
+        }
+
+
+@dataclass(frozen=True)
+class PairStatistics:
+    """The numbers of a trial from its pair differences (B − A, points): ``effect`` (their
+    mean), the 95% t interval ``low``-``high``, the exact two-sided ``p_value`` and
+    ``prob_b_better_1``; None where the pairs are too few (or do not vary)."""
+
+    effect: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    prob_b_better_1: float | None
+
+    def __iter__(self):
+        return iter((self.effect, self.low, self.high, self.p_value, self.prob_b_better_1))
+
+
+def pair_statistics(differences: Sequence[float] | np.ndarray) -> PairStatistics:
+    """Effect, interval, exact p-value and P(B better by ≥ 1 point) from the pair
+    differences (see the module docstring)."""
+    from scipy import stats as scipy_stats
+
+    d = np.asarray(differences, dtype=float)
+    k = len(d)
+    if k == 0:
+        return PairStatistics(None, None, None, None, None)
+    effect = float(d.mean())
+    p_value = exact_p_value(d)
+    if k < 2:
+        return PairStatistics(effect, None, None, p_value, None)
+    if np.std(d, ddof=1) == 0:  # every pair differs by the same amount: no spread
+        return PairStatistics(effect, effect, effect, p_value, None)
+    low, high, se = _t_interval(d)
+    prob = float(scipy_stats.t.cdf((-1 - effect) / se, k - 1))
+    return PairStatistics(effect, low, high, p_value, prob)
+
+
+def _t_interval(d: np.ndarray) -> tuple[float, float, float]:
+    """(low, high, standard error) of the mean of ``d``: 95% t, len - 1 df."""
+    from scipy import stats as scipy_stats
+
+    se = float(np.std(d, ddof=1) / math.sqrt(len(d)))
+    half = float(scipy_stats.t.ppf(0.975, len(d) - 1)) * se
+    return float(d.mean()) - half, float(d.mean()) + half, se
+
+
+def analyse(
+    plan: TrialPlan, entries: pd.DataFrame, routine: Routine, *, today: date | None = None
+) -> TrialResult:
+    """The trial's result from the log's entries (see the module docstring)."""
+    today = today or date.today()
+    last_day = min(plan.stopped or plan.end, today)
+    latest = latest_per_date(entries)
+    by_day = latest.set_index(latest["date"].dt.date)
+    routines = {c: routine_for(plan, c, routine) for c in "AB"}
+    dropped = set(routine.ids) - set(routines["B"].ids)
+    results = []
+    for block in plan.blocks:
+        first = block.start + timedelta(days=plan.washout_days)
+        days = by_day.loc[[d for d in by_day.index if first <= d <= min(block.end, last_day)]]
+        rated = days["pain"].dropna()
+        over = block.end <= last_day
+        credits = _credits(days["exercises"], routines[block.condition])
+        deviations = 0
+        if block.condition == "B" and dropped:
+            deviations = sum(
+                any(eid in dropped for eid, _ in exercise_pairs(text))
+                for text in days["exercises"]
+                if text
+            )
+        results.append(
+            BlockResult(
+                block=block,
+                analysed_days=len(rated),
+                mean_pain=float(rated.mean()) if len(rated) else None,
+                flare_days=int((days["day"] == "flare").sum()),
+                deviations=deviations,
+                adherence=float(np.mean(credits)) if len(credits) else None,
+                complete=over and len(rated) >= MIN_RATED_DAYS,
+            )
+        )
+    pairs: dict[int, dict[str, BlockResult]] = {}
+    for r in results:
+        pairs.setdefault(r.block.pair, {})[r.block.condition] = r
+    complete = [p for p in pairs.values() if p["A"].complete and p["B"].complete]
+    d = np.array([p["B"].mean_pain - p["A"].mean_pain for p in complete])
+    orders = [p["A"].block.start < p["B"].block.start for p in complete]  # True: AB
+    k = len(d)
+    effect, low, high, p_value, prob = pair_statistics(d)
+    order = None
+    ab = d[np.array(orders, dtype=bool)] if k else d
+    ba = d[~np.array(orders, dtype=bool)] if k else d
+    if len(ab) and len(ba):
+        order = float((ab.mean() - ba.mean()) / 2)
+    deviations = {c: sum(r.deviations for r in results if r.block.condition == c) for c in "AB"}
+    adherence = {}
+    for c in "AB":
+        values = [
+            r.adherence for r in results if r.block.condition == c and r.adherence is not None
+        ]
+        adherence[c] = float(np.mean(values)) if values else None
+    stopped_early = plan.stopped is not None and plan.stopped < plan.end
+    finished = last_day >= plan.end or stopped_early
+    result = TrialResult(
+        plan=plan,
+        blocks=tuple(results),
+        complete_pairs=k,
+        differences=tuple(float(x) for x in d),
+        effect=effect,
+        low=low,
+        high=high,
+        p_value=p_value,
+        prob_b_better_1=prob,
+        order_effect=order,
+        deviations=deviations,
+        adherence=adherence,
+        stopped_early=stopped_early,
+        finished=finished,
+        sentence="",
+        cannot_conclude=_cannot_conclude(plan, k),
+    )
+    return dataclasses.replace(result, sentence=_sentence(result))
+
+
+def _credits(texts: pd.Series, routine: Routine) -> np.ndarray:
+    from .metrics import dose_credits
+
+    if texts.empty or not routine.ids:
+        return np.zeros(0)
+    return dose_credits(texts.to_numpy(dtype=object), routine).mean(axis=1)
+
+
+def _cannot_conclude(plan: TrialPlan, complete: int) -> tuple[str, ...]:
+    return (
+        "It was not blinded: you knew which variant you were doing, and expecting a "
+        "difference can change how pain feels.",
+        "It describes you, over this period only; it says nothing about other people, "
+        "and your back may change later.",
+        f"With {complete} complete pair(s) the exact test cannot give a p-value below "
+        f"{smallest_p_value(complete) if complete else 1:.3g}.",
+        "Days count under their assigned variant, whatever was done (intention to "
+        "treat); a block done half-heartedly pulls the two variants together.",
+    )
+
+
+def _points(value: float) -> str:
+    return f"{abs(value):.1f} point{'s' if round(abs(value), 1) != 1 else ''}"
+
+
+def _sentence(r: TrialResult) -> str:
+    text = _sentence_text(r)
+    return text[:1].upper() + text[1:]
+
+
+def _sentence_text(r: TrialResult) -> str:
+    plan = r.plan
+    needed = pairs_needed()
+    if r.complete_pairs == 0:
+        return (
+            f"No complete pair yet: a block counts once it is over and has at least "
+            f"{MIN_RATED_DAYS} rated days after its washout; {plan.pairs} pair(s) planned."
+        )
+    prefix = "Stopped early: " if r.stopped_early else ("" if r.finished else "So far: ")
+    if r.low is None:
+        return (
+            f"{prefix}one complete pair: the difference is "
+            f"{r.effect:+.1f} points (B − A); at least 2 pairs are needed for an interval, "
+            f"{needed} to be able to reach p < 0.05."
+        )
+    interval = f"95% CI {r.low:+.1f} to {r.high:+.1f}"
+    if r.p_value >= 0.05:
+        return (
+            f"{prefix}over {r.complete_pairs} complete pairs, B ({plan.b}) and A ({plan.a}) "
+            f"differed by {r.effect:+.1f} points of pain (B − A; {interval}; exact p = "
+            f"{r.p_value:.3g}): consistent with no difference. A difference as large as "
+            f"{max(abs(r.low), abs(r.high)):.1f} points cannot be ruled out."
+            + (
+                f" With {r.complete_pairs} pairs the test cannot reach 0.05."
+                if smallest_p_value(r.complete_pairs) > 0.05
+                else ""
+            )
+        )
+    better = plan.b if r.effect < 0 else plan.a
+    return (
+        f"{prefix}over {r.complete_pairs} complete pairs, pain was {_points(r.effect)} lower "
+        f"with {better} (B − A = {r.effect:+.1f}; {interval}; exact p = {r.p_value:.3g}). "
+        "For you, in this period, the difference is unlikely to be chance alone."
+    )
+
+
+def minimum_detectable_effect(
+    entries: pd.DataFrame, pairs: int, block_days: int, washout_days: int
+) -> float | None:
+    """The smallest B − A difference (points) a trial of this shape would detect 80% of
+    the time at the 5% level, from the person's own logged pain: the spread of the
+    difference between the means of adjacent blocks of this length in the log so far
+    (None with fewer than 4 such blocks)."""
+    from scipy import stats as scipy_stats
+
+    latest = latest_per_date(entries)
+    if latest.empty:
+        return None
+    pain = latest.set_index("date")["pain"].astype("float").asfreq("D")
+    values = pain.to_numpy(dtype=float)
+    means = []
+    for start in range(0, len(values) - block_days + 1, block_days):
+        window = values[start + washout_days : start + block_days]
+        window = window[~np.isnan(window)]
+        if len(window) >= MIN_RATED_DAYS:
+            means.append(window.mean())
+    if len(means) < 4:
+        return None
+    diffs = np.diff(np.array(means))[::2]
+    if len(diffs) < 2:
+        return None
+    sd = float(np.std(diffs, ddof=1))
+    df = max(pairs - 1, 1)
+    return float(
+        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * sd / math.sqrt(pairs)
+    )

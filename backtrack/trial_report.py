@@ -1,0 +1,210 @@
+"""The self-trial's chart and its one-page PDF report (CENT 2015 items, in plain words).
+
+``trial_timeline(result, entries, ax=None) -> Axes`` draws the blocks shaded A/B, the
+washout days hatched, daily pain and each block's mean; ``write_trial_report`` puts it
+on an A4 page with the planned periods, the randomisation (method and seed), washout,
+outcome, analysis, deviations, the answer, and what it cannot tell.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from .files import write_private
+from .store import latest_per_date
+from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
+
+COLOURS = {"A": "#4c72b0", "B": "#dd8452"}
+
+
+def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Blocks shaded by condition (washout hatched), daily pain (0-10) of the latest
+    save of each day, and each block's mean over its analysed days as a line."""
+    if ax is None:
+        ax = Figure(figsize=(8, 3)).add_subplot()
+    plan = result.plan
+    for block in result.blocks:
+        b = block.block
+        start = pd.Timestamp(b.start)
+        ax.axvspan(
+            start,
+            pd.Timestamp(b.end) + pd.Timedelta(days=1),
+            color=COLOURS[b.condition],
+            alpha=0.15,
+            lw=0,
+            gid=f"block-{b.pair}-{b.condition}",
+        )
+        if plan.washout_days:
+            ax.axvspan(
+                start,
+                start + pd.Timedelta(days=plan.washout_days),
+                facecolor="none",
+                edgecolor="#777777",
+                hatch="//",
+                lw=0,
+                gid="washout",
+            )
+        if block.mean_pain is not None:
+            first = start + pd.Timedelta(days=plan.washout_days)
+            ax.plot(
+                [first, pd.Timestamp(b.end) + pd.Timedelta(days=1)],
+                [block.mean_pain] * 2,
+                color=COLOURS[b.condition],
+                lw=2.5,
+                gid="block-mean",
+            )
+    latest = latest_per_date(entries)
+    inside = latest[
+        (latest["date"] >= pd.Timestamp(plan.start)) & (latest["date"] <= pd.Timestamp(plan.end))
+    ]
+    rated = inside.dropna(subset=["pain"])
+    ax.plot(
+        rated["date"] + pd.Timedelta(hours=12),
+        rated["pain"].astype(float),
+        "o",
+        ms=3,
+        color="#333333",
+        gid="daily-pain",
+    )
+    ax.set_xlim(pd.Timestamp(plan.start), pd.Timestamp(plan.end) + pd.Timedelta(days=1))
+    ax.set_ylim(-0.3, 10.3)
+    ax.set_ylabel("pain (0-10)")
+    if rated.empty:
+        ax.text(
+            0.5,
+            0.5,
+            "no rated days in the trial yet",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#777777",
+        )
+    ax.legend(
+        handles=[
+            Patch(color=COLOURS["A"], alpha=0.3, label=f"A: {plan.a}"),
+            Patch(color=COLOURS["B"], alpha=0.3, label=f"B: {plan.b}"),
+            Patch(facecolor="none", edgecolor="#777777", hatch="//", label="washout"),
+        ],
+        loc="upper right",
+        fontsize=7,
+        frameon=False,
+        ncol=3,
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
+def report_text(result: TrialResult) -> list[tuple[str, str]]:
+    """The report's sections (heading, text), CENT 2015 items in plain words."""
+    plan = result.plan
+    stopped = (
+        f" It was stopped early, on {plan.stopped.isoformat()}." if result.stopped_early else ""
+    )
+    b_what = f" (leaves out: {', '.join(plan.b_without)})" if plan.b_without else ""
+    incomplete = plan.pairs - result.complete_pairs
+    return [
+        ("Question", f"Is pain lower with B ({plan.b}{b_what}) than with A ({plan.a})?"),
+        (
+            "Planned periods",
+            f"{plan.pairs} pairs of {plan.block_days}-day blocks, {plan.start.isoformat()} to "
+            f"{plan.end.isoformat()}.{stopped}",
+        ),
+        (
+            "Randomisation",
+            f"Each pair's order (AB or BA) by a fair coin, numpy.random.default_rng, seed "
+            f"{plan.seed}: one of {2**plan.pairs} possible schedules. Smallest reachable "
+            f"p-value: {smallest_p_value(plan.pairs):.3g}.",
+        ),
+        (
+            "Washout",
+            f"The first {plan.washout_days} day(s) of each block are not analysed, so "
+            "the effect of the block before can fade.",
+        ),
+        ("Outcome", "Daily pain, 0-10, as logged (the latest save of each day)."),
+        (
+            "Analysis",
+            f"Each block's mean over its rated days after the washout (at least "
+            f"{MIN_RATED_DAYS}); effect = mean of B blocks − mean of A blocks over complete "
+            "pairs; exact randomisation test over all schedules; 95% t interval from the "
+            "pair differences; intention to treat by assignment. "
+            f"Complete pairs: {result.complete_pairs} of {plan.pairs}"
+            + (
+                f" ({incomplete} incomplete: not over, or too few rated days)."
+                if incomplete
+                else "."
+            ),
+        ),
+        (
+            "Deviations and adherence",
+            f"{result.deviations['B']} B day(s) with an exercise B leaves out done anyway "
+            "(counted under B). Mean dose credit: A "
+            + _pct(result.adherence["A"])
+            + ", B "
+            + _pct(result.adherence["B"])
+            + " (each under its own routine).",
+        ),
+        (
+            "Order and carry-over",
+            "Pairs done AB and BA differ by "
+            + (
+                f"{result.order_effect:+.1f} points (half the difference)"
+                if result.order_effect is not None
+                else "an amount that needs both orders to be measured"
+            )
+            + "; near 0 means neither the order, carry-over nor a slow trend drove it.",
+        ),
+        ("Answer", result.sentence),
+        ("What it cannot tell you", " ".join(result.cannot_conclude)),
+        ("Safety", SAFETY),
+    ]
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def trial_figure(result: TrialResult, entries: pd.DataFrame) -> Figure:
+    """The report page (A4 portrait)."""
+    fig = Figure(figsize=(8.27, 11.69))
+    fig.text(0.06, 0.965, "backtrack: self-trial report", fontsize=14, weight="bold", va="top")
+    fig.text(
+        0.06,
+        0.94,
+        "A randomised self-experiment of one person with a home routine (N-of-1).",
+        fontsize=8.5,
+        va="top",
+        color="#444444",
+    )
+    ax = fig.add_axes([0.08, 0.70, 0.88, 0.21])
+    trial_timeline(result, entries, ax=ax)
+    y = 0.665
+    for heading, text in report_text(result):
+        fig.text(0.06, y, heading, fontsize=8.5, weight="bold", va="top")
+        wrapped = textwrap.fill(text, 112)
+        fig.text(0.06, y - 0.015, wrapped, fontsize=8, va="top")
+        y -= 0.03 + 0.0125 * wrapped.count("\n")
+    return fig
+
+
+def write_trial_pdf(
+    path: str | os.PathLike[str], result: TrialResult, entries: pd.DataFrame
+) -> Path:
+    """Write the one-page trial report PDF for ``result`` (0600, written whole)."""
+    buffer = io.BytesIO()
+    metadata = {"Title": "backtrack self-trial report", "Creator": "backtrack"}
+    with matplotlib.rc_context({"font.size": 8}), PdfPages(buffer, metadata=metadata) as pdf:
+        pdf.savefig(trial_figure(result, entries))
+    return write_private(path, buffer.getvalue())
+
+
+__all__ = ["report_text", "trial_figure", "trial_timeline", "write_trial_pdf"]
