@@ -349,7 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.lan and args.mode == "lab":
         parser.error("--lan serves the form alone: use `make app LAN=1`")
-    token = read_token(state)
+    try:
+        token = read_token(state)
+    except PermissionError as exc:
+        print(f"backtrack: {exc}", file=sys.stderr)
+        return 2
     mode = "app" if args.mode == "app" else "lab"
     if args.mode == "print-address":
         print(addresses(mode, port=args.port, token=token, lan=args.lan)["form"])

@@ -40,6 +40,14 @@ def test_a_token_readable_by_others_is_refused(tmp_path):
         serve.read_token(state)
 
 
+def test_a_loose_token_file_stops_the_start_with_a_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BACKTRACK_STATE_DIR", str(tmp_path))
+    serve.read_token(tmp_path)
+    (tmp_path / "token").chmod(0o640)
+    assert serve.main(["lab"]) == 2  # no server started with a token others can read
+    assert "readable by others" in capsys.readouterr().err
+
+
 def test_state_dir_is_outside_the_repository_by_default(tmp_path):
     assert serve.state_dir({"BACKTRACK_STATE_DIR": str(tmp_path)}) == tmp_path
     default = serve.state_dir({"XDG_STATE_HOME": str(tmp_path / "xdg")})
