@@ -1,5 +1,5 @@
 # backtrack — two commands for a newcomer:
-#   make lab    open the tracker (JupyterLab on notebooks/01-log.ipynb, 127.0.0.1, token)
+#   make lab    open the tracker (the logging form, JupyterLab one click away; 127.0.0.1, token)
 #   make test   run every test (lint, unit, property, process, notebook and browser tests)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +11,7 @@ APP_PORT ?= 8866
 # pass the project's data/ folder as an absolute path.
 export BACKTRACK_CSV ?= $(CURDIR)/data/backtrack.csv
 
-.PHONY: lab app test lint chromium bench figures clean
+.PHONY: lab app rotate-token test lint chromium bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,23 +33,22 @@ $(LAB_SETTINGS): | $(BIN)/python
 	mkdir -p $(dir $@)
 	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
 
+# The tracker (backtrack/serve.py says why it is built this way): the address printed opens
+# the logging form ready to use (Voila, served by the same JupyterLab server), with
+# JupyterLab one click away at /lab. The token is kept in ~/.local/state/backtrack/token
+# (0600; $$BACKTRACK_STATE_DIR overrides the folder) so a bookmark keeps working;
+# `make rotate-token` changes it. Notebooks the server saves are stripped of outputs first.
 lab: $(VENV)/.installed-run $(LAB_SETTINGS)
-	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
-	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))'); \
-	echo "Open this address in your browser (it carries a one-time token):"; \
-	echo "    http://127.0.0.1:$(PORT)/lab/tree/01-log.ipynb?token=$$token"; \
-	JUPYTER_TOKEN=$$token exec $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 \
-	  --ServerApp.port=$(PORT) --ServerApp.port_retries=0 --ServerApp.root_dir=notebooks \
-	  --ServerApp.open_browser=False $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) \
-	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
-	  notebooks/01-log.ipynb
+	@exec $(BIN)/python -m backtrack.serve lab --port $(PORT) --root notebooks
 
-# Voila prints the address with its one-time token (--Voila.auto_token).
+# The form alone (no JupyterLab, no terminals) on 127.0.0.1:$(APP_PORT). LAN=1 serves it to
+# the home network for a phone: HTTPS with a self-signed certificate made on first use,
+# the same token, a warning and a QR code of the address.
 app: $(VENV)/.installed-run
-	@echo "Your log: $$BACKTRACK_CSV (demo data is shown until you save your first day)"
-	$(BIN)/voila notebooks/01-log.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
-	  --Voila.auto_token=True \
-	  --MappingKernelManager.cull_idle_timeout=300 --MappingKernelManager.cull_interval=60
+	@exec $(BIN)/python -m backtrack.serve app --port $(APP_PORT) --root notebooks $(if $(LAN),--lan)
+
+rotate-token: $(VENV)/.installed-run
+	@$(BIN)/python -m backtrack.serve rotate-token
 
 # Debian's chromium for the browser tests: installed when missing and we are root (CI);
 # otherwise the browser tests skip and say why.

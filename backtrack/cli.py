@@ -424,6 +424,34 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remind(args: argparse.Namespace) -> int:
+    """A daily reminder: a calendar file (``--ics``) or, for cron and systemd timers, a
+    check that stays silent when today is logged (``--if-not-logged``)."""
+    from . import remind
+
+    if args.ics == args.if_not_logged:
+        raise UsageError("give either --ics (with -o FILE) or --if-not-logged")
+    today = datetime.now().astimezone().date()
+    if args.ics:
+        at = remind.parse_time(args.at)
+        if args.output == "-":
+            sys.stdout.write(remind.calendar(at, start=today))
+            return 0
+        path = remind.write_calendar(args.output, at, start=today)
+        print(
+            f"Wrote {path}: a daily reminder at {at:%H:%M} your local time, 10 minutes long. "
+            "Import it into your calendar; importing a newer file replaces it (same UID)."
+        )
+        return 0
+    if remind.logged_today(args.csv, today):
+        return 0
+    text = remind.reminder_text(today)
+    print(text)
+    if not args.no_notify:
+        remind.notify(text)
+    return 0
+
+
 def cmd_trial_plan(args: argparse.Namespace) -> int:
     """Plan a randomised self-trial and write it beside the log (never the log itself)."""
     from .actions import load_log
@@ -696,6 +724,27 @@ def build_parser() -> argparse.ArgumentParser:
     cohort.add_argument("--json", action="store_true", help="a JSON list, attention first")
     cohort.add_argument("--routine", help="routine TOML for every patient (default: built-in)")
     cohort.set_defaults(handler=cmd_cohort)
+
+    remind = sub.add_parser(
+        "remind", help="a daily reminder: a calendar file, or a check for cron/systemd"
+    )
+    remind.add_argument(
+        "--ics", action="store_true", help="write an RFC 5545 calendar with a daily reminder"
+    )
+    remind.add_argument(
+        "-o", "--output", default="backtrack.ics", help="the .ics file to write ('-': stdout)"
+    )
+    remind.add_argument("--at", default="20:00", help="time of day, HH:MM (default 20:00)")
+    remind.add_argument(
+        "--if-not-logged",
+        action="store_true",
+        help="print a reminder (and notify) only when today is not logged; else silent",
+    )
+    remind.add_argument(
+        "--no-notify", action="store_true", help="no desktop notification, just the text"
+    )
+    _add_csv(remind)
+    remind.set_defaults(handler=cmd_remind)
 
     trial = sub.add_parser("trial", help="a randomised self-trial of two routine variants")
     trial_sub = trial.add_subparsers(dest="trial_command", required=True, metavar="STEP")

@@ -24,7 +24,7 @@ from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 from .actions import load_log, log_day
 from .errors import FieldError, InputError, LogFormatError, LogLockedError
 from .routine import Routine, load_routine
-from .schema import format_minutes, parse_exercises, parse_where
+from .schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
 from .store import history_for, resolve_log_path
 
 DEMO_DAYS = 120
@@ -43,11 +43,26 @@ class Message:
     lines: tuple[str, ...] = ()
 
 
-def describe_row(row: pd.Series, names: Mapping[str, str] | None = None) -> str:
+def long_date(day: date, today: date | None = None) -> str:
+    """``Wednesday 2 December 2026``, with ``(today)``/``(yesterday)`` when it is."""
+    text = f"{day:%A} {day.day} {day:%B %Y}"
+    if today is not None and day == today:
+        text += " (today)"
+    elif today is not None and day == today - timedelta(days=1):
+        text += " (yesterday)"
+    return text
+
+
+def describe_row(
+    row: pd.Series, names: Mapping[str, str] | None = None, *, when: bool = True
+) -> str:
     """One saved row in words, e.g. ``saved 2026-11-20 20:15 · pain 6/10 · routine day ·
-    Hip stretch 2 min``; ``names`` maps exercise ids to names (unknown ids stay ids)."""
+    Hip stretch 2 min``; ``names`` maps exercise ids to names (unknown ids stay ids);
+    ``when=False`` leaves out the time of the save (the confirmation names the day once)."""
     names = names or {}
-    when = row["recorded_at"].tz_convert(_system_clock().tzinfo).strftime("%Y-%m-%d %H:%M")
+    saved_at = row["recorded_at"].tz_convert(_system_clock().tzinfo).strftime("%Y-%m-%d %H:%M")
+    if row["day"] == VOID:
+        return f"removed {saved_at}: from then on this day counts as not logged"
     pain = "pain not rated" if pd.isna(row["pain"]) else f"pain {int(row['pain'])}/10"
     done = parse_exercises(row["exercises"])
     exercises = (
@@ -59,12 +74,63 @@ def describe_row(row: pd.Series, names: Mapping[str, str] | None = None) -> str:
         )
         or "no exercises"
     )
-    parts = [f"saved {when}", pain, f"{row['day']} day", exercises]
+    parts = ([f"saved {saved_at}"] if when else []) + [pain, f"{row['day']} day", exercises]
     if row["where"]:
         parts.append("where: " + row["where"].replace(";", ", ").replace("_", " "))
     if row["note"]:
         parts.append(f"note: {row['note']}")
     return " · ".join(parts)
+
+
+def plain_error(exc: FieldError, names: Mapping[str, str] | None = None) -> str:
+    """A refused value in plain words, for the message next to its field.
+
+    ``pain: expected an integer 0-10 (...), found ''`` becomes "Set your pain: ...".
+    Fields without a sentence of their own keep what was expected and what was found.
+    """
+    names = names or {}
+    found = exc.found
+    typed = "" if found is None else str(found)
+    shown = f"“{typed}”" if typed.strip() else "nothing"
+    field = exc.field
+    if field == "pain":
+        if not typed.strip():
+            return (
+                "Set your pain: move the slider or type a whole number from 0 to 10 "
+                "(only a rest day can be saved without it)."
+            )
+        return (
+            f"Pain is a whole number from 0 (no pain) to 10 (worst imaginable); you typed {shown}."
+        )
+    if field == "date":
+        if found is None:
+            return "Pick the date this entry is about."
+        if "or earlier" in exc.expected:
+            return f"{typed} is in the future: pick today or an earlier day."
+        return f"The date cannot be used: expected {exc.expected}, found {shown}."
+    if field.startswith("exercises."):
+        exercise = names.get(field.partition(".")[2], field.partition(".")[2])
+        try:
+            float(typed.strip().replace(",", "."))
+        except ValueError:
+            return f"Minutes for {exercise}: type a number such as 2 or 1,5 (you typed {shown})."
+        return (
+            f"Minutes for {exercise}: more than 0 and at most {MAX_MINUTES:g}, with at most "
+            f"2 decimals (you typed {shown}). Untick the exercise if you did not do it."
+        )
+    if field == "note":
+        return f"The note cannot be saved as it is: expected {exc.expected}, found {shown}."
+    if field == "where":
+        return f"Where it hurts: expected {exc.expected}, found {shown}."
+    return f"{field}: expected {exc.expected}, found {shown}."
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Values typed for one date and not saved (kept when the date is switched)."""
+
+    day: date | None
+    values: dict
 
 
 class LogFormModel(HasTraits):
@@ -87,12 +153,23 @@ class LogFormModel(HasTraits):
 
     demo = Bool(False)
     correcting = Bool(False)
-    """True when the chosen date already has a save in the user's log."""
+    """True when the chosen date already has a save in the user's log (not withdrawn)."""
     history = List()
     """The chosen date's saves in words, oldest first (demo rows when ``demo``)."""
     problems = List()
     """Lines of the log that could not be read, as ``path:line:column: message``."""
     message = Instance(Message, allow_none=True)
+    field_errors = Dict()
+    """Field (``pain``, ``date``, ``exercises.<id>``, ``note``, ...) → what is wrong, in
+    plain words; shown next to that field."""
+    saving = Bool(False)
+    """True while a save runs (the view disables Save)."""
+    draft = Instance(Draft, allow_none=True)
+    """Unsaved values left behind by switching the date (``restore_draft`` puts them back)."""
+    confirming_removal = Bool(False)
+    """True after "Remove this day": the view asks to confirm."""
+
+    FIELDS = ("pain_text", "day_type", "done", "minutes", "where", "note")
 
     def __init__(
         self,
@@ -106,9 +183,12 @@ class LogFormModel(HasTraits):
         self.routine = routine or load_routine(log_path=self.path)
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
+        self._loaded: dict = {}
         self.reload()
-        self.clear()
         self.select_date(self.today)
+        self._auto_day: date | None = self.day
+        """The date the form chose itself (today when it was opened); None once the user
+        picks one."""
 
     # ------------------------------------------------------------------ reading the log
 
@@ -146,21 +226,57 @@ class LogFormModel(HasTraits):
             return self.entries
         return history_for(self.entries, day)
 
-    def select_date(self, day: date | None) -> None:
-        """Show what is logged for ``day`` and prefill the form with its latest state.
+    def values(self) -> dict:
+        """What the form holds now (the fields a save writes)."""
+        return {name: getattr(self, name) for name in self.FIELDS}
 
-        A date with no save in the user's own log keeps what the user typed (they may
-        have started before picking the date) but not values loaded from another date.
-        Demo rows are shown for reference, never prefilled: a first save is the user's own.
+    @property
+    def unsaved(self) -> bool:
+        """True when the form holds values typed since the date was loaded or saved."""
+        return self.values() != self._loaded
+
+    def select_date(self, day: date | None) -> None:
+        """Show ``day``: its latest save in the form (a correction) or an empty form.
+
+        Values typed for the previous date and not saved are never carried over: they are
+        kept as :attr:`draft`, with a message saying so, and :meth:`restore_draft` puts
+        them back. Demo rows are shown for reference, never prefilled.
         """
+        typed = self._loaded and self.unsaved
+        # a draft stays through further switches (a date typed digit by digit passes
+        # through several dates) until something new is typed or it is put back
+        left = Draft(self.day, self.values()) if typed else self.draft
+        self._auto_day = None
         self.day = day
         self.message = None
+        self.field_errors = {}
+        self.confirming_removal = False
+        self._show_date()
+        self.draft = left
+        if left is not None:
+            before = left.day.isoformat() if left.day else "the previous date"
+            self.message = Message(
+                "warning",
+                f"What you had typed for {before} was not saved.",
+                (
+                    "The form now shows "
+                    + (
+                        f"what is saved for {day.isoformat()}."
+                        if self.correcting
+                        else (f"an empty entry for {day.isoformat()}." if day else "no date.")
+                    ),
+                    "Use “Put back what I typed” to bring those values to this date.",
+                ),
+            )
+
+    def _show_date(self) -> None:
+        """Fill the form from the chosen date's latest save (or clear it)."""
+        day = self.day
         rows = self._rows_for(day) if day is not None else pd.DataFrame()
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
-        if rows.empty or self.demo:
-            if self.correcting:
-                self.clear()
+        if rows.empty or self.demo or rows.iloc[-1]["day"] == VOID:
             self.correcting = False
+            self.clear()
             return
         self.correcting = True
         latest = rows.iloc[-1]
@@ -174,6 +290,19 @@ class LogFormModel(HasTraits):
         }
         self.where = parse_where(latest["where"])
         self.note = latest["note"]
+        self._loaded = self.values()
+
+    def restore_draft(self) -> None:
+        """Put the values left behind by the last date switch into the form."""
+        if self.draft is None:
+            return
+        for name, value in self.draft.values.items():
+            setattr(self, name, value)
+        self.draft = None
+        self.message = Message(
+            "info",
+            f"Put back what you had typed: it is not saved for {self.day} until you Save.",
+        )
 
     def clear(self) -> None:
         """An empty form: pain not set, nothing ticked, minutes at the prescribed doses."""
@@ -183,6 +312,7 @@ class LogFormModel(HasTraits):
         self.minutes = {e.id: format_minutes(e.dose_minutes) for e in self.routine.exercises}
         self.where = ()
         self.note = ""
+        self._loaded = self.values()
 
     # ------------------------------------------------------------------ editing
 
@@ -191,8 +321,12 @@ class LogFormModel(HasTraits):
         self.done = {**self.done, exercise_id: bool(ticked)}
 
     def set_minutes(self, exercise_id: str, text: str) -> None:
-        """Minutes as typed for one exercise (validated on save)."""
+        """Minutes as typed for one exercise (validated on save). Typing minutes ticks
+        the exercise: what you type is what is saved."""
+        before = self.minutes.get(exercise_id, "")
         self.minutes = {**self.minutes, exercise_id: text}
+        if text.strip() and text.strip() != before.strip() and not self.done.get(exercise_id):
+            self.set_done(exercise_id, True)
 
     def set_where(self, place: str, hurts: bool) -> None:
         """Add or remove one pain location (ids such as ``lower_back``)."""
@@ -216,13 +350,58 @@ class LogFormModel(HasTraits):
             if self.done.get(eid)
         }
 
-    def save(self) -> bool:
-        """Append the form as one new row; True when saved.
+    def _refuse(self, title: str, lines: tuple[str, ...] = ()) -> bool:
+        self.message = Message("error", title, lines)
+        return False
 
-        Refused input, a locked log or a log with a bad header set an ``error`` message
-        and write nothing; what was typed stays in the form.
+    def save(self) -> bool:
+        """Append the form as one new row; True when saved (or already saved just now).
+
+        Refused input (the message sits next to its field, in plain words), a log that
+        cannot be written (locked, disk full, ...) or a log with a bad header set an
+        ``error`` message and write nothing; what was typed stays in the form.
         """
+        if self.saving:
+            return False
+        self.saving = True
+        try:
+            return self._save()
+        finally:
+            self.saving = False
+
+    def _stale_day(self) -> bool:
+        """A page left open overnight still shows the day it was opened: move the date
+        to today (when today has no save, keeping what was typed) and say so; True when
+        the save must wait for the user to look."""
+        if self._auto_day is None or self.day != self._auto_day or self.day == self.today:
+            return False
+        opened, today = self.day, self.today
+        self.reload()
+        if self._rows_for(today).empty or self.demo:
+            self.day = today
+            self._auto_day = today
+            self.history = []
+            self.correcting = False
+            words = (
+                f"This page was opened on {long_date(opened)}: the date now shows today, "
+                f"{long_date(today)}. Save again to save for today, or pick another date."
+            )
+        else:
+            words = (
+                f"This page was opened on {long_date(opened)} and still shows that date; "
+                f"today ({long_date(today)}) is already logged. Pick the date this entry is "
+                "for, then Save."
+            )
+        self.field_errors = {"date": words}
+        self._refuse("Not saved yet: please check the date.", (words,))
+        return True
+
+    def _save(self) -> bool:
         was_demo = self.demo
+        self.field_errors = {}
+        self.draft = None
+        if self._stale_day():
+            return False
         try:
             if self.day is None:
                 raise InputError("date", "a date YYYY-MM-DD", None)
@@ -238,34 +417,86 @@ class LogFormModel(HasTraits):
                 now=self.clock(),
             )
         except FieldError as exc:
-            self.message = Message("error", "Not saved: please check this field.", (str(exc),))
-            return False
-        except LogLockedError as exc:
-            self.message = Message("error", "Not saved: the log is busy.", (str(exc),))
-            return False
+            words = plain_error(exc, self.names)
+            self.field_errors = {exc.field: words}
+            return self._refuse("Not saved: one entry needs a look (see the red note).", (words,))
         except LogFormatError as exc:
-            self.message = Message(
-                "error",
+            return self._refuse(
                 "Not saved: the log file's header is not one backtrack can append to.",
                 tuple(str(p) for p in exc.problems),
             )
-            return False
+        except LogLockedError as exc:
+            return self._refuse("Not saved: the log is busy.", (str(exc),))
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            return self._refuse(
+                "Not saved: the log could not be written.",
+                (
+                    f"{exc.filename or self.path}: {reason}.",
+                    "Nothing was added; what you typed is still here. Free some disk space "
+                    "or check the file, then Save again.",
+                ),
+            )
         self.reload()
         rows = self._rows_for(saved.entry.date)
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
         self.correcting = True
-        lines = [describe_row(rows.iloc[-1], self.names)]
-        if len(rows) > 1:
+        self._loaded = self.values()
+        duplicate = bool(getattr(saved, "duplicate", False))
+        lines = [describe_row(rows.iloc[-1], self.names, when=False)]
+        if duplicate:
+            lines.append("It was already saved a moment ago: not saved twice.")
+        elif len(rows) > 1:
             lines.append(
                 f"This date now has {len(rows)} saves: the latest counts, "
                 "the earlier ones are kept as history."
             )
         if was_demo:
             lines.append(f"Your own log starts here: {saved.path} (the demo data is not in it).")
-        else:
+        elif not duplicate:
             lines.append(f"Added to {saved.path}.")
         lines.extend(self.summary())
-        self.message = Message("saved", f"Saved {saved.entry.date.isoformat()}.", tuple(lines))
+        title = "Already saved" if duplicate else "Saved"
+        self.message = Message(
+            "saved", f"{title}: {long_date(saved.entry.date, self.today)}.", tuple(lines)
+        )
+        return True
+
+    # ------------------------------------------------------------------ removing a day
+
+    def ask_remove(self) -> None:
+        """ "Remove this day": ask for confirmation first (only for a logged date)."""
+        self.confirming_removal = self.correcting and not self.demo
+
+    def cancel_remove(self) -> None:
+        """Keep the day."""
+        self.confirming_removal = False
+
+    def remove_day(self) -> bool:
+        """Withdraw the chosen date (``actions.void_day``): it then counts as not logged;
+        its saves stay in the file as history. True when withdrawn."""
+        from .actions import void_day
+
+        self.confirming_removal = False
+        if not self.correcting or self.day is None:
+            return False
+        try:
+            void_day(self.path, day=self.day, now=self.clock())
+        except FieldError as exc:
+            return self._refuse("Not removed.", (plain_error(exc, self.names),))
+        except OSError as exc:
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            return self._refuse("Not removed: the log could not be written.", (reason,))
+        self.reload()
+        self._show_date()
+        self.message = Message(
+            "saved",
+            f"Removed: {long_date(self.day, self.today)} now counts as not logged.",
+            (
+                "Its saves stay in the file as history; saving this date again logs it again.",
+                *self.summary(),
+            ),
+        )
         return True
 
     def summary(self) -> list[str]:

@@ -6,7 +6,8 @@ an ``Output`` widget under the form, so an unexpected error shows in JupyterLab 
 instead of vanishing (ipywidgets itself only logs exceptions from button callbacks).
 Labels are real ``description`` labels (``get_by_label`` finds them; ipywidgets does not
 link a slider's label, so pain also has a labelled text box), and no button relies on an
-icon (Font Awesome does not load offline).
+icon. A style block in the form sizes every control to at least 44 px and lets rows wrap,
+so the form fits a 390 px phone; the how-tos are one collapsed panel below Save.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from html import escape
 import ipywidgets as widgets
 
 from .actions import PAIN_LOCATIONS
-from .form_model import LogFormModel, Message
+from .form_model import LogFormModel, Message, long_date
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Exercise, Routine
 
 NOT_SET = -1
@@ -34,36 +35,83 @@ _COLOURS = {
 _WIDE = {"description_width": "initial"}
 
 
+_CSS = """
+<style>
+/* backtrack's form: touch targets of at least 44 px, nothing wider than a phone. */
+.bt-log-form {
+  --jp-widgets-inline-height: 44px;
+  --jp-widgets-slider-handle-size: 28px;
+  box-sizing: border-box; max-width: 100%; font-size: 15px;
+}
+.bt-log-form * { box-sizing: border-box; }
+.bt-log-form .widget-hbox { flex-wrap: wrap; max-width: 100%; gap: 0 8px; }
+.bt-log-form .widget-html, .bt-log-form .widget-html-content {
+  height: auto; min-height: 0; line-height: 1.4;
+}
+.bt-log-form .widget-html-content { padding: 2px 0; }
+.bt-log-form .widget-checkbox { min-height: 44px; align-items: center; }
+.bt-log-form .widget-checkbox input[type="checkbox"] { width: 24px; height: 24px; margin: 0; }
+.bt-log-form .widget-checkbox .widget-label-basic {
+  min-height: 44px; display: flex; align-items: center; gap: 8px; cursor: pointer;
+}
+.bt-log-form .widget-checkbox .widget-label-basic span { white-space: normal; line-height: 1.2; }
+.bt-log-form input, .bt-log-form textarea { font-size: 16px; }
+.bt-log-form .widget-datepicker { max-width: 100%; }
+.bt-log-form .widget-button, .bt-log-form .widget-toggle-button { min-height: 44px; }
+.bt-log-form .widget-hslider { min-height: 44px; }
+.bt-log-form .jupyter-widget-Collapse-header { min-height: 44px; display: flex;
+  align-items: center; }
+.bt-log-form a { color: #174ea6; text-decoration: underline; display: inline-block;
+  min-height: 44px; line-height: 44px; }
+.bt-log-form .bt-field-error { color: #8a1c1c; font-weight: 600; }
+.bt-log-form .bt-exercise { border-bottom: 1px solid #eee; }
+</style>
+"""
+
+
 def _box(kind: str, title: str, lines: tuple[str, ...] | list[str] = ()) -> str:
-    """HTML for a coloured message box (all text escaped)."""
+    """HTML for a coloured message box (all text escaped; never typeset as maths)."""
     background, colour = _COLOURS[kind]
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    items = "".join(f"<li style='white-space:pre-wrap'>{escape(line)}</li>" for line in lines)
     body = f"<ul style='margin:4px 0 0 0'>{items}</ul>" if items else ""
     return (
-        f"<div role='{'alert' if kind == 'error' else 'status'}' class='bt-{kind}' "
+        f"<div role='{'alert' if kind == 'error' else 'status'}' "
+        f"class='bt-{kind} tex2jax_ignore' "
         f"style='background:{background};color:{colour};padding:6px 10px;"
-        f"border-radius:4px;white-space:pre-wrap'><b>{escape(title)}</b>{body}</div>"
+        f"border-radius:4px;overflow-wrap:anywhere'>"
+        f"<b>{escape(title)}</b>{body}</div>"
     )
 
 
-def _how_to(exercise: Exercise) -> widgets.Accordion:
+def _how_to_html(exercise: Exercise) -> str:
     dose = (
         escape(exercise.dose_label)
         if exercise.dose_minutes is not None
         else "no dose set — ask your physio"
     )
     parts = [
+        f"<h4 style='margin:8px 0 2px 0'>{escape(exercise.name)}</h4>",
         f"<p><b>Purpose:</b> {escape(exercise.purpose)}</p>" if exercise.purpose else "",
         f"<p><b>How to:</b> {escape(exercise.how_to)}</p>" if exercise.how_to else "",
         f"<p><b>Dose:</b> {dose}</p>",
         f"<p><b>Works:</b> {escape(exercise.works)}</p>" if exercise.works else "",
     ]
-    body = widgets.HTML("".join(parts), layout=widgets.Layout(max_width="720px"))
+    return "".join(parts)
+
+
+def _how_tos(routine: Routine) -> widgets.Accordion:
+    """Every exercise's how-to in one collapsed panel (below Save: on a phone the form
+    comes first)."""
+    body = widgets.HTML(
+        "".join(_how_to_html(e) for e in routine.exercises),
+        layout=widgets.Layout(max_width="720px"),
+    )
+    body.add_class("tex2jax_ignore")
     return widgets.Accordion(
         [body],
-        titles=(f"How to: {exercise.name}",),
+        titles=("How to do each exercise",),
         selected_index=None,
-        layout=widgets.Layout(max_width="560px"),
+        layout=widgets.Layout(width="100%", max_width="760px"),
     )
 
 
@@ -80,19 +128,39 @@ def _safety(routine: Routine) -> widgets.Accordion:
         [body],
         titles=("Safety & when to see a clinician",),
         selected_index=None,
-        layout=widgets.Layout(max_width="760px"),
+        layout=widgets.Layout(width="100%", max_width="760px"),
     )
 
 
-class LogForm:
-    """The widgets of the form, bound to a model. ``widget`` is the whole form (a VBox)."""
+def _error_line() -> widgets.HTML:
+    line = widgets.HTML()
+    line.add_class("bt-field-error")
+    return line
 
-    def __init__(self, model: LogFormModel) -> None:
+
+class LogForm:
+    """The widgets of the form, bound to a model. ``widget`` is the whole form (a VBox).
+
+    ``lab_url``: when given, a link to JupyterLab (trends, analysis) at the top.
+    """
+
+    def __init__(self, model: LogFormModel, lab_url: str | None = None) -> None:
         self.model = model
         self.out = widgets.Output()
         m = model
         self.banner = widgets.HTML()
-        self.date = widgets.DatePicker(description="Date", value=m.day, style=_WIDE)
+        links = (
+            f"<a href='{escape(lab_url)}'>JupyterLab: trends, analysis, report</a>"
+            if lab_url
+            else ""
+        )
+        self.links = widgets.HTML(links)
+        self.date = widgets.DatePicker(
+            description="Date",
+            value=m.day,
+            style=_WIDE,
+            layout=widgets.Layout(width="260px", max_width="100%"),
+        )
         self.history = widgets.HTML()
         self.pain_text = widgets.Text(
             description="Pain (0-10)",
@@ -105,7 +173,7 @@ class LogForm:
             value=NOT_SET,
             readout=False,
             tooltip="Pain 0-10: 0 = no pain, 10 = worst imaginable; left end = not set",
-            layout=widgets.Layout(width="320px"),
+            layout=widgets.Layout(width="auto", flex="1 1 180px", max_width="420px"),
         )
         self.pain_hint = widgets.HTML()
         self.day_type = widgets.ToggleButtons(
@@ -116,6 +184,7 @@ class LogForm:
                 "a planned rest day: pain is optional",
                 "a flare-up: do what you can",
             ],
+            style={"description_width": "initial", "button_width": "96px"},
         )
         self.whole = widgets.Button(
             description="Did the whole routine",
@@ -124,43 +193,54 @@ class LogForm:
         )
         self.ticks: dict[str, widgets.Checkbox] = {}
         self.minutes: dict[str, widgets.Text] = {}
+        self.errors: dict[str, widgets.HTML] = {
+            name: _error_line() for name in ("date", "pain", "day", "where", "note")
+        }
         rows = []
         for exercise in m.routine.exercises:
             tick = widgets.Checkbox(
-                description=exercise.name, indent=False, layout=widgets.Layout(width="220px")
+                description=exercise.name, indent=False, layout=widgets.Layout(width="190px")
             )
             dosed = exercise.dose_minutes is not None
             minutes = widgets.Text(
                 description="minutes",
                 placeholder=f"{exercise.dose_minutes:g}" if dosed else "optional",
                 style=_WIDE,
-                layout=widgets.Layout(width="150px"),
+                layout=widgets.Layout(width="140px"),
             )
             dose = widgets.HTML(
-                f"dose: {escape(exercise.dose_label)}"
+                f"<small>dose: {escape(exercise.dose_label)}</small>"
                 if dosed
-                else "<b>no dose set — ask your physio</b> (minutes optional)"
+                else "<small><b>no dose set — ask your physio</b> (minutes optional)</small>"
             )
             self.ticks[exercise.id] = tick
             self.minutes[exercise.id] = minutes
+            self.errors[f"exercises.{exercise.id}"] = _error_line()
             row = widgets.VBox(
-                [widgets.HBox([tick, minutes, dose]), _how_to(exercise)],
-                layout=widgets.Layout(margin="2px 0 6px 0"),
+                [
+                    widgets.HBox(
+                        [tick, minutes, dose],
+                        layout=widgets.Layout(align_items="center"),
+                    ),
+                    self.errors[f"exercises.{exercise.id}"],
+                ],
+                layout=widgets.Layout(margin="0 0 2px 0"),
             )
             row.add_class("bt-exercise")
             rows.append(row)
+        self.errors["exercises"] = _error_line()
         self.where = {
             place: widgets.Checkbox(
                 description=place.replace("_", " "),
                 indent=False,
-                layout=widgets.Layout(width="200px"),
+                layout=widgets.Layout(width="170px"),
             )
             for place in PAIN_LOCATIONS
         }
         self.note = widgets.Textarea(
             description="Note",
             placeholder="optional: anything worth remembering (sleep, work, what helped)",
-            layout=widgets.Layout(width="560px", height="64px"),
+            layout=widgets.Layout(width="100%", max_width="560px", height="64px"),
         )
         self.save = widgets.Button(
             description="Save",
@@ -168,39 +248,72 @@ class LogForm:
             layout=widgets.Layout(width="auto", min_width="160px", align_self="flex-start"),
         )
         self.status = widgets.HTML()
+        self.restore = widgets.Button(
+            description="Put back what I typed",
+            tooltip="bring the unsaved values of the previous date to this date",
+            layout=widgets.Layout(width="auto", display="none"),
+        )
+        self.remove = widgets.Button(
+            description="Remove this day…",
+            tooltip="withdraw this date (e.g. saved on the wrong day); history is kept",
+            layout=widgets.Layout(width="auto", display="none"),
+        )
+        self.remove_yes = widgets.Button(
+            description="Yes, remove it",
+            button_style="danger",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
+        self.remove_question = widgets.HTML()
+        self.remove_confirm = widgets.VBox(
+            [
+                self.remove_question,
+                widgets.HBox([self.remove_yes, self.remove_no]),
+            ],
+            layout=widgets.Layout(display="none"),
+        )
 
         self.widget = widgets.VBox(
             [
+                widgets.HTML(_CSS),
+                self.links,
                 self.banner,
                 self.date,
+                self.errors["date"],
                 self.history,
+                self.pain_text,
                 widgets.HBox(
-                    [
-                        self.pain_text,
-                        widgets.HTML("0 = no pain"),
-                        self.pain,
-                        widgets.HTML("10 = worst imaginable"),
-                    ],
+                    [widgets.HTML("0 = no pain"), self.pain, widgets.HTML("10 = worst")],
                     layout=widgets.Layout(align_items="center"),
                 ),
                 self.pain_hint,
+                self.errors["pain"],
                 self.day_type,
+                self.errors["day"],
                 widgets.HBox(
                     [widgets.HTML("<b>Exercises done</b>"), self.whole],
                     layout=widgets.Layout(align_items="center"),
                 ),
                 *rows,
+                self.errors["exercises"],
                 widgets.HTML("<b>Where does it hurt?</b> (optional)"),
                 widgets.HBox(
                     list(self.where.values()), layout=widgets.Layout(flex_flow="row wrap")
                 ),
+                self.errors["where"],
                 self.note,
-                self.save,
+                self.errors["note"],
+                widgets.HBox(
+                    [self.save, self.restore, self.remove],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.remove_confirm,
                 self.status,
+                _how_tos(m.routine),
                 _safety(m.routine),
                 self.out,
             ],
-            layout=widgets.Layout(max_width="980px"),
+            layout=widgets.Layout(width="100%", max_width="980px"),
         )
         self.widget.add_class("bt-log-form")
         self._wire()
@@ -245,8 +358,21 @@ class LogForm:
             self._on(box, lambda v, place=place: m.set_where(place, v))
         self._on(self.note, lambda v: setattr(m, "note", v))
         self.whole.on_click(self._visible(lambda _: m.tick_all()))
-        self.save.on_click(self._visible(lambda _: m.save()))
+        self.save.on_click(self._visible(lambda _: self._save_clicked()))
+        self.restore.on_click(self._visible(lambda _: m.restore_draft()))
+        self.remove.on_click(self._visible(lambda _: m.ask_remove()))
+        self.remove_no.on_click(self._visible(lambda _: m.cancel_remove()))
+        self.remove_yes.on_click(self._visible(lambda _: m.remove_day()))
         m.observe(self._visible(lambda _: self._refresh()))
+
+    def _save_clicked(self) -> None:
+        """Save with the button disabled while the save runs (a second click meanwhile
+        is ignored; one that arrives after is a repeat the actions do not append)."""
+        self.save.disabled = True
+        try:
+            self.model.save()
+        finally:
+            self.save.disabled = False
 
     def _date_changed(self, value: date | None) -> None:
         self.model.select_date(value)
@@ -275,13 +401,34 @@ class LogForm:
         self.pain_text.description = "Pain (0-10)" if m.pain_required else "Pain (optional)"
         self.pain_hint.value = (
             "<small>Pain is not set yet: move the slider or type 0-10.</small>"
-            if not text and m.pain_required
+            if not text and m.pain_required and "pain" not in m.field_errors
             else ""
         )
+        for name, line in self.errors.items():
+            words = m.field_errors.get(name, "")
+            line.value = f"<div role='alert'>{escape(words)}</div>" if words else ""
+        unplaced = [w for f, w in m.field_errors.items() if f not in self.errors]
+        if unplaced:
+            self.errors["exercises"].value = "".join(
+                f"<div role='alert'>{escape(w)}</div>" for w in unplaced
+            )
         self.banner.value = self._banner()
         self.history.value = self._history()
         self.status.value = _message(m.message)
         self.save.description = "Save correction" if m.correcting else "Save"
+        self.save.disabled = m.saving
+        self.restore.layout.display = "" if m.draft is not None else "none"
+        self.remove.layout.display = "" if m.correcting and not m.demo else "none"
+        self.remove_confirm.layout.display = "" if m.confirming_removal else "none"
+        if m.confirming_removal and m.day is not None:
+            self.remove_question.value = _box(
+                "warning",
+                f"Remove {long_date(m.day, m.today)} from your log?",
+                [
+                    "It will count as not logged (e.g. it was saved on the wrong date).",
+                    "Nothing is deleted: its saves stay in the file as history.",
+                ],
+            )
 
     def _banner(self) -> str:
         m = self.model
@@ -315,8 +462,10 @@ class LogForm:
         if not m.history:
             return "<small>Nothing logged for this date yet.</small>"
         who = "Demo data for this date" if m.demo else "Already logged for this date"
+        if not m.demo and not m.correcting:
+            who = "Removed from the log (counts as not logged)"
         lines = list(m.history)
-        if not m.demo:
+        if not m.demo and m.correcting:
             lines.append("Saving adds a correction; the earlier saves stay as history.")
         return _box("info", f"{who} ({len(m.history)} save(s), latest last):", lines)
 
@@ -342,6 +491,6 @@ def log_form(
             now = datetime.now().astimezone()
             return datetime.combine(today, now.timetz())
 
-    form = LogForm(LogFormModel(csv, routine, clock))
+    form = LogForm(LogFormModel(csv, routine, clock), lab_url=os.environ.get("BACKTRACK_LAB_URL"))
     form.widget.form = form
     return form.widget

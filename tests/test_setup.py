@@ -81,17 +81,10 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in readme and "make lab" in readme
 
 
-def test_servers_bind_to_loopback_only():
+def test_servers_are_started_by_backtrack_serve():
+    """`make lab`/`make app` go through backtrack.serve, whose command lines (loopback,
+    token in the environment, no news or update calls) tests/test_serve.py checks."""
     makefile = (ROOT / "Makefile").read_text()
-    assert "--ServerApp.ip=127.0.0.1" in makefile
-    assert "--Voila.ip=127.0.0.1" in makefile
+    assert "-m backtrack.serve lab" in makefile and "-m backtrack.serve app" in makefile
     assert "token=''" not in makefile and 'token=""' not in makefile
-    assert "--Voila.auto_token=True" in makefile
-
-
-def test_jupyterlab_makes_no_news_or_update_calls():
-    """Health data stays local: the tracker's JupyterLab fetches no news, checks no updates."""
-    makefile = (ROOT / "Makefile").read_text()
-    assert "--LabApp.news_url=None" in makefile
-    assert "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate" in makefile
-    assert '"fetchNews": "false", "checkForUpdates": false' in makefile
+    assert "0.0.0.0" not in makefile

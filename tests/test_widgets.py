@@ -10,13 +10,14 @@ from datetime import timedelta
 from functools import partial
 
 import ipywidgets as widgets
+import pandas as pd
 import pytest
 from filelock import FileLock
 
 from backtrack import actions, store
 from backtrack.form_model import LogFormModel
 from backtrack.store import read_log
-from backtrack.widgets import NOT_SET, log_form
+from backtrack.widgets import NOT_SET, LogForm, log_form
 
 
 def make_form(log_path, today, **kwargs):
@@ -49,7 +50,9 @@ def test_save_writes_exactly_the_form(log_path, today):
     assert row["where"] == "lower_back;hips"
     assert row["note"] == 'Slept badly, "stiff"\nsecond line'
     assert "bt-saved" in form.status.value
-    assert f"Saved {today.isoformat()}" in form.status.value
+    # the confirmation names the day once, in words (not the save's own time as well)
+    assert f"Saved: {today:%A} {today.day} {today:%B %Y} (today)." in form.status.value
+    assert "saved 2026" not in form.status.value.split("</b>", 1)[1]
     assert "Current streak" in form.status.value
     assert "7-day mean pain" in form.status.value
 
@@ -163,16 +166,32 @@ def _fill_valid(form):
 
 
 @pytest.mark.parametrize(
-    ("change", "field", "expected"),
+    ("change", "field", "words"),
     [
-        (lambda f, t: setattr(f.pain_text, "value", ""), "pain", "required unless"),
-        (lambda f, t: setattr(f.pain_text, "value", "11"), "pain", "an integer 0-10"),
-        (lambda f, t: setattr(f.date, "value", t + timedelta(days=1)), "date", "or earlier"),
-        (lambda f, t: setattr(f.date, "value", None), "date", "a date YYYY-MM-DD"),
-        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "0"), "hip_stretch", "above 0"),
-        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "-1"), "hip_stretch", "above 0"),
-        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "241"), "hip_stretch", "240"),
-        (lambda f, t: setattr(f.minutes["hip_stretch"], "value", "two"), "hip_stretch", "number"),
+        (lambda f, t: setattr(f.pain_text, "value", ""), "pain", "Set your pain"),
+        (lambda f, t: setattr(f.pain_text, "value", "11"), "pain", "from 0 (no pain) to 10"),
+        (lambda f, t: setattr(f.date, "value", t + timedelta(days=1)), "date", "in the future"),
+        (lambda f, t: setattr(f.date, "value", None), "date", "Pick the date"),
+        (
+            lambda f, t: setattr(f.minutes["hip_stretch"], "value", "0"),
+            "exercises.hip_stretch",
+            "Minutes for Hip stretch",
+        ),
+        (
+            lambda f, t: setattr(f.minutes["hip_stretch"], "value", "-1"),
+            "exercises.hip_stretch",
+            "Untick the exercise if you did not do it",
+        ),
+        (
+            lambda f, t: setattr(f.minutes["hip_stretch"], "value", "241"),
+            "exercises.hip_stretch",
+            "240",
+        ),
+        (
+            lambda f, t: setattr(f.minutes["hip_stretch"], "value", "two"),
+            "exercises.hip_stretch",
+            "type a number such as 2 or 1,5 (you typed “two”)",
+        ),
     ],
     ids=[
         "pain-missing",
@@ -185,22 +204,34 @@ def _fill_valid(form):
         "minutes-text",
     ],
 )
-def test_refused_input_shows_message_and_writes_nothing(
-    existing_log, today, change, field, expected
+def test_refused_input_shows_plain_words_next_to_the_field_and_writes_nothing(
+    existing_log, today, change, field, words
 ):
     before = existing_log.read_bytes()
     form = make_form(existing_log, today)
+    if field == "date":  # picking a date comes first (switching it clears the form)
+        change(form, today)
     _fill_valid(form)
-    change(form, today)
+    if field != "date":
+        change(form, today)
     typed_minutes = form.minutes["hip_stretch"].value
     form.save.click()
     assert existing_log.read_bytes() == before
     assert "bt-error" in form.status.value
-    assert field in form.status.value and expected in form.status.value
+    assert words in form.errors[field].value  # next to its field, in plain words
+    assert "expected an integer" not in form.errors[field].value
+    others = [name for name, line in form.errors.items() if line.value and name != field]
+    assert others == []
     # what was typed stays in the form
     assert form.note.value == "typed by the user"
     assert form.ticks["hip_stretch"].value
     assert form.minutes["hip_stretch"].value == typed_minutes
+    # the error goes once the field is fixed and the day saved
+    form.date.value = today
+    _fill_valid(form)
+    form.minutes["hip_stretch"].value = "2"
+    form.save.click()
+    assert "bt-saved" in form.status.value and form.errors[field].value == ""
 
 
 def test_locked_log_shows_message_and_writes_nothing(existing_log, today, monkeypatch):
@@ -308,8 +339,11 @@ def test_model_alone(log_path, today, routine):
     model.select_date(today - timedelta(days=1))  # values loaded from today do not carry over
     assert not model.correcting and model.history == [] and model.pain_text == ""
     model.note = "typed before picking the date"
-    model.select_date(today - timedelta(days=2))  # typed values do
-    assert model.note == "typed before picking the date"
+    model.select_date(today - timedelta(days=2))  # nor do typed ones, silently
+    assert model.note == "" and model.draft.values["note"] == "typed before picking the date"
+    assert model.message.kind == "warning" and "was not saved" in model.message.title
+    model.restore_draft()  # unless asked for
+    assert model.note == "typed before picking the date" and model.draft is None
     model.select_date(today)
     assert model.pain_text == "2" and model.minutes["hip_stretch"] == "1.5"
 
@@ -334,3 +368,196 @@ def test_logging_path_imports_no_matplotlib_or_scipy(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
     assert (tmp_path / "log.csv").exists()
+
+
+def test_typed_minutes_tick_their_exercise_and_are_saved(log_path, today):
+    """Issue 13: minutes typed for an unticked exercise were dropped ("no exercises")."""
+    form = make_form(log_path, today)
+    form.pain.value = 3
+    assert not form.ticks["legs_up_wall"].value
+    form.minutes["legs_up_wall"].value = "1.5"
+    assert form.ticks["legs_up_wall"].value  # the view shows the tick at once
+    form.minutes["wall_squat"].value = "3"
+    form.save.click()
+    assert rows(log_path).iloc[0]["exercises"] == "legs_up_wall=1.5;wall_squat=3"
+    # unticking afterwards is respected (typing is what ticks, not the text being there)
+    form.ticks["wall_squat"].value = False
+    form.save.click()
+    assert rows(log_path).iloc[-1]["exercises"] == "legs_up_wall=1.5"
+
+
+def test_switching_the_date_never_carries_unsaved_values_over(existing_log, today):
+    """Issue 13: after refused saves a leftover pain was saved on a rest day meant to be
+    unrated. Switching the date shows that date's save (or an empty form) and says that
+    the typed values were not saved; they come back only when asked for."""
+    form = make_form(existing_log, today)
+    form.pain_text.value = "5"
+    form.minutes["hip_stretch"].value = "two"
+    form.save.click()
+    form.save.click()  # refused twice
+    assert "bt-error" in form.status.value
+    logged = today - timedelta(days=5)  # has a save: pain 4, nothing done
+    form.date.value = logged
+    assert form.pain_text.value == "4" and not any(t.value for t in form.ticks.values())
+    assert "was not saved" in form.status.value
+    assert form.restore.layout.display == ""
+    form.date.value = today - timedelta(days=1)  # nothing logged: an empty form
+    assert form.pain_text.value == "" and form.minutes["hip_stretch"].value == "2"
+    assert form.restore.layout.display == ""  # today's typing can still be put back
+    form.day_type.value = "rest"
+    form.save.click()
+    assert form.restore.layout.display == "none"  # saving ends the offer
+    saved = rows(existing_log).iloc[-1]
+    assert saved["day"] == "rest" and saved["exercises"] == ""
+    assert pd.isna(saved["pain"])  # not rated: no leftover 5
+
+
+def test_put_back_what_i_typed(log_path, today):
+    form = make_form(log_path, today)
+    form.pain.value = 7
+    form.ticks["seated_stretch"].value = True
+    form.note.value = "meant for yesterday"
+    form.date.value = today - timedelta(days=1)
+    assert form.pain_text.value == "" and form.note.value == ""
+    form.restore.click()
+    assert form.pain_text.value == "7" and form.note.value == "meant for yesterday"
+    assert form.ticks["seated_stretch"].value and form.restore.layout.display == "none"
+    form.save.click()
+    row = rows(log_path).iloc[0]
+    assert row["date"].date() == today - timedelta(days=1) and row["pain"] == 7
+
+
+def test_save_is_disabled_while_it_runs(log_path, today, monkeypatch):
+    from backtrack import form_model
+
+    seen = []
+    real = form_model.log_day
+
+    def watching(*args, **kwargs):
+        seen.append((form.save.disabled, form.model.saving))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(form_model, "log_day", watching)
+    form = make_form(log_path, today)
+    form.pain.value = 2
+    form.save.click()
+    assert seen == [(True, True)]
+    assert not form.save.disabled and "bt-saved" in form.status.value
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), OSError(5, "Input/output error")],
+    ids=["disk-full", "fsync-failed"],
+)
+def test_a_failing_write_is_shown_in_plain_words(existing_log, today, monkeypatch, error):
+    """Issue 11: saves can raise OSError; the form says so and keeps what was typed."""
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(actions, "append_entry", failing)
+    before = existing_log.read_bytes()
+    form = make_form(existing_log, today)
+    _fill_valid(form)
+    form.save.click()  # no traceback: the message is in the form
+    assert existing_log.read_bytes() == before
+    assert "bt-error" in form.status.value
+    assert "could not be written" in form.status.value and error.strerror in form.status.value
+    assert form.out.outputs == ()
+    assert form.note.value == "typed by the user" and form.ticks["hip_stretch"].value
+
+
+def test_a_double_click_on_save_gives_one_row(log_path, today):
+    """Issue 11: a double-click gave two identical rows 32 ms apart."""
+    form = make_form(log_path, today)
+    form.pain.value = 5
+    form.whole.click()
+    form.save.click()
+    form.save.click()  # the second click of a double-click, after the first save ended
+    assert len(rows(log_path)) == 1
+    assert "Already saved" in form.status.value and "not saved twice" in form.status.value
+    form.pain.value = 6  # a real change a moment later is a correction, appended
+    form.save.click()
+    assert list(rows(log_path)["pain"]) == [5, 6]
+
+
+def test_decimal_comma_minutes(log_path, today):
+    form = make_form(log_path, today)
+    form.pain_text.value = "2"
+    form.minutes["hip_stretch"].value = "2,5"
+    form.save.click()
+    assert rows(log_path).iloc[0]["exercises"] == "hip_stretch=2.5"
+
+
+def test_remove_this_day_asks_first_then_withdraws_it(log_path, today, now, routine):
+    """Issue 11 item 10: a day saved on the wrong date can be taken back in the form."""
+    day = today - timedelta(days=5)
+    actions.log_day(log_path, routine=routine, pain=4, day=day, now=now - timedelta(days=1))
+    existing_log = log_path
+    form = make_form(existing_log, today)
+    assert form.remove.layout.display == "none"  # today: nothing to remove
+    form.date.value = day
+    assert form.remove.layout.display == "" and form.remove_confirm.layout.display == "none"
+    form.remove.click()
+    assert form.remove_confirm.layout.display == ""
+    assert f"Remove {day:%A} {day.day} {day:%B %Y} from your log?" in form.remove_question.value
+    form.remove_no.click()  # kept
+    assert form.remove_confirm.layout.display == "none" and len(rows(existing_log)) == 1
+    form.remove.click()
+    form.remove_yes.click()
+    history = store.history_for(rows(existing_log), day)
+    assert list(history["day"]) == ["routine", "void"]  # appended, history kept
+    assert "now counts as not logged" in form.status.value
+    assert "Removed from the log" in form.history.value
+    assert form.save.description == "Save" and form.pain_text.value == ""
+    assert form.remove.layout.display == "none"
+    form.pain_text.value = "3"  # saving the date again logs it again
+    form.save.click()
+    assert list(store.history_for(rows(existing_log), day)["day"]) == [
+        "routine",
+        "void",
+        "routine",
+    ]
+
+
+def test_a_page_left_open_overnight_does_not_save_for_yesterday(log_path, routine, now):
+    """The form's date is today *when it was opened*; a tab kept open until the next
+    evening would silently save for the day before."""
+    clock = {"now": now}
+    form = LogForm(LogFormModel(log_path, routine, lambda: clock["now"]))
+    form.pain.value = 3
+    form.whole.click()
+    clock["now"] = now + timedelta(days=1)  # the next evening, same page
+    form.save.click()
+    assert not log_path.exists()  # not saved for yesterday, nor yet for today
+    assert form.date.value == now.date() + timedelta(days=1)
+    assert "the date now shows today" in form.errors["date"].value
+    assert form.pain_text.value == "3" and all(t.value for t in form.ticks.values())
+    form.save.click()  # the second Save saves for today
+    row = rows(log_path).iloc[0]
+    assert row["date"].date() == now.date() + timedelta(days=1) and row["pain"] == 3
+
+
+def test_a_date_picked_by_the_user_is_kept_whatever_the_clock(log_path, routine, now):
+    clock = {"now": now}
+    form = LogForm(LogFormModel(log_path, routine, lambda: clock["now"]))
+    form.date.value = now.date() - timedelta(days=1)  # chosen on purpose
+    form.pain.value = 2
+    clock["now"] = now + timedelta(days=1)
+    form.save.click()
+    assert rows(log_path).iloc[0]["date"].date() == now.date() - timedelta(days=1)
+
+
+def test_unsaved_values_survive_several_date_switches(log_path, today):
+    """Typing a date digit by digit passes through several dates: the values typed
+    before are still there to put back at the end."""
+    form = make_form(log_path, today)
+    form.pain.value = 8
+    form.note.value = "typed first"
+    for days in (30, 3, 1):
+        form.date.value = today - timedelta(days=days)
+        assert form.note.value == "" and form.restore.layout.display == ""
+    form.restore.click()
+    assert form.note.value == "typed first" and form.pain_text.value == "8"
+    assert form.date.value == today - timedelta(days=1)

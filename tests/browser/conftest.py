@@ -1,8 +1,10 @@
-"""Real-browser fixtures: JupyterLab and Voila servers on 127.0.0.1, Debian chromium.
+"""Real-browser fixtures: the tracker's servers on 127.0.0.1, Debian chromium.
 
-Servers run on a temporary copy of ``notebooks/`` with isolated Jupyter config, runtime
-and IPython folders and their own log (``BACKTRACK_CSV`` in the server's environment, which
-the kernel inherits). Each is stopped with SIGTERM (then killed) at the end.
+Servers are started exactly as ``make lab``/``make app`` start them
+(``python -m backtrack.serve``), one per test module, on a copy of ``notebooks/`` in a
+temporary git repository, with isolated Jupyter config, runtime, IPython and state
+folders and their own log (``BACKTRACK_CSV`` in the server's environment, which the
+kernel inherits). Each is stopped with SIGTERM (then killed) at the end.
 Browser tests skip only when chromium is missing and cannot be installed; with
 ``CI=true`` they fail instead.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -36,17 +37,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_TIMEOUT = 60.0
-
-
-@dataclass
-class Server:
-    """A running server: its base URL (with token query, if any) and the log it writes."""
-
-    url: str
-    query: str
-    csv: Path
-    process: subprocess.Popen
-    output: Path
 
 
 def _free_port() -> int:
@@ -111,7 +101,7 @@ def _isolated_env(base: Path, csv: Path) -> dict[str, str]:
     env = dict(os.environ)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         folder = base / name.lower()
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         env[name] = str(folder)
     settings = (
         base
@@ -121,21 +111,16 @@ def _isolated_env(base: Path, csv: Path) -> dict[str, str]:
         / "@jupyterlab"
         / "apputils-extension"
     )
-    settings.mkdir(parents=True)
+    settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}), encoding="utf-8"
     )
     env["BACKTRACK_CSV"] = str(csv)
+    env["BACKTRACK_STATE_DIR"] = str(base / "state")
     env["MPLBACKEND"] = "Agg"
     env.pop("BACKTRACK_ROUTINE", None)
+    env.pop("BACKTRACK_LAB_URL", None)
     return env
-
-
-def _start(command: list[str], env: dict[str, str], output: Path, cwd: Path) -> subprocess.Popen:
-    with output.open("wb") as log:
-        return subprocess.Popen(
-            command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -151,93 +136,157 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait(ready, process: subprocess.Popen, output: Path, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited: {output.read_text(errors='replace')[-3000:]}")
-        if ready():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready in {START_TIMEOUT:g} s: {output.read_text()[-3000:]}")
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
 
 
-def _copy_notebooks(base: Path) -> Path:
-    root = base / "notebooks"
-    shutil.copytree(ROOT / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return root
-
-
-def _server_setup(tmp_path: Path) -> tuple[Path, Path, dict[str, str], int, str]:
-    """A copy of the notebooks, an empty log, an isolated environment, a port, a token."""
-    root = _copy_notebooks(tmp_path)
-    csv = tmp_path / "data" / "backtrack.csv"
-    return root, csv, _isolated_env(tmp_path, csv), _free_port(), secrets.token_hex(16)
-
-
-@pytest.fixture
-def lab_server(tmp_path):
-    """JupyterLab on a temporary copy of the notebooks, with its own empty log."""
-    root, csv, env, port, token = _server_setup(tmp_path)
-    command = [
-        sys.executable,
+def _repo_copy(base: Path) -> Path:
+    """The notebooks in a fresh git repository (with the project's .gitignore), committed:
+    ``git status --porcelain`` there shows any file the app changes."""
+    repo = base / "repo"
+    shutil.copytree(
+        ROOT / "notebooks", repo / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(
+        repo,
+        "-c",
+        "user.name=test",
+        "-c",
+        "user.email=test@localhost",
+        "commit",
+        "-q",
         "-m",
-        "jupyterlab",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--no-browser",
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")
-    output = tmp_path / "jupyterlab.log"
-    process = _start(command, env, output, root)
-    url = f"http://127.0.0.1:{port}"
+        "notebooks as committed",
+    )
+    return repo
 
-    def ready() -> bool:
+
+@dataclass
+class Tracker:
+    """``python -m backtrack.serve MODE`` (what ``make lab``/``make app`` run) on a copy of
+    the notebooks in a temporary git repository, with its own empty log and state folder.
+    ``address`` is the form's address as printed; ``restart()`` stops and starts it again."""
+
+    mode: str
+    base: Path
+    repo: Path
+    csv: Path
+    env: dict[str, str]
+    port: int
+    process: subprocess.Popen | None = None
+    address: str = ""
+    printed: str = ""
+    starts: int = 0
+    lan: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def token(self) -> str:
+        return self.address.rsplit("token=", 1)[1]
+
+    @property
+    def query(self) -> str:
+        return f"token={self.token}"
+
+    def start(self) -> None:
+        self.starts += 1
+        output = self.base / f"{self.mode}-{self.starts}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "backtrack.serve",
+            self.mode,
+            "--port",
+            str(self.port),
+            "--root",
+            str(self.repo / "notebooks"),
+        ] + (["--lan"] if self.lan else [])
+        with output.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=self.repo,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            text = output.read_text(errors="replace")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.mode} exited: {text[-3000:]}")
+            if "is running at" in text:
+                self.printed = text.split("[I ", 1)[0]
+                self.address = next(
+                    line.strip()
+                    for line in self.printed.splitlines()
+                    if line.strip().startswith("http") and "/voila/render/" in line
+                )
+                if self._ready():
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.mode} not ready in {START_TIMEOUT:g} s: {text[-3000:]}")
+
+    def _ready(self) -> bool:
+        if self.lan:  # HTTPS with a self-signed certificate: probe the port only
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
         try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
+            with urllib.request.urlopen(f"{self.url}/api/status?{self.query}", timeout=2) as r:
                 return r.status == 200
         except OSError:
             return False
 
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def kernels(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.url}/api/kernels?{self.query}", timeout=10) as r:
+            return json.loads(r.read())
+
+    def log_tail(self) -> str:
+        return (self.base / f"{self.mode}-{self.starts}.log").read_text(errors="replace")[-3000:]
+
+    def git_status(self) -> str:
+        return _git(self.repo, "status", "--porcelain", "--untracked-files=all")
+
+
+def _tracker(mode: str, base: Path):
+    repo = _repo_copy(base)
+    csv = base / "data" / "backtrack.csv"
+    tracker = Tracker(mode, base, repo, csv, _isolated_env(base, csv), _free_port())
     try:
-        _wait(ready, process, output, "jupyter lab")
-        yield Server(url, f"token={token}", csv, process, output)
+        tracker.start()
+        yield tracker
     finally:
-        _stop(process)
+        tracker.stop()
 
 
-@pytest.fixture
-def voila_server(tmp_path):
-    """Voila serving the logging notebook as an app, with its own empty log."""
-    root, csv, env, port, token = _server_setup(tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "voila",
-        str(root / "01-log.ipynb"),
-        "--no-browser",
-        f"--port={port}",
-        "--Voila.ip=127.0.0.1",
-        f"--Voila.token={token}",
-        "--MappingKernelManager.cull_idle_timeout=300",
-        "--MappingKernelManager.cull_interval=60",
-    ]
-    output = tmp_path / "voila.log"
-    process = _start(command, env, output, root)
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """``make lab``: JupyterLab with the form first, one per test module."""
+    yield from _tracker("lab", tmp_path_factory.mktemp("lab"))
 
-    def ready() -> bool:  # a page request would start a kernel: probe the port only
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
-            return False
 
-    try:
-        _wait(ready, process, output, "voila")
-        yield Server(f"http://127.0.0.1:{port}", f"token={token}", csv, process, output)
-    finally:
-        _stop(process)
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """``make app``: the form alone, one per test module."""
+    yield from _tracker("app", tmp_path_factory.mktemp("app"))

@@ -1,0 +1,83 @@
+"""``make app``: the form alone (no JupyterLab, no terminals), through its own server.
+
+The printed address opens the form at once; no request leaves the server; JupyterLab and
+terminals are not there; the token is required; and ``LAN=1`` serves the same form over
+HTTPS (opened here on 127.0.0.1, the certificate being self-signed).
+"""
+
+from __future__ import annotations
+
+import ssl
+import urllib.error
+import urllib.request
+from datetime import date
+
+import pytest
+from test_log_form_browser import open_form, outside, record_requests, screenshot
+
+from backtrack.store import read_log
+
+pytestmark = pytest.mark.browser
+
+
+def test_printed_address_opens_the_form_alone(page, app):
+    assert "demo data" in app.printed and "/lab?" not in app.printed
+    urls = record_requests(page)
+    form, usable = open_form(page, app.address)
+    assert form.get_by_role("link", name="JupyterLab: trends, analysis, report").count() == 0
+    form.get_by_label("Pain (0-10)").fill("2")
+    form.get_by_role("button", name="Did the whole routine").click()
+    form.get_by_role("button", name="Save", exact=True).click()
+    form.locator(".bt-saved").wait_for()
+    row = read_log(app.csv).entries.iloc[-1]
+    assert row["date"].date() == date.today() and row["pain"] == 2
+    assert outside(urls, app.port) == []
+    screenshot(page, "form-app.png")
+    print(f"\nTIMING app form: open → usable {usable:.2f} s")
+
+
+def test_no_jupyterlab_no_terminals_and_the_token_is_required(app):
+    opener = urllib.request.build_opener(_NoRedirect)
+    for path in ("/lab", "/api/terminals"):
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            opener.open(f"{app.url}{path}?{app.query}", timeout=30)
+        assert missing.value.code == 404, path
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(f"{app.url}/voila/render/01-log.ipynb", timeout=30)
+    assert refused.value.code in (302, 403)
+
+
+def test_lan_serves_the_form_over_https_with_the_same_token(browser, app):
+    app.stop()
+    app.lan = True
+    try:
+        app.start()
+        assert "WARNING" in app.printed and "█" in app.printed  # the warning, the QR code
+        assert app.address.startswith("https://")
+        local = f"https://127.0.0.1:{app.port}/voila/render/01-log.ipynb?{app.query}"
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{app.port}/api/status?{app.query}", context=insecure, timeout=30
+        ) as answer:
+            assert answer.status == 200
+        with pytest.raises(OSError):  # plain http is not served (reset or refused)
+            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/api/status", timeout=10)
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, ignore_https_errors=True
+        )
+        page = context.new_page()
+        try:
+            form, _ = open_form(page, local)
+            assert form.get_by_label("Pain (0-10)").input_value() == "2"  # the same log
+        finally:
+            context.close()
+    finally:
+        app.stop()
+        app.lan = False
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
