@@ -168,6 +168,9 @@ class LogFormModel(HasTraits):
     """Unsaved values left behind by switching the date (``restore_draft`` puts them back)."""
     confirming_removal = Bool(False)
     """True after "Remove this day": the view asks to confirm."""
+    trial_day = List()
+    """During a self-trial: what the plan says for the chosen date, in words (lines);
+    empty outside a trial."""
 
     FIELDS = ("pain_text", "day_type", "done", "minutes", "where", "note")
 
@@ -184,6 +187,7 @@ class LogFormModel(HasTraits):
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
         self._loaded: dict = {}
+        self.trial_plan = None
         self.reload()
         self.select_date(self.today)
         self._auto_day: date | None = self.day
@@ -220,6 +224,38 @@ class LogFormModel(HasTraits):
             self.demo = False
         self.entries = log.entries
         self.problems = [str(p) for p in log.problems]
+        self._read_trial()
+
+    def _read_trial(self) -> None:
+        """The self-trial plan beside the log, if any (a plan that cannot be read is
+        named in ``problems``; logging goes on)."""
+        from .errors import TrialPlanError
+        from .trial import load_plan, trial_path
+
+        self.trial_plan = None
+        path = trial_path(self.path)
+        if not path.exists():  # a plan is real even before the first save (demo rows)
+            return
+        try:
+            self.trial_plan = load_plan(path, self.routine)
+        except (TrialPlanError, OSError) as exc:
+            self.problems = [*self.problems, f"self-trial plan: {exc}"]
+
+    def _trial_lines(self, day: date | None) -> list[str]:
+        from .trial import assignment_on
+
+        plan = getattr(self, "trial_plan", None)
+        assigned = assignment_on(plan, day) if plan is not None and day is not None else None
+        if assigned is None:
+            return []
+        lines = [assigned.text()]
+        if assigned.block.condition == "B" and plan.b_without:
+            names = ", ".join(self.names.get(e, e) for e in plan.b_without)
+            lines.append(
+                f"B leaves out: {names}. Done anyway, the day still counts under B and as a "
+                "deviation."
+            )
+        return lines
 
     def _rows_for(self, day: date) -> pd.DataFrame:
         if self.entries.empty:
@@ -272,6 +308,7 @@ class LogFormModel(HasTraits):
     def _show_date(self) -> None:
         """Fill the form from the chosen date's latest save (or clear it)."""
         day = self.day
+        self.trial_day = self._trial_lines(day)
         rows = self._rows_for(day) if day is not None else pd.DataFrame()
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
         if rows.empty or self.demo or rows.iloc[-1]["day"] == VOID:

@@ -162,6 +162,7 @@ class LogForm:
             layout=widgets.Layout(width="260px", max_width="100%"),
         )
         self.history = widgets.HTML()
+        self.trial = widgets.HTML()
         self.pain_text = widgets.Text(
             description="Pain (0-10)",
             placeholder="not set",
@@ -280,6 +281,7 @@ class LogForm:
                 self.banner,
                 self.date,
                 self.errors["date"],
+                self.trial,
                 self.history,
                 self.pain_text,
                 widgets.HBox(
@@ -413,6 +415,7 @@ class LogForm:
                 f"<div role='alert'>{escape(w)}</div>" for w in unplaced
             )
         self.banner.value = self._banner()
+        self.trial.value = _box("info", "Self-trial", m.trial_day) if m.trial_day else ""
         self.history.value = self._history()
         self.status.value = _message(m.message)
         self.save.description = "Save correction" if m.correcting else "Save"

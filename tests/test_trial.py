@@ -379,3 +379,25 @@ def test_plan_text_says_what_the_trial_can_show(capsys, tmp_path):
     assert "0.125: choose at least 6 pairs" in out
     assert "not a substitute for a clinician" in out
     assert plan_toml(load_plan(tmp_path / "trial.toml")).count("[[blocks]]") == 8
+
+
+def test_the_form_model_says_what_the_plan_says_for_the_chosen_date(tmp_path):
+    from backtrack.form_model import LogFormModel
+
+    log = tmp_path / "backtrack.csv"
+    run_main = main(["log", "--pain", "4", "--date", "2026-06-01", "--csv", str(log)])
+    assert run_main == 0
+    plan = a_plan(seed=2)
+    write_plan(tmp_path / "trial.toml", plan)
+    clock = lambda: datetime(2026, 6, 10, 20, tzinfo=UTC)  # noqa: E731
+    model = LogFormModel(log, clock=clock)
+    assert model.trial_day[0].startswith("Trial day 10 of 84 — block 2 (")
+    b_day = next(b for b in plan.blocks if b.condition == "B").start
+    model.select_date(b_day)
+    assert "washout day: not analysed" in model.trial_day[0]
+    assert model.trial_day[1].startswith("B leaves out: Wall squat")
+    model.select_date(START - timedelta(days=1))
+    assert model.trial_day == []
+    (tmp_path / "trial.toml").write_text("pairs = [")
+    broken = LogFormModel(log, clock=clock)
+    assert broken.trial_day == [] and any("self-trial plan" in p for p in broken.problems)

@@ -47,6 +47,38 @@ def test_no_jupyterlab_no_terminals_and_the_token_is_required(app):
     assert refused.value.code in (302, 403)
 
 
+def test_the_form_shows_todays_self_trial_condition(page, app):
+    """Issue 14: during a self-trial the form says what today is (block, condition,
+    washout) and what B leaves out."""
+    from datetime import timedelta
+
+    from backtrack.routine import default_routine
+    from backtrack.trial import assignment_on, plan_trial, trial_path, write_plan
+
+    plan = plan_trial(
+        a="full routine",
+        b="without wall squat",
+        pairs=6,
+        start=date.today() - timedelta(days=9),
+        seed=2,
+        b_without=("wall_squat",),
+        routine=default_routine(),
+    )
+    path = write_plan(trial_path(app.csv), plan, replace=True)
+    try:
+        today = assignment_on(plan, date.today())
+        form, _ = open_form(page, app.address)
+        text = form.inner_text()
+        assert "Self-trial" in text
+        assert today.text() in text
+        assert text.count("Trial day 10 of 84") == 1
+        if today.block.condition == "B":
+            assert "B leaves out: Wall squat" in text
+        screenshot(page, "form-trial.png")
+    finally:
+        path.unlink()
+
+
 def test_lan_serves_the_form_over_https_with_the_same_token(browser, app):
     app.stop()
     app.lan = True
