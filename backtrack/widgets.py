@@ -115,13 +115,20 @@ def _how_tos(routine: Routine) -> widgets.Accordion:
     )
 
 
+TRIAL_STOP = (
+    "Any of these signs ends the trial: stop it (backtrack trial stop) and see a clinician. "
+    "A self-trial never outranks your safety; stopping early is allowed and reported."
+)
+
+
 def _safety(routine: Routine) -> widgets.Accordion:
     points = "".join(f"<li>{escape(s)}</li>" for s in routine.safety)
     flags = "".join(f"<li>{escape(f)}</li>" for f in RED_FLAGS)
     body = widgets.HTML(
         f"<ul>{points}</ul>"
         "<p><b>See a clinician now (urgently) if you have any of these:</b></p>"
-        f"<ul>{flags}</ul><p>{escape(CHRONIC_NOTICE)}</p>",
+        f"<ul>{flags}</ul><p>{escape(CHRONIC_NOTICE)}</p>"
+        f"<p><b>Running a self-trial?</b> {escape(TRIAL_STOP)}</p>",
         layout=widgets.Layout(max_width="720px"),
     )
     return widgets.Accordion(

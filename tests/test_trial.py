@@ -401,3 +401,20 @@ def test_the_form_model_says_what_the_plan_says_for_the_chosen_date(tmp_path):
     (tmp_path / "trial.toml").write_text("pairs = [")
     broken = LogFormModel(log, clock=clock)
     assert broken.trial_day == [] and any("self-trial plan" in p for p in broken.problems)
+
+
+def test_the_safety_panel_says_red_flags_end_a_trial(tmp_path):
+    from backtrack.widgets import log_form
+
+    form = log_form(tmp_path / "backtrack.csv").widget
+    texts = []
+
+    def walk(widget):
+        texts.append(
+            getattr(widget, "value", "") if isinstance(getattr(widget, "value", ""), str) else ""
+        )
+        for child in getattr(widget, "children", ()):
+            walk(child)
+
+    walk(form)
+    assert any("ends the trial" in t and "backtrack trial stop" in t for t in texts)
