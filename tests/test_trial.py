@@ -406,7 +406,7 @@ def test_the_form_model_says_what_the_plan_says_for_the_chosen_date(tmp_path):
 def test_the_safety_panel_says_red_flags_end_a_trial(tmp_path):
     from backtrack.widgets import log_form
 
-    form = log_form(tmp_path / "backtrack.csv").widget
+    form = log_form(tmp_path / "backtrack.csv")
     texts = []
 
     def walk(widget):
