@@ -19,6 +19,7 @@ Definitions and sources: ``docs/analysis.md``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 
@@ -108,6 +109,35 @@ def _column(
     return daily[name].to_numpy(dtype=dtype)[window]
 
 
+def paused_days(routine: Routine, index: pd.DatetimeIndex) -> np.ndarray:
+    """Days (rows of ``index``) × the routine's exercises: True where the exercise is
+    not prescribed that day (:attr:`Routine.pauses`, e.g. a self-trial's B blocks)."""
+    paused = np.zeros((len(index), len(routine.ids)), dtype=bool)
+    column = {eid: j for j, eid in enumerate(routine.ids)}
+    for pause in routine.pauses:
+        if pause.exercise_id in column:
+            inside = (index >= pd.Timestamp(pause.start)) & (index <= pd.Timestamp(pause.end))
+            paused[np.asarray(inside, dtype=bool), column[pause.exercise_id]] = True
+    return paused
+
+
+def prescribed_credit(
+    per_exercise: np.ndarray, routine: Routine, index: pd.DatetimeIndex
+) -> np.ndarray:
+    """A day's dose credit (0-1): the mean over the exercises prescribed that day of
+    each one's credit (``per_exercise``: days × the routine's exercises, NaN = not
+    logged). Exercises paused that day (:func:`paused_days`) do not count."""
+    if not len(routine.ids):
+        return np.full(len(index), np.nan)
+    if not routine.pauses:
+        return per_exercise.mean(axis=1)
+    paused = paused_days(routine, index)
+    counted = np.where(paused, np.nan, per_exercise)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a day with every exercise paused
+        return np.nanmean(counted, axis=1)
+
+
 def dose_credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndarray:
     """Dose credit 0-1 per row and routine exercise (rows x exercises)."""
     doses = routine.doses()
@@ -184,7 +214,7 @@ def daily_series(
     pain[rows] = entries["pain"].to_numpy(dtype=float, na_value=np.nan)[latest]
     per_exercise = np.full((n, len(ids)), np.nan)
     per_exercise[rows] = dose_credits(entries["exercises"].to_numpy(dtype=object)[latest], routine)
-    credit = per_exercise.mean(axis=1) if len(ids) else np.full(n, np.nan)
+    credit = prescribed_credit(per_exercise, routine, index)
 
     median = (
         pd.Series(pain, index=index)

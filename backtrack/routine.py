@@ -12,6 +12,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -65,13 +66,27 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """An exercise not prescribed from ``start`` to ``end`` (inclusive), e.g. during the
+    B blocks of a self-trial that leaves it out; ``reason`` says why."""
+
+    exercise_id: str
+    start: date
+    end: date
+    reason: str
+
+
+@dataclass(frozen=True)
 class Routine:
-    """The prescribed routine: its exercises in order, safety points and where it came from."""
+    """The prescribed routine: its exercises in order, safety points and where it came
+    from; ``pauses``: days an exercise is not prescribed (dose credit then counts only
+    the exercises that are)."""
 
     title: str
     exercises: tuple[Exercise, ...]
     safety: tuple[str, ...]
     source: str
+    pauses: tuple[Pause, ...] = ()
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -178,10 +193,16 @@ def load_routine(
     path: str | os.PathLike[str] | None = None, *, log_path: str | os.PathLike[str] | None = None
 ) -> Routine:
     """The routine in force: ``path``, else ``$BACKTRACK_ROUTINE``, else ``routine.toml``
-    beside the log, else the default."""
+    beside the log, else the default; with a self-trial planned beside the log, the
+    exercises its B blocks leave out are paused on those days (see :mod:`backtrack.trial`)."""
     chosen = path or os.environ.get(ENV_VAR)
     if not chosen and log_path is not None:
         beside = Path(log_path).parent / ROUTINE_FILE_NAME
         if beside.exists():
             chosen = beside
-    return load_routine_file(chosen) if chosen else default_routine()
+    routine = load_routine_file(chosen) if chosen else default_routine()
+    if log_path is not None:
+        from .trial import with_trial_pauses  # the plan is read by the trial module
+
+        routine = with_trial_pauses(routine, log_path)
+    return routine

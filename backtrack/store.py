@@ -734,22 +734,28 @@ def read_records(text: str) -> RecordScan:
     position = 0
     while position < len(lines):
         reader = csv.reader(itertools.islice(lines, position, None), strict=True)
-        done = position  # the last line of the last record read (1-based)
+        segment: list[int] = []  # where each record of this pass ends (relative)
+        keep_record, keep_end = records.append, segment.append
+        error = None
         try:
             for fields in reader:
-                start, done = done + 1, position + reader.line_num
-                starts.append(start)
-                ends.append(done)
-                records.append(fields)
-            break
+                keep_record(fields)
+                keep_end(reader.line_num)
         except csv.Error as exc:
-            start, end = done + 1, position + reader.line_num
-            message, unclosed = _broken_message(str(exc))
-            raw = "".join(lines[start - 1 : end])
-            broken.append(BrokenRecord(start, end, _fault_field(raw), message, unclosed))
-            position = start
-            if len(broken) >= MAX_RESYNCS:
-                break
+            error = exc
+        if segment:  # a record starts on the line after the one before it ends
+            starts += [position + 1, *(position + end + 1 for end in segment[:-1])]
+            ends += [position + end for end in segment]
+        if error is None:
+            break
+        start = (position + segment[-1] if segment else position) + 1
+        end = position + reader.line_num
+        message, unclosed = _broken_message(str(error))
+        raw = "".join(lines[start - 1 : end])
+        broken.append(BrokenRecord(start, end, _fault_field(raw), message, unclosed))
+        position = start  # read again from the line after the broken record's first
+        if len(broken) >= MAX_RESYNCS:
+            break
     if '"' in text:
         _move_stray_quotes(lines, starts, ends, records, broken)
     return RecordScan(starts, ends, records, broken, len(lines))

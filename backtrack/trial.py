@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TrialPlanError
-from .routine import Routine, load_routine_file
+from .routine import Pause, Routine, load_routine_file
 from .schema import exercise_pairs, parse_date
 from .stats import t_cdf, t_quantile
 from .store import latest_per_date
@@ -472,6 +472,31 @@ def assignment_on(plan: TrialPlan, day: date) -> Assignment | None:
     return None
 
 
+def with_trial_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Routine:
+    """``routine`` with a :class:`~backtrack.routine.Pause` for each exercise the B
+    blocks of the trial planned beside the log leave out (``b_without``, or those not in
+    ``b_routine``), so that adherence on B days counts what B prescribes. Without a plan
+    (or with one that cannot be read: the trial commands and the form say why) the
+    routine is returned as it is."""
+    path = trial_path(log_path)
+    if not path.exists():
+        return routine
+    try:
+        plan = load_plan(path)
+        left_out = set(routine.ids) - set(routine_for(plan, "B", routine).ids)
+    except (TrialPlanError, OSError, ValueError):
+        return routine
+    last = plan.stopped or plan.end
+    pauses = tuple(
+        Pause(exercise_id, block.start, min(block.end, last), f"self-trial: {plan.b}")
+        for block in plan.blocks
+        if block.condition == "B" and block.start <= last
+        for exercise_id in routine.ids
+        if exercise_id in left_out
+    )
+    return dataclasses.replace(routine, pauses=routine.pauses + pauses)
+
+
 def routine_for(plan: TrialPlan, condition: str, routine: Routine) -> Routine:
     """The routine a condition prescribes: A's is ``routine``; B's leaves out
     ``b_without`` or is read from ``b_routine``."""
@@ -480,7 +505,9 @@ def routine_for(plan: TrialPlan, condition: str, routine: Routine) -> Routine:
     if plan.b_routine:
         return load_routine_file(plan.b_routine)
     kept = tuple(e for e in routine.exercises if e.id not in plan.b_without)
-    return dataclasses.replace(routine, exercises=kept, title=f"{routine.title} ({plan.b})")
+    return dataclasses.replace(
+        routine, exercises=kept, title=f"{routine.title} ({plan.b})", pauses=()
+    )
 
 
 # ----------------------------------------------------------------------------- result

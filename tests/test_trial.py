@@ -418,3 +418,44 @@ def test_the_safety_panel_says_red_flags_end_a_trial(tmp_path):
 
     walk(form)
     assert any("ends the trial" in t and "backtrack trial stop" in t for t in texts)
+
+
+def test_adherence_on_b_days_counts_what_b_prescribes(tmp_path):
+    """The summary, the daily series and the form see the plan beside the log: on a B day
+    without wall squat, the other four exercises are the whole prescription."""
+    from backtrack.metrics import daily_series
+    from backtrack.overview import summary
+    from backtrack.routine import load_routine
+
+    log = tmp_path / "backtrack.csv"
+    plan = a_plan(seed=2)
+    write_plan(tmp_path / "trial.toml", plan)
+    four = "floor_relaxation,hip_stretch,legs_up_wall,seated_stretch"
+    a_day = next(b for b in plan.blocks if b.condition == "A").start
+    b_day = next(b for b in plan.blocks if b.condition == "B").start
+    for day in (a_day, b_day):
+        assert (
+            main(
+                [
+                    "log",
+                    "--pain",
+                    "4",
+                    "--done",
+                    four,
+                    "--date",
+                    day.isoformat(),
+                    "--csv",
+                    str(log),
+                ]
+            )
+            == 0
+        )
+    routine = load_routine(log_path=log)
+    assert {p.exercise_id for p in routine.pauses} == {"wall_squat"}
+    daily = daily_series(read_log(log).entries, routine)
+    assert daily.loc[str(a_day), "credit"] == pytest.approx(0.8)
+    assert daily.loc[str(b_day), "credit"] == pytest.approx(1.0)
+    assert daily.loc[str(b_day), "credit_wall_squat"] == 0.0  # what was done, unchanged
+    without_plan = daily_series(read_log(log).entries, default_routine())
+    assert without_plan.loc[str(b_day), "credit"] == pytest.approx(0.8)
+    assert summary(log, today=b_day).daily.loc[str(b_day), "credit"] == pytest.approx(1.0)
