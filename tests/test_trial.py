@@ -459,3 +459,23 @@ def test_adherence_on_b_days_counts_what_b_prescribes(tmp_path):
     without_plan = daily_series(read_log(log).entries, default_routine())
     assert without_plan.loc[str(b_day), "credit"] == pytest.approx(0.8)
     assert summary(log, today=b_day).daily.loc[str(b_day), "credit"] == pytest.approx(1.0)
+
+
+def test_b_can_be_a_routine_file_of_its_own(tmp_path):
+    """--b-routine: B's prescription (and so its adherence) comes from its own TOML."""
+    b_toml = tmp_path / "b.toml"
+    b_toml.write_text(
+        'title = "Short routine"\n'
+        "[[exercise]]\n"
+        'id = "floor_relaxation"\nname = "Relaxation on the floor"\ndose_minutes = 5\n'
+        'purpose = "relax"\nhow_to = "lie down"\n'
+    )
+    plan = a_plan(seed=6, b_without=(), b_routine=str(b_toml))
+    entries = simulated_entries(plan, effect=0, seed=1)
+    result = analyse(plan, entries, ROUTINE, today=date(2030, 1, 1))
+    # every simulated day does relaxation fully: B (relaxation only) is fully adhered to
+    assert result.adherence["B"] == pytest.approx(1.0)
+    assert result.adherence["A"] < 1.0
+    assert result.deviations["B"] > 0  # hip stretch done on B days: not in B's routine
+    with pytest.raises(TrialPlanError, match="either b_without or b_routine"):
+        a_plan(b_without=("wall_squat",), b_routine=str(b_toml))
