@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_trial import ROUTINE, a_plan, simulated_entries  # noqa: E402  (the test's model)
+from test_trial import ROUTINE, calibrate  # noqa: E402  (the test's model)
 
 from backtrack.demo import generate, to_csv_text  # noqa: E402
-from backtrack.trial import analyse, exact_p_value, plan_trial, write_plan  # noqa: E402
+from backtrack.trial import exact_p_value, plan_trial, write_plan  # noqa: E402
 
 
 def timed(function, repeats: int) -> float:
@@ -90,20 +90,10 @@ def main() -> None:
 
     runs = 400
     for effect in (0.0, -1.5):
-        covered = rejected = 0
-        for seed in range(runs):
-            plan = a_plan(seed=seed)
-            result = analyse(
-                plan,
-                simulated_entries(plan, effect=effect, seed=seed),
-                ROUTINE,
-                today=date(2030, 1, 1),
-            )
-            covered += result.low <= effect <= result.high
-            rejected += result.p_value < 0.05
+        coverage, rate = calibrate(effect, runs)
         print(
             f"calibration, true effect {effect:+.1f}, {runs} simulated 6-pair trials: "
-            f"interval covers the truth {covered / runs:.1%}, p < 0.05 in {rejected / runs:.1%}"
+            f"interval covers the truth {coverage:.1%}, p < 0.05 in {rate:.1%}"
         )
 
 

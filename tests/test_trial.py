@@ -210,25 +210,28 @@ def test_ties_count_towards_the_p_value():
 # ----------------------------------------------------------------------------- calibration
 
 
+def calibrate(effect: float, runs: int) -> tuple[float, float]:
+    """(coverage of the interval, share of p < 0.05) over ``runs`` simulated 6-pair
+    trials of 7-day blocks with a true effect of ``effect`` points (the model of
+    :func:`simulated_entries`). Also used by bench/trial.py."""
+    covered = rejected = 0
+    for seed in range(runs):
+        plan = a_plan(seed=seed)
+        entries = simulated_entries(plan, effect=effect, seed=seed)
+        result = analyse(plan, entries, ROUTINE, today=date(2030, 1, 1))
+        assert result.complete_pairs == 6
+        covered += result.low <= effect <= result.high
+        rejected += result.p_value < 0.05
+    return covered / runs, rejected / runs
+
+
 @pytest.mark.parametrize("effect", [-1.5, 0.0])
 def test_planted_effects_through_the_whole_analysis(effect):
     """300 simulated 6-pair trials of 7-day blocks (AR(1) days, carry-over over two
     days, 2 washout days): the interval covers the truth ~95%; with no effect the exact
     test rejects at most 5% of the time (plus Monte Carlo error)."""
-    covered, rejected = 0, 0
     runs = 300
-    for seed in range(runs):
-        plan = a_plan(seed=seed)
-        result = analyse(
-            plan,
-            simulated_entries(plan, effect=effect, seed=seed),
-            ROUTINE,
-            today=date(2030, 1, 1),
-        )
-        assert result.complete_pairs == 6
-        covered += result.low <= effect <= result.high
-        rejected += result.p_value < 0.05
-    coverage, rate = covered / runs, rejected / runs
+    coverage, rate = calibrate(effect, runs)
     assert 0.92 <= coverage <= 0.98, coverage
     if effect == 0:
         assert rate <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / runs), rate
