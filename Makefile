@@ -72,6 +72,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/plots.py
 	$(BIN)/python bench/cohort.py
+	$(BIN)/python bench/trial.py
 
 # The README's pictures of the trend chart and the report, from demo data (needs pdftoppm:
 # Debian's poppler-utils, installed here when missing and we are root).
