@@ -189,13 +189,32 @@ class DailyNoise:
         return self.sd**2 * self.persistence**gaps
 
 
+_EXACT_TRACE_DAYS = 400
+"""Up to this many rated days the line's share of the noise is computed exactly."""
+
+
+def _line_absorbs(days: np.ndarray, persistence: float) -> float:
+    """How many days' worth of AR(1) noise variance the fitted line takes away: the
+    expected residual sum of squares is SD² (n − tr(H R)), H the hat matrix of the
+    line through ``days`` and R = ρ^|gap| their correlation (2 for independent days).
+    Exact up to :data:`_EXACT_TRACE_DAYS` rated days; beyond, its limit 2 (1 + ρ) /
+    (1 − ρ), which errs on the wide side."""
+    n = len(days)
+    if n > _EXACT_TRACE_DAYS:
+        return min(2 * (1 + persistence) / (1 - persistence), n / 2)
+    x = np.column_stack([np.ones(n), days - days.mean()])
+    correlation = persistence ** np.abs(days[:, None] - days[None, :]).astype(float)
+    return float(np.trace(np.linalg.solve(x.T @ x, x.T @ correlation @ x)))
+
+
 def daily_noise(pain: np.ndarray) -> DailyNoise:
     """:class:`DailyNoise` of ``pain`` (points), one value per calendar day, NaN = not
     rated: residuals from the least-squares line through the rated days; ``sd`` =
-    sqrt(SS / (n − 2)); persistence = Σ r_t r_{t−1} over pairs of consecutive rated days
-    divided by (pairs × SS / n) (with fewer than 7 such pairs: the square root of the same
-    over pairs two days apart), plus its first-order bias (2 + 5.5 ρ) / n, clipped to
-    0-0.98."""
+    sqrt(SS / (n − tr(H R))) (:func:`_line_absorbs`: n − 2 for independent days; the
+    line absorbs more of persistent noise); persistence = Σ r_t r_{t−1} over pairs of
+    consecutive rated days divided by (pairs × SS / n) (with fewer than 7 such pairs:
+    the square root of the same over pairs two days apart), plus its first-order bias
+    (2 + 5.5 ρ) / n, clipped to 0-0.98."""
     pain = np.asarray(pain, dtype=float)
     days = np.flatnonzero(~np.isnan(pain))
     n = len(days)
@@ -215,7 +234,8 @@ def daily_noise(pain: np.ndarray) -> DailyNoise:
             raw = float(residual[pairs] @ residual[pairs + 1]) / (len(pairs) * ss / n)
             raw = raw if gap == 1 else math.sqrt(max(raw, 0.0))
             persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
-            return DailyNoise(math.sqrt(ss / (n - 2)), persistence, n)
+            dof = n - _line_absorbs(days, persistence)
+            return DailyNoise(math.sqrt(ss / dof), persistence, n)
     reason = (
         f"needs {NOISE_MIN_PAIRS} pairs of rated days one or two days apart, has "
         f"{int(np.sum(np.diff(days) <= 2))}"
