@@ -389,15 +389,15 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    """One row per patient log in a folder, who needs attention first."""
+    """One row per patient log in a folder (or fsspec URL), who needs attention first."""
     from .cohort import log_files, needs_attention, summarise
-    from .routine import load_routine
 
     paths = log_files(args.folder)
     if not paths:
         raise UsageError(f"{args.folder}: no *.csv logs in this folder")
     table = needs_attention(
-        summarise(paths, routine=load_routine(args.routine)), today=date.today()
+        summarise(paths, routine_path=args.routine, scheduler=args.scheduler),
+        today=date.today(),
     )
     for problems in table["problems"]:
         for problem in problems:
@@ -720,9 +720,20 @@ def build_parser() -> argparse.ArgumentParser:
     loop.set_defaults(handler=cmd_import_loop)
 
     cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
-    cohort.add_argument("folder", help="a folder of patient logs (*.csv)")
+    cohort.add_argument(
+        "folder", help="a folder of patient logs (*.csv): a path or a URL (file://, s3://)"
+    )
     cohort.add_argument("--json", action="store_true", help="a JSON list, attention first")
-    cohort.add_argument("--routine", help="routine TOML for every patient (default: built-in)")
+    cohort.add_argument(
+        "--routine",
+        help="routine TOML for every patient (default: each log's, as backtrack summary)",
+    )
+    cohort.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the per-patient tasks on this Dask scheduler (tcp://host:8786); "
+        "default: local processes",
+    )
     cohort.set_defaults(handler=cmd_cohort)
 
     remind = sub.add_parser(
