@@ -78,15 +78,6 @@ def report_data(
 # ----------------------------------------------------------------------------- text helpers
 
 
-class _PageFigure(Figure):
-    """A report page: a Figure whose text is drawn with fonts read from memory
-    (:func:`plots.memory_fonts`; the page is mostly text)."""
-
-    def draw(self, renderer) -> None:
-        with plots.memory_fonts(renderer):
-            super().draw(renderer)
-
-
 class _Page:
     """Places text and axes on a page in inches from the top-left corner."""
 
@@ -237,7 +228,7 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
 
 def page_one(data: ReportData) -> Figure:
     """The one page to take to the clinic."""
-    fig = _PageFigure(figsize=A4)
+    fig = Figure(figsize=A4)
     page = _Page(fig)
     width = page.width - 2 * MARGIN
     s = data.summary
@@ -465,7 +456,7 @@ def _red_flags(page: _Page, s: Summary, bottom: float) -> float:
 def page_two(data: ReportData) -> Figure:
     """Details: what the analysis says in words, next-day pain by adherence, each
     exercise week by week, habit strength."""
-    fig = _PageFigure(figsize=A4)
+    fig = Figure(figsize=A4)
     page = _Page(fig)
     width = page.width - 2 * MARGIN
     s = data.summary
