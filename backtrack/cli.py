@@ -11,12 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, LogFormatError
+from .errors import (
+    FieldError,
+    InputError,
+    LogFormatError,
+    LogLockedError,
+    SaveFailedError,
+    SettingsFileError,
+)
 from .store import resolve_log_path
 
 if TYPE_CHECKING:
@@ -797,8 +805,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+USER_ERRORS = (
+    FieldError,  # InputError too
+    LogFormatError,
+    SettingsFileError,  # RoutineError, TrialPlanError
+    LogLockedError,
+    SaveFailedError,
+    UsageError,
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+"""What a user can cause and fix (bad input, a bad file, a path): exit 2 with the message."""
+
+
+def _users_fault(exc: BaseException) -> bool:
+    """The project's own errors, the file errors above, and any other error the system
+    raised about a named file (a full or read-only disk)."""
+    if isinstance(exc, USER_ERRORS):
+        return True
+    return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit code (never raises for bad input)."""
+    """Run the command; returns the exit code: 2 for input the user can fix (message on
+    stderr), 1 with a traceback for anything else (a bug)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -806,9 +839,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return args.handler(args)
-    except (InputError, UsageError, LogFormatError, ValueError, OSError) as exc:
-        print(f"backtrack {args.command}: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if _users_fault(exc):
+            print(f"backtrack {args.command}: {exc}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(
+            f"backtrack {args.command}: internal error (a bug, not your input): please "
+            "report it to the backtrack maintainers with the traceback above",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -225,7 +225,11 @@ def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict
     each future's result is taken once, so no patient is lost or counted twice."""
     from distributed import Client, as_completed
 
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, ValueError) as exc:  # unreachable, or not an address
+        raise FieldError("--scheduler", "a Dask scheduler reachable from here", scheduler) from exc
+    with client:
         futures = client.map(
             patient_row,
             [path for path, _ in jobs],

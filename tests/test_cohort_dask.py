@@ -88,3 +88,9 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_no_patient(tmp_path, routi
         seen += [row["path"] for row in rows]
     assert len(seen) == len(paths) and sorted(seen) == paths
     assert len(seen) > 1
+
+
+def test_an_unreachable_scheduler_is_refused_as_input(clinic, capsys):
+    assert main(["cohort", str(clinic), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler" in err and "Traceback" not in err
