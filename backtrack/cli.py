@@ -411,11 +411,9 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
     if args.json:
-        records = json.loads(table.to_json(orient="records", date_format="iso"))
-        for record in records:
-            for key in ("first_day", "last_day"):
-                record[key] = record[key][:10] if record[key] else None
-        print(json.dumps(records, ensure_ascii=False, indent=2))
+        from .cohort import json_records
+
+        print(json.dumps(json_records(table), ensure_ascii=False, indent=2))
         return 0
     print(
         f"{'patient':<16} {'days':>5} {'base':>5} {'7d':>5} {'change':>6} {'class':<18} "

@@ -303,6 +303,26 @@ def summarise(
     return table_of(rows, names)
 
 
+def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table as JSON-ready records at full precision (as ``backtrack summary
+    --json``): days as ``YYYY-MM-DD``, a missing number as None."""
+    records = []
+    for row in table.to_dict("records"):
+        record: dict[str, Any] = {}
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                value = value.date().isoformat()
+            elif isinstance(value, np.integer):
+                value = int(value)
+            elif isinstance(value, float | np.floating):
+                value = stats.finite_or_none(float(value))
+            elif value is pd.NaT or (not isinstance(value, list | str) and pd.isna(value)):
+                value = None
+            record[key] = value
+        records.append(record)
+    return records
+
+
 def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
     naming why: pain rising (trend interval above 0), pain clinically worse than baseline

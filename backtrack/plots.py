@@ -81,11 +81,12 @@ def daily_for(
     since: date | str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """The daily series the charts draw, for a log (or its ``entries``) from ``since``
-    on, trimmed to start on the first logged day (as :func:`backtrack.summary` does)."""
-    from .routine import load_routine
+    on, trimmed to start on the first logged day (as :func:`backtrack.summary` does), with the
+    log's routine (:func:`backtrack.routine.routine_of`) unless ``routine`` is given."""
+    from .routine import routine_of
 
     entries = log if isinstance(log, pd.DataFrame) else log.entries
-    return metrics.daily_since(entries, routine or load_routine(), since)
+    return metrics.daily_since(entries, routine_of(log, routine), since)
 
 
 def _check_daily(daily: pd.DataFrame) -> None:

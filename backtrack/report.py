@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from . import metrics, plots
 from .files import write_private
 from .overview import Summary, summary
-from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, load_routine
+from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date
 
 A4 = (8.27, 11.69)
@@ -70,7 +70,7 @@ def report_data(
 ) -> ReportData:
     """Gather the report's data for a log, from ``since`` on (default: all of it);
     ``baseline`` = (start, end) a chosen baseline period."""
-    routine = routine or load_routine()
+    routine = routine_of(log, routine)
     result = summary(log, routine=routine, today=today, since=since, baseline=baseline)
     return ReportData(result.daily, result, routine, log.entries, name, bool(log.demo))
 
