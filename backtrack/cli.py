@@ -11,12 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, LogFormatError
+from .errors import (
+    FieldError,
+    InputError,
+    LogFormatError,
+    LogLockedError,
+    SaveFailedError,
+    SettingsFileError,
+)
 from .store import resolve_log_path
 
 if TYPE_CHECKING:
@@ -389,25 +397,23 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
-    """One row per patient log in a folder, who needs attention first."""
+    """One row per patient log in a folder (or fsspec URL), who needs attention first."""
     from .cohort import log_files, needs_attention, summarise
-    from .routine import load_routine
 
     paths = log_files(args.folder)
     if not paths:
         raise UsageError(f"{args.folder}: no *.csv logs in this folder")
     table = needs_attention(
-        summarise(paths, routine=load_routine(args.routine)), today=date.today()
+        summarise(paths, routine_path=args.routine, scheduler=args.scheduler),
+        today=date.today(),
     )
     for problems in table["problems"]:
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
     if args.json:
-        records = json.loads(table.to_json(orient="records", date_format="iso"))
-        for record in records:
-            for key in ("first_day", "last_day"):
-                record[key] = record[key][:10] if record[key] else None
-        print(json.dumps(records, ensure_ascii=False, indent=2))
+        from .cohort import json_records
+
+        print(json.dumps(json_records(table), ensure_ascii=False, indent=2))
         return 0
     print(
         f"{'patient':<16} {'days':>5} {'base':>5} {'7d':>5} {'change':>6} {'class':<18} "
@@ -720,9 +726,20 @@ def build_parser() -> argparse.ArgumentParser:
     loop.set_defaults(handler=cmd_import_loop)
 
     cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
-    cohort.add_argument("folder", help="a folder of patient logs (*.csv)")
+    cohort.add_argument(
+        "folder", help="a folder of patient logs (*.csv): a path or a URL (file://, s3://)"
+    )
     cohort.add_argument("--json", action="store_true", help="a JSON list, attention first")
-    cohort.add_argument("--routine", help="routine TOML for every patient (default: built-in)")
+    cohort.add_argument(
+        "--routine",
+        help="routine TOML for every patient (default: each log's, as backtrack summary)",
+    )
+    cohort.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the per-patient tasks on this Dask scheduler (tcp://host:8786); "
+        "default: local processes",
+    )
     cohort.set_defaults(handler=cmd_cohort)
 
     remind = sub.add_parser(
@@ -786,8 +803,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+USER_ERRORS = (
+    FieldError,  # InputError too
+    LogFormatError,
+    SettingsFileError,  # RoutineError, TrialPlanError
+    LogLockedError,
+    SaveFailedError,
+    UsageError,
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+"""What a user can cause and fix (bad input, a bad file, a path): exit 2 with the message."""
+
+
+def _users_fault(exc: BaseException) -> bool:
+    """The project's own errors, the file errors above, and any other error the system
+    raised about a named file (a full or read-only disk)."""
+    if isinstance(exc, USER_ERRORS):
+        return True
+    return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit code (never raises for bad input)."""
+    """Run the command; returns the exit code: 2 for input the user can fix (message on
+    stderr), 1 with a traceback for anything else (a bug)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -795,9 +837,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return args.handler(args)
-    except (InputError, UsageError, LogFormatError, ValueError, OSError) as exc:
-        print(f"backtrack {args.command}: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if _users_fault(exc):
+            print(f"backtrack {args.command}: {exc}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(
+            f"backtrack {args.command}: internal error (a bug, not your input): please "
+            "report it to the backtrack maintainers with the traceback above",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

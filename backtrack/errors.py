@@ -89,3 +89,8 @@ class LogLockedError(OSError):
             f"{path}: the log is locked by another save (waited {waited_seconds:g} s); "
             "nothing was written, try again"
         )
+
+
+class SaveFailedError(OSError):
+    """A save could not be completed (the write or fsync failed, or the folder cannot
+    hold a log); the message says whether the file was left as it was."""

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from . import metrics, stats
-from .routine import CHRONIC_NOTICE, Routine, load_routine
+from .routine import CHRONIC_NOTICE, Routine, load_routine, routine_of
 from .store import LogData, read_log
 
 SCHEMA = 1
@@ -318,7 +318,7 @@ def summary(
         routine = routine or load_routine(log_path=log)
         loaded = read_log(log, strict=False, known_exercises=routine.ids)
         entries, source, problems = loaded.entries, loaded.path, len(loaded.problems)
-    routine = routine or load_routine(log_path=None if source.startswith("<") else source)
+    routine = routine_of(log if isinstance(log, LogData) else source, routine)
     today = today or date.today()
     daily = metrics.daily_since(entries, routine, since)
     messages: list[str] = []

@@ -15,14 +15,8 @@ never import it.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import io
-import os
-import struct
-import threading
-import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -45,8 +39,6 @@ from . import metrics, stats
 from .errors import FieldError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.ft2font import FT2Font
-
     from .routine import Routine
     from .store import LogData
 
@@ -89,11 +81,12 @@ def daily_for(
     since: date | str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """The daily series the charts draw, for a log (or its ``entries``) from ``since``
-    on, trimmed to start on the first logged day (as :func:`backtrack.summary` does)."""
-    from .routine import load_routine
+    on, trimmed to start on the first logged day (as :func:`backtrack.summary` does), with the
+    log's routine (:func:`backtrack.routine.routine_of`) unless ``routine`` is given."""
+    from .routine import routine_of
 
     entries = log if isinstance(log, pd.DataFrame) else log.entries
-    return metrics.daily_since(entries, routine or load_routine(), since)
+    return metrics.daily_since(entries, routine_of(log, routine), since)
 
 
 def _check_daily(daily: pd.DataFrame) -> None:
@@ -514,111 +507,7 @@ def key(
     return texts
 
 
-# ----------------------------------------------------------------------------- fonts in memory
-
-MEMORY_FONTS = tuple(matplotlib.__version_info__[:2]) == (3, 11)
-"""Whether :func:`memory_fonts` applies: written against matplotlib 3.11's Agg and PDF
-renderers and checked there by the tests (same pixels, same PDF bytes); on other
-versions drawing goes matplotlib's own way, as fast as it is there."""
-
-
-class _FontBytes(io.BytesIO):
-    """A font file's bytes for FreeType to read from memory. ``str()`` is the file's path:
-    the PDF backend names a font by ``str(font.fname)`` and embeds that file."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(_font_file(path))
-        self.path = path
-
-    def __str__(self) -> str:
-        return self.path
-
-
-@functools.lru_cache(8)
-def _font_file(path: str) -> bytes:
-    with open(path, "rb") as file:
-        return file.read()
-
-
-_realpath = functools.lru_cache(64)(os.path.realpath)
-
-
-@functools.lru_cache(16)
-def _memory_font(
-    paths: tuple[tuple[str, int], ...], kerning: int | None, last_resort: bool, thread: int
-) -> FT2Font:
-    """What ``font_manager.get_font`` builds for ``paths`` in matplotlib 3.11 (the first
-    font falling back to the others, then to the Last Resort font), reading the files
-    from memory. Keyed like matplotlib's own cache (one per thread: FT2Font objects are
-    not thread-safe), emptied in a forked child."""
-    from matplotlib import cbook
-    from matplotlib.ft2font import FT2Font
-
-    extra = {} if kerning is None else {"_kerning_factor": kerning}
-    fallbacks = [FT2Font(_FontBytes(path), face_index=i, **extra) for path, i in paths[1:]]
-    last_path = _realpath(cbook._get_data_path("fonts", "ttf", "LastResortHE-Regular.ttf"))
-    last = paths.index((last_path, 0)) if (last_path, 0) in paths else -1
-    if last < 0 and last_resort:
-        fallbacks.append(FT2Font(_FontBytes(last_path), _warn_if_used=True, **extra))
-        last = len(fallbacks)
-    path, index = paths[0]
-    font = FT2Font(_FontBytes(path), face_index=index, _fallback_list=fallbacks, **extra)
-    if last == 0:
-        font.set_charmap(0)  # as matplotlib: Last Resort's Unicode charmap is empty
-    elif last > 0:
-        fallbacks[last - 1].set_charmap(0)
-    return font
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_memory_font.cache_clear)
-
-
-def _sized_font(prop: FontProperties, dpi: float) -> FT2Font:
-    """The renderers' ``get_font(...)`` + clear + set_size, with :func:`_memory_font`."""
-    from matplotlib.font_manager import fontManager
-
-    found = fontManager._find_fonts_by_props(prop)
-    paths = tuple((_realpath(str(f)), getattr(f, "face_index", 0)) for f in found)
-    rc = matplotlib.rcParams
-    font = _memory_font(
-        paths, rc["text.kerning_factor"], rc["font.enable_last_resort"], threading.get_ident()
-    )
-    font._set_transform([[0x10000, 0], [0, 0x10000]], [0, 0])  # as get_font (Agg moves it)
-    font.clear()
-    font.set_size(prop.get_size_in_points(), dpi)
-    return font
-
-
-@contextlib.contextmanager
-def memory_fonts(renderer: object) -> Iterator[None]:
-    """While drawing with ``renderer`` (Agg, PDF, or the PDF backend's mixed-mode wrapper),
-    text is measured and drawn with fonts read from memory: the same glyphs, positions
-    and embedded fonts. matplotlib's fonts read their file through a Python file object,
-    a seek and a read (several system calls) for every glyph, about three times per
-    character drawn (measure, lay out, render or embed): ~13 µs a glyph against ~4 µs
-    from memory, about 190 of the clinic report's 490 ms. Only this renderer object
-    changes, and only until the block ends (see :data:`MEMORY_FONTS`)."""
-    base = getattr(renderer, "_vector_renderer", renderer)
-    name = dpi = None
-    if MEMORY_FONTS:
-        from matplotlib.backends.backend_agg import RendererAgg
-
-        if isinstance(base, RendererAgg):
-            name, dpi = "_prepare_font", base.dpi
-        elif type(base).__module__ == "matplotlib.backends.backend_pdf":
-            from matplotlib.backends.backend_pdf import RendererPdf
-
-            if isinstance(base, RendererPdf):
-                name, dpi = "_get_font_ttf", 72  # as RendererPdf measures and draws
-    if name is None or name in vars(base) or not hasattr(base, name):
-        yield
-        return
-    setattr(base, name, functools.partial(_sized_font, dpi=dpi))
-    try:
-        yield
-    finally:
-        delattr(base, name)
+# ----------------------------------------------------------------------------- PNG
 
 
 PNG_STYLE = {"text.hinting": "no_hinting"}
@@ -626,52 +515,14 @@ PNG_STYLE = {"text.hinting": "no_hinting"}
 trend chart; looks the same at 90-100 dpi."""
 
 
-def _png(rgb: np.ndarray) -> bytes:
-    """An 8-bit RGB PNG of ``rgb`` (rows x columns x 3): every row unfiltered (PNG filter
-    type 0) and the lot deflated at zlib level 1. Pillow's encoder picks a filter for each
-    row by trying all five, which took half of its ~14 ms for the trend chart; unfiltered
-    rows compress as well here (flat colours: ~150 kB either way) in ~7 ms."""
-    height, width = rgb.shape[:2]
-    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
-    rows[:, 0] = 0
-    pixels = rows[:, 1:].reshape(height, width, 3)  # a view: one copy of the pixels
-    pixels[...] = rgb
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(data, zlib.crc32(kind))
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, RGB
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            chunk(b"IHDR", header),
-            chunk(b"IDAT", zlib.compress(rows, 1)),
-            chunk(b"IEND", b""),
-        )
-    )
-
-
 def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
-    """The figure as PNG, fast: rendered once with Agg and saved as opaque RGB (the
-    figure has a solid background, so the alpha channel only costs), with
-    :data:`PNG_STYLE`, by :func:`_png` (zlib level 1: about 30 ms less than the default
-    at 10 years, files about a third bigger). The figure's own canvas, if any, is left
-    as it was."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    original_canvas, original_dpi = fig.canvas, fig.dpi
-    try:
-        with matplotlib.rc_context(PNG_STYLE):
-            fig.dpi = dpi
-            canvas = FigureCanvasAgg(fig)
-            with memory_fonts(canvas.get_renderer()):
-                canvas.draw()
-            rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        return _png(rgb)
-    finally:
-        fig.dpi = original_dpi
-        fig.set_canvas(original_canvas)
+    """The figure as PNG (matplotlib's own ``savefig``), with :data:`PNG_STYLE` and zlib
+    level 1 (Pillow's ``compress_level``: about 30 ms less than the default at 10
+    years, files about a third bigger)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(PNG_STYLE):
+        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
 
 
 def trend_figure(

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from . import metrics, plots
 from .files import write_private
 from .overview import Summary, summary
-from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, load_routine
+from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date
 
 A4 = (8.27, 11.69)
@@ -70,21 +70,12 @@ def report_data(
 ) -> ReportData:
     """Gather the report's data for a log, from ``since`` on (default: all of it);
     ``baseline`` = (start, end) a chosen baseline period."""
-    routine = routine or load_routine()
+    routine = routine_of(log, routine)
     result = summary(log, routine=routine, today=today, since=since, baseline=baseline)
     return ReportData(result.daily, result, routine, log.entries, name, bool(log.demo))
 
 
 # ----------------------------------------------------------------------------- text helpers
-
-
-class _PageFigure(Figure):
-    """A report page: a Figure whose text is drawn with fonts read from memory
-    (:func:`plots.memory_fonts`; the page is mostly text)."""
-
-    def draw(self, renderer) -> None:
-        with plots.memory_fonts(renderer):
-            super().draw(renderer)
 
 
 class _Page:
@@ -237,7 +228,7 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
 
 def page_one(data: ReportData) -> Figure:
     """The one page to take to the clinic."""
-    fig = _PageFigure(figsize=A4)
+    fig = Figure(figsize=A4)
     page = _Page(fig)
     width = page.width - 2 * MARGIN
     s = data.summary
@@ -465,7 +456,7 @@ def _red_flags(page: _Page, s: Summary, bottom: float) -> float:
 def page_two(data: ReportData) -> Figure:
     """Details: what the analysis says in words, next-day pain by adherence, each
     exercise week by week, habit strength."""
-    fig = _PageFigure(figsize=A4)
+    fig = Figure(figsize=A4)
     page = _Page(fig)
     width = page.width - 2 * MARGIN
     s = data.summary

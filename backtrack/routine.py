@@ -206,3 +206,18 @@ def load_routine(
 
         routine = with_trial_pauses(routine, log_path)
     return routine
+
+
+def routine_of(log: object, routine: Routine | None = None) -> Routine:
+    """The one routine every view uses for ``log`` (a :class:`~backtrack.store.LogData`,
+    its ``entries`` frame, or a path): ``routine`` when given; for a log read from a
+    file, :func:`load_routine` with that ``log_path`` (``routine.toml`` and a self-trial
+    plan beside it); otherwise (demo data, a bare frame) :func:`load_routine`."""
+    if routine is not None:
+        return routine
+    if isinstance(log, str | os.PathLike):
+        return load_routine(log_path=log)
+    path = getattr(log, "path", None)
+    if isinstance(path, str) and path and not path.startswith("<"):
+        return load_routine(log_path=path)
+    return load_routine()

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from .errors import FieldError, LogFormatError, LogLockedError, LogProblem
+from .errors import FieldError, LogFormatError, LogLockedError, LogProblem, SaveFailedError
 from .schema import (
     COLUMNS,
     DATE_PATTERN,
@@ -224,7 +224,7 @@ def _separator_before_append(fd: int, info: os.stat_result, path: Path, header: 
     return tail_separator(text, header)
 
 
-def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> OSError:
+def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> SaveFailedError:
     """Cut the file back to ``size`` bytes after a failed write (removing a file this
     append created) and return the error to raise."""
     try:
@@ -242,7 +242,7 @@ def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> OSError
         if undone
         else "the file could not be cut back: run backtrack validate"
     )
-    return OSError(f"{path}: {reason}; {outcome}")
+    return SaveFailedError(f"{path}: {reason}; {outcome}")
 
 
 def _check_lock_folder(lock_path: str) -> None:
@@ -253,7 +253,7 @@ def _check_lock_folder(lock_path: str) -> None:
     try:
         os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
     except OSError as exc:
-        raise OSError(
+        raise SaveFailedError(
             f"{os.path.dirname(lock_path)}: cannot save a log here ({exc.strerror or exc}); "
             "choose a folder you can write to with --csv or BACKTRACK_CSV"
         ) from None

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from . import plots
 from .overview import Summary, summary
 from .report import ReportData, key_numbers
-from .routine import Routine, load_routine
+from .routine import Routine, load_routine, routine_of
 from .store import LogData, resolve_log_path
 
 PERIODS: tuple[tuple[str, int | None], ...] = (
@@ -141,7 +141,7 @@ def trends_view(
     if log is None:
         log, found = open_log()
         routine = routine or found
-    routine = routine or load_routine()
+    routine = routine_of(log, routine)
     label = (
         "<b style='color:#D55E00'>DEMO DATA: made-up numbers. Save your first day in "
         "01-log to see your own.</b>"

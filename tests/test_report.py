@@ -13,7 +13,7 @@ import pytest
 from matplotlib import pyplot as plt
 from pypdf import PdfReader
 
-from backtrack import plots, report
+from backtrack import report
 from backtrack.cli import main
 from backtrack.demo import to_csv_text, write_demo
 from backtrack.routine import CHRONIC_NOTICE, RED_FLAGS
@@ -206,12 +206,8 @@ def test_report_file_is_private_and_replaces_whole(demo_csv, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []
 
 
-@pytest.mark.skipif(
-    not plots.MEMORY_FONTS, reason="fonts from memory are used on matplotlib 3.11 only"
-)
-def test_fonts_read_from_memory_give_the_same_pdf(monkeypatch):
-    """plots.memory_fonts changes how fast the page's text is laid out, never the file:
-    the same bytes (glyphs, kerning, embedded fonts) as matplotlib's own fonts give."""
+def test_the_pdf_is_reproducible_and_embeds_its_fonts(monkeypatch):
+    """The same log gives the same bytes (glyphs, kerning, embedded font subsets)."""
     import io
 
     from backtrack.demo import demo_log
@@ -219,15 +215,14 @@ def test_fonts_read_from_memory_give_the_same_pdf(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the PDF's creation date
     log = demo_log(400, seed=2, end=END)
 
-    def pdf(memory: bool) -> bytes:
-        monkeypatch.setattr(plots, "MEMORY_FONTS", memory)
+    def pdf() -> bytes:
         buffer = report.write_report(
             io.BytesIO(), log, name="Zoë Ünal – ½ ✓", today=END, details=True
         )
         return buffer.getvalue()
 
-    fast = pdf(True)
-    assert fast == pdf(False)
+    fast = pdf()
+    assert fast == pdf()
     reader = PdfReader(io.BytesIO(fast))
     assert len(reader.pages) == 2
     assert "Zoë Ünal – ½ ✓" in reader.pages[0].extract_text()
