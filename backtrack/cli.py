@@ -367,7 +367,13 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     log_path = resolve_log_path(args.csv)
     routine = load_routine(args.routine, log_path=log_path)
     plan = import_loop(
-        args.export, log_path, parse_mapping(args.map), routine, dry_run=args.dry_run
+        args.export,
+        log_path,
+        parse_mapping(args.map),
+        routine,
+        dry_run=args.dry_run,
+        minutes=args.minutes or (),
+        not_minutes=args.not_minutes or (),
     )
     for habit in plan.unmapped:
         print(f"not imported: habit {habit!r} maps to no exercise (add it to --map)")
@@ -379,6 +385,12 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
         f"{len(plan.already_logged)} day(s) already in the log, {len(plan.not_logged)} with "
         f"no information (not logged), {len(plan.future)} in the future"
     )
+    if plan.auto_days:
+        print(
+            f"note: {len(plan.auto_days)} of the days not logged were YES_AUTO in Loop (a "
+            "weekly or monthly target already met; Loop also writes a NO you entered on "
+            "such a day as YES_AUTO): they come in as not logged"
+        )
     if args.dry_run:
         print("dry run: nothing was written. The rows would be:")
         sys.stdout.write(csv_line(list(COLUMNS)))
@@ -712,7 +724,22 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument(
         "--map",
         required=True,
-        help="habits to exercises: 'Relax=floor_relaxation,Hips=hip_stretch' (others: listed)",
+        action="append",
+        metavar="HABIT=ID",
+        help="habits to exercises: 'Relax=floor_relaxation,Hips=hip_stretch', or once per "
+        "habit (a name may hold commas; quote one that holds '='); others are listed",
+    )
+    loop.add_argument(
+        "--minutes",
+        action="append",
+        metavar="HABIT",
+        help="a numeric habit whose amounts are minutes (when the export gives no unit)",
+    )
+    loop.add_argument(
+        "--not-minutes",
+        action="append",
+        metavar="HABIT",
+        help="a numeric habit not in minutes: an amount above 0 is done at the dose",
     )
     loop.add_argument("--dry-run", action="store_true", help="print the rows, write nothing")
     loop.add_argument("--routine", help="routine TOML file (default: see README)")
