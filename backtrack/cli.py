@@ -349,6 +349,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         log,
         routine,
         patient=args.patient,
+        patient_identifier=args.patient_identifier,
+        no_subject=args.no_subject,
         timestamp=datetime.now().astimezone(),
         notes=args.notes,
     )
@@ -709,7 +711,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--fhir", action="store_true", required=True, help="FHIR R4B JSON (the only format)"
     )
     export.add_argument("-o", "--output", required=True, help="the bundle file ('-': stdout)")
-    export.add_argument("--patient", help="FHIR reference of the patient, e.g. Patient/123")
+    export.add_argument(
+        "--patient",
+        help="FHIR reference of the patient, e.g. Patient/123 or an absolute URL ending in "
+        "one (identifiers are keyed on Patient/123 either way)",
+    )
+    export.add_argument(
+        "--patient-identifier",
+        metavar="SYSTEM|VALUE",
+        help="the patient's business identifier, e.g. 'https://clinic.example/mrn|12345'",
+    )
+    export.add_argument(
+        "--no-subject",
+        action="store_true",
+        help="export without a patient (a subject is required otherwise)",
+    )
     export.add_argument(
         "--notes", action="store_true", help="include free-text notes (off: they may be private)"
     )
