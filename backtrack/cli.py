@@ -402,6 +402,37 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Write a valid copy of a log a spreadsheet saved in its own dialect; list changes."""
+    from .actions import load_log
+    from .repair import repair_log
+
+    offset = None
+    if args.utc_offset is not None:
+        try:
+            offset = datetime.fromisoformat(f"2000-01-01T00:00{args.utc_offset}").tzinfo
+        except ValueError:
+            offset = None
+        if offset is None:
+            raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
+    report = repair_log(args.input, args.output, utc_offset=offset)
+    print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
+    for change in report.changes:
+        print(f"changed: {change}")
+    for loss in report.unrecoverable:
+        print(f"cannot be recovered: line {loss.line}: {loss.column}: {loss.found!r}: {loss.why}")
+    for line, reason in report.left_out:
+        print(f"left out: line {line}: {reason} (it stays in {report.source})")
+    log = load_log(report.output, strict=False)
+    state = "passes validate" if not log.problems else f"{len(log.problems)} problem(s) left"
+    print(
+        f"wrote {report.rows} row(s) to {report.output} ({state}); {len(report.changes)} "
+        f"change(s), {len(report.unrecoverable)} thing(s) that cannot be recovered, "
+        f"{len(report.left_out)} row(s) left out; {report.source} was not changed"
+    )
+    return 1 if report.left_out or log.problems else 0
+
+
 def cmd_cohort(args: argparse.Namespace) -> int:
     """One row per patient log in a folder, who needs attention first."""
     from .cohort import log_files, needs_attention, summarise
@@ -761,6 +792,18 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(loop)
     loop.set_defaults(handler=cmd_import_loop)
+
+    repair = sub.add_parser(
+        "repair", help="a valid copy of a log a spreadsheet re-saved (';', decimal commas, ...)"
+    )
+    repair.add_argument("input", help="the log as the spreadsheet saved it (only read)")
+    repair.add_argument("-o", "--output", required=True, help="the new file to write")
+    repair.add_argument(
+        "--utc-offset",
+        metavar="+HH:MM",
+        help="offset for times without one (default: this computer's time zone on that date)",
+    )
+    repair.set_defaults(handler=cmd_repair)
 
     cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
     cohort.add_argument("folder", help="a folder of patient logs (*.csv)")
