@@ -88,10 +88,12 @@ class Habit:
 
     @property
     def unit_known(self) -> bool:
+        """True when the export names the unit of the habit's amounts."""
         return bool(self.unit and self.unit.strip())
 
     @property
     def counts_minutes(self) -> bool:
+        """True for a numeric habit whose unit is minutes (``min``, ``minutes``, ...)."""
         return bool(self.numeric) and (self.unit or "").strip().lower() in MINUTE_UNITS
 
 
@@ -122,6 +124,7 @@ class LoopExport:
     notes: list[str] = field(default_factory=list)
 
     def habit(self, name: str) -> Habit:
+        """The habit of that exact name."""
         return next(h for h in self.habits if h.name == name)
 
 
@@ -604,12 +607,15 @@ def plan_import(
         marked.setdefault(mark.day, []).append((mark, kind, value))
     if problems:
         raise LogFormatError(problems)
+    unlogged_notes: list[date] = []
     for day in sorted(marked):
         informative = [(m, k, v) for m, k, v in marked[day] if k in INFORMATIVE]
         if not informative:
             plan.not_logged.append(day)
             if any(k == "auto" for _, k, _ in marked[day]):
                 plan.auto_days.append(day)
+            if any(m.note for m in days[day]):
+                unlogged_notes.append(day)
             continue
         if day > now.date():
             plan.future.append(day)
@@ -628,6 +634,11 @@ def plan_import(
                 day="rest" if rest else "routine",
                 note=_joined_note(day, days[day], plan.notes),
             )
+        )
+    if unlogged_notes:
+        plan.notes.append(
+            f"{len(unlogged_notes)} day(s) with a Loop note but no YES, NO or SKIP were not "
+            f"logged, so their notes were not imported (first: {unlogged_notes[0].isoformat()})"
         )
     return plan
 

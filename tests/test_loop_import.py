@@ -111,6 +111,7 @@ def test_import_appends_each_kind_as_documented(export, log_path, routine, now):
     assert plan.unmapped == ["Meditate"]
     assert plan.already_logged == [day(6)]
     assert plan.not_logged == [day(3)]  # a note only: no information
+    assert any("1 day(s) with a Loop note but no YES, NO or SKIP" in n for n in plan.notes)
     rows = _rows(log_path)
     assert sorted(rows) == [day(n) for n in (0, 1, 2, 5, 6, 7)]
     dose = routine.doses()
@@ -178,6 +179,8 @@ def test_bad_map_is_refused_before_writing(export, log_path, mapping, message, c
 def test_parse_mapping():
     assert parse_mapping(" A = x ,B b=y,") == {"A": "x", "B b": "y"}
     assert parse_mapping("a, b=x,c=y") == {"a, b": "x", "c": "y"}
+    assert parse_mapping("Relax=r,Stretch, seated=s") == {"Relax": "r", "Stretch, seated": "s"}
+    assert parse_mapping("Walk=10=w") == {"Walk=10": "w"}
     assert parse_mapping(['"x = 1, ""y"""=z', "Hips, left=h"]) == {
         'x = 1, "y"': "z",
         "Hips, left": "h",
