@@ -499,3 +499,30 @@ def test_item8_an_over_long_field_is_reported_not_a_traceback(export, log_path, 
     err = capsys.readouterr().err
     assert "loop.zip!001 Relax/Checkmarks.csv:2:#record: expected a CSV field" in err
     assert "field larger than field limit" in err
+
+
+def test_the_unpacked_folder_imports_like_the_zip(export, tmp_path, log_path, routine, now):
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(export) as archive:
+        archive.extractall(folder)
+    from_zip = import_loop(export, log_path, parse_mapping(MAP), routine, now=now, dry_run=True)
+    from_folder = import_loop(folder, log_path, parse_mapping(MAP), routine, now=now, dry_run=True)
+    assert from_folder.entries == from_zip.entries and from_folder.unmapped == from_zip.unmapped
+
+
+def test_without_habits_csv_the_folders_and_wide_file_name_the_habits(
+    tmp_path, log_path, routine, now
+):
+    made = [LoopHabit("Relax", {day(0): YES_MANUAL}), LoopHabit("Legs", {day(1): YES_MANUAL})]
+    export = write_loop_export(
+        tmp_path / "x.zip", made, today=TODAY, omit=("Habits.csv", "002 Legs/Checkmarks.csv")
+    )
+    loop = read_loop_export(export)
+    assert [h.name for h in loop.habits] == ["Relax", "Legs"]
+    plan = import_loop(
+        export, log_path, {"Relax": "floor_relaxation", "Legs": "legs_up_wall"}, routine, now=now
+    )
+    assert [(e.date, list(e.exercises)) for e in plan.entries] == [
+        (day(0), ["floor_relaxation"]),
+        (day(1), ["legs_up_wall"]),
+    ]
