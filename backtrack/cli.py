@@ -420,7 +420,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     for change in report.changes:
         print(f"changed: {change}")
     for loss in report.unrecoverable:
-        print(f"cannot be recovered: line {loss.line}: {loss.column}: {loss.found!r}: {loss.why}")
+        where = f"line {loss.line}" if loss.line else "the whole file"
+        print(f"cannot be recovered: {where}: {loss.column}: {loss.found!r}: {loss.why}")
     for line, reason in report.left_out:
         print(f"left out: line {line}: {reason} (it stays in {report.source})")
     log = load_log(report.output, strict=False)

@@ -38,7 +38,8 @@ from .store import row_line
 
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 _DMY_DOT = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})\Z", re.ASCII)
-_MDY_SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\Z", re.ASCII)
+_SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\Z", re.ASCII)
+_SLASH_ANYWHERE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(?:\d{4}|\d{2})(?!\d)", re.ASCII)
 _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\Z", re.ASCII)
 _TIME = re.compile(
     r"(?P<day>\S+)[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
@@ -105,12 +106,13 @@ def _year(text: str) -> int:
     return int(text) + 2000 if len(text) == 2 else int(text)
 
 
-def _repair_date(text: str) -> tuple[str, str] | None:
-    """(YYYY-MM-DD, what it was read as) for a spreadsheet's date, or None."""
+def _repair_date(text: str, slash: str = "mdy") -> tuple[str, str] | None:
+    """(YYYY-MM-DD, what it was read as) for a spreadsheet's date, or None. ``slash``
+    is the order of a ``/`` date in this file: ``mdy`` (US) or ``dmy`` (UK)."""
     for pattern, order, name in (
         (_ISO_DAY, "ymd", "YYYY-M-D"),
         (_DMY_DOT, "dmy", "d.m.yyyy"),
-        (_MDY_SLASH, "mdy", "m/d/yyyy"),
+        (_SLASH, slash, "m/d/yyyy" if slash == "mdy" else "d/m/yyyy"),
     ):
         match = pattern.match(text)
         if match is None:
@@ -134,12 +136,14 @@ def _local_offset(naive: datetime, fixed: timezone | None) -> timezone:
     return timezone(aware.utcoffset() or timedelta(0))
 
 
-def _repair_time(text: str, fixed: timezone | None) -> tuple[str, list[str], list[str]] | None:
+def _repair_time(
+    text: str, fixed: timezone | None, slash: str = "mdy"
+) -> tuple[str, list[str], list[str]] | None:
     """(ISO 8601 with offset, why it changed, what was lost) for a spreadsheet's time."""
     match = _TIME.match(text)
     if match is None:
         return None
-    day = _repair_date(match["day"])
+    day = _repair_date(match["day"], slash)
     if day is None:
         return None
     hour, minute = int(match["h"]), int(match["m"])
@@ -204,6 +208,7 @@ def _repair_row(
     row: dict[str, str],
     fixed: timezone | None,
     report: RepairReport,
+    slash: str = "mdy",
 ) -> dict[str, str]:
     def change(column: str, new: str, why: str) -> None:
         report.changes.append(Change(line, column, row[column], new, why))
@@ -211,7 +216,7 @@ def _repair_row(
 
     recorded = row["recorded_at"].strip()
     if not RECORDED_AT_PATTERN.match(recorded):
-        repaired = _repair_time(recorded, fixed)
+        repaired = _repair_time(recorded, fixed, slash)
         if repaired is not None:
             text, why, lost = repaired
             change("recorded_at", text, "; ".join(why) or "written as ISO 8601")
@@ -219,7 +224,7 @@ def _repair_row(
                 report.unrecoverable.append(Change(line, "recorded_at", recorded, text, loss))
     day = row["date"].strip()
     if day != row["date"] or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day, re.ASCII):
-        repaired_day = _repair_date(day)
+        repaired_day = _repair_date(day, slash)
         if repaired_day is not None and repaired_day[0] != row["date"]:
             change("date", repaired_day[0], repaired_day[1])
     pain = _repair_pain(row["pain"])
@@ -253,6 +258,37 @@ def _repair_row(
     return row
 
 
+def _slash_order(text: str, report: RepairReport) -> str:
+    """``mdy`` or ``dmy`` for the file's ``/`` dates: day first when a first number is
+    above 12, month first when a second one is; US order when nothing tells."""
+    pairs = [(int(a), int(b)) for a, b in _SLASH_ANYWHERE.findall(text)]
+    if not pairs:
+        return "mdy"
+    day_first = any(a > 12 for a, _ in pairs)
+    month_first = any(b > 12 for _, b in pairs)
+    if day_first and month_first:
+        raise InputError(
+            "date",
+            "dates with '/' in one order (m/d/yyyy or d/m/yyyy) throughout the file",
+            "both orders",
+        )
+    if day_first:
+        report.dialect.append("dates d/m/yyyy (a first number above 12 shows the day comes first)")
+        return "dmy"
+    if not month_first:
+        report.unrecoverable.append(
+            Change(
+                0,
+                "date",
+                "m/d/yyyy or d/m/yyyy",
+                "m/d/yyyy",
+                "no '/' date in the file has a number above 12, so the order cannot be told: "
+                "read as US m/d/yyyy; check a few days against what you logged",
+            )
+        )
+    return "mdy"
+
+
 def repair_log(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -282,6 +318,7 @@ def repair_log(
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise InputError("header", "the log's header", "an empty file") from None
+    slash = _slash_order(text, report)
     extra = [h for h in header if h not in COLUMNS and h]
     out_header = [*COLUMNS, *extra]
     lines = [",".join(out_header) + "\n"]
@@ -320,7 +357,7 @@ def repair_log(
             )
             fields += [""] * (len(header) - len(fields))
         row = dict(zip(header, fields, strict=True))
-        row = _repair_row(line, row, utc_offset, report)
+        row = _repair_row(line, row, utc_offset, report, slash)
         try:
             parse_row(row)
         except FieldError as exc:

@@ -56,13 +56,15 @@ def spreadsheet_save(path, out, *, separator=";", dates="d.m.yyyy", bom=True) ->
 
     def day_text(iso: str) -> str:
         y, m, d = (int(p) for p in iso.split("-"))
+        if dates == "d/m/yyyy":
+            return f"{d}/{m}/{y}"
         return f"{d}.{m}.{y}" if dates == "d.m.yyyy" else f"{m}/{d}/{y}"
 
     mangled = [header]
     for row in body:
         record = dict(zip(header, row, strict=True))
         stamp = datetime.fromisoformat(record["recorded_at"])
-        if dates == "d.m.yyyy":
+        if dates != "m/d/yyyy":
             record["recorded_at"] = f"{day_text(stamp.date().isoformat())} {stamp:%H:%M}"
         else:
             hour = stamp.hour % 12 or 12
@@ -192,3 +194,26 @@ def test_saves_that_now_share_a_time_are_named(tmp_path, log_path, routine, now)
     report = repair_log(mangled, tmp_path / "fixed.csv", utc_offset=now.tzinfo)
     assert [c.line for c in report.unrecoverable if "the same time as" in c.why] == [3]
     assert [r["pain"] for r in _state(tmp_path / "fixed.csv", routine)] == [2]  # file order
+
+
+def test_uk_slash_dates_are_told_from_us_ones(tmp_path, original, routine, capsys):
+    mangled = tmp_path / "uk.csv"
+    spreadsheet_save(original, mangled, separator=",", dates="d/m/yyyy")
+    fixed = tmp_path / "fixed.csv"
+    assert main(["repair", str(mangled), "-o", str(fixed), "--utc-offset", "+01:00"]) == 0
+    assert "dates d/m/yyyy" in capsys.readouterr().out
+    assert [r["date"] for r in _state(fixed, routine)] == [
+        r["date"] for r in _state(original, routine)
+    ]
+
+
+def test_slash_dates_that_cannot_be_told_apart_are_said(tmp_path, log_path, routine):
+    stamp = "2026-11-05T10:00:00.000+01:00"
+    log_path.parent.mkdir()
+    log_path.write_text(
+        f"recorded_at,date,pain,exercises,day,where,note\n{stamp},11/03/2026,4,,routine,,\n",
+        encoding="utf-8",
+    )
+    report = repair_log(log_path, tmp_path / "fixed.csv")
+    assert any("order cannot be told" in c.why for c in report.unrecoverable)
+    assert _state(tmp_path / "fixed.csv", routine)[0]["date"].date().isoformat() == "2026-11-03"
