@@ -215,7 +215,9 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
-def _rows(data: bytes, source: str, problems: list[LogProblem]) -> list[tuple[int, list[str]]]:
+def _rows(
+    data: bytes, source: str, problems: list[LogProblem], *, strip: bool = True
+) -> list[tuple[int, list[str]]]:
     """(line, fields) of each CSV record; trailing empty fields (trailing commas) dropped.
     A field longer than the csv module reads is reported, and reading goes on."""
     rows = []
@@ -234,7 +236,7 @@ def _rows(data: bytes, source: str, problems: list[LogProblem]) -> list[tuple[in
             continue
         while fields and fields[-1].strip() == "":
             fields.pop()
-        rows.append((reader.line_num, [f.strip() for f in fields]))
+        rows.append((reader.line_num, [f.strip() for f in fields] if strip else fields))
     return rows
 
 
@@ -310,14 +312,14 @@ def _read_values(
     for line, row in rows:
         if not row:
             continue
-        day_text = row[0]
+        day_text = row[0].strip()
         try:
             day = parse_date(day_text)  # the log's own parser: same spelling, same range
         except FieldError as exc:
             message = f"expected {exc.expected}, found {day_text!r}"
             problems.append(LogProblem(source, line, "Date", message))
             continue
-        text = row[value_at] if value_at < len(row) else ""
+        text = row[value_at].strip() if value_at < len(row) else ""
         value = _stored(text)
         if value is None:
             problems.append(
@@ -401,10 +403,14 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
             )
         source = f"{path.name}!{name}"
         habit_problems: list[LogProblem] = []
-        found[habit.name] = (source, _rows(members[name], source, habit_problems), habit_problems)
+        found[habit.name] = (
+            source,
+            _rows(members[name], source, habit_problems, strip=False),
+            habit_problems,
+        )
     marks: list[Mark] = []
     for habit_name, (source, rows, habit_problems) in found.items():
-        header = [h.lower() for h in rows[0][1]] if rows else []
+        header = [h.strip().lower() for h in rows[0][1]] if rows else []
         headed = bool(header) and not DATE_PATTERN.match(rows[0][1][0])
         value_at = next((header.index(n) for n in ("value", "checkmark") if n in header), 1)
         note_at = next((header.index(n) for n in ("notes", "note") if n in header), None)

@@ -526,3 +526,11 @@ def test_without_habits_csv_the_folders_and_wide_file_name_the_habits(
         (day(0), ["floor_relaxation"]),
         (day(1), ["legs_up_wall"]),
     ]
+
+
+def test_loop_notes_come_in_exactly(tmp_path, log_path, routine, now):
+    note = '  two spaces first, a "quote", a comma,\nand a second line  '
+    made = [LoopHabit("Relax", {day(0): YES_MANUAL}, notes={day(0): note})]
+    export = write_loop_export(tmp_path / "n.zip", made, today=TODAY)
+    import_loop(export, log_path, {"Relax": "floor_relaxation"}, routine, now=now)
+    assert _rows(log_path)[day(0)]["note"] == f"{IMPORT_NOTE}; Relax: {note}"
