@@ -9,7 +9,8 @@ v2.3.0 and older: headerless ``date,value`` rows, integers only, and a ``Habits.
 without Type or Unit.
 
 * Folders are matched to habits by their Position number, never by the shortened name,
-  so every habit keeps the name Loop shows. The per-habit files are read; the wide file
+  so every habit keeps the name Loop shows (two habits of one name are told apart as
+  ``Walk (#001)`` and ``Walk (#002)``). The per-habit files are read; the wide file
   only for a habit without a folder, and it is refused when a name with a comma makes
   its columns ambiguous.
 * Values: ``YES_MANUAL`` (2), ``YES_AUTO`` (1), ``NO`` (0), ``SKIP`` (3), ``UNKNOWN``
@@ -269,6 +270,15 @@ def _read_habits(data: bytes, source: str) -> tuple[list[Habit], list[LogProblem
         if unit_at is not None:
             unit = row[unit_at] if unit_at < len(row) else ""
         habits.append(Habit(row[name_at], position, numeric, unit))
+    counts: dict[str, int] = {}
+    for habit in habits:
+        counts[habit.name] = counts.get(habit.name, 0) + 1
+    habits = [  # Loop allows two habits of one name: tell them apart by their position
+        Habit(f"{h.name} (#{h.position:03d})", h.position, h.numeric, h.unit)
+        if counts[h.name] > 1 and h.position is not None
+        else h
+        for h in habits
+    ]
     return habits, problems
 
 
@@ -356,9 +366,12 @@ def _wide_header(data: bytes) -> tuple[list[str], int, list[str]]:
 def _ambiguity(names: list[str], width: int, habits: list[Habit]) -> str | None:
     """Why the wide file's columns cannot be told apart, or None."""
     with_comma = [h.name for h in habits if "," in h.name]
-    if not with_comma and width == len(names):
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if not with_comma and not twice and width == len(names):
         return None
     found = f"{len(names)} header names for {width if width >= 0 else 'varying'} columns"
+    if twice:
+        found += f"; names used twice: {', '.join(map(repr, twice))}"
     if with_comma:
         found += f"; names with a comma: {', '.join(map(repr, with_comma))}"
     return found

@@ -534,3 +534,17 @@ def test_loop_notes_come_in_exactly(tmp_path, log_path, routine, now):
     export = write_loop_export(tmp_path / "n.zip", made, today=TODAY)
     import_loop(export, log_path, {"Relax": "floor_relaxation"}, routine, now=now)
     assert _rows(log_path)[day(0)]["note"] == f"{IMPORT_NOTE}; Relax: {note}"
+
+
+def test_two_habits_of_one_name_are_told_apart_by_position(
+    tmp_path, log_path, routine, now, capsys
+):
+    export = _named(tmp_path, ["Walk", "Walk"])  # the second: NO then YES
+    loop = read_loop_export(export)
+    assert [h.name for h in loop.habits] == ["Walk (#001)", "Walk (#002)"]
+    args = ["import-loop", str(export), "--csv", str(log_path)]
+    assert main([*args, "--map", "Walk=hip_stretch"]) == 2
+    assert "'Walk (#001)', 'Walk (#002)'" in capsys.readouterr().err
+    assert main([*args, "--map", "Walk (#002)=hip_stretch"]) == 0
+    assert "not imported: habit 'Walk (#001)'" in capsys.readouterr().out
+    assert [r["exercises"] for r in _rows(log_path).values()] == ["", "hip_stretch=2"]
