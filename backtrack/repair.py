@@ -321,6 +321,10 @@ def repair_log(
     slash = _slash_order(text, report)
     extra = [h for h in header if h not in COLUMNS and h]
     out_header = [*COLUMNS, *extra]
+    if [h for h in header if h] != out_header:
+        report.dialect.append("columns in another order or spelling (written the log's way)")
+    if extra:
+        report.dialect.append(f"extra columns {', '.join(map(repr, extra))} (kept, at the end)")
     lines = [",".join(out_header) + "\n"]
     start = reader.line_num + 1
     seen: dict[tuple[str, datetime], int] = {}

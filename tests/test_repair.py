@@ -217,3 +217,24 @@ def test_slash_dates_that_cannot_be_told_apart_are_said(tmp_path, log_path, rout
     report = repair_log(log_path, tmp_path / "fixed.csv")
     assert any("order cannot be told" in c.why for c in report.unrecoverable)
     assert _state(tmp_path / "fixed.csv", routine)[0]["date"].date().isoformat() == "2026-11-03"
+
+
+def test_columns_in_another_order_are_written_the_logs_way(tmp_path, original, routine):
+    rows = list(csv.reader(io.StringIO(original.read_text("utf-8"), newline="")))
+    order = [6, 0, 1, 2, 3, 4, 5]
+    shuffled = tmp_path / "shuffled.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow([rows[0][i].upper() for i in order] + ["Mood"])
+    writer.writerows([[r[i] for i in order] + ["fine"] for r in rows[1:]])
+    shuffled.write_text(buffer.getvalue(), encoding="utf-8")
+    report = repair_log(shuffled, tmp_path / "fixed.csv")
+    assert "columns in another order or spelling (written the log's way)" in report.dialect
+    assert "extra columns 'mood' (kept, at the end)" in report.dialect
+    header = (tmp_path / "fixed.csv").read_text("utf-8").splitlines()[0]
+    assert header == "recorded_at,date,pain,exercises,day,where,note,mood"
+    got = [
+        {k: v for k, v in r.items() if k != "mood"}
+        for r in _state(tmp_path / "fixed.csv", routine)
+    ]
+    assert got == _state(original, routine)
