@@ -357,6 +357,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         log,
         routine,
         patient=args.patient,
+        patient_identifier=args.patient_identifier,
+        no_subject=args.no_subject,
         timestamp=datetime.now().astimezone(),
         notes=args.notes,
     )
@@ -375,7 +377,13 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     log_path = resolve_log_path(args.csv)
     routine = load_routine(args.routine, log_path=log_path)
     plan = import_loop(
-        args.export, log_path, parse_mapping(args.map), routine, dry_run=args.dry_run
+        args.export,
+        log_path,
+        parse_mapping(args.map),
+        routine,
+        dry_run=args.dry_run,
+        minutes=args.minutes or (),
+        not_minutes=args.not_minutes or (),
     )
     for habit in plan.unmapped:
         print(f"not imported: habit {habit!r} maps to no exercise (add it to --map)")
@@ -387,6 +395,12 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
         f"{len(plan.already_logged)} day(s) already in the log, {len(plan.not_logged)} with "
         f"no information (not logged), {len(plan.future)} in the future"
     )
+    if plan.auto_days:
+        print(
+            f"note: {len(plan.auto_days)} of the days not logged were YES_AUTO in Loop (a "
+            "weekly or monthly target already met; Loop also writes a NO you entered on "
+            "such a day as YES_AUTO): they come in as not logged"
+        )
     if args.dry_run:
         print("dry run: nothing was written. The rows would be:")
         sys.stdout.write(csv_line(list(COLUMNS)))
@@ -394,6 +408,38 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
             row = entry.to_row()
             sys.stdout.write(csv_line([row[c] for c in COLUMNS]))
     return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Write a valid copy of a log a spreadsheet saved in its own dialect; list changes."""
+    from .actions import load_log
+    from .repair import repair_log
+
+    offset = None
+    if args.utc_offset is not None:
+        try:
+            offset = datetime.fromisoformat(f"2000-01-01T00:00{args.utc_offset}").tzinfo
+        except ValueError:
+            offset = None
+        if offset is None:
+            raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
+    report = repair_log(args.input, args.output, utc_offset=offset)
+    print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
+    for change in report.changes:
+        print(f"changed: {change}")
+    for loss in report.unrecoverable:
+        where = f"line {loss.line}" if loss.line else "the whole file"
+        print(f"cannot be recovered: {where}: {loss.column}: {loss.found!r}: {loss.why}")
+    for line, reason in report.left_out:
+        print(f"left out: line {line}: {reason} (it stays in {report.source})")
+    log = load_log(report.output, strict=False)
+    state = "passes validate" if not log.problems else f"{len(log.problems)} problem(s) left"
+    print(
+        f"wrote {report.rows} row(s) to {report.output} ({state}); {len(report.changes)} "
+        f"change(s), {len(report.unrecoverable)} thing(s) that cannot be recovered, "
+        f"{len(report.left_out)} row(s) left out; {report.source} was not changed"
+    )
+    return 1 if report.left_out or log.problems else 0
 
 
 def cmd_cohort(args: argparse.Namespace) -> int:
@@ -703,7 +749,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--fhir", action="store_true", required=True, help="FHIR R4B JSON (the only format)"
     )
     export.add_argument("-o", "--output", required=True, help="the bundle file ('-': stdout)")
-    export.add_argument("--patient", help="FHIR reference of the patient, e.g. Patient/123")
+    export.add_argument(
+        "--patient",
+        help="FHIR reference of the patient, e.g. Patient/123 or an absolute URL ending in "
+        "one (identifiers are keyed on Patient/123 either way)",
+    )
+    export.add_argument(
+        "--patient-identifier",
+        metavar="SYSTEM|VALUE",
+        help="the patient's business identifier, e.g. 'https://clinic.example/mrn|12345'",
+    )
+    export.add_argument(
+        "--no-subject",
+        action="store_true",
+        help="export without a patient (a subject is required otherwise)",
+    )
     export.add_argument(
         "--notes", action="store_true", help="include free-text notes (off: they may be private)"
     )
@@ -718,12 +778,39 @@ def build_parser() -> argparse.ArgumentParser:
     loop.add_argument(
         "--map",
         required=True,
-        help="habits to exercises: 'Relax=floor_relaxation,Hips=hip_stretch' (others: listed)",
+        action="append",
+        metavar="HABIT=ID",
+        help="habits to exercises: 'Relax=floor_relaxation,Hips=hip_stretch', or once per "
+        "habit (a name may hold commas; quote one that holds '='); others are listed",
+    )
+    loop.add_argument(
+        "--minutes",
+        action="append",
+        metavar="HABIT",
+        help="a numeric habit whose amounts are minutes (when the export gives no unit)",
+    )
+    loop.add_argument(
+        "--not-minutes",
+        action="append",
+        metavar="HABIT",
+        help="a numeric habit not in minutes: an amount above 0 is done at the dose",
     )
     loop.add_argument("--dry-run", action="store_true", help="print the rows, write nothing")
     loop.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(loop)
     loop.set_defaults(handler=cmd_import_loop)
+
+    repair = sub.add_parser(
+        "repair", help="a valid copy of a log a spreadsheet re-saved (';', decimal commas, ...)"
+    )
+    repair.add_argument("input", help="the log as the spreadsheet saved it (only read)")
+    repair.add_argument("-o", "--output", required=True, help="the new file to write")
+    repair.add_argument(
+        "--utc-offset",
+        metavar="+HH:MM",
+        help="offset for times without one (default: this computer's time zone on that date)",
+    )
+    repair.set_defaults(handler=cmd_repair)
 
     cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
     cohort.add_argument(

@@ -5,30 +5,47 @@ Per logged date (its latest save only, :func:`backtrack.store.latest_per_date`):
 * **pain** — LOINC 72514-3 (0-10 verbal numeric rating, reported), ``valueQuantity`` in
   UCUM ``{score}``; not rated → no value, ``dataAbsentReason`` ``unknown``. Pain
   locations go to ``bodySite.text``; the day type (rest / flare) to ``note``.
-* **one Observation per exercise** of the routine (plus any other id the day names) —
-  LOINC 55411-3 exercise duration, ``valueQuantity`` in UCUM ``min``; a component
-  LOINC 73985-4 exercise activity whose value is SNOMED CT 229065009 exercise therapy
-  plus the exercise's own id (system :data:`EXERCISE_SYSTEM`) and name. Logged and not
-  done → 0 min; done without minutes → ``dataAbsentReason`` ``unknown``; not done on a
-  planned rest day → ``dataAbsentReason`` ``not-applicable`` (a rest day is not a
-  missed exercise). Days not logged have no Observations at all.
+* **one duration Observation per exercise** of the routine (plus any other id the day
+  names) — LOINC 55411-3 exercise duration, ``valueQuantity`` in UCUM ``min``; a
+  component LOINC 73985-4 exercise activity whose value is SNOMED CT 229065009 exercise
+  therapy plus the exercise's own id (system :data:`EXERCISE_SYSTEM`) and name. Logged
+  and not done → 0 min; done without minutes → ``dataAbsentReason`` ``unknown`` (the
+  minutes are what is unknown); not done on a planned rest day → ``dataAbsentReason``
+  ``not-applicable`` (a rest day is not a missed exercise). Days not logged have no
+  Observations at all.
+* **one "performed" Observation per exercise done** — following the HL7 Physical
+  Activity IG's activity-type measure: code LOINC 73985-4 exercise activity,
+  ``valueCodeableConcept`` the exercise; it says the exercise was done that day, with or
+  without minutes, so "done, minutes not given" is told apart from "unknown". When a
+  correction of the date takes the exercise back, the Observation is sent again with
+  status ``entered-in-error``, so a server that has the earlier one updates it.
+  ``docs/interop.md`` says where this export differs from the IG.
+
+Every Observation needs a subject: ``patient`` (a reference, ``Patient/123`` or an
+absolute URL ending in one) and/or ``patient_identifier`` (``system|value``), or
+``no_subject=True`` to say that none is meant.
 
 Why a ``transaction`` with conditional ``PUT Observation?identifier=…``: a ``collection``
 is only a document (a server stores it as one Bundle), while a transaction writes each
 Observation, and a conditional update keyed on a stable identifier makes re-sending a
 later export idempotent: a corrected day updates its Observation instead of adding a
-second one. Identifiers are UUIDv5 of (patient, date, kind), so two exports of the same
-log name the same Observations. Without a patient reference the log's first
-``recorded_at`` stands in for the patient in that key, so two patients' exports never
-collide on a server. R4B rather than R5: clinic systems speak R4 today, and R4B's
-Observation and Bundle are wire-compatible with R4. Nothing here touches the network.
+second one. Identifiers are UUIDv5 of (subject key, date, kind). The subject key is the
+reference normalised to ``Type/id`` (so ``Patient/1``,
+``https://clinic.example/fhir/Patient/1`` and ``…/Patient/1/_history/2`` are one
+patient), else the identifier ``system|value``; with no subject, the log's first
+``recorded_at`` stands in, so two logs never collide on a server. R4B rather than R5:
+clinic systems speak R4 today, and R4B's Observation and Bundle are wire-compatible
+with R4 (the tests validate against the official R4 JSON schema too). Nothing here
+touches the network.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -81,39 +98,111 @@ def _quantity(value: float, unit: str) -> dict[str, Any]:
     return {"value": number, "unit": unit, "system": UCUM, "code": unit}
 
 
-def _subject_key(entries: pd.DataFrame, patient: str | None) -> str:
+_REFERENCE = re.compile(
+    r"(?:(?P<base>https?://[^\s/]+(?:/[^\s]*?)?)/)?"
+    r"(?P<type>Patient|Group|Device|Location)/(?P<id>[A-Za-z0-9\-.]{1,64})"
+    r"(?:/_history/[A-Za-z0-9\-.]{1,64})?\Z"
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom the Observations are about: a ``reference`` as given, its normalised
+    ``Type/id`` form, and/or a business ``identifier`` (system, value)."""
+
+    reference: str | None = None
+    normalised: str | None = None
+    identifier: tuple[str, str] | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The part of every Observation identifier that names the subject."""
+        if self.normalised is not None:
+            return f"patient:{self.normalised}"
+        if self.identifier is not None:
+            return f"identifier:{self.identifier[0]}|{self.identifier[1]}"
+        return None
+
+    def fhir(self) -> dict[str, Any]:
+        subject: dict[str, Any] = {}
+        if self.reference is not None:
+            subject["reference"] = self.reference
+        if self.identifier is not None:
+            subject["identifier"] = {"system": self.identifier[0], "value": self.identifier[1]}
+        return subject
+
+
+def parse_subject(
+    patient: str | None = None,
+    patient_identifier: str | None = None,
+    *,
+    no_subject: bool = False,
+) -> Subject:
+    """Check and normalise the subject (see the module docstring); a
+    :class:`FieldError` for a bad one, for none without ``no_subject``, or for both."""
+    if no_subject:
+        if patient is not None or patient_identifier is not None:
+            raise FieldError("patient", "a subject or no_subject, not both", patient)
+        return Subject()
+    if patient is None and patient_identifier is None:
+        raise FieldError(
+            "patient",
+            "a subject for the Observations (--patient Patient/ID, or --patient-identifier "
+            "SYSTEM|VALUE), or --no-subject to export without one",
+            None,
+        )
+    reference = normalised = None
     if patient is not None:
-        return f"patient:{patient}"
+        match = _REFERENCE.match(patient) if isinstance(patient, str) else None
+        if match is None:
+            raise FieldError(
+                "patient",
+                "a FHIR reference such as Patient/123 or https://clinic.example/fhir/Patient/123 "
+                "(id: letters, digits, '-' and '.', at most 64)",
+                patient,
+            )
+        reference = patient.split("/_history/")[0]
+        normalised = f"{match.group('type')}/{match.group('id')}"
+    identifier = None
+    if patient_identifier is not None:
+        system, bar, value = str(patient_identifier).partition("|")
+        if not bar or not re.fullmatch(r"\S+", system) or not value.strip() or "|" in value:
+            raise FieldError(
+                "patient_identifier",
+                "SYSTEM|VALUE, e.g. https://clinic.example/mrn|12345",
+                patient_identifier,
+            )
+        identifier = (system, value.strip())
+    return Subject(reference, normalised, identifier)
+
+
+def _subject_key(entries: pd.DataFrame, subject: Subject) -> str:
+    if subject.key is not None:
+        return subject.key
     first = entries.sort_values("line", kind="stable")["recorded_at"].iloc[0]
     return f"log:{first.isoformat()}"
-
-
-def _check_patient(patient: str | None) -> str | None:
-    if patient is None:
-        return None
-    if not isinstance(patient, str) or not patient.strip() or any(c.isspace() for c in patient):
-        raise FieldError("patient", "a FHIR reference such as Patient/123 (no spaces)", patient)
-    return patient
 
 
 def observations(
     entries: pd.DataFrame,
     routine: Routine,
     *,
-    patient: str | None = None,
+    subject: Subject,
     notes: bool = False,
 ) -> list[dict[str, Any]]:
     """The Observations (as FHIR JSON dicts) for every logged date, oldest first.
 
-    ``entries`` is :attr:`LogData.entries`; ``patient`` a reference such as
-    ``Patient/123``; ``notes`` copies each day's free-text note into the pain
-    Observation (off by default: notes can be private).
+    ``entries`` is :attr:`LogData.entries`; ``subject`` from :func:`parse_subject`;
+    ``notes`` copies each day's free-text note into the pain Observation (off by
+    default: notes can be private).
     """
-    patient = _check_patient(patient)
     if entries.empty:
         return []
-    subject_key = _subject_key(entries, patient)
+    subject_key = _subject_key(entries, subject)
     saves = entries.groupby("date").size()
+    ever_done: dict[object, set[str]] = {}
+    for day_key, text in zip(entries["date"], entries["exercises"], strict=True):
+        ever_done.setdefault(day_key, set()).update(parse_exercises(text or ""))
     names = {e.id: e.name for e in routine.exercises}
     result = []
     for row in latest_per_date(entries).itertuples(index=False):
@@ -121,8 +210,9 @@ def observations(
         status = "amended" if saves[row.date] > 1 else "final"
         common: dict[str, Any] = {"status": status, "effectiveDateTime": day}
         common["issued"] = row.recorded_at.isoformat()
-        if patient is not None:
-            common["subject"] = {"reference": patient}
+        if subject.key is not None:
+            common["subject"] = subject.fhir()
+            common["performer"] = [subject.fhir()]  # the patient logged it themself
         day_note = DAY_NOTES.get(row.day, "")
 
         pain: dict[str, Any] = {
@@ -169,12 +259,27 @@ def observations(
                 exercise["dataAbsentReason"] = _absent("not-applicable", "Not Applicable")
             elif exercise_id in done and done[exercise_id] is None:
                 exercise["dataAbsentReason"] = _absent("unknown", "Unknown")
-                exercise["note"] = [{"text": "Done; minutes not recorded."}]
+                exercise["note"] = [
+                    {"text": "Done (see its exercise activity); minutes not recorded."}
+                ]
             else:
                 exercise["valueQuantity"] = _quantity(done.get(exercise_id) or 0.0, "min")
             if day_note:
                 exercise.setdefault("note", []).append({"text": day_note})
             result.append(_identified(exercise, subject_key, day, f"exercise:{exercise_id}"))
+            if exercise_id in done or exercise_id in ever_done.get(row.date, ()):
+                performed: dict[str, Any] = {
+                    "resourceType": "Observation",
+                    "identifier": [{"system": URI_SYSTEM, "value": ""}],
+                    **common,
+                    "category": _category("activity", "Activity"),
+                    "code": {"coding": [ACTIVITY_CODE], "text": f"Exercise performed: {name}"},
+                    "valueCodeableConcept": activity,
+                }
+                if exercise_id not in done:  # an earlier save said done; a correction did not
+                    performed["status"] = "entered-in-error"
+                kind = f"performed:{exercise_id}"
+                result.append(_identified(performed, subject_key, day, kind))
     return result
 
 
@@ -188,14 +293,19 @@ def fhir_bundle(
     routine: Routine,
     *,
     patient: str | None = None,
+    patient_identifier: str | None = None,
+    no_subject: bool = False,
     timestamp: datetime | None = None,
     notes: bool = False,
 ) -> Bundle:
     """A validated R4B ``transaction`` Bundle: one conditional ``PUT`` per Observation
-    (see the module docstring). ``timestamp`` (with UTC offset) is the Bundle's
-    ``timestamp``; omitted when None so that output is reproducible."""
+    (see the module docstring). A subject is required: ``patient`` (reference) and/or
+    ``patient_identifier`` (``system|value``), or ``no_subject=True``. ``timestamp``
+    (with UTC offset) is the Bundle's ``timestamp``; omitted when None so that output
+    is reproducible."""
+    subject = parse_subject(patient, patient_identifier, no_subject=no_subject)
     entries = []
-    for resource in observations(log.entries, routine, patient=patient, notes=notes):
+    for resource in observations(log.entries, routine, subject=subject, notes=notes):
         identifier = resource["identifier"][0]
         entries.append(
             {

@@ -1,32 +1,46 @@
 """Import from Loop Habit Tracker's CSV export (a zip), appending days not yet logged.
 
-The export holds ``Habits.csv`` (one row per habit: name, and in recent versions its
-type and unit), one folder per habit (``001 Relax/Checkmarks.csv`` with
-``Date,Value[,Notes]``) and wide top-level ``Checkmarks.csv``/``Scores.csv`` (one column
-per habit, trailing commas). Per-habit files are read; the wide ``Checkmarks.csv`` is the
-fallback for a habit without one; ``Scores.csv`` is ignored (scores are recomputed from
-the raw entries). Header names are matched case-insensitively; a BOM, CRLF and trailing
-commas are tolerated. Values: ``YES_MANUAL``, ``YES_AUTO``, ``NO``, ``SKIP``,
-``UNKNOWN``, or Loop's numbers (-1 unknown, 0 no, 1 yes-auto, 2 yes-manual, 3 skip); a
-numeric habit stores its amount × 1000 (5000 = 5 minutes).
+What Loop writes (uhabits v2.3.1; ``docs/interop.md`` has the details): ``Habits.csv``
+(Position, Name, Type, ..., Unit, ...), one folder per exported habit named
+``NNN Name`` (NNN its Position; the name keeps only ``[ a-zA-Z0-9._-]``, so ``瑜伽``
+gives ``007``) holding ``Checkmarks.csv`` (``Date,Value,Notes``, newest first), and a
+wide top-level ``Checkmarks.csv`` whose header lists the habit names unquoted.
+v2.3.0 and older: headerless ``date,value`` rows, integers only, and a ``Habits.csv``
+without Type or Unit.
+
+* Folders are matched to habits by their Position number, never by the shortened name,
+  so every habit keeps the name Loop shows (two habits of one name are told apart as
+  ``Walk (#001)`` and ``Walk (#002)``). The per-habit files are read; the wide file
+  only for a habit without a folder, and it is refused when a name with a comma makes
+  its columns ambiguous.
+* Values: ``YES_MANUAL`` (2), ``YES_AUTO`` (1), ``NO`` (0), ``SKIP`` (3), ``UNKNOWN``
+  (-1), else a numeric habit's amount × 1000. A numeric habit's 0 is NO and 3 is SKIP.
+* Only mapped habits are checked; a bad value in an unmapped habit does not block.
+* A numeric habit counts minutes only when its unit says so (``min``, ``minutes``);
+  with no unit (v2.3.0 and older, or an empty Unit) the import asks: ``--minutes NAME``
+  or ``--not-minutes NAME``.
 
 How each value becomes a day in the log (habits mapped to exercises with ``--map``):
 
 * ``YES_MANUAL`` → the exercise done, at the prescribed dose (a numeric habit counted in
   minutes: those minutes; in another unit: the prescribed dose).
-* ``YES_AUTO`` → no information. Loop ticks days automatically when a habit's weekly or
-  monthly target is already met; nobody did the exercise that day.
+* ``YES_AUTO`` → no information. Loop ticks days itself when a habit's weekly or monthly
+  target is already met, and rewrites an explicit NO inside such a week as YES_AUTO too:
+  those days come in as not logged (the summary counts them).
 * ``NO`` (or numeric 0) → logged, not done.
-* ``SKIP`` → a planned rest day when every informative mapped habit that day is SKIP;
-  on a day with something done or marked NO it counts as not done (the log has no
-  per-exercise skip).
+* ``SKIP`` → a planned rest day when every mapped habit with information that day
+  (YES_MANUAL, NO or SKIP; YES_AUTO and UNKNOWN are ignored) is SKIP; beside something
+  done or marked NO it counts as not done (the log has no per-exercise skip).
 * ``UNKNOWN`` → no information.
 
 A date with no information from any mapped habit is not logged at all: "not logged" never
 becomes "not done". Pain is not in Loop, so imported rows have no pain; their note says
-"imported from Loop Habit Tracker" (and carries Loop's notes). Days already in the log
-(any save) are skipped, so a second import appends nothing, and the log is only ever
-appended to. A habit the map does not name is listed, never guessed.
+"imported from Loop Habit Tracker" and carries Loop's notes, cut to the log's limit
+(:data:`backtrack.schema.MAX_NOTE_CHARS`) and said so. Days already in the log (any save)
+are skipped, so a second import appends nothing, and the log is only ever appended to.
+
+The zip is read in bounded chunks, counting the bytes actually inflated (never the sizes
+its headers claim); a damaged, encrypted or unsupported member is a clear refusal.
 """
 
 from __future__ import annotations
@@ -36,7 +50,8 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -44,84 +59,130 @@ from pathlib import Path, PurePosixPath
 from .actions import check_exercises, check_note
 from .errors import FieldError, InputError, LogFormatError, LogProblem
 from .routine import Routine
-from .schema import DATE_PATTERN, MAX_MINUTES, Entry, parse_date
+from .schema import DATE_PATTERN, MAX_MINUTES, MAX_NOTE_CHARS, Entry, parse_date
 from .store import append_entry, read_log
 
 IMPORT_NOTE = "imported from Loop Habit Tracker"
 MAX_EXPORT_BYTES = 64 * 1024 * 1024
-"""A Loop export is small; refuse to read more than this (a zip bomb, a wrong file)."""
-MINUTE_UNITS = {"", "min", "mins", "minute", "minutes", "m"}
-TOKENS = {
-    "YES_MANUAL": "yes",
-    "YES": "yes",
-    "YES_AUTO": "auto",
-    "NO": "no",
-    "SKIP": "skip",
-    "UNKNOWN": "unknown",
-    "": "unknown",
-}
+"""A Loop export is small; refuse to inflate more than this (a zip bomb, a wrong file)."""
+CHUNK = 64 * 1024
+MINUTE_UNITS = {"min", "mins", "minute", "minutes", "m"}
+TOKENS = {"UNKNOWN": -1, "NO": 0, "YES_AUTO": 1, "YES_MANUAL": 2, "SKIP": 3}
 BOOLEAN_CODES = {-1: "unknown", 0: "no", 1: "auto", 2: "yes", 3: "skip"}
 INFORMATIVE = ("yes", "no", "skip")
-_FOLDER = re.compile(r"(\d+)\s+(.+)\Z")
+CUT_MARK = " [cut: Loop's notes of this day were longer than the log keeps]"
+_FOLDER = re.compile(r"(\d{3,})(?: (.*))?\Z", re.ASCII)
+_INTEGER = re.compile(r"-?\d+\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
 class Habit:
-    """A Loop habit: ``name``; ``numeric`` (amounts × 1000) or yes/no; ``unit`` of a
-    numeric habit (minutes when empty or ``min``)."""
+    """A Loop habit: ``name`` exactly as Loop shows it; ``position`` (Habits.csv's
+    Position, the folder's number); ``numeric`` (amounts × 1000) or yes/no, None when the
+    export does not say (v2.3.0); ``unit`` of a numeric habit, None when the export has
+    no Unit column."""
 
     name: str
-    numeric: bool = False
-    unit: str = ""
+    position: int | None = None
+    numeric: bool | None = None
+    unit: str | None = None
+
+    @property
+    def unit_known(self) -> bool:
+        """True when the export names the unit of the habit's amounts."""
+        return bool(self.unit and self.unit.strip())
 
     @property
     def counts_minutes(self) -> bool:
-        return self.numeric and self.unit.strip().lower() in MINUTE_UNITS
+        """True for a numeric habit whose unit is minutes (``min``, ``minutes``, ...)."""
+        return bool(self.numeric) and (self.unit or "").strip().lower() in MINUTE_UNITS
 
 
 @dataclass(frozen=True)
 class Mark:
-    """One habit on one day: ``kind`` yes / auto / no / skip / unknown, ``minutes`` for a
-    numeric habit in minutes, Loop's ``note``, and where it was read (``source:line``)."""
+    """One habit on one day: Loop's stored ``value`` (tokens as their integers), Loop's
+    ``note``, and where it was read (``source:line``). ``kind`` and ``amount`` follow
+    from the habit's type (see :func:`mark_kind`)."""
 
     habit: str
     day: date
-    kind: str
-    minutes: float | None = None
+    value: int
     note: str = ""
     source: str = ""
     line: int = 0
+    column: str = "Value"
 
 
 @dataclass
 class LoopExport:
-    """What an export holds: its habits (in order) and their marks."""
+    """What an export holds: its habits (in Loop's order), their marks, and the values
+    that could not be read, by habit (checked only for the habits an import maps)."""
 
     path: str
     habits: list[Habit]
     marks: list[Mark]
+    problems: dict[str, list[LogProblem]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def habit(self, name: str) -> Habit:
+        """The habit of that exact name."""
+        return next(h for h in self.habits if h.name == name)
 
 
 @dataclass
 class ImportPlan:
     """What an import appends (``entries``, oldest first) and what it leaves out:
-    ``already_logged`` dates, ``not_logged`` dates (no information), ``future`` dates,
-    ``unmapped`` habits; ``notes`` are things worth saying (e.g. a unit not in minutes)."""
+    ``already_logged`` dates, ``not_logged`` dates (no information), ``auto_days`` (of
+    those, dates Loop marked YES_AUTO), ``future`` dates, ``unmapped`` habits; ``notes``
+    are things worth saying (a unit not in minutes, a note cut)."""
 
     entries: list[Entry]
     already_logged: list[date] = field(default_factory=list)
     not_logged: list[date] = field(default_factory=list)
+    auto_days: list[date] = field(default_factory=list)
     future: list[date] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def _key(name: str) -> str:
-    """Habit names compare case-insensitively, ignoring spaces and punctuation."""
+    """Loose spelling of a habit name: case-insensitive, spaces and punctuation ignored."""
     return re.sub(r"[\W_]+", "", name.casefold())
 
 
 # ----------------------------------------------------------------------------- reading
+
+
+def _refuse(path: Path, member: str, found: str) -> InputError:
+    return InputError(
+        "export", "a Loop Habit Tracker CSV export (.zip)", f"{path}!{member}: {found}"
+    )
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget: int) -> bytes:
+    """One member's bytes, inflated in chunks, at most ``budget`` of them (whatever the
+    header says); a damaged, encrypted or unsupported member is an :class:`InputError`."""
+    if info.flag_bits & 0x1:
+        raise _refuse(path, info.filename, "the member is encrypted (export it again from Loop)")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _refuse(
+            path, info.filename, f"compression method {info.compress_type} (Loop writes deflate)"
+        )
+    chunks, total = [], 0
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(CHUNK):
+                total += len(chunk)
+                if total > budget:
+                    raise InputError(
+                        "export",
+                        f"at most {MAX_EXPORT_BYTES} bytes of CSV once inflated",
+                        f"{path}!{info.filename}: more than that (a damaged or wrong file)",
+                    )
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise _refuse(path, info.filename, f"damaged ({exc})") from None
+    return b"".join(chunks)
 
 
 def _members(path: Path) -> dict[str, bytes]:
@@ -129,16 +190,15 @@ def _members(path: Path) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     total = 0
     if path.is_dir():
-        files = [(str(p.relative_to(path).as_posix()), p) for p in sorted(path.rglob("*.csv"))]
-        for name, file in files:
+        for file in sorted(path.rglob("*.csv")):
             total += file.stat().st_size
             if total > MAX_EXPORT_BYTES:
                 raise InputError("export", f"at most {MAX_EXPORT_BYTES} bytes of CSV", total)
-            found[name] = file.read_bytes()
+            found[file.relative_to(path).as_posix()] = file.read_bytes()
         return found
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(
             "export", "a Loop Habit Tracker CSV export (.zip)", f"{path}: {exc}"
         ) from None
@@ -146,229 +206,339 @@ def _members(path: Path) -> dict[str, bytes]:
         for info in archive.infolist():
             if info.is_dir() or not info.filename.lower().endswith(".csv"):
                 continue
-            total += info.file_size
-            if total > MAX_EXPORT_BYTES:
-                raise InputError("export", f"at most {MAX_EXPORT_BYTES} bytes of CSV", total)
-            found[info.filename] = archive.read(info)
+            data = _inflate(archive, info, path, MAX_EXPORT_BYTES - total)
+            total += len(data)
+            found[info.filename] = data
     return found
 
 
-def _rows(data: bytes) -> list[list[str]]:
-    """CSV records, BOM removed, trailing empty fields (trailing commas) dropped."""
-    text = data.decode("utf-8-sig", errors="replace")
+def _text(data: bytes) -> str:
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _rows(
+    data: bytes, source: str, problems: list[LogProblem], *, strip: bool = True
+) -> list[tuple[int, list[str]]]:
+    """(line, fields) of each CSV record; trailing empty fields (trailing commas) dropped.
+    A field longer than the csv module reads is reported, and reading goes on."""
     rows = []
-    for fields in csv.reader(io.StringIO(text, newline="")):
+    reader = csv.reader(io.StringIO(_text(data), newline=""))
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(
+                LogProblem(
+                    source, reader.line_num, "#record", f"expected a CSV field, found: {exc}"
+                )
+            )
+            continue
         while fields and fields[-1].strip() == "":
             fields.pop()
-        rows.append([f.strip() for f in fields])
+        rows.append((reader.line_num, [f.strip() for f in fields] if strip else fields))
     return rows
 
 
-def _is_date(text: str) -> bool:
-    return bool(DATE_PATTERN.match(text))
-
-
-def _read_habits(data: bytes) -> list[Habit]:
-    rows = [r for r in _rows(data) if r]
+def _read_habits(data: bytes, source: str) -> tuple[list[Habit], list[LogProblem]]:
+    problems: list[LogProblem] = []
+    rows = [r for _, r in _rows(data, source, problems) if r]
     if not rows:
-        return []
+        return [], problems
     header = [h.lower() for h in rows[0]]
 
-    def column(*names: str) -> int | None:
-        return next((header.index(n) for n in names if n in header), None)
+    def column(name: str) -> int | None:
+        return header.index(name) if name in header else None
 
-    name_at, type_at, unit_at = column("name"), column("type"), column("unit")
+    name_at, type_at, unit_at, pos_at = column("name"), column("type"), column("unit"), None
+    pos_at = column("position")
     if name_at is None:
-        return []
+        return [], problems
     habits = []
-    for row in rows[1:]:
+    for number, row in enumerate(rows[1:], start=1):
         if name_at >= len(row) or not row[name_at]:
             continue
-        kind = row[type_at].upper() if type_at is not None and type_at < len(row) else ""
-        unit = row[unit_at] if unit_at is not None and unit_at < len(row) else ""
-        numeric = kind in ("1", "NUMERICAL", "NUMERIC") or (type_at is None and bool(unit))
-        habits.append(Habit(row[name_at], numeric, unit))
-    return habits
+        position = number
+        if pos_at is not None and pos_at < len(row) and row[pos_at].isdigit():
+            position = int(row[pos_at])
+        numeric = None
+        if type_at is not None:
+            kind = row[type_at].upper() if type_at < len(row) else ""
+            numeric = kind in ("1", "NUMERICAL", "NUMERIC")
+        unit = None
+        if unit_at is not None:
+            unit = row[unit_at] if unit_at < len(row) else ""
+        habits.append(Habit(row[name_at], position, numeric, unit))
+    counts: dict[str, int] = {}
+    for habit in habits:
+        counts[habit.name] = counts.get(habit.name, 0) + 1
+    habits = [  # Loop allows two habits of one name: tell them apart by their position
+        Habit(f"{h.name} (#{h.position:03d})", h.position, h.numeric, h.unit)
+        if counts[h.name] > 1 and h.position is not None
+        else h
+        for h in habits
+    ]
+    return habits, problems
 
 
-def _value(text: str, habit: Habit | None) -> tuple[str, float | None] | None:
-    """(kind, amount) of one stored value, or None when it cannot be read."""
+def _stored(text: str) -> int | None:
+    """Loop's stored integer for one value (tokens included), or None."""
     token = TOKENS.get(text.upper())
     if token is not None:
-        return token, None
-    try:
-        number = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
-    except ValueError:
-        return None
-    numeric = habit.numeric if habit is not None else abs(number) > 3
-    if not numeric:
-        kind = BOOLEAN_CODES.get(int(number)) if float(number).is_integer() else None
-        return None if kind is None else (kind, None)
-    if number < 0:
+        return token
+    return int(text) if _INTEGER.match(text) else None
+
+
+def mark_kind(value: int, habit: Habit) -> tuple[str, float | None]:
+    """(kind, amount) of a stored value: yes / auto / no / skip / unknown; a numeric
+    habit's amount in its own unit (stored ÷ 1000). A numeric 0 is NO and 3 is SKIP."""
+    if not habit.numeric:
+        return BOOLEAN_CODES.get(value, "unknown"), None
+    if value < 0:
         return "unknown", None
-    if number == 0:
+    if value == 0:
         return "no", None
-    return "yes", number / 1000.0
+    if value == TOKENS["SKIP"]:
+        return "skip", None
+    return "yes", value / 1000.0
 
 
-def _looks_numeric(values: list[str]) -> bool:
+def _looks_numeric(values: Iterable[int]) -> bool:
     """A value outside Loop's yes/no codes (-1 to 3) means amounts × 1000."""
-    return any(re.fullmatch(r"-?\d+", v) and not -1 <= int(v) <= 3 for v in values)
+    return any(not -1 <= v <= 3 for v in values)
 
 
-def _with_type(habit: Habit, values: list[str]) -> Habit:
-    if habit.numeric or not _looks_numeric(values):
-        return habit
-    return Habit(habit.name, True, habit.unit)
-
-
-def _header(rows: list[list[str]]) -> tuple[list[str], int]:
-    """The header (lower-cased) and the first data row's index; no header: ([], 0)."""
-    if rows and rows[0] and not _is_date(rows[0][0]):
-        return [h.lower() for h in rows[0]], 1
-    return [], 0
-
-
-def _marks_from(
-    rows: list[list[str]],
+def _read_values(
+    rows: list[tuple[int, list[str]]],
     source: str,
-    columns: list[tuple[int, Habit]],
+    habit: str,
+    value_at: int,
+    note_at: int | None,
     problems: list[LogProblem],
-    *,
-    date_at: int = 0,
-    note_at: int | None = None,
-    first: int = 1,
+    column: str = "Value",
 ) -> list[Mark]:
-    """Marks of the habits in ``columns`` (position, habit) of a checkmarks file."""
-    names = rows[0] if first else []
     marks = []
-    for line, row in enumerate(rows[first:], start=first + 1):
+    for line, row in rows:
         if not row:
             continue
-        day_text = row[date_at] if date_at < len(row) else ""
+        day_text = row[0].strip()
         try:
             day = parse_date(day_text)  # the log's own parser: same spelling, same range
         except FieldError as exc:
+            message = f"expected {exc.expected}, found {day_text!r}"
+            problems.append(LogProblem(source, line, "Date", message))
+            continue
+        text = row[value_at].strip() if value_at < len(row) else ""
+        value = _stored(text)
+        if value is None:
             problems.append(
-                LogProblem(source, line, "Date", f"expected {exc.expected}, found {day_text!r}")
+                LogProblem(
+                    source,
+                    line,
+                    column,
+                    "expected YES_MANUAL, YES_AUTO, NO, SKIP, UNKNOWN or an integer, "
+                    f"found {text!r}",
+                )
             )
             continue
         note = row[note_at] if note_at is not None and note_at < len(row) else ""
-        for position, habit in columns:
-            text = row[position] if position < len(row) else ""
-            name = names[position] if position < len(names) else "Value"
-            value = _value(text, habit)
-            if value is None:
-                problems.append(
-                    LogProblem(
-                        source,
-                        line,
-                        name,
-                        "expected YES_MANUAL, YES_AUTO, NO, SKIP, UNKNOWN or a number, "
-                        f"found {text!r}",
-                    )
-                )
-                continue
-            kind, amount = value
-            minutes = amount if habit.counts_minutes else None
-            if kind == "yes" and minutes is not None and not 0.01 <= minutes <= MAX_MINUTES:
-                problems.append(
-                    LogProblem(
-                        source,
-                        line,
-                        name,
-                        f"expected minutes × 1000, 10 to {MAX_MINUTES * 1000:g}, found {text!r}",
-                    )
-                )
-                continue
-            marks.append(Mark(habit.name, day, kind, minutes, note, source, line))
+        marks.append(Mark(habit, day, value, note, source, line, column))
     return marks
 
 
-def _find_habit(habits: list[Habit], name: str) -> Habit | None:
-    return next((h for h in habits if _key(h.name) == _key(name)), None)
+def sanitized(name: str) -> str:
+    """The folder name Loop gives a habit name (only ``[ a-zA-Z0-9._-]``, 100 at most)."""
+    return re.sub(r"[^ a-zA-Z0-9._-]+", "", name)[:100]
+
+
+def _wide_header(data: bytes) -> tuple[list[str], int, list[str]]:
+    """The wide Checkmarks.csv's header names (split on every comma: Loop writes them
+    unquoted), how many value columns its rows have, and its lines."""
+    lines = _text(data).splitlines()
+    names = lines[0].split(",")[1:] if lines else []
+    if names and names[-1] == "":
+        names.pop()
+    widths = {len(line.rstrip(",").split(",")) - 1 for line in lines[1:] if line.strip()}
+    return names, max(widths, default=len(names)) if len(widths) <= 1 else -1, lines
+
+
+def _ambiguity(names: list[str], width: int, habits: list[Habit]) -> str | None:
+    """Why the wide file's columns cannot be told apart, or None."""
+    with_comma = [h.name for h in habits if "," in h.name]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if not with_comma and not twice and width == len(names):
+        return None
+    found = f"{len(names)} header names for {width if width >= 0 else 'varying'} columns"
+    if twice:
+        found += f"; names used twice: {', '.join(map(repr, twice))}"
+    if with_comma:
+        found += f"; names with a comma: {', '.join(map(repr, with_comma))}"
+    return found
 
 
 def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
     """Read a Loop Habit Tracker CSV export (zip or unpacked folder).
 
-    Raises :class:`~backtrack.errors.LogFormatError` listing every unreadable value as
-    ``export.zip!001 Relax/Checkmarks.csv:LINE:COLUMN``.
+    Unreadable values are kept by habit in :attr:`LoopExport.problems` (as
+    ``export.zip!001 Relax/Checkmarks.csv:LINE:COLUMN``); an import refuses those of the
+    habits it maps. Raises :class:`InputError` for a file that is not a readable export.
     """
     path = Path(path)
     members = _members(path)
     top = {name.lower(): name for name in members if "/" not in name.strip("/")}
-    habits = _read_habits(members[top["habits.csv"]]) if "habits.csv" in top else []
-    problems: list[LogProblem] = []
-    marks: list[Mark] = []
-    covered: set[str] = set()
+    problems: dict[str, list[LogProblem]] = {}
+    notes: list[str] = []
+    habits: list[Habit] = []
+    if "habits.csv" in top:
+        habits, habit_problems = _read_habits(
+            members[top["habits.csv"]], f"{path.name}!{top['habits.csv']}"
+        )
+        if habit_problems:
+            raise LogFormatError(habit_problems)
+    by_position = {h.position: h for h in habits}
+    found: dict[str, tuple[str, list[tuple[int, list[str]]], list[LogProblem]]] = {}
     for name in sorted(members):
         parts = PurePosixPath(name).parts
-        if len(parts) < 2 or parts[-1].lower() != "checkmarks.csv":
+        if len(parts) != 2 or parts[-1].lower() != "checkmarks.csv":
             continue
-        match = _FOLDER.match(parts[-2])
-        habit = _find_habit(habits, match.group(2) if match else parts[-2])
-        if habit is None and match and habits:  # the folder name was shortened: use Position
-            position = int(match.group(1)) - 1
-            habit = habits[position] if 0 <= position < len(habits) else None
-        if habit is None:
-            habit = Habit(match.group(2) if match else parts[-2])
+        match = _FOLDER.match(parts[0])
+        habit = by_position.get(int(match.group(1))) if match else None
+        if habit is None:  # not in Habits.csv: the folder's own name is all there is
+            shown = (match.group(2) or parts[0]) if match else parts[0]
+            habit = Habit(shown, int(match.group(1)) if match else None)
             habits.append(habit)
-        rows = _rows(members[name])
-        header, first = _header(rows)
-        value_at = next((header.index(n) for n in ("value", "checkmark") if n in header), 1)
-        typed = _with_type(habit, [r[value_at] for r in rows[first:] if value_at < len(r)])
-        habits[habits.index(habit)] = typed
-        marks += _marks_from(
-            rows,
-            f"{path.name}!{name}",
-            [(value_at, typed)],
-            problems,
-            date_at=header.index("date") if "date" in header else 0,
-            note_at=next((header.index(n) for n in ("notes", "note") if n in header), None),
-            first=first,
+            notes.append(f"folder {parts[0]!r} is not in Habits.csv: its name is {shown!r}")
+        elif match.group(2) is not None and match.group(2) != sanitized(habit.name).strip():
+            notes.append(
+                f"folder {parts[0]!r} holds habit {habit.position:03d} of Habits.csv, "
+                f"{habit.name!r}, by its number"
+            )
+        source = f"{path.name}!{name}"
+        habit_problems: list[LogProblem] = []
+        found[habit.name] = (
+            source,
+            _rows(members[name], source, habit_problems, strip=False),
+            habit_problems,
         )
-        covered.add(_key(typed.name))
-    if "checkmarks.csv" in top:  # the wide file: only habits without a folder of their own
-        rows = _rows(members[top["checkmarks.csv"]])
-        header, first = _header(rows)
-        date_at = header.index("date") if "date" in header else 0
-        columns = []
-        for position, habit_name in enumerate(rows[0] if first else []):
-            if position == date_at or not habit_name or _key(habit_name) in covered:
-                continue
-            habit = _find_habit(habits, habit_name)
-            values = [r[position] for r in rows[first:] if position < len(r)]
-            typed = _with_type(habit or Habit(habit_name), values)
-            if habit is None:
-                habits.append(typed)
-            else:
-                habits[habits.index(habit)] = typed
-            columns.append((position, typed))
-        if columns:
-            source = f"{path.name}!{top['checkmarks.csv']}"
-            marks += _marks_from(rows, source, columns, problems, date_at=date_at, first=first)
-    if problems:
-        raise LogFormatError(problems)
-    return LoopExport(str(path), habits, marks)
+    marks: list[Mark] = []
+    for habit_name, (source, rows, habit_problems) in found.items():
+        header = [h.strip().lower() for h in rows[0][1]] if rows else []
+        headed = bool(header) and not DATE_PATTERN.match(rows[0][1][0])
+        value_at = next((header.index(n) for n in ("value", "checkmark") if n in header), 1)
+        note_at = next((header.index(n) for n in ("notes", "note") if n in header), None)
+        body = rows[1:] if headed else rows
+        marks += _read_values(
+            body, source, habit_name, value_at, note_at if headed else None, habit_problems
+        )
+        problems[habit_name] = habit_problems
+    if "checkmarks.csv" in top:
+        source = f"{path.name}!{top['checkmarks.csv']}"
+        names, width, lines = _wide_header(members[top["checkmarks.csv"]])
+        why = _ambiguity(names, width, habits)
+        if why is not None and found:
+            notes.append(
+                f"{source} (one column per habit) was not read: its header lists the names "
+                f"unquoted and cannot be split ({why}); each habit's own folder was read"
+            )
+        elif why is not None:
+            raise InputError(
+                "export",
+                f"{source} with columns one can tell apart: its header lists habit names "
+                "unquoted, so a name with a comma shifts the columns. Export from Loop again "
+                "and import the whole zip (its per-habit folders are read instead)",
+                why,
+            )
+        else:
+            known = {h.name for h in habits}
+            habits += [Habit(n) for n in dict.fromkeys(names) if n and n not in known]
+            rows = [(n, line.split(",")) for n, line in enumerate(lines[1:], start=2)]
+            for position, name in enumerate(names, start=1):
+                if not name or name in found:
+                    continue
+                wide_problems: list[LogProblem] = []
+                marks += _read_values(rows, source, name, position, None, wide_problems, name)
+                problems[name] = wide_problems
+    typed = []
+    for habit in habits:
+        if habit.numeric is None:
+            values = [m.value for m in marks if m.habit == habit.name]
+            habit = Habit(habit.name, habit.position, _looks_numeric(values), habit.unit)
+        typed.append(habit)
+    return LoopExport(str(path), typed, marks, problems, notes)
 
 
 # ----------------------------------------------------------------------------- mapping
 
+_PAIR = re.compile(
+    r"""\s*(?:"(?P<quoted>(?:[^"]|"")*)"|(?P<name>[^"].*?))\s*=\s*(?P<id>[^,\s=]+)\s*(?:,|\Z)""",
+    re.DOTALL,
+)
 
-def parse_mapping(text: str) -> dict[str, str]:
-    """``"Relax=floor_relaxation,Hip stretch=hip_stretch"`` → {habit name: exercise id}."""
+
+def parse_mapping(texts: str | Iterable[str]) -> dict[str, str]:
+    """``--map`` values → {habit name: exercise id}.
+
+    Each value holds ``NAME=exercise_id`` pairs joined by ``,``; a name may itself hold
+    commas (an exercise id never does: ``a, b=hip_stretch`` is one pair), or be quoted
+    (``"Walk = 10, then stretch"=hip_stretch``, ``""`` for a quote). ``--map`` may be
+    given once per pair."""
     mapping: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        habit, sep, exercise_id = part.rpartition("=")
-        if not sep or not habit.strip() or not exercise_id.strip():
-            raise InputError("--map", "HABIT=exercise_id pairs joined by ','", part)
-        if any(_key(h) == _key(habit) for h in mapping):
-            raise InputError("--map", "each habit once", habit.strip())
-        mapping[habit.strip()] = exercise_id.strip()
+    given = [texts] if isinstance(texts, str) else list(texts)
+    for text in given:
+        position = 0
+        stripped = text.strip().rstrip(",")
+        while position < len(stripped):
+            match = _PAIR.match(stripped, position)
+            if match is None or match.end() == position:
+                raise InputError(
+                    "--map",
+                    "HABIT=exercise_id pairs joined by ',' (quote a name that holds '=')",
+                    stripped[position:],
+                )
+            quoted = match.group("quoted")
+            habit = quoted.replace('""', '"') if quoted is not None else match.group("name")
+            habit = habit.strip()
+            if not habit:
+                raise InputError("--map", "a habit name before '='", match.group(0).strip())
+            if habit in mapping:
+                raise InputError("--map", "each habit once", habit)
+            mapping[habit] = match.group("id")
+            position = match.end()
     if not mapping:
-        raise InputError("--map", "at least one HABIT=exercise_id pair", text)
+        raise InputError("--map", "at least one HABIT=exercise_id pair", " ".join(given))
     return mapping
+
+
+def _resolve(habits: list[Habit], name: str) -> Habit:
+    """The habit a ``--map`` name means: exact, else the one equal ignoring case, else
+    the one equal ignoring case, spaces and punctuation; never a guess between two."""
+    for same in (
+        lambda h: h.name == name,
+        lambda h: h.name.casefold() == name.casefold(),
+        lambda h: _key(h.name) == _key(name) and _key(name) != "",
+    ):
+        matches = [h for h in habits if same(h)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InputError(
+                "--map", f"one habit ({', '.join(repr(h.name) for h in matches)} all match)", name
+            )
+    known = ", ".join(repr(h.name) for h in habits) or "none"
+    raise InputError("--map", f"a habit of the export ({known})", name)
+
+
+def _joined_note(day: date, marks: list[Mark], notes: list[str]) -> str:
+    loop_notes = [f"{m.habit}: {m.note}" for m in marks if m.note]
+    note = "; ".join([IMPORT_NOTE, *dict.fromkeys(loop_notes)])
+    if len(note) > MAX_NOTE_CHARS:
+        notes.append(
+            f"{day.isoformat()}: Loop's notes of that day ({len(note)} characters joined) were "
+            f"cut to the log's {MAX_NOTE_CHARS}"
+        )
+        note = note[: MAX_NOTE_CHARS - len(CUT_MARK)] + CUT_MARK
+    return check_note(note)
 
 
 def plan_import(
@@ -378,39 +548,93 @@ def plan_import(
     *,
     logged: set[date],
     now: datetime,
+    minutes: Iterable[str] = (),
+    not_minutes: Iterable[str] = (),
 ) -> ImportPlan:
     """The entries to append: one per date with information from a mapped habit, for
-    dates not in ``logged`` and not after ``now``. Refuses (``InputError``) a map naming a
-    habit the export does not have, an exercise not in the routine, or two habits for one
-    exercise; nothing is written here."""
+    dates not in ``logged`` and not after ``now``. ``minutes``/``not_minutes`` name
+    numeric habits whose unit the export does not give. Refuses (``InputError``) a map
+    naming a habit the export does not have, an exercise not in the routine, two habits
+    for one exercise, or a numeric habit of unknown unit; refuses
+    (``LogFormatError``) unreadable values of mapped habits. Nothing is written here."""
     if now.tzinfo is None:
         raise InputError("now", "a time with its UTC offset", now.isoformat())
-    by_key = {_key(h.name): h for h in export.habits}
     targets: dict[str, str] = {}
     for habit_name, exercise_id in mapping.items():
-        habit = by_key.get(_key(habit_name))
-        if habit is None:
-            known = ", ".join(h.name for h in export.habits) or "none"
-            raise InputError("--map", f"a habit of the export ({known})", habit_name)
+        habit = _resolve(export.habits, habit_name)
         check_exercises([exercise_id], routine)
         if exercise_id in targets.values():
             raise InputError("--map", "one habit per exercise", f"{habit_name}={exercise_id}")
+        if habit.name in targets:
+            raise InputError("--map", "each habit once", habit_name)
         targets[habit.name] = exercise_id
+    said_minutes = {_resolve(export.habits, n).name for n in minutes}
+    said_not = {_resolve(export.habits, n).name for n in not_minutes}
+    if said_minutes & said_not:
+        raise InputError(
+            "--minutes", "a habit not also in --not-minutes", sorted(said_minutes & said_not)
+        )
     plan = ImportPlan([], unmapped=[h.name for h in export.habits if h.name not in targets])
+    in_minutes: dict[str, bool] = {}
     for habit in export.habits:
-        if habit.name in targets and habit.numeric and not habit.counts_minutes:
-            plan.notes.append(
-                f"{habit.name!r} counts {habit.unit!r}, not minutes: a value above 0 counts as "
-                "done at the prescribed dose"
+        if habit.name not in targets or not habit.numeric:
+            continue
+        if habit.name in said_minutes or habit.name in said_not:
+            in_minutes[habit.name] = habit.name in said_minutes
+        elif habit.unit_known:
+            in_minutes[habit.name] = habit.counts_minutes
+        else:
+            raise InputError(
+                "--minutes",
+                f"the unit of numeric habit {habit.name!r}: the export does not give one "
+                f"(Loop 2.3.0 or older, or an empty unit). Add --minutes {habit.name!r} if "
+                f"its amounts are minutes, or --not-minutes {habit.name!r} to count an amount "
+                "above 0 as done at the prescribed dose",
+                "no unit",
             )
+        if not in_minutes[habit.name]:
+            unit = habit.unit if habit.unit_known else "an unknown unit"
+            plan.notes.append(
+                f"{habit.name!r} counts {unit}, not minutes: a value above 0 counts as done "
+                "at the prescribed dose"
+            )
+    problems = [p for name in targets for p in export.problems.get(name, [])]
     days: dict[date, list[Mark]] = {}
+    marked: dict[date, list[tuple[Mark, str, float | None]]] = {}
     for mark in export.marks:
-        if mark.habit in targets:
-            days.setdefault(mark.day, []).append(mark)
-    for day in sorted(days):
-        marks = [m for m in days[day] if m.kind in INFORMATIVE]
-        if not marks:
+        if mark.habit not in targets:
+            continue
+        habit = export.habit(mark.habit)
+        kind, amount = mark_kind(mark.value, habit)
+        value: float | None = None
+        if kind == "yes" and in_minutes.get(habit.name):
+            value = amount
+            try:
+                check_exercises({targets[habit.name]: f"{amount:.12g}"}, routine)
+            except InputError:
+                problems.append(
+                    LogProblem(
+                        mark.source,
+                        mark.line,
+                        mark.column,
+                        f"expected minutes × 1000: 10 to {MAX_MINUTES * 1000:g}, in steps "
+                        f"of 10, found {mark.value}",
+                    )
+                )
+                continue
+        days.setdefault(mark.day, []).append(mark)
+        marked.setdefault(mark.day, []).append((mark, kind, value))
+    if problems:
+        raise LogFormatError(problems)
+    unlogged_notes: list[date] = []
+    for day in sorted(marked):
+        informative = [(m, k, v) for m, k, v in marked[day] if k in INFORMATIVE]
+        if not informative:
             plan.not_logged.append(day)
+            if any(k == "auto" for _, k, _ in marked[day]):
+                plan.auto_days.append(day)
+            if any(m.note for m in days[day]):
+                unlogged_notes.append(day)
             continue
         if day > now.date():
             plan.future.append(day)
@@ -418,19 +642,8 @@ def plan_import(
         if day in logged:
             plan.already_logged.append(day)
             continue
-        done = {targets[m.habit]: m.minutes for m in marks if m.kind == "yes"}
-        rest = all(m.kind == "skip" for m in marks)
-        loop_notes = [f"{m.habit}: {m.note}" for m in days[day] if m.note]
-        note = "; ".join([IMPORT_NOTE, *dict.fromkeys(loop_notes)])
-        try:
-            check_note(note)
-        except InputError as exc:
-            raise InputError(
-                f"note of {day.isoformat()}",
-                f"{exc.expected} (Loop's notes of that day, joined; shorten them in Loop "
-                "or leave a habit out of --map)",
-                exc.found,
-            ) from None
+        done = {targets[m.habit]: v for m, k, v in informative if k == "yes"}
+        rest = all(k == "skip" for _, k, _ in informative)
         plan.entries.append(
             Entry(
                 recorded_at=now,
@@ -438,8 +651,13 @@ def plan_import(
                 pain=None,
                 exercises=check_exercises(done, routine),
                 day="rest" if rest else "routine",
-                note=note,
+                note=_joined_note(day, days[day], plan.notes),
             )
+        )
+    if unlogged_notes:
+        plan.notes.append(
+            f"{len(unlogged_notes)} day(s) with a Loop note but no YES, NO or SKIP were not "
+            f"logged, so their notes were not imported (first: {unlogged_notes[0].isoformat()})"
         )
     return plan
 
@@ -452,6 +670,8 @@ def import_loop(
     *,
     dry_run: bool = False,
     now: datetime | None = None,
+    minutes: Iterable[str] = (),
+    not_minutes: Iterable[str] = (),
 ) -> ImportPlan:
     """Read the export, plan against the log's dates, and append the planned rows (one
     durable append each) unless ``dry_run``. Returns the plan."""
@@ -462,7 +682,16 @@ def import_loop(
     if log_path.exists():
         log = read_log(log_path, strict=False)
         logged = {d.date() for d in log.entries["date"]}
-    plan = plan_import(export, mapping, routine, logged=logged, now=now)
+    plan = plan_import(
+        export,
+        mapping,
+        routine,
+        logged=logged,
+        now=now,
+        minutes=minutes,
+        not_minutes=not_minutes,
+    )
+    plan.notes[:0] = export.notes
     if not dry_run:
         for entry in plan.entries:
             append_entry(log_path, entry)

@@ -907,8 +907,9 @@ def _separator_problem(path: str, text: str) -> LogProblem | None:
                 1,
                 "header",
                 f"expected columns separated by commas, found them separated by {name} (a "
-                "spreadsheet's regional CSV format); in the spreadsheet, save it again as "
-                "'CSV UTF-8 (comma delimited)', or choose comma as the field separator",
+                "spreadsheet's regional CSV format: it may also have changed decimal "
+                "commas, dates and times); `backtrack repair` writes a valid copy and lists "
+                "every change (or save it again as 'CSV UTF-8 (comma delimited)')",
             )
     return None
 

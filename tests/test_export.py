@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir_schema import r4_schema_errors
 
 from backtrack.actions import load_log, log_day
 from backtrack.cli import main
 from backtrack.demo import write_demo
+from backtrack.errors import FieldError
 from backtrack.export import EXERCISE_SYSTEM, fhir_bundle, observation_uuid, write_bundle
 from backtrack.store import latest_per_date
 
@@ -51,12 +54,14 @@ def small_log(log_path, routine, now):
 
 
 def _by_kind(bundle: Bundle) -> dict[tuple[str, str], object]:
-    """(date, exercise id or 'pain') -> Observation."""
+    """(date, exercise id, 'performed:' + exercise id, or 'pain') -> Observation."""
     found = {}
     for entry in bundle.entry:
         resource = entry.resource
         if resource.code.coding[0].code == "72514-3":
             kind = "pain"
+        elif resource.code.coding[0].code == "73985-4":
+            kind = "performed:" + resource.valueCodeableConcept.coding[1].code
         else:
             kind = resource.component[0].valueCodeableConcept.coding[1].code
         found[(str(resource.effectiveDateTime), kind)] = resource
@@ -64,15 +69,20 @@ def _by_kind(bundle: Bundle) -> dict[tuple[str, str], object]:
 
 
 def _export(tmp_path, log_path, routine, name="bundle.json", **kwargs) -> Bundle:
+    if "patient" not in kwargs and "patient_identifier" not in kwargs:
+        kwargs["no_subject"] = True
     bundle = fhir_bundle(load_log(log_path, routine=routine), routine, **kwargs)
     path = write_bundle(bundle, tmp_path / name)
-    return Bundle.model_validate_json(open(path, encoding="utf-8").read())
+    text = Path(path).read_text(encoding="utf-8")
+    assert r4_schema_errors(json.loads(text)) == []  # the second, independent validator
+    return Bundle.model_validate_json(text)
 
 
 def test_bundle_parses_back_as_a_conditional_transaction(tmp_path, small_log, routine):
     bundle = _export(tmp_path, small_log, routine, patient="Patient/42")
     assert bundle.type == "transaction"
-    assert len(bundle.entry) == 4 * (1 + len(routine.ids))
+    performed = len(routine.ids) + 1 + 1 + 1  # the full day, hip stretch, relaxation, squat
+    assert len(bundle.entry) == 4 * (1 + len(routine.ids)) + performed
     for entry in bundle.entry:
         identifier = entry.resource.identifier[0]
         assert identifier.system == "urn:ietf:rfc:3986"
@@ -192,7 +202,7 @@ def test_demo_log_matches_latest_per_date(tmp_path, routine):
     path = write_demo(tmp_path / "demo.csv", days=60, seed=3, end=date(2026, 3, 1))
     log = load_log(path, routine=routine)
     bundle = Bundle.model_validate_json(
-        json.dumps(json.loads(fhir_bundle(log, routine).model_dump_json()))
+        json.dumps(json.loads(fhir_bundle(log, routine, no_subject=True).model_dump_json()))
     )
     latest = latest_per_date(log.entries)
     pains = {
@@ -208,7 +218,9 @@ def test_demo_log_matches_latest_per_date(tmp_path, routine):
 
 def test_cli_export(tmp_path, small_log, capsys):
     out = tmp_path / "cli.json"
-    code = main(["export", "--fhir", "-o", str(out), "--csv", str(small_log), "--patient", "P/1"])
+    code = main(
+        ["export", "--fhir", "-o", str(out), "--csv", str(small_log), "--patient", "Patient/1"]
+    )
     assert code == 0
     assert "transaction bundle" in capsys.readouterr().err
     assert Bundle.model_validate_json(out.read_text("utf-8")).type == "transaction"
@@ -221,3 +233,102 @@ def test_cli_export_refusals(tmp_path, small_log, capsys):
     assert main(["export", "--fhir", "-o", str(out), "--csv", str(tmp_path / "none.csv")]) == 2
     assert "no log there yet" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ #15 items 9-12
+
+
+def test_item9_a_subject_is_required(tmp_path, small_log, routine, capsys):
+    log = load_log(small_log, routine=routine)
+    with pytest.raises(FieldError, match="--no-subject"):
+        fhir_bundle(log, routine)
+    out = tmp_path / "x.json"
+    assert main(["export", "--fhir", "-o", str(out), "--csv", str(small_log)]) == 2
+    assert "--no-subject to export without one" in capsys.readouterr().err
+    assert not out.exists()
+    args = ["export", "--fhir", "-o", str(out), "--csv", str(small_log), "--no-subject"]
+    assert main(args) == 0
+    bundle = Bundle.model_validate_json(out.read_text("utf-8"))
+    assert all(e.resource.subject is None for e in bundle.entry)
+    assert main([*args, "--patient", "Patient/1"]) == 2  # both: say which
+    assert "not both" in capsys.readouterr().err
+
+
+def test_item10_one_patient_one_set_of_identifiers(tmp_path, small_log, routine):
+    def ids(**kwargs):
+        bundle = _export(tmp_path, small_log, routine, **kwargs)
+        return [e.resource.identifier[0].value for e in bundle.entry]
+
+    relative = ids(patient="Patient/1")
+    assert ids(patient="https://clinic.example/fhir/Patient/1") == relative
+    assert ids(patient="https://clinic.example/fhir/Patient/1/_history/3") == relative
+    assert not set(ids(patient="Patient/2")) & set(relative)
+    absolute = _export(
+        tmp_path, small_log, routine, patient="https://clinic.example/fhir/Patient/1"
+    )
+    assert absolute.entry[0].resource.subject.reference == "https://clinic.example/fhir/Patient/1"
+    by_mrn = _export(
+        tmp_path, small_log, routine, patient_identifier="https://clinic.example/mrn|123"
+    )
+    subject = by_mrn.entry[0].resource.subject
+    assert (subject.identifier.system, subject.identifier.value) == (
+        "https://clinic.example/mrn",
+        "123",
+    )
+    assert subject.reference is None
+    assert by_mrn.entry[0].resource.performer[0].identifier.value == "123"
+    mrn_ids = [e.resource.identifier[0].value for e in by_mrn.entry]
+    assert not set(mrn_ids) & set(relative)
+    both = ids(patient="Patient/1", patient_identifier="https://clinic.example/mrn|123")
+    assert both == relative  # keyed on the reference whenever there is one
+    log = load_log(small_log, routine=routine)
+    for bad in ("P/1", "Patient/a b", "Patient/", "https://x/Patient/1/extra"):
+        with pytest.raises(FieldError, match="patient"):
+            fhir_bundle(log, routine, patient=bad)
+    for bad in ("123", "|123", "https://x|", "a b|1"):
+        with pytest.raises(FieldError, match="patient_identifier"):
+            fhir_bundle(log, routine, patient_identifier=bad)
+
+
+def test_item11_done_without_minutes_is_told_apart_from_unknown(
+    tmp_path, small_log, routine, now, today
+):
+    found = _by_kind(_export(tmp_path, small_log, routine, patient="Patient/1"))
+    untimed = found[(today.isoformat(), "wall_squat")]
+    assert untimed.dataAbsentReason.coding[0].code == "unknown"  # the minutes are unknown
+    performed = found[(today.isoformat(), "performed:wall_squat")]
+    assert (performed.code.coding[0].system, performed.code.coding[0].code) == (LOINC, "73985-4")
+    assert performed.valueCodeableConcept.coding[1].code == "wall_squat"
+    assert performed.status == "final"
+    assert performed.performer[0].reference == "Patient/1"
+    assert (today.isoformat(), "performed:hip_stretch") not in found  # not done that day
+    flare_day = (today - timedelta(1)).isoformat()
+    assert (flare_day, "performed:floor_relaxation") in found
+    assert (flare_day, "performed:hip_stretch") not in found
+    # a correction that takes the squat back: the same Observation, now entered-in-error
+    log_day(small_log, routine=routine, now=now + timedelta(hours=1), day=today, pain=3, done=[])
+    corrected = _by_kind(_export(tmp_path, small_log, routine, "c.json", patient="Patient/1"))
+    withdrawn = corrected[(today.isoformat(), "performed:wall_squat")]
+    assert withdrawn.status == "entered-in-error"
+    assert withdrawn.identifier[0].value == performed.identifier[0].value
+
+
+def test_item12_the_second_validator_is_independent_and_can_fail(tmp_path, small_log, routine):
+    bundle = json.loads(
+        fhir_bundle(
+            load_log(small_log, routine=routine), routine, patient="Patient/1"
+        ).model_dump_json()
+    )
+    assert r4_schema_errors(bundle) == []
+    broken = json.loads(json.dumps(bundle))
+    broken["entry"][0]["resource"]["status"] = "done"
+    broken["entry"][1]["resource"]["valueQuantity"]["value"] = "5"
+    broken["entry"][2]["resource"]["subject"] = {"reference": 1}
+    errors = r4_schema_errors(broken)
+    assert any(e.startswith("entry/0/resource/status: 'done' is not one of") for e in errors)
+    assert any(e.startswith("entry/1/resource/valueQuantity/value: '5'") for e in errors)
+    assert any(e.startswith("entry/2/resource/subject/reference: 1 is not") for e in errors)
+    broken["type"] = "transactions"
+    assert any(
+        "is not valid under any of the given schemas" in e for e in r4_schema_errors(broken)
+    )
