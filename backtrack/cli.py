@@ -1,15 +1,17 @@
 """The ``backtrack`` command.
 
-Exit codes: 0 done; 1 the log has problems (``validate``); 2 refused input or usage
-error, with the reason on stderr and no traceback. The log is ``--csv``, else
-``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy modules (analysis, plots) are
-imported inside the commands that need them, so logging stays fast.
+Exit codes: 0 done; 1 the log has problems (``validate``) or ``repair`` had to leave a
+row out; 2 refused input or usage error, with the reason on stderr and no traceback.
+The log is ``--csv``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy
+modules (analysis, plots) are imported inside the commands that need them, so logging
+stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -209,6 +211,14 @@ _FIELD_OPTIONS = {
 }
 
 
+_SPREADSHEET_VALUE = re.compile(
+    r"found '(?:\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d+,\d+"
+    r"|\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(?::\d{2})?)'"
+)
+"""A refused value as a spreadsheet writes it in many locales: ``d.m.yyyy``/``m/d/yyyy``
+dates, a decimal comma, a date-time without its UTC offset."""
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .actions import load_log
 
@@ -224,6 +234,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
             "and left out of analysis",
             file=sys.stderr,
         )
+        if any(_SPREADSHEET_VALUE.search(p.message) for p in log.problems):
+            print(
+                f"{log_path}: some values look like a spreadsheet's regional format (dates "
+                "like 20.11.2026 or 11/20/2026, decimal commas, times without an offset); "
+                f"backtrack repair {log_path} -o FIXED.csv writes a valid copy and lists "
+                "every change",
+                file=sys.stderr,
+            )
         return 1
     days = log.entries["date"].nunique()
     print(f"{log_path}: {len(log.entries)} rows for {days} days, no problems")

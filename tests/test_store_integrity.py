@@ -489,3 +489,17 @@ def test_the_cohort_reads_withdrawn_days_and_impossible_dates_as_the_summary_doe
         assert table.loc[name, "days_logged"] == one.days_logged, name
         assert table.loc[name, "last_day"] == one.last_logged_day, name
     assert table.loc["void", "days_logged"] == summary(tmp_path / "after.csv").days_logged - 1
+
+
+def test_validate_points_to_repair_for_a_spreadsheets_regional_values(capsys, log_path):
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text(
+        HEADER
+        + "2026-11-01T20:00:00+00:00,20.11.2026,4,,routine,,\n"
+        + "2026-11-02 20:00,2026-11-02,4,hip_stretch=1,routine,,\n"
+    )
+    code, _, err = run(capsys, "validate", "--csv", str(log_path))
+    assert code == 1 and f"backtrack repair {log_path} -o FIXED.csv" in err
+    log_path.write_text(HEADER + "2026-11-01T20:00:00+00:00,2026-11-01,11,,routine,,\n")
+    code, _, err = run(capsys, "validate", "--csv", str(log_path))
+    assert code == 1 and "backtrack repair" not in err  # an ordinary bad value
