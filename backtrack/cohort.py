@@ -214,7 +214,7 @@ def _pool_rows(jobs: list[tuple[str, Routine]], workers: int) -> Iterator[dict[s
     imported once in the server)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["backtrack.cohort"])
-    chunk = max(1, len(jobs) // (workers * 8))
+    chunk = max(1, min(8, len(jobs) // (workers * 8)))  # small: no idle worker at the end
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(_row_task, jobs, chunksize=chunk)
 
