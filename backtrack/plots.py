@@ -458,8 +458,9 @@ def key(
 
     Why not ``ax.legend`` (issue 16 asks for the public way unless it is > 15 ms worse):
     ``bench/plots.py`` measures the trend PNG with ``ax.legend`` in place of this key
-    at +5 to +51 ms (1 year) and +14 to +30 ms (10 years), median and fastest run, as
-    the legend lays itself out again at every draw; and ``ax.legend`` cannot wrap its
+    at -2 to +51 ms median, +5 to +17 ms fastest (1 year), and +14 to +49 ms median,
+    +12 to +30 ms fastest (10 years): the legend lays itself out again at every draw
+    (a borderline case, see docs/benchmarks.md); and ``ax.legend`` cannot wrap its
     entries at the axes' width (narrow figures), which this key does. It uses only
     public API (artists, transforms, ``FT2Font`` advances).
 
