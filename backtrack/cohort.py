@@ -209,14 +209,25 @@ def _row_task(job: tuple[str, Routine]) -> dict[str, Any]:
     return patient_row(*job)
 
 
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Set to 1 for the pool's processes (unless already set), as Dask's nanny does for its
+workers: one BLAS thread per process, as many processes as cores."""
+
+
 def _pool_rows(jobs: list[tuple[str, Routine]], workers: int) -> Iterator[dict[str, Any]]:
     """Rows from a local process pool (forkserver: safe beside threads, the package
-    imported once in the server)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["backtrack.cohort"])
-    chunk = max(1, len(jobs) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_row_task, jobs, chunksize=chunk)
+    imported once in the server; one BLAS thread per process)."""
+    added = [name for name in _ONE_THREAD if name not in os.environ]
+    os.environ.update(dict.fromkeys(added, "1"))  # read by the processes as they start
+    try:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["backtrack.cohort"])
+        chunk = max(1, min(8, len(jobs) // (workers * 8)))  # small: no worker idle at the end
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield from pool.map(_row_task, jobs, chunksize=chunk)
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict[str, Any]]:

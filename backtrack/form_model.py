@@ -538,15 +538,13 @@ class LogFormModel(HasTraits):
 
     def summary(self) -> list[str]:
         """Current streak and 7-day mean pain of the user's log, in words."""
-        try:
-            from . import metrics
-        except ImportError:
-            return ["Summary (streak, 7-day mean pain) unavailable: backtrack.metrics is missing."]
-        return metrics_summary(metrics, self.entries, self.routine, self.today)
+        return metrics_summary(self.entries, self.routine, self.today)
 
 
-def metrics_summary(metrics, entries: pd.DataFrame, routine: Routine, today: date) -> list[str]:
+def metrics_summary(entries: pd.DataFrame, routine: Routine, today: date) -> list[str]:
     """Streak (days) and the latest 7-day mean pain (points) from :mod:`backtrack.metrics`."""
+    from . import metrics  # on first use: the form opens before the analysis is needed
+
     daily = metrics.daily_series(entries, routine)
     streak = metrics.current_streak(daily, today)
     unit = "day" if streak == 1 else "days"

@@ -454,9 +454,17 @@ def key(
     handle: float = 0.24,
     spacing: float = 0.16,
 ) -> list[Text]:
-    """A legend drawn as plain artists, a handle and a text per entry (``gid`` "key"):
-    about 25 ms faster than ``ax.legend`` at ten entries, as there is no layout pass at
-    draw time. ``rows`` of legend handles (Patch or Line2D with a label). ``loc="above"``:
+    """A legend drawn as plain artists, a handle and a text per entry (``gid`` "key").
+
+    Why not ``ax.legend`` (issue 16 asks for the public way unless it is > 15 ms worse):
+    ``bench/plots.py`` measures the trend PNG with ``ax.legend`` in place of this key
+    at -2 to +51 ms median, +5 to +17 ms fastest (1 year), and +14 to +49 ms median,
+    +12 to +30 ms fastest (10 years): the legend lays itself out again at every draw
+    (a borderline case, see docs/benchmarks.md); and ``ax.legend`` cannot wrap its
+    entries at the axes' width (narrow figures), which this key does. It uses only
+    public API (artists, transforms, ``FT2Font`` advances).
+
+    ``rows`` of legend handles (Patch or Line2D with a label). ``loc="above"``:
     each row on its own line above ``ax``, wrapping at the axes' width; ``"right"``: one
     entry per line right of ``ax``, from its top, under ``title``. Inches: ``gap`` from
     the axes, ``handle`` width, ``spacing`` between entries. Returns the texts."""

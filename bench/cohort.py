@@ -1,25 +1,27 @@
-"""Benchmark: the cohort view on 1000 patients × 10 years (≈ 3.5 M saves), three engines.
+"""Benchmark: the cohort view on 1000 patients × 10 years (≈ 3.5 M saves), local and on Dask.
 
-Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fresh]``
+Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fresh]
+[--engines scan,serial,local,cluster-1,cluster-2] [--repeat 1]``
 
 The demo logs are generated once (two processes, with ``backtrack.demo``) into
 ``$TMPDIR/backtrack-bench-cohort-<patients>x<days>/`` and reused by later runs
-(``--fresh`` regenerates); generation is never timed. Each engine then runs in its own
-fresh process doing the same work — load every log with validation, keep each date's
-latest save, dose credit, per-patient days logged, baseline, latest 7-day mean, change
-and class, 28-day adherence, weekly means and the Theil–Sen trend — and reports:
+(``--fresh`` regenerates); generation is never timed. Each engine runs in its own fresh
+process and reports:
 
-* ``in process``: seconds from the first read to the finished table (imports excluded);
-* ``process``: wall seconds of the whole child process (interpreter and imports too);
-* ``peak``: the child's peak resident memory (``ru_maxrss``).
+* ``run``: seconds from the first read to the finished table (imports excluded; for a
+  cluster, its start and the workers' first import of the package are excluded and
+  shown apart as ``start``);
+* ``process``: wall seconds of the whole child process (interpreter, imports, pool or
+  cluster start and shut-down);
+* ``peak``: the highest total resident memory of the child and all its descendants
+  (pool or Dask worker processes), sampled every 20 ms with psutil.
 
 Engines: ``scan`` (the floor: a bare polars read of the same files as text, no
-validation or analysis; the polars pipeline is printed as a ratio of it), ``polars``
-(:func:`backtrack.cohort.summarise`, the one the package uses), ``duckdb`` (the same
-steps in SQL, below, validated the same way: each distinct text once with the schema's
-parsers, ``recorded_at`` by pattern per row), ``pandas`` (the single-patient reference:
-:func:`backtrack.store.read_log` and :mod:`backtrack.metrics` / :mod:`backtrack.stats`
-per file). The tables are checked to agree before timings are printed.
+validation, no analysis), ``serial`` (:func:`backtrack.cohort.summarise` with one
+process), ``local`` (the default of ``backtrack cohort``: a local process pool, one
+process per core), ``cluster-1`` / ``cluster-2`` (a ``distributed.LocalCluster`` of 1 or
+2 worker processes on 127.0.0.1, ``summarise(..., scheduler=address)``). Every table is
+checked to equal the serial one before timings are printed.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
@@ -40,8 +42,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 END = date(2026, 3, 1)
-ENGINES = ("scan", "polars", "duckdb", "pandas")
-CHECKED = ("days_logged", "baseline", "pain_7day_mean", "change_points", "adherence_28day")
+ENGINES = ("scan", "serial", "local", "cluster-1", "cluster-2")
+CHECKED = (
+    "days_logged",
+    "baseline",
+    "pain_7day_mean",
+    "change_points",
+    "adherence_28day",
+    "trend_per_week",
+    "trend_low",
+)
 
 
 def _write_one(job: tuple[str, int, int]) -> int:
@@ -75,7 +85,45 @@ def cohort_folder(patients: int, days: int, fresh: bool) -> Path:
 # ----------------------------------------------------------------------------- engines
 
 
-def run_scan(paths: list[str]) -> None:
+class PeakMemory:
+    """The highest total RSS (bytes) of this process and its descendants, sampled."""
+
+    def __init__(self, every: float = 0.02) -> None:
+        import psutil  # installed with distributed
+
+        self._me = psutil.Process()
+        self._every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _total(self) -> int:
+        import psutil
+
+        total = self._me.memory_info().rss
+        for child in self._me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._total())
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._total())
+
+
+def run_scan(paths: list[str], **_: object) -> None:
     """The floor: polars reading the same files as text (explicit schema, all columns,
     no validation, no analysis)."""
     import polars as pl
@@ -85,171 +133,55 @@ def run_scan(paths: list[str]) -> None:
     pl.scan_csv(paths, schema=dict.fromkeys(COLUMNS, pl.String)).collect()
 
 
-def run_polars(paths: list[str]):
+def run_cohort(paths: list[str], **options: object):
     from backtrack.cohort import summarise
-
-    return summarise(paths)
-
-
-DUCKDB_LOAD = """
-CREATE TEMP TABLE raw AS
-SELECT filename AS path, row_number() OVER () AS row, * EXCLUDE (filename, note)
-FROM read_csv(
-    $paths, header = true, filename = true, all_varchar = true, strict_mode = true,
-    quote = '"', escape = '"', null_padding = false, parallel = true,
-    columns = {'recorded_at': 'VARCHAR', 'date': 'VARCHAR', 'pain': 'VARCHAR',
-               'exercises': 'VARCHAR', 'day': 'VARCHAR', 'where': 'VARCHAR',
-               'note': 'VARCHAR'})
-"""
-
-DUCKDB_CHECKS = """
-SELECT list(DISTINCT date), list(DISTINCT pain), list(DISTINCT exercises), list(DISTINCT day),
-       list(DISTINCT "where"),
-       count(*) FILTER (NOT coalesce(regexp_full_match(recorded_at, $recorded), false))
-FROM raw
-"""
-
-DUCKDB_DAYS = """
-CREATE TEMP TABLE days AS
-SELECT *, max(date) OVER (PARTITION BY path) AS last FROM (
-    SELECT path, CAST(date AS DATE) AS date, CAST(nullif(pain, '') AS INTEGER) AS pain,
-           coalesce(nullif(day, ''), 'routine') AS day, credits.credit
-    FROM raw JOIN credits ON coalesce(raw.exercises, '') = credits.exercises
-    QUALIFY row_number() OVER (
-        PARTITION BY path, date ORDER BY CAST(recorded_at AS TIMESTAMPTZ) DESC, row DESC) = 1
-)
-"""
-
-DUCKDB_PATIENTS = """
-WITH summary AS (
-    SELECT path, count(*) AS days_logged, min(date) AS first_day, max(date) AS last_day,
-           avg(pain) FILTER (date >= last - 6) AS pain_7day_mean,
-           count(pain) FILTER (date >= last - 6) AS pain_7day_n,
-           avg(credit) FILTER (date >= last - 27 AND day = 'routine') AS adherence_28day,
-           count(*) FILTER (date >= last - 27 AND day = 'routine') AS adherence_28day_n
-    FROM days GROUP BY path),
-baseline AS (
-    SELECT path, avg(pain) AS baseline, count(*) AS baseline_n, max(date) AS baseline_end
-    FROM (SELECT path, date, pain, row_number() OVER (PARTITION BY path ORDER BY date) AS k
-          FROM days WHERE pain IS NOT NULL) WHERE k <= 7 GROUP BY path),
-weeks AS (
-    SELECT path, list(week ORDER BY week) AS week, list(mean ORDER BY week) AS mean FROM (
-        SELECT path, week, avg(pain) AS mean, count(pain) AS n FROM (
-            SELECT path, pain, CAST(date_trunc('week', date) + INTERVAL 6 DAY AS DATE) AS week,
-                   max(CAST(date_trunc('week', date) + INTERVAL 6 DAY AS DATE))
-                       OVER (PARTITION BY path) AS last_week
-            FROM days)
-        WHERE week > last_week - INTERVAL 26 WEEK AND pain IS NOT NULL
-        GROUP BY path, week) WHERE n >= 4 GROUP BY path)
-SELECT * FROM summary LEFT JOIN baseline USING (path) LEFT JOIN weeks USING (path)
-"""
-
-
-def run_duckdb(paths: list[str]):
-    """The same steps in SQL, validated the same way as the polars path: each distinct
-    field text once with the schema's parsers, ``recorded_at`` by pattern per row; dose
-    credit per distinct ``exercises`` text, joined back."""
-    import duckdb
-    import pandas as pd
-
-    from backtrack import cohort, metrics, stats
-    from backtrack.errors import FieldError
     from backtrack.routine import default_routine
 
-    con = duckdb.connect()
-    con.execute(DUCKDB_LOAD, {"paths": paths})
-    *distinct, bad = con.execute(DUCKDB_CHECKS, {"recorded": cohort._RECORDED}).fetchone()
-    for values, parser in zip(distinct, cohort._PARSERS.values(), strict=True):
-        for value in values:
-            try:
-                parser(value or "")  # DuckDB reads an empty field as NULL
-            except FieldError:
-                bad += 1
-    if bad:
-        raise SystemExit(f"duckdb bench expects clean logs; {bad} bad value(s) found")
-    texts = pd.Series([text or "" for text in distinct[2]], dtype=object)
-    credits = pd.DataFrame(  # noqa: F841 (read by the SQL below)
-        {"exercises": texts, "credit": metrics.dose_credits(texts, default_routine()).mean(axis=1)}
-    )
-    con.execute(DUCKDB_DAYS)
-    rows = {r["path"]: r for r in con.execute(DUCKDB_PATIENTS).df().to_dict("records")}
-    table = []
-    for path in paths:
-        row = rows[path]
-        first, last, base_end = (
-            pd.Timestamp(row[k]).date() for k in ("first_day", "last_day", "baseline_end")
-        )
-        weeks = [pd.Timestamp(w).date() for w in row["week"]]
-        baseline = row["baseline"] if row["baseline_n"] >= 7 else None
-        latest = row["pain_7day_mean"] if row["pain_7day_n"] >= 4 else None
-        points = None
-        if baseline is not None and latest is not None and last - timedelta(days=6) > base_end:
-            points = stats.classify_change(baseline, latest)[1]
-        slope = None
-        if len(weeks) >= stats.MIN_WEEKS:
-            x = [(w - weeks[0]).days // 7 for w in weeks]
-            slope = stats.theil_sen(x, row["mean"])[0]
-        table.append(
-            {
-                **row,
-                "baseline": baseline,
-                "pain_7day_mean": latest,
-                "change_points": points,
-                "trend_per_week": slope,
-                "first_day": first,
-            }
-        )
-    return pd.DataFrame.from_records(table)
-
-
-def run_pandas(paths: list[str]):
-    import pandas as pd
-
-    from backtrack import metrics, stats
-    from backtrack.routine import default_routine
-    from backtrack.store import read_log
-
-    routine = default_routine()
-    rows = []
-    for path in paths:
-        log = read_log(path, strict=False, known_exercises=routine.ids)
-        daily = metrics.daily_series(log.entries, routine)
-        change = stats.change_vs_baseline(daily)
-        rows.append(
-            {
-                "path": path,
-                "days_logged": int(daily["logged"].sum()),
-                "baseline": change.baseline if change.baseline is not None else None,
-                "pain_7day_mean": metrics.latest_pain_mean(daily).value,
-                "change_points": change.estimate,
-                "change_class": change.clinical_class,
-                "adherence_28day": metrics.adherence_window(daily, 28).value,
-                "trend_per_week": stats.trend(daily).estimate,
-            }
-        )
-    return pd.DataFrame.from_records(rows)
+    return summarise(paths, routine=default_routine(), **options)
 
 
 def child(engine: str, folder: str, result_path: str) -> None:
     """Run one engine on the folder; write timing, peak memory and the table."""
     from backtrack.cohort import log_files
 
-    paths = [str(p) for p in log_files(folder)]
-    runner = {"scan": run_scan, "polars": run_polars, "duckdb": run_duckdb, "pandas": run_pandas}[
-        engine
-    ]
-    start = time.perf_counter()
-    table = runner(paths)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    paths = log_files(folder)
+    cluster = None
+    start_seconds = 0.0
+    with PeakMemory() as memory:
+        if engine.startswith("cluster-"):
+            import distributed
+
+            began = time.perf_counter()
+            cluster = distributed.LocalCluster(
+                n_workers=int(engine.split("-")[1]),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+            with distributed.Client(cluster.scheduler_address) as client:
+                client.wait_for_workers(len(cluster.workers))
+                client.run(__import__, "backtrack.cohort")  # once per worker's life
+            start_seconds = time.perf_counter() - began
+        options = {
+            "scan": {},
+            "serial": {"workers": 1},
+            "local": {},
+        }.get(engine, {"scheduler": cluster.scheduler_address if cluster else None})
+        runner = run_scan if engine == "scan" else run_cohort
+        start = time.perf_counter()
+        table = runner(paths, **options)
+        seconds = time.perf_counter() - start
+        if cluster is not None:
+            cluster.close()
     rows = None
     if table is not None:
-        columns = ["path", *[c for c in CHECKED if c in table.columns], "trend_per_week"]
+        columns = ["path", *CHECKED]
         records = table[columns].astype(object).where(table[columns].notna(), None)
         rows = records.to_dict("records")
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(
-            {"seconds": seconds, "peak": peak, "rows": rows},
+            {"seconds": seconds, "start": start_seconds, "peak": memory.peak, "rows": rows},
             handle,
             default=float,
         )
@@ -259,7 +191,7 @@ def _agree(a: list[dict], b: list[dict]) -> int:
     """How many (patient, number) pairs differ by more than 1e-9."""
     differ = 0
     for x, y in zip(a, b, strict=True):
-        for key in (*CHECKED, "trend_per_week"):
+        for key in CHECKED:
             u, v = x.get(key), y.get(key)
             if (u is None) != (v is None) or (u is not None and abs(u - v) > 1e-9):
                 differ += 1
@@ -296,28 +228,36 @@ def main() -> None:
                     {**json.loads(Path(out.name).read_text(encoding="utf-8")), "wall": wall}
                 )
         results[engine] = min(runs, key=lambda run: run["seconds"])
-    base = results.get("polars") or next(iter(results.values()))
+    reference = next((r for e, r in results.items() if e != "scan"), None)
+    floor = results.get("scan")
     best = f" (best of {args.repeat})" if args.repeat > 1 else ""
     print(
-        f"{'engine':<8} {'in process':>11} {'process':>9} {'peak':>10} {'vs polars':>10}  "
+        f"{'engine':<10} {'run':>9} {'start':>7} {'process':>9} {'peak':>10} {'vs scan':>8}  "
         f"agrees{best}"
     )
     for engine, result in results.items():
-        ratio = result["seconds"] / base["seconds"]
+        ratio = f"{result['seconds'] / floor['seconds']:>7.2f}x" if floor else f"{'-':>8}"
         if result["rows"] is None:
             verdict = "(bare read of the text, no validation or analysis)"
         else:
-            differ = _agree(base["rows"], result["rows"])
+            differ = _agree(reference["rows"], result["rows"])
             verdict = "yes" if differ == 0 else f"NO ({differ} numbers differ)"
         print(
-            f"{engine:<8} {result['seconds']:>9.2f} s {result['wall']:>7.2f} s "
-            f"{result['peak'] / 2**30:>6.2f} GiB {ratio:>9.2f}x  {verdict}"
+            f"{engine:<10} {result['seconds']:>7.2f} s {result['start']:>5.2f} s "
+            f"{result['wall']:>7.2f} s {result['peak'] / 2**30:>6.2f} GiB {ratio}  {verdict}"
         )
-    if "scan" in results and "polars" in results:
-        floor, full = results["scan"]["seconds"], results["polars"]["seconds"]
+    for one, two in (("serial", "local"), ("cluster-1", "cluster-2")):
+        if one in results and two in results:
+            print(
+                f"{two} / {one}: {results[one]['seconds'] / results[two]['seconds']:.2f}x "
+                "faster with 2 workers"
+            )
+    if "local" in results and "cluster-2" in results:
+        local, cluster = results["local"], results["cluster-2"]
         print(
-            f"polars / bare scan: {full / floor:.2f}x; {full - floor:+.2f} s for validation, "
-            "latest save per date and the per-patient analysis"
+            f"cluster-2 vs local pool: {cluster['seconds'] / local['seconds']:.2f}x the run, "
+            f"{cluster['start']:.2f} s to start the cluster, "
+            f"{cluster['wall'] - local['wall']:+.2f} s whole process"
         )
 
 
