@@ -34,6 +34,7 @@ import math
 import multiprocessing
 import os
 import tomllib
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
@@ -240,12 +241,13 @@ def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict
         client = Client(scheduler, timeout="10s")
     except (OSError, ValueError) as exc:  # unreachable, or not an address
         raise FieldError("--scheduler", "a Dask scheduler reachable from here", scheduler) from exc
+    run = uuid.uuid4().hex  # keys of this run only: another run's are other tasks
     with client:
         futures = client.map(
             patient_row,
             [path for path, _ in jobs],
             [routine for _, routine in jobs],
-            key=[f"backtrack-cohort-{i}" for i in range(len(jobs))],
+            key=[f"backtrack-cohort-{run}-{i}" for i in range(len(jobs))],
         )
         for future in as_completed(futures):
             yield future.result()

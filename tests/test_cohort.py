@@ -257,51 +257,38 @@ def damaged_corpus(folder) -> dict[str, bytes]:
     clean = to_csv_text(generate(90, seed=8, end=END))
     lines = clean.splitlines(keepends=True)
     header, rows = lines[0], lines[1:]
+
+    def line_changed(at: int, line: str) -> str:
+        """The clean log with data row ``at`` replaced by ``line``."""
+        return header + "".join(rows[:at]) + line + "".join(rows[at + 1 :])
+
+    def appended(line: str) -> str:
+        return clean + line
+
     pain_11 = rows[5].split(",")
     pain_11[2] = "11"
     corpus = {
         "clean": clean,
         "torn_last_row": clean[:-9],
         "no_final_newline": clean.rstrip("\n"),
-        "bad_value": header + "".join(rows[:5]) + ",".join(pain_11) + "".join(rows[6:]),
-        "missing_column": header.replace(",where", "")
-        + "".join(r.replace(",", ";", 0) for r in rows),
-        "too_many_fields": header
-        + "".join(rows[:7])
-        + rows[7].rstrip("\n")
-        + ",x\n"
-        + "".join(rows[8:]),
-        "too_few_fields": header
-        + "".join(rows[:9])
-        + ",".join(rows[9].split(",")[:3])
-        + "\n"
-        + "".join(rows[10:]),
-        "bare_quote": header
-        + "".join(rows[:3])
-        + rows[3].rstrip("\n")
-        + 'a "b" c\n'
-        + "".join(rows[4:]),
-        "unclosed_quote": header
-        + "".join(rows[:3])
-        + rows[3].rstrip("\n")
-        + '"open\n'
-        + "".join(rows[4:]),
-        "impossible_date": header
-        + "".join(rows)
-        + "2026-02-30T10:00:00+00:00,2026-02-30,3,,routine,,\n",
-        "old_year": header + "".join(rows) + "1899-06-01T10:00:00+00:00,1899-06-01,1,,routine,,\n",
-        "void_with_data": header
-        + "".join(rows)
-        + f"{END.isoformat()}T23:00:00+00:00,{END.isoformat()},4,,void,,\n",
+        "bad_value": line_changed(5, ",".join(pain_11)),
+        "header_without_a_column": header.replace(",where", "") + "".join(rows),
+        "too_many_fields": line_changed(7, rows[7].rstrip("\n") + ",x\n"),
+        "too_few_fields": line_changed(9, ",".join(rows[9].split(",")[:3]) + "\n"),
+        "bare_quote": line_changed(3, rows[3].rstrip("\n") + 'a "b" c\n'),
+        "unclosed_quote": line_changed(3, rows[3].rstrip("\n") + '"open\n'),
+        "impossible_date": appended("2026-02-30T10:00:00+00:00,2026-02-30,3,,routine,,\n"),
+        "old_year": appended("1899-06-01T10:00:00+00:00,1899-06-01,1,,routine,,\n"),
+        "void_with_data": appended(f"{END}T23:00:00+00:00,{END},4,,void,,\n"),
         "semicolons": clean.replace(",", ";"),
         "spreadsheet_resave": "\ufeff" + clean.replace("\n", "\r\n"),
         "empty": "",
         "header_only": header,
     }
     out = {name: text.encode("utf-8") for name, text in corpus.items()}
-    out["undecodable"] = (
-        (header + "".join(rows[:4])).encode() + b"\xff\xfe,bad\n" + "".join(rows[4:]).encode()
-    )
+    undecodable = b"\xff\xfe,bad\n"  # bytes that are not UTF-8, inside the file
+    out["undecodable"] = (header + "".join(rows[:4])).encode() + undecodable
+    out["undecodable"] += "".join(rows[4:]).encode()
     out["not_a_log"] = b"\x00\x01 not a log at all"
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in out.items():

@@ -94,3 +94,25 @@ def test_an_unreachable_scheduler_is_refused_as_input(clinic, capsys):
     assert main(["cohort", str(clinic), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert "--scheduler" in err and "Traceback" not in err
+
+
+def test_two_clinics_at_once_on_one_cluster_get_their_own_rows(clinic, tmp_path, cluster, routine):
+    """Task keys belong to one run: two runs at the same time never share a result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = tmp_path / "other"
+    for i in range(5):
+        write_demo(other / f"q{i}.csv", days=60 + 20 * i, seed=100 + i, end=END)
+    folders = [clinic, other]
+    with ThreadPoolExecutor(2) as pool:
+        tables = list(
+            pool.map(
+                lambda folder: summarise(
+                    log_files(folder), routine=routine, scheduler=cluster.scheduler_address
+                ),
+                folders,
+            )
+        )
+    for folder, table in zip(folders, tables, strict=True):
+        local = summarise(log_files(folder), routine=routine, workers=1)
+        pd.testing.assert_frame_equal(table, local)
