@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import FieldError
 from .routine import Routine, default_routine
 from .schema import COLUMNS, Entry, csv_line
 from .store import LogData, parse_log_text
@@ -61,7 +62,7 @@ def generate(
     exercise at all.
     """
     if days < 1:
-        raise ValueError(f"days: expected at least 1, found {days!r}")
+        raise FieldError("days", "at least 1", days)
     routine = routine or default_routine()
     rng = np.random.default_rng(seed)
     end = end or (date.today() - timedelta(days=1))

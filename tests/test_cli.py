@@ -172,3 +172,9 @@ def test_refused_minutes_are_quoted_as_typed(capsys, log_path):
     )
     assert code == 2 and "found 'nan'" in err
     assert not log_path.exists()
+
+
+def test_demo_with_no_days_is_refused_input_not_a_bug(capsys, tmp_path):
+    code, _, err = run(capsys, "demo", "--days", "0", "-o", str(tmp_path / "d.csv"))
+    assert code == 2 and "days: expected at least 1, found 0" in err
+    assert "Traceback" not in err
