@@ -242,15 +242,16 @@ class LogFormModel(HasTraits):
             self.problems = [*self.problems, f"self-trial plan: {exc}"]
 
     def _trial_lines(self, day: date | None) -> list[str]:
-        from .trial import assignment_on
+        from .trial import assignment_on, left_out_in_b
 
-        plan = getattr(self, "trial_plan", None)
+        plan = self.trial_plan
         assigned = assignment_on(plan, day) if plan is not None and day is not None else None
         if assigned is None:
             return []
         lines = [assigned.text()]
-        if assigned.block.condition == "B" and plan.b_without:
-            names = ", ".join(self.names.get(e, e) for e in plan.b_without)
+        left_out = left_out_in_b(plan, self.routine) if assigned.block.condition == "B" else ()
+        if left_out:
+            names = ", ".join(self.names.get(e, e) for e in left_out)
             lines.append(
                 f"B leaves out: {names}. Done anyway, the day still counts under B and as a "
                 "deviation."

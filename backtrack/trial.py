@@ -483,7 +483,7 @@ def with_trial_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Rou
         return routine
     try:
         plan = load_plan(path)
-        left_out = set(routine.ids) - set(routine_for(plan, "B", routine).ids)
+        left_out = left_out_in_b(plan, routine)
     except (TrialPlanError, OSError, ValueError):
         return routine
     last = plan.stopped or plan.end
@@ -491,10 +491,17 @@ def with_trial_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Rou
         Pause(exercise_id, block.start, min(block.end, last), f"self-trial: {plan.b}")
         for block in plan.blocks
         if block.condition == "B" and block.start <= last
-        for exercise_id in routine.ids
-        if exercise_id in left_out
+        for exercise_id in left_out
     )
     return dataclasses.replace(routine, pauses=routine.pauses + pauses)
+
+
+def left_out_in_b(plan: TrialPlan, routine: Routine) -> tuple[str, ...]:
+    """The exercises of ``routine`` that condition B does not prescribe (``b_without``,
+    or those missing from ``b_routine``), in the routine's order: doing one on a B day is
+    a deviation, and it is not counted in a B day's dose credit."""
+    prescribed = set(routine_for(plan, "B", routine).ids)
+    return tuple(eid for eid in routine.ids if eid not in prescribed)
 
 
 def routine_for(plan: TrialPlan, condition: str, routine: Routine) -> Routine:
@@ -646,7 +653,7 @@ def analyse(
     latest = latest_per_date(entries)
     by_day = latest.set_index(latest["date"].dt.date)
     routines = {c: routine_for(plan, c, routine) for c in "AB"}
-    dropped = set(routine.ids) - set(routines["B"].ids)
+    dropped = set(left_out_in_b(plan, routine))
     results = []
     for block in plan.blocks:
         first = block.start + timedelta(days=plan.washout_days)
