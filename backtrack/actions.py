@@ -19,7 +19,6 @@ from .errors import FieldError, InputError
 from .routine import Routine, load_routine
 from .schema import (
     DAY_TYPES,
-    MIN_DATE,
     PAIN_LOCATIONS,
     VOID,
     Entry,
@@ -29,7 +28,7 @@ from .schema import (
     parse_pain,
     parse_typed_minutes,
 )
-from .store import LogData, append_entry, read_log, resolve_log_path
+from .store import LogData, append_entry, history_for, read_log, resolve_log_path
 
 __all__ = ["PAIN_LOCATIONS", "build_entry", "load_log", "log_day", "void_day"]
 
@@ -64,23 +63,22 @@ def check_pain(pain: object, day_type: str) -> int | None:
 
 
 def check_date(day: object, today: date) -> date:
-    """A calendar day from :data:`schema.MIN_DATE` up to ``today``; text is parsed by the
-    log's own :func:`schema.parse_date` (``YYYY-MM-DD`` only)."""
+    """A calendar day in the log's range (:data:`schema.MIN_DATE` on) up to ``today``:
+    text, or a date's own ``YYYY-MM-DD``, goes through the log's :func:`schema.parse_date`."""
     typed = day
     if isinstance(day, datetime):
         day = day.date()
-    if isinstance(day, str):
-        try:
-            day = parse_date(day.strip())
-        except FieldError as exc:
-            raise _refused(exc) from None
-    if not isinstance(day, date):
+    if isinstance(day, date):
+        day = day.isoformat()
+    if not isinstance(day, str):
         raise InputError("date", "a date YYYY-MM-DD", typed)
-    if day > today:
-        raise InputError("date", f"today ({today.isoformat()}) or earlier", day.isoformat())
-    if day < MIN_DATE:
-        raise InputError("date", f"a date from {MIN_DATE.isoformat()} on", day.isoformat())
-    return day
+    try:
+        checked = parse_date(day.strip())
+    except FieldError as exc:
+        raise _refused(exc) from None
+    if checked > today:
+        raise InputError("date", f"today ({today.isoformat()}) or earlier", checked.isoformat())
+    return checked
 
 
 def check_exercises(
@@ -197,18 +195,23 @@ def _same_day_state(entry: Entry, row: Mapping[str, object]) -> bool:
     )
 
 
-def latest_save(log: LogData, day: date) -> Mapping[str, object] | None:
-    """The date's current (latest) save in a loaded log, or None when it has none."""
-    rows = log.entries[log.entries["date"] == pd.Timestamp(day)]
-    if rows.empty:
-        return None
-    return rows.sort_values(["recorded_at", "line"], kind="stable").iloc[-1].to_dict()
+def latest_save(log: LogData | None, day: date) -> Mapping[str, object] | None:
+    """The date's current (latest) save in a loaded log (the last of
+    :func:`store.history_for`), or None when it has none (or there is no log)."""
+    rows = history_for(log.entries, day) if log is not None else None
+    return None if rows is None or rows.empty else rows.iloc[-1].to_dict()
 
 
-def _append_unless_repeated(log_path: Path, entry: Entry) -> Saved:
-    """Append ``entry`` unless it repeats its date's latest save of the last seconds."""
-    if log_path.exists():
-        latest = latest_save(read_log(log_path, strict=False), entry.date)
+def read_if_any(log_path: Path) -> LogData | None:
+    """The log read leniently, or None when there is none yet."""
+    return read_log(log_path, strict=False) if log_path.exists() else None
+
+
+def _append_unless_repeated(log_path: Path, entry: Entry, current: LogData | None) -> Saved:
+    """Append ``entry`` unless it repeats its date's latest save of the last seconds
+    (looked up in ``current``, the log as read before this save)."""
+    if current is not None:
+        latest = latest_save(current, entry.date)
         if (
             latest is not None
             and _same_day_state(entry, latest)
@@ -226,6 +229,7 @@ def log_day(
     path: str | os.PathLike[str] | None = None,
     *,
     routine: Routine | None = None,
+    current: LogData | None = None,
     **fields: object,
 ) -> Saved:
     """Log (or correct, or backfill) one day: validate, then append one row.
@@ -233,12 +237,14 @@ def log_day(
     A correction is simply a later save for the same date: the newest row is the day's
     state, earlier ones stay as history. A save identical to the date's latest save of
     the last :data:`DUPLICATE_SECONDS` seconds is not appended again (``duplicate``).
-    ``fields`` are those of :func:`build_entry`.
+    ``current``: the log as the caller just read it (else it is read here, for that
+    check). ``fields`` are those of :func:`build_entry`.
     """
     log_path = resolve_log_path(path)
     routine = routine or load_routine(log_path=log_path)
     entry = build_entry(routine=routine, **fields)
-    return _append_unless_repeated(log_path, entry)
+    known = current if current is not None else read_if_any(log_path)
+    return _append_unless_repeated(log_path, entry, known)
 
 
 def void_day(
@@ -257,7 +263,7 @@ def void_day(
     if now.tzinfo is None:
         raise InputError("recorded_at", "a time with its UTC offset", now.isoformat())
     checked = check_date(day, now.date())
-    latest = latest_save(read_log(log_path, strict=False), checked) if log_path.exists() else None
+    latest = latest_save(read_if_any(log_path), checked)
     if latest is None:
         raise InputError("date", "a date that has a save to withdraw", checked.isoformat())
     if latest["day"] == VOID:
@@ -271,15 +277,14 @@ CARRIED_FIELDS = ("pain", "done", "day_type", "where", "note")
 
 
 def carry_over(
-    path: str | os.PathLike[str] | None, day: date, given: Mapping[str, object]
+    current: LogData | None, day: date, given: Mapping[str, object]
 ) -> tuple[dict[str, object], tuple[str, ...]]:
     """Complete a partial save (e.g. ``backtrack log --pain 3`` after a full-routine
     save) from the date's latest save: each field of :data:`CARRIED_FIELDS` not in
     ``given`` is taken from it. Returns the fields for :func:`log_day` and the names
     taken over, so the caller can say which. A date with no save (or withdrawn) takes
-    nothing over."""
-    log_path = resolve_log_path(path)
-    latest = latest_save(read_log(log_path, strict=False), day) if log_path.exists() else None
+    nothing over. ``current``: the log as read (None: no log yet)."""
+    latest = latest_save(current, day)
     fields = dict(given)
     if latest is None or latest["day"] == VOID:
         return fields, ()

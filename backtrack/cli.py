@@ -30,6 +30,7 @@ from .errors import (
 from .store import resolve_log_path
 
 if TYPE_CHECKING:
+    from .actions import Saved
     from .routine import Routine
     from .store import LogData
 
@@ -125,7 +126,7 @@ def _log_fields(args: argparse.Namespace, routine: Routine) -> dict[str, object]
 def cmd_log(args: argparse.Namespace) -> int:
     """Log, correct or withdraw a day. A save for a date that has one already keeps the
     fields not given (and says which), unless ``--replace``."""
-    from .actions import carry_over, log_day, void_day
+    from .actions import carry_over, log_day, read_if_any, void_day
     from .routine import load_routine
     from .schema import decode_note
 
@@ -142,13 +143,14 @@ def cmd_log(args: argparse.Namespace) -> int:
         return 0
     routine = load_routine(args.routine, log_path=log_path)
     given = _log_fields(args, routine)
+    current = read_if_any(log_path)  # read once: fields kept, and the repeated-save check
     carried: tuple[str, ...] = ()
     if args.replace:
         fields = given
     else:
-        fields, carried = carry_over(log_path, day, given)
+        fields, carried = carry_over(current, day, given)
     fields.setdefault("pain", None)  # not given, nothing to keep: refused unless a rest day
-    saved = log_day(log_path, routine=routine, day=day, **fields)
+    saved = log_day(log_path, routine=routine, current=current, day=day, **fields)
     if saved.duplicate:
         print(f"{day.isoformat()} was saved just now with the same values: not saved twice")
         return 0
@@ -160,7 +162,7 @@ def cmd_log(args: argparse.Namespace) -> int:
                 "as text; backtrack removes it on load)"
             )
         print(f"  {name:<12} {value}")
-    _print_trial_day(log_path, day, args)
+    _print_trial_day(log_path, saved, routine)
     if carried:
         names = ", ".join(_FIELD_OPTIONS[name] for name in carried)
         print(
@@ -170,10 +172,11 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_trial_day(log_path: Path, day: date, args: argparse.Namespace) -> None:
-    """During a self-trial, the day's assignment (and a deviation, if it is one)."""
+def _print_trial_day(log_path: Path, saved: Saved, routine: Routine) -> None:
+    """During a self-trial, the saved day's assignment, and a deviation when the save
+    includes an exercise B leaves out."""
     from .errors import TrialPlanError
-    from .trial import assignment_on, load_plan, trial_path
+    from .trial import assignment_on, left_out_in_b, load_plan, trial_path
 
     path = trial_path(log_path)
     if not path.exists():
@@ -183,17 +186,17 @@ def _print_trial_day(log_path: Path, day: date, args: argparse.Namespace) -> Non
     except (TrialPlanError, OSError) as exc:  # the save is done: say why no trial day
         print(f"warning: the self-trial plan cannot be read: {exc}", file=sys.stderr)
         return
-    today = assignment_on(plan, day)
-    if today is not None:
-        print(today.text())
-        if today.block.condition == "B" and plan.b_without and args.done is not None:
-            done = set(_log_fields(args, _routine_of(args, log_path)).get("done", ()))
-            extra = sorted(done & set(plan.b_without))
-            if extra:
-                print(
-                    f"  deviation: {', '.join(extra)} is left out in B ({plan.b}); the day "
-                    "still counts under B (intention to treat) and is counted as a deviation"
-                )
+    today = assignment_on(plan, saved.entry.date)
+    if today is None:
+        return
+    print(today.text())
+    if today.block.condition == "B":
+        extra = [e for e in left_out_in_b(plan, routine) if e in saved.entry.exercises]
+        if extra:
+            print(
+                f"  deviation: {', '.join(extra)} is left out in B ({plan.b}); the day "
+                "still counts under B (intention to treat) and is counted as a deviation"
+            )
 
 
 def _routine_of(args: argparse.Namespace, log_path: Path) -> Routine:
@@ -391,6 +394,7 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     from .loop_import import import_loop, parse_mapping
     from .routine import load_routine
     from .schema import COLUMNS, csv_line
+    from .store import row_line
 
     log_path = resolve_log_path(args.csv)
     routine = load_routine(args.routine, log_path=log_path)
@@ -422,9 +426,8 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing was written. The rows would be:")
         sys.stdout.write(csv_line(list(COLUMNS)))
-        for entry in plan.entries:
-            row = entry.to_row()
-            sys.stdout.write(csv_line([row[c] for c in COLUMNS]))
+        for entry in plan.entries:  # exactly as the log stores them
+            sys.stdout.write(row_line(COLUMNS, entry.to_row()))
     return 0
 
 

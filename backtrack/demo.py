@@ -25,7 +25,7 @@ import numpy as np
 from .errors import FieldError
 from .routine import Routine, default_routine
 from .schema import COLUMNS, Entry, csv_line
-from .store import LogData, parse_log_text
+from .store import LogData, parse_log_text, row_line
 
 DEMO_TZ = timezone(timedelta(hours=1))
 NOTES = (
@@ -146,9 +146,9 @@ def _credit(done: dict[str, float | None], doses: dict[str, float | None]) -> fl
 
 
 def to_csv_text(entries: list[Entry]) -> str:
-    """The entries as a log file's text (header first)."""
-    rows = (entry.to_row() for entry in entries)
-    return csv_line(list(COLUMNS)) + "".join(csv_line([r[c] for c in COLUMNS]) for r in rows)
+    """The entries as a log file's text (header first), each row as the store writes it
+    (:func:`backtrack.store.row_line`)."""
+    return csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
 
 
 def write_demo(path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs) -> Path:

@@ -31,6 +31,7 @@ from .schema import (
     NOTE_GUARD,
     RECORDED_AT_PATTERN,
     STORED_DAY_TYPES,
+    csv_line,
     encode_note,
     parse_row,
 )
@@ -325,7 +326,7 @@ def repair_log(
         report.dialect.append("columns in another order or spelling (written the log's way)")
     if extra:
         report.dialect.append(f"extra columns {', '.join(map(repr, extra))} (kept, at the end)")
-    lines = [",".join(out_header) + "\n"]
+    lines = [csv_line(out_header)]
     start = reader.line_num + 1
     seen: dict[tuple[str, datetime], int] = {}
     while True:

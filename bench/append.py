@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from backtrack.demo import generate, to_csv_text
-from backtrack.schema import COLUMNS, csv_line
-from backtrack.store import append_row
+from backtrack.schema import COLUMNS
+from backtrack.store import append_row, row_line
 
 REPEATS = 300
 
@@ -50,7 +50,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     entries = generate(36500, seed=7, end=date(2026, 11, 1))
     row = entries[-1].to_row()
-    line = csv_line([row[c] for c in COLUMNS]).encode()
+    line = row_line(COLUMNS, row).encode()  # the very bytes append_row writes
     print(f"one durable append, {REPEATS} repeats per size, same run (ms)")
     print(
         f"{'rows':>7} {'ours med':>9} {'ours p99':>9} {'bare med':>9} {'bare p99':>9} "
@@ -68,7 +68,7 @@ def main() -> None:
             bare_path.write_text(text)
             if last:  # the file ends in a multi-line quoted note, written by us
                 append_row(ours_path, last)
-                bare_append(bare_path, csv_line([last[c] for c in COLUMNS]).encode())
+                bare_append(bare_path, row_line(COLUMNS, last).encode())
                 ours_path.touch()  # an outside change: the first timed append reads it
             ours, bare = [], []
             for _ in range(REPEATS):  # interleaved, so both see the same disk weather
