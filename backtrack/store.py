@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,7 @@ from .schema import (
     decode_note,
     exercise_ids,
     exercise_pairs,
+    parse_day,
     parse_exercises,
     parse_pain,
     parse_row,
@@ -435,42 +437,98 @@ def _shape_problem(
     return None
 
 
-_COLUMN_CHECKS = {**FIELD_PARSERS, "exercises": exercise_ids}
-_DATETIMES = {
-    "recorded_at": (RECORDED_AT_PATTERN, {"format": "ISO8601", "utc": True}),
-    "date": (DATE_PATTERN, {"format": "%Y-%m-%d"}),
+_DATETIME_OPTIONS: dict[str, dict[str, object]] = {
+    "recorded_at": {"format": "ISO8601", "utc": True},
+    "date": {"format": "%Y-%m-%d"},
 }
-_ASCII_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-
-
-def _all_match(pattern: re.Pattern[str], values: Sequence[str]) -> bool:
-    """True when every value matches ``pattern``, which must end in ``\\Z`` and treat all
-    digits alike (``\\d`` only, no digit literals, as the date patterns do).
-
-    Checks each distinct *shape* once: the values joined, ASCII digits turned into ``0``
-    (in UTF-8 bytes, where no other character has a byte below 128), split again. A value
-    matches exactly when its shape does. A value holding a newline never matches.
-    """
-    if not values:
-        return True
-    joined = "\n".join(values)
-    if joined.count("\n") != len(values) - 1:
-        return False
-    shapes = set(
-        joined.encode("utf-8", "surrogatepass").translate(_ASCII_DIGITS_TO_ZERO).split(b"\n")
-    )
-    return all(pattern.match(shape.decode("utf-8", "surrogatepass")) for shape in shapes)
-
-
+_DATETIME_PATTERNS = {"recorded_at": RECORDED_AT_PATTERN, "date": DATE_PATTERN}
 _RANGE_MARGIN = pd.Timedelta(days=2)  # a UTC time can fall on the next or previous day
 
 
-def _inside_margin(values: pd.DatetimeIndex) -> np.ndarray:
-    """Which values are clear of :data:`schema.MIN_DATE` and ``MAX_DATE`` (NaT is not),
-    so that only the others need the exact per-value check of their range."""
-    low = pd.Timestamp(MIN_DATE, tz=values.tz) + _RANGE_MARGIN
-    high = pd.Timestamp(MAX_DATE, tz=values.tz) - _RANGE_MARGIN
-    return np.asarray((values >= low) & (values <= high), dtype=bool)
+@dataclass(frozen=True)
+class _CheckedColumn:
+    """One column of a log, checked: ``values`` one per row as the entries frame holds
+    them, ``failures`` by row index (0-based among the rows checked), and ``parsed``,
+    each distinct text's parsed value (for the columns checked value by value)."""
+
+    values: Sequence[object]
+    failures: dict[int, FieldError]
+    parsed: Mapping[str, object] = field(default_factory=dict)
+
+
+def _check_datetimes(name: str, texts: Sequence[str]) -> _CheckedColumn:
+    """``recorded_at`` or ``date``: one vectorised parse (nearly every value is distinct);
+    the schema's own parser decides every value that does not match its pattern or lies
+    near the ends of the allowed range (:data:`schema.MIN_DATE`, ``MAX_DATE``)."""
+    converted = pd.to_datetime(list(texts), errors="coerce", **_DATETIME_OPTIONS[name])
+    low = pd.Timestamp(MIN_DATE, tz=converted.tz) + _RANGE_MARGIN
+    high = pd.Timestamp(MAX_DATE, tz=converted.tz) - _RANGE_MARGIN
+    clear = np.asarray((converted >= low) & (converted <= high), dtype=bool)  # NaT is not
+    matches = map(_DATETIME_PATTERNS[name].match, texts)
+    failures: dict[int, FieldError] = {}
+    for index in np.flatnonzero(~clear | ~np.fromiter(matches, bool, len(texts))).tolist():
+        try:
+            FIELD_PARSERS[name](texts[index])
+        except FieldError as exc:
+            failures[index] = exc
+            continue
+        if not clear[index] and converted[index] is pd.NaT:
+            failures[index] = FieldError(name, "a value pandas can read as a date", texts[index])
+    return _CheckedColumn(converted, failures)
+
+
+def _check_each_distinct(
+    parse: Callable[[str], object], texts: Sequence[str], keep_text: bool
+) -> _CheckedColumn:
+    """A column checked by the schema's parser ``parse``, each distinct text once; the
+    values are the texts as stored (``keep_text``) or as parsed."""
+    parsed: dict[str, object] = {}
+    bad: dict[str, FieldError] = {}
+    for text in set(texts):
+        try:
+            parsed[text] = parse(text)
+        except FieldError as exc:
+            bad[text] = exc
+    failures = {i: bad[text] for i, text in enumerate(texts) if text in bad} if bad else {}
+    values = texts if keep_text else [parsed.get(text) for text in texts]
+    return _CheckedColumn(values, failures, parsed)
+
+
+def _check_pain(texts: Sequence[str]) -> _CheckedColumn:
+    """``pain`` (0-10 NRS) as an Int64 array, ``<NA>`` for not rated or refused."""
+    checked = _check_each_distinct(parse_pain, texts, keep_text=True)
+    points = {text: -1 if value is None else value for text, value in checked.parsed.items()}
+    rated = np.fromiter((points.get(text, -1) for text in texts), np.int64, len(texts))
+    return _CheckedColumn(pd.arrays.IntegerArray(rated, rated < 0), checked.failures)
+
+
+def _check_note(texts: Sequence[str]) -> _CheckedColumn:
+    """``note``: any text is a note; the formula guard comes off (:func:`decode_note`)."""
+    if not any(text[:1] == NOTE_GUARD for text in set(texts)):
+        return _CheckedColumn(texts, {})
+    return _CheckedColumn([decode_note(text) for text in texts], {})
+
+
+_COLUMN_VALIDATORS: dict[str, Callable[[Sequence[str]], _CheckedColumn]] = {
+    "recorded_at": lambda texts: _check_datetimes("recorded_at", texts),
+    "date": lambda texts: _check_datetimes("date", texts),
+    "pain": _check_pain,
+    "exercises": lambda texts: _check_each_distinct(exercise_ids, texts, keep_text=True),
+    "day": lambda texts: _check_each_distinct(parse_day, texts, keep_text=False),
+    "where": lambda texts: _check_each_distinct(parse_where, texts, keep_text=True),
+    "note": _check_note,
+}
+"""One validator per column of :data:`schema.COLUMNS`, each built on the schema's parser
+of that field."""
+
+
+def _take(values: Sequence[object], keep: list[int] | None) -> Sequence[object]:
+    """``values`` at the positions ``keep`` (all of them when None)."""
+    if keep is None:
+        return values
+    if isinstance(values, list | tuple):
+        return [values[i] for i in keep]
+    return values[np.asarray(keep, dtype=np.intp)]  # a DatetimeIndex or an IntegerArray
 
 
 def _validated_columns(
@@ -481,8 +539,9 @@ def _validated_columns(
     positions: list[int],
     known_exercises: Collection[str] | None,
     now: datetime | None = None,
-) -> tuple[dict[str, list], list[LogProblem], dict[str, int]]:
-    """Check rows of the right shape column by column, each distinct value once.
+) -> tuple[dict[str, Sequence[object]], list[LogProblem], dict[str, int]]:
+    """Check rows of the right shape: each column by its validator, then the checks
+    between fields of rows whose fields are each valid.
 
     Returns the columns of the valid rows (stored text, except ``recorded_at`` and
     ``date`` as datetimes, ``pain`` as an Int64 array (NA = not rated), ``day`` with
@@ -490,92 +549,37 @@ def _validated_columns(
     unknown to the routine with the first line naming each.
     """
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-    parsed: dict[str, object] = {}
-    bad: dict[int, list[LogProblem]] = {}
-
-    def report(index: int, name: str, exc: FieldError) -> None:
-        bad.setdefault(index, []).append(
-            LogProblem(path, lines[index], name, f"expected {exc.expected}, found {exc.found!r}")
-        )
-
-    for name, position in zip(COLUMNS, positions, strict=True):
-        values = by_column[position]
-        if name in _DATETIMES:  # nearly all distinct: one vectorised parse, reused below
-            pattern, options = _DATETIMES[name]
-            converted = pd.to_datetime(list(values), errors="coerce", **options)
-            missing = converted.isna()
-            if (
-                not missing.any()
-                and _all_match(pattern, values)
-                and _inside_margin(converted).all()
-            ):
-                parsed[name] = converted
-                continue
-            outside = ~_inside_margin(converted)  # NaT counts as outside
-            for index, value in enumerate(values):
-                if outside[index] or not pattern.match(value):
-                    try:  # the exact check: pattern, calendar, range
-                        FIELD_PARSERS[name](value)
-                        if missing[index]:
-                            raise FieldError(name, "a value pandas can read as a date", value)
-                    except FieldError as exc:
-                        report(index, name, exc)
-            parsed[name] = converted
-            continue
-        if name == "note":  # any text is a note: only the formula guard comes off
-            parsed[name] = {v: v[1:] for v in set(values) if v[:1] == NOTE_GUARD}
-            continue
-        check = _COLUMN_CHECKS[name]
-        results: dict[str, object] = {}
-        failures: dict[str, FieldError] = {}
-        for value in set(values):
-            try:
-                results[value] = check(value)
-            except FieldError as exc:
-                failures[value] = exc
-        parsed[name] = results
-        if failures:
-            for index, value in enumerate(values):
-                if value in failures:
-                    report(index, name, failures[value])
-    _check_across_fields(by_column, positions, parsed, bad, report, now)
+    texts = {name: by_column[position] for name, position in zip(COLUMNS, positions, strict=True)}
+    checked = {name: _COLUMN_VALIDATORS[name](texts[name]) for name in COLUMNS}
+    bad: dict[int, list[tuple[str, FieldError]]] = {}
+    for name in COLUMNS:
+        for index, exc in checked[name].failures.items():
+            bad.setdefault(index, []).append((name, exc))
+    recorded = cast(pd.DatetimeIndex, checked["recorded_at"].values)
+    for index, exc in _across_fields(texts, recorded, bad, now).items():
+        bad.setdefault(index, []).append((exc.field, exc))
     keep = [i for i in range(len(rows)) if i not in bad] if bad else None
-    columns: dict[str, list] = {"line": list(lines) if keep is None else [lines[i] for i in keep]}
-
-    def kept(values: Sequence) -> Sequence:
-        return values if keep is None else [values[i] for i in keep]
-
-    for name, position in zip(COLUMNS, positions, strict=True):
-        values = by_column[position]
-        if name in _DATETIMES:
-            columns[name] = parsed[name] if keep is None else parsed[name][keep]
-        elif name == "pain":  # 0-10 NRS, -1 = not rated
-            points = {text: -1 if value is None else value for text, value in parsed[name].items()}
-            rated = np.fromiter(map(points.__getitem__, kept(values)), dtype=np.int64)
-            columns[name] = pd.arrays.IntegerArray(rated, rated < 0)
-        elif name == "day":
-            columns[name] = list(map(parsed[name].__getitem__, kept(values)))
-        elif name == "note" and parsed[name]:
-            guarded = parsed[name]
-            columns[name] = [guarded.get(v, v) for v in kept(values)]
-        else:
-            columns[name] = kept(values)
+    columns: dict[str, Sequence[object]] = {"line": _take(lines, keep)}
+    columns.update((name, _take(checked[name].values, keep)) for name in COLUMNS)
     for position, name in enumerate(header):
         if name not in COLUMNS:
-            columns[name] = kept(by_column[position])
+            columns[name] = _take(by_column[position], keep)
     unknown: dict[str, int] = {}
     if known_exercises is not None:
         strangers = {  # exercises texts naming ids the routine does not know
             text: others
-            for text, ids in parsed["exercises"].items()
-            if (others := [e for e in ids if e not in known_exercises])
+            for text, ids in checked["exercises"].parsed.items()
+            if (others := [e for e in cast(tuple[str, ...], ids) if e not in known_exercises])
         }
         if strangers:  # the first kept row naming each (rows left out do not count)
-            texts = by_column[positions[COLUMNS.index("exercises")]]
-            for i in range(len(rows)) if keep is None else keep:
-                for exercise_id in strangers.get(texts[i], ()):
-                    unknown.setdefault(exercise_id, lines[i])
-    problems = [p for index in sorted(bad) for p in bad[index]]
+            for text, line in zip(columns["exercises"], columns["line"], strict=True):
+                for exercise_id in strangers.get(cast(str, text), ()):
+                    unknown.setdefault(exercise_id, cast(int, line))
+    problems = [
+        LogProblem(path, lines[index], name, f"expected {exc.expected}, found {exc.found!r}")
+        for index in sorted(bad)
+        for name, exc in bad[index]
+    ]
     return columns, problems, unknown
 
 
@@ -666,46 +670,40 @@ def _broken_message(error: str) -> tuple[str, bool]:
     )
 
 
-def _check_across_fields(
-    by_column: list[Sequence[str]],
-    positions: list[int],
-    parsed: dict[str, object],
-    bad: dict[int, list[LogProblem]],
-    report: Callable[[int, str, FieldError], None],
+def _across_fields(
+    texts: Mapping[str, Sequence[str]],
+    recorded: pd.DatetimeIndex,
+    bad: Collection[int],
     now: datetime | None,
-) -> None:
-    """Problems between the fields of rows whose fields are each valid: a ``recorded_at``
-    in the future, and :func:`schema.row_problem` (a date after its save, a void row
-    that holds data)."""
-    recorded = parsed["recorded_at"]
-    if len(recorded):
-        limit = pd.Timestamp(now or datetime.now().astimezone()) + FUTURE_TOLERANCE
-        future = np.flatnonzero(np.asarray(recorded > limit, dtype=bool))
-        texts = by_column[positions[0]]
-        for index in future:
-            if index not in bad:
-                report(
-                    int(index),
-                    "recorded_at",
-                    FieldError(
-                        "recorded_at",
-                        f"a time no later than now ({limit - FUTURE_TOLERANCE:%Y-%m-%d %H:%M} "
-                        "UTC; is a clock wrong?)",
-                        texts[index],
-                    ),
-                )
-    columns = [by_column[position] for position in positions[:-1]]
-    if not columns[0]:
-        return
+) -> dict[int, FieldError]:
+    """Problems between the fields of rows (indexes not in ``bad``) whose fields are each
+    valid: a ``recorded_at`` in the future, and :func:`schema.row_problem` (a date after
+    its save, a void row that holds data); at most one per row."""
+    found: dict[int, FieldError] = {}
+    if not len(recorded):
+        return found
+    limit = pd.Timestamp(now or datetime.now().astimezone()) + FUTURE_TOLERANCE
+    for index in np.flatnonzero(np.asarray(recorded > limit, dtype=bool)).tolist():
+        if index not in bad:
+            found[index] = FieldError(
+                "recorded_at",
+                f"a time no later than now ({limit - FUTURE_TOLERANCE:%Y-%m-%d %H:%M} UTC; "
+                "is a clock wrong?)",
+                texts["recorded_at"][index],
+            )
+    fields = [texts[name] for name in COLUMNS[:-1]]  # row_problem's arguments
     # Rows row_problem could refuse (a superset, found in C): a date text after the
     # save's day text, or a void row. row_problem alone decides each of them.
-    saved_day = np.array(columns[0], dtype="U10")  # recorded_at's own YYYY-MM-DD
-    maybe = (np.array(columns[1], dtype="U10") > saved_day) | (
-        np.array(columns[4], dtype=object) == VOID
+    saved_day = np.array(texts["recorded_at"], dtype="U10")  # its own YYYY-MM-DD
+    maybe = (np.array(texts["date"], dtype="U10") > saved_day) | (
+        np.array(texts["day"], dtype=object) == VOID
     )
     for index in np.flatnonzero(maybe).tolist():
-        if index not in bad and (problem := row_problem(*(c[index] for c in columns))):
-            report(index, problem.field, problem)
+        if index in bad or index in found:
+            continue
+        if problem := row_problem(*(column[index] for column in fields)):
+            found[index] = problem
+    return found
 
 
 def read_records(text: str) -> RecordScan:
