@@ -2,7 +2,7 @@
 
 The cohort computes nothing of its own. Each patient is one task that reads the log with
 the store's one validator (:func:`backtrack.store.read_log`, or
-:func:`backtrack.store.parse_log_text` on the bytes of a remote file) and takes every
+:func:`backtrack.store.parse_log_bytes` on the bytes of a remote file) and takes every
 number from the functions :func:`backtrack.summary` uses
 (:func:`backtrack.metrics.daily_since`, :func:`~backtrack.metrics.latest_pain_mean`,
 :func:`~backtrack.metrics.adherence_window`, :func:`backtrack.stats.change_vs_baseline`,
@@ -47,7 +47,7 @@ import pandas as pd
 from . import metrics, stats
 from .errors import FieldError, LogProblem
 from .routine import ENV_VAR, ROUTINE_FILE_NAME, Routine, load_routine, parse_routine
-from .store import LogData, parse_log_text, read_log
+from .store import LogData, parse_log_bytes, read_log
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
@@ -131,12 +131,7 @@ def _read(path: str, routine: Routine) -> LogData:
     import fsspec
 
     with fsspec.open(path, "rb") as handle:
-        data = handle.read()
-    try:  # decoded as read_log decodes a local file
-        text, undecodable = data.decode("utf-8-sig"), False
-    except UnicodeDecodeError:
-        text, undecodable = data.decode("utf-8-sig", errors="replace"), True
-    return parse_log_text(text, path, known_exercises=routine.ids, undecodable=undecodable)
+        return parse_log_bytes(handle.read(), path, known_exercises=routine.ids)
 
 
 def _number(value: float | None) -> float:

@@ -1005,6 +1005,19 @@ def parse_log_text(
     return LogData(path, _entries_frame(columns), problems, warnings)
 
 
+def parse_log_bytes(
+    data: bytes, path: str, *, known_exercises: Collection[str] | None = None
+) -> LogData:
+    """Validate the bytes of a log file (UTF-8, with or without a BOM), lenient; see
+    :func:`read_log`. Bytes that are not UTF-8 are decoded with U+FFFD in their place,
+    and each field holding one is reported at its line and column."""
+    try:
+        text, undecodable = data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
+        text, undecodable = data.decode("utf-8-sig", errors="replace"), True
+    return parse_log_text(text, path, known_exercises=known_exercises, undecodable=undecodable)
+
+
 def read_log(
     path: str | os.PathLike[str],
     *,
@@ -1020,14 +1033,7 @@ def read_log(
     columns in another order (what spreadsheets do on re-save) load unchanged.
     """
     path_text = str(path)
-    data = Path(path).read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-        undecodable = False
-    except UnicodeDecodeError:
-        text = data.decode("utf-8-sig", errors="replace")
-        undecodable = True
-    log = parse_log_text(text, path_text, known_exercises=known_exercises, undecodable=undecodable)
+    log = parse_log_bytes(Path(path).read_bytes(), path_text, known_exercises=known_exercises)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         log.warnings.append(
