@@ -233,7 +233,7 @@ def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict
     from distributed import Client, as_completed
 
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]  # unannotated
     except (OSError, ValueError) as exc:  # unreachable, or not an address
         raise FieldError("--scheduler", "a Dask scheduler reachable from here", scheduler) from exc
     run = uuid.uuid4().hex  # keys of this run only: another run's are other tasks
@@ -244,7 +244,7 @@ def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict
             [routine for _, routine in jobs],
             key=[f"backtrack-cohort-{run}-{i}" for i in range(len(jobs))],
         )
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # unannotated
             yield future.result()
 
 
@@ -287,7 +287,7 @@ def table_of(rows: Sequence[dict[str, Any]], order: Sequence[str] | None = None)
     floats = [c for c in COLUMNS_OUT if c.startswith(("baseline", "pain_7day_m", "change_p"))]
     floats += ["adherence_28day", "trend_per_week", "trend_low", "trend_high"]
     table[floats] = table[floats].astype(float)
-    table["change_class"] = pd.array(table["change_class"], dtype="str")
+    table["change_class"] = pd.array(table["change_class"].to_numpy(dtype=object), dtype="str")
     return table
 
 
@@ -326,7 +326,7 @@ def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
                 value = stats.finite_or_none(float(value))
             elif value is pd.NaT or (not isinstance(value, list | str) and pd.isna(value)):
                 value = None
-            record[key] = value
+            record[str(key)] = value
         records.append(record)
     return records
 
@@ -351,7 +351,7 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
     broken = table["problems"].map(len) > 0
     age = pd.Series(np.nan, index=table.index)
     if today is not None and "last_day" in table:
-        age = (pd.Timestamp(today) - pd.to_datetime(table["last_day"])).dt.days
+        age = (pd.Timestamp(today) - pd.to_datetime(table["last_day"])).dt.days.astype(float)
     stale = age > metrics.STALE_DAYS
     reasons = []
     for flags, days in zip(zip(rising, worse, low, broken, stale, strict=True), age, strict=True):

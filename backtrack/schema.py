@@ -40,7 +40,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -322,7 +322,7 @@ class Entry:
         }
 
 
-FIELD_PARSERS = {
+FIELD_PARSERS: dict[str, Callable[[str], object]] = {
     "recorded_at": parse_recorded_at,
     "date": parse_date,
     "pain": parse_pain,

@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -437,12 +437,14 @@ def _shape_problem(
     return None
 
 
-_DATETIME_OPTIONS: dict[str, dict[str, object]] = {
-    "recorded_at": {"format": "ISO8601", "utc": True},
-    "date": {"format": "%Y-%m-%d"},
-}
+_DATETIME_FORMATS = {"recorded_at": ("ISO8601", True), "date": ("%Y-%m-%d", False)}
+"""pandas' ``format`` and ``utc`` for each date column (their exact form is the schema's)."""
 _DATETIME_PATTERNS = {"recorded_at": RECORDED_AT_PATTERN, "date": DATE_PATTERN}
 _RANGE_MARGIN = pd.Timedelta(days=2)  # a UTC time can fall on the next or previous day
+
+
+_Values = Sequence[Any] | pd.DatetimeIndex | pd.arrays.IntegerArray
+"""A column's values: texts or parsed values, datetimes, or 0-10 points with NA."""
 
 
 @dataclass(frozen=True)
@@ -451,7 +453,7 @@ class _CheckedColumn:
     them, ``failures`` by row index (0-based among the rows checked), and ``parsed``,
     each distinct text's parsed value (for the columns checked value by value)."""
 
-    values: Sequence[object]
+    values: _Values
     failures: dict[int, FieldError]
     parsed: Mapping[str, object] = field(default_factory=dict)
 
@@ -460,7 +462,8 @@ def _check_datetimes(name: str, texts: Sequence[str]) -> _CheckedColumn:
     """``recorded_at`` or ``date``: one vectorised parse (nearly every value is distinct);
     the schema's own parser decides every value that does not match its pattern or lies
     near the ends of the allowed range (:data:`schema.MIN_DATE`, ``MAX_DATE``)."""
-    converted = pd.to_datetime(list(texts), errors="coerce", **_DATETIME_OPTIONS[name])
+    form, utc = _DATETIME_FORMATS[name]
+    converted = pd.to_datetime(list(texts), errors="coerce", format=form, utc=utc)
     low = pd.Timestamp(MIN_DATE, tz=converted.tz) + _RANGE_MARGIN
     high = pd.Timestamp(MAX_DATE, tz=converted.tz) - _RANGE_MARGIN
     clear = np.asarray((converted >= low) & (converted <= high), dtype=bool)  # NaT is not
@@ -472,7 +475,7 @@ def _check_datetimes(name: str, texts: Sequence[str]) -> _CheckedColumn:
         except FieldError as exc:
             failures[index] = exc
             continue
-        if not clear[index] and converted[index] is pd.NaT:
+        if pd.isna(converted[index]):
             failures[index] = FieldError(name, "a value pandas can read as a date", texts[index])
     return _CheckedColumn(converted, failures)
 
@@ -522,13 +525,13 @@ _COLUMN_VALIDATORS: dict[str, Callable[[Sequence[str]], _CheckedColumn]] = {
 of that field."""
 
 
-def _take(values: Sequence[object], keep: list[int] | None) -> Sequence[object]:
+def _take(values: _Values, keep: list[int] | None) -> _Values:
     """``values`` at the positions ``keep`` (all of them when None)."""
     if keep is None:
         return values
-    if isinstance(values, list | tuple):
-        return [values[i] for i in keep]
-    return values[np.asarray(keep, dtype=np.intp)]  # a DatetimeIndex or an IntegerArray
+    if isinstance(values, pd.DatetimeIndex | pd.arrays.IntegerArray):
+        return values[np.asarray(keep, dtype=np.intp)]
+    return [values[i] for i in keep]
 
 
 def _validated_columns(
@@ -539,7 +542,7 @@ def _validated_columns(
     positions: list[int],
     known_exercises: Collection[str] | None,
     now: datetime | None = None,
-) -> tuple[dict[str, Sequence[object]], list[LogProblem], dict[str, int]]:
+) -> tuple[dict[str, _Values], list[LogProblem], dict[str, int]]:
     """Check rows of the right shape: each column by its validator, then the checks
     between fields of rows whose fields are each valid.
 
@@ -559,7 +562,7 @@ def _validated_columns(
     for index, exc in _across_fields(texts, recorded, bad, now).items():
         bad.setdefault(index, []).append((exc.field, exc))
     keep = [i for i in range(len(rows)) if i not in bad] if bad else None
-    columns: dict[str, Sequence[object]] = {"line": _take(lines, keep)}
+    columns: dict[str, _Values] = {"line": _take(lines, keep)}
     columns.update((name, _take(checked[name].values, keep)) for name in COLUMNS)
     for position, name in enumerate(header):
         if name not in COLUMNS:
@@ -805,19 +808,21 @@ def _empty_entries(extra: Collection[str] = ()) -> pd.DataFrame:
     return _entries_frame({name: [] for name in ("line", *COLUMNS, *extra)})
 
 
-def _datetimes(values: pd.DatetimeIndex | list[str], **options: object) -> pd.DatetimeIndex:
-    """``values`` as datetimes: parsed with ``options`` unless they already are."""
+def _datetimes(values: _Values, name: str) -> pd.DatetimeIndex:
+    """Column ``name``'s ``values`` as datetimes: parsed unless they already are."""
     if isinstance(values, pd.DatetimeIndex):
         return values
-    return pd.to_datetime(values, **options)
+    form, utc = _DATETIME_FORMATS[name]
+    return pd.to_datetime(list(values), format=form, utc=utc)
 
 
-def _entries_frame(columns: dict[str, list]) -> pd.DataFrame:
+def _entries_frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    """The entries frame of columns of values (any array-like pandas takes)."""
     frame = pd.DataFrame(
         {
             "line": np.array(columns["line"], dtype=np.int64),
-            "recorded_at": _datetimes(columns["recorded_at"], format="ISO8601", utc=True),
-            "date": _datetimes(columns["date"], format="%Y-%m-%d"),
+            "recorded_at": _datetimes(columns["recorded_at"], "recorded_at"),
+            "date": _datetimes(columns["date"], "date"),
             "pain": pd.array(columns["pain"], dtype="Int64"),
             **{
                 name: pd.array(columns[name], dtype="str")
@@ -855,7 +860,7 @@ def _rows_of_shape(
         problem = _shape_problem(fields, header, line == torn_line, undecodable)
         if problem == "blank":
             blank_lines += 1
-        elif problem:
+        elif isinstance(problem, tuple):
             column, message = problem
             if line in inside:
                 message += f" (a line of the broken record at line {inside[line]})"
@@ -995,7 +1000,8 @@ def parse_log_text(
             f"{path}:{where}:exercises: {exercise_id!r} is not in the current routine; "
             "the rows are kept and the exercise is not counted in adherence"
         )
-    for place, line in _unknown_places(columns["where"], columns["line"]).items():
+    places = cast(Sequence[str], columns["where"])
+    for place, line in _unknown_places(places, cast(Sequence[int], columns["line"])).items():
         warnings.append(
             f"{path}:{line}:where: {place!r} is not a known pain location "
             f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
@@ -1063,7 +1069,8 @@ def latest_positions(entries: pd.DataFrame) -> np.ndarray:
     latest = order[np.append(sorted_days[1:] != sorted_days[:-1], True)]
     day_types = entries["day"].to_numpy(dtype=object)
     withdrawn = day_types[latest] == VOID
-    return latest[~withdrawn] if withdrawn.any() else latest
+    positions: np.ndarray = latest[~withdrawn] if withdrawn.any() else latest
+    return positions
 
 
 def latest_per_date(entries: pd.DataFrame) -> pd.DataFrame:
