@@ -364,7 +364,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
     from .actions import load_log
-    from .export import count_by_code, fhir_bundle, write_bundle
+    from .interop.fhir import count_by_code, fhir_bundle, write_bundle
     from .routine import load_routine
 
     log_path = resolve_log_path(args.csv)
@@ -391,7 +391,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import_loop(args: argparse.Namespace) -> int:
     """Append days from a Loop Habit Tracker export that the log does not have yet."""
-    from .loop_import import import_loop, parse_mapping
+    from .interop.loop import import_loop, parse_mapping
     from .routine import load_routine
     from .schema import COLUMNS, csv_line
     from .store import row_line
@@ -434,7 +434,7 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
 def cmd_repair(args: argparse.Namespace) -> int:
     """Write a valid copy of a log a spreadsheet saved in its own dialect; list changes."""
     from .actions import load_log
-    from .repair import repair_log
+    from .interop.repair import repair_log
 
     offset = None
     if args.utc_offset is not None:

@@ -24,7 +24,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from . import metrics, plots
-from .files import write_private
+from ._files import write_private
 from .overview import Summary, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date

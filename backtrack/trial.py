@@ -294,7 +294,7 @@ def plan_toml(plan: TrialPlan) -> str:
 def write_plan(path: str | os.PathLike[str], plan: TrialPlan, *, replace: bool = False) -> Path:
     """Write the plan file (0600). Refuses to replace a plan whose trial has begun and is
     not over (``replace`` to start over); never touches the log."""
-    from .files import write_private
+    from ._files import write_private
 
     path = Path(path)
     if path.exists() and not replace:
@@ -406,7 +406,7 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
 
 def stop_trial(path: str | os.PathLike[str], day: date) -> TrialPlan:
     """Record that the trial ended early on ``day`` (its last day); the result says so."""
-    from .files import write_private
+    from ._files import write_private
 
     plan = load_plan(path)
     if plan.stopped is not None:

@@ -22,7 +22,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .files import write_private
+from ._files import write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
 

@@ -4,7 +4,7 @@ Prints, from one run: the median (and fastest) in-process time of ``load_log`` +
 ``backtrack.summary`` beside a bare ``pandas.read_csv`` of the same file (and their
 ratio), the split between loading and analysis, and the wall time of a fresh
 ``backtrack summary`` process beside a bare ``python -c "import pandas"``; then the
-calibration figures on simulated logs with a known truth (:mod:`backtrack.simulate`):
+calibration figures on simulated logs with a known truth (:mod:`backtrack._simulate`):
 coverage of the change interval, improvement classes with no effect, regression-to-the-
 mean notes, trend false positives at persistence 0.6 / 0.9 / 0.97 on 26 weeks, link false
 positives. Not a timed test; targets: ≤ 30 ms in process, ≤ 1.0 s for the fresh process.
@@ -28,10 +28,10 @@ from timing import timings_ms  # bench/timing.py, beside this script
 
 import backtrack
 from backtrack import stats
+from backtrack._simulate import simulate
 from backtrack.actions import load_log
 from backtrack.demo import write_demo
 from backtrack.routine import default_routine
-from backtrack.simulate import simulate
 
 DAYS = 3650
 REPEATS = 21

@@ -1,4 +1,4 @@
-"""Calibration: the verdicts on simulated logs with a known truth (backtrack.simulate).
+"""Calibration: the verdicts on simulated logs with a known truth (backtrack._simulate).
 
 Each always-run test uses 200 replicates (fixed seeds) and would fail on a miscalibrated
 method: the same logs are also analysed the naive way (Welch interval, independent
@@ -15,7 +15,7 @@ import pytest
 import scipy.stats
 
 from backtrack import stats
-from backtrack.simulate import daily_frame, simulate
+from backtrack._simulate import daily_frame, simulate
 
 REPS = 200
 

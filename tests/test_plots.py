@@ -413,7 +413,7 @@ def test_the_charts_draw_the_days_the_summary_counts(since):
 def test_logging_path_never_imports_matplotlib():
     code = (
         "import sys, backtrack, backtrack.actions, backtrack.cli, backtrack.store, "
-        "backtrack.widgets, backtrack.metrics; print('matplotlib' in sys.modules)"
+        "backtrack.form, backtrack.metrics; print('matplotlib' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ import pytest
 
 from backtrack.actions import load_log, log_day
 from backtrack.cli import main
-from backtrack.repair import repair_log
+from backtrack.interop.repair import repair_log
 from backtrack.store import latest_per_date
 
 

@@ -53,7 +53,7 @@ def test_every_entry_point_uses_the_routine_beside_the_log(log_path, capsys):
     assert main(["cohort", "--json", str(log_path.parent)]) == 0
     assert json.loads(capsys.readouterr().out)[0]["adherence_28day"] == want
 
-    from backtrack.form_model import LogFormModel
+    from backtrack.form import LogFormModel
 
     form = LogFormModel(csv=log_path)
     assert form.routine.title == "One long exercise"

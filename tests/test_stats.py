@@ -15,7 +15,8 @@ import scipy.stats
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 
-from backtrack import metrics, simulate, stats
+from backtrack import _simulate as simulate
+from backtrack import metrics, stats
 from backtrack.demo import demo_log, generate, to_csv_text
 from backtrack.errors import FieldError
 from backtrack.routine import default_routine

@@ -385,7 +385,7 @@ def test_plan_text_says_what_the_trial_can_show(capsys, tmp_path):
 
 
 def test_the_form_model_says_what_the_plan_says_for_the_chosen_date(tmp_path):
-    from backtrack.form_model import LogFormModel
+    from backtrack.form import LogFormModel
 
     log = tmp_path / "backtrack.csv"
     run_main = main(["log", "--pain", "4", "--date", "2026-06-01", "--csv", str(log)])
@@ -407,7 +407,7 @@ def test_the_form_model_says_what_the_plan_says_for_the_chosen_date(tmp_path):
 
 
 def test_the_safety_panel_says_red_flags_end_a_trial(tmp_path):
-    from backtrack.widgets import log_form
+    from backtrack.form import log_form
 
     form = log_form(tmp_path / "backtrack.csv")
     texts = []

@@ -86,7 +86,7 @@ def test_printed_address_opens_a_ready_form_and_a_day_takes_three_interactions(p
     urls = record_requests(page)
     form, usable = open_form(page, lab.address)
     # usable without any click on Run: no code, no notebook UI in the way
-    expect(page.get_by_text("from backtrack.widgets import log_form")).to_have_count(0)
+    expect(page.get_by_text("from backtrack.form import log_form")).to_have_count(0)
     expect(page.get_by_text("Run All Cells")).to_have_count(0)
     assert "DEMO DATA" in form.inner_text()
     assert page.title() == "backtrack: log a day"  # what the bookmark is called

@@ -15,9 +15,9 @@ import pytest
 from filelock import FileLock
 
 from backtrack import actions, store
-from backtrack.form_model import LogFormModel
+from backtrack.form import LogForm, LogFormModel, log_form
+from backtrack.form.view import NOT_SET
 from backtrack.store import read_log
-from backtrack.widgets import NOT_SET, LogForm, log_form
 
 
 def make_form(log_path, today, **kwargs):
@@ -352,7 +352,7 @@ def test_logging_path_imports_no_matplotlib_or_scipy(tmp_path):
     script = textwrap.dedent(
         f"""
         import json, sys
-        from backtrack.widgets import log_form
+        from backtrack.form import log_form
         form = log_form({str(tmp_path / "log.csv")!r}).form
         form.pain.value = 5
         form.whole.click()
@@ -428,7 +428,7 @@ def test_put_back_what_i_typed(log_path, today):
 
 
 def test_save_is_disabled_while_it_runs(log_path, today, monkeypatch):
-    from backtrack import form_model
+    from backtrack.form import model as form_model
 
     seen = []
     real = form_model.log_day

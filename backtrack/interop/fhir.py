@@ -52,11 +52,11 @@ from typing import Any
 import pandas as pd
 from fhir.resources.R4B.bundle import Bundle
 
-from .errors import FieldError
-from .files import write_private
-from .routine import Routine
-from .schema import parse_exercises
-from .store import LogData, latest_per_date
+from .._files import write_private
+from ..errors import FieldError
+from ..routine import Routine
+from ..schema import parse_exercises
+from ..store import LogData, latest_per_date
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"

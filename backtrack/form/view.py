@@ -1,4 +1,4 @@
-"""The "log a day" form as ipywidgets: a thin view over :class:`.form_model.LogFormModel`.
+"""The "log a day" form as ipywidgets: a thin view over :class:`.model.LogFormModel`.
 
 The view only copies values between widgets and the model and renders the model's
 messages; all logic is in the model. A callback that fails writes its traceback into
@@ -20,9 +20,9 @@ from html import escape
 
 import ipywidgets as widgets
 
-from .actions import PAIN_LOCATIONS
-from .form_model import LogFormModel, Message, long_date
-from .routine import CHRONIC_NOTICE, RED_FLAGS, Exercise, Routine
+from ..actions import PAIN_LOCATIONS
+from ..routine import CHRONIC_NOTICE, RED_FLAGS, Exercise, Routine
+from .model import LogFormModel, Message, long_date
 
 NOT_SET = -1
 PAIN_OPTIONS = [("not set", NOT_SET)] + [(str(i), i) for i in range(11)]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .errors import FieldError, InputError
-from .files import write_private
-from .schema import (
+from .._files import write_private
+from ..errors import FieldError, InputError
+from ..schema import (
     COLUMNS,
     FORMULA_PREFIXES,
     NOTE_GUARD,
@@ -35,7 +35,7 @@ from .schema import (
     encode_note,
     parse_row,
 )
-from .store import row_line
+from ..store import row_line
 
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 _DMY_DOT = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})\Z", re.ASCII)

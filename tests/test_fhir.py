@@ -15,7 +15,7 @@ from backtrack.actions import load_log, log_day
 from backtrack.cli import main
 from backtrack.demo import write_demo
 from backtrack.errors import FieldError
-from backtrack.export import EXERCISE_SYSTEM, fhir_bundle, observation_uuid, write_bundle
+from backtrack.interop.fhir import EXERCISE_SYSTEM, fhir_bundle, observation_uuid, write_bundle
 from backtrack.store import latest_per_date
 
 LOINC = "http://loinc.org"

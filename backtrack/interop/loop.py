@@ -56,11 +56,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
-from .actions import check_exercises, check_note
-from .errors import FieldError, InputError, LogFormatError, LogProblem
-from .routine import Routine
-from .schema import DATE_PATTERN, MAX_MINUTES, MAX_NOTE_CHARS, Entry, parse_date
-from .store import append_entry, read_log
+from ..actions import check_exercises, check_note
+from ..errors import FieldError, InputError, LogFormatError, LogProblem
+from ..routine import Routine
+from ..schema import DATE_PATTERN, MAX_MINUTES, MAX_NOTE_CHARS, Entry, parse_date
+from ..store import append_entry, read_log
 
 IMPORT_NOTE = "imported from Loop Habit Tracker"
 MAX_EXPORT_BYTES = 64 * 1024 * 1024

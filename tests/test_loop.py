@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from loop_writer import NO, SKIP, YES_MANUAL, LoopHabit, write_loop_export
 
-from backtrack import loop_import
 from backtrack.actions import log_day
 from backtrack.cli import main
 from backtrack.errors import InputError, LogFormatError
-from backtrack.loop_import import (
+from backtrack.interop import loop as loop_module
+from backtrack.interop.loop import (
     CUT_MARK,
     IMPORT_NOTE,
     import_loop,
@@ -455,7 +455,7 @@ def test_item8_a_header_that_lies_about_the_size_is_bounded_and_refused(
 
 def test_item8_bytes_actually_inflated_are_capped(tmp_path, log_path, monkeypatch, capsys):
     big = _one_member(tmp_path / "big.zip", 4 * 1024 * 1024)
-    monkeypatch.setattr(loop_import, "MAX_EXPORT_BYTES", 1024 * 1024)
+    monkeypatch.setattr(loop_module, "MAX_EXPORT_BYTES", 1024 * 1024)
     assert (
         main(["import-loop", str(big), "--map", "Relax=floor_relaxation", "--csv", str(log_path)])
         == 2

@@ -1,4 +1,4 @@
-"""The logic of the "log a day" form, with no widgets (the view is :mod:`backtrack.widgets`).
+"""The logic of the "log a day" form, with no widgets (the view is :mod:`backtrack.form.view`).
 
 A traitlets model in the style of the ipywidgets ``password_generator`` example: the
 view copies what the user types into these traits and calls :meth:`LogFormModel.save`;
@@ -21,11 +21,11 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 
-from .actions import load_log, log_day
-from .errors import FieldError, InputError, LogFormatError, LogLockedError
-from .routine import Routine, load_routine
-from .schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
-from .store import history_for, resolve_log_path
+from ..actions import load_log, log_day
+from ..errors import FieldError, InputError, LogFormatError, LogLockedError
+from ..routine import Routine, load_routine
+from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
+from ..store import history_for, resolve_log_path
 
 DEMO_DAYS = 120
 
@@ -209,7 +209,7 @@ class LogFormModel(HasTraits):
     def reload(self) -> None:
         """Read the log (leniently: unreadable rows become ``problems``), or the demo data."""
         if not self.path.exists():
-            from .demo import demo_log
+            from ..demo import demo_log
 
             log = demo_log(DEMO_DAYS, end=self.today - timedelta(days=1))
             self.demo = True
@@ -229,8 +229,8 @@ class LogFormModel(HasTraits):
     def _read_trial(self) -> None:
         """The self-trial plan beside the log, if any (a plan that cannot be read is
         named in ``problems``; logging goes on)."""
-        from .errors import TrialPlanError
-        from .trial import load_plan, trial_path
+        from ..errors import TrialPlanError
+        from ..trial import load_plan, trial_path
 
         self.trial_plan = None
         path = trial_path(self.path)
@@ -242,7 +242,7 @@ class LogFormModel(HasTraits):
             self.problems = [*self.problems, f"self-trial plan: {exc}"]
 
     def _trial_lines(self, day: date | None) -> list[str]:
-        from .trial import assignment_on, left_out_in_b
+        from ..trial import assignment_on, left_out_in_b
 
         plan = self.trial_plan
         assigned = assignment_on(plan, day) if plan is not None and day is not None else None
@@ -513,7 +513,7 @@ class LogFormModel(HasTraits):
     def remove_day(self) -> bool:
         """Withdraw the chosen date (``actions.void_day``): it then counts as not logged;
         its saves stay in the file as history. True when withdrawn."""
-        from .actions import void_day
+        from ..actions import void_day
 
         self.confirming_removal = False
         if not self.correcting or self.day is None:
@@ -544,7 +544,7 @@ class LogFormModel(HasTraits):
 
 def metrics_summary(entries: pd.DataFrame, routine: Routine, today: date) -> list[str]:
     """Streak (days) and the latest 7-day mean pain (points) from :mod:`backtrack.metrics`."""
-    from . import metrics  # on first use: the form opens before the analysis is needed
+    from .. import metrics  # on first use: the form opens before the analysis is needed
 
     daily = metrics.daily_series(entries, routine)
     streak = metrics.current_streak(daily, today)
