@@ -76,7 +76,7 @@ def round_trip(tmp_path_factory):
 
 
 def _expected(habits: list[LoopHabit]) -> dict[date, dict[str, object]]:
-    """What each day should be, from Loop's computed entries by the README's table."""
+    """What each day should be, from Loop's computed entries by the table in docs/clinic.md."""
     routine = default_routine()
     doses = routine.doses()
     computed = {h.name: computed_entries(h) for h in habits if h.name in MAPPING}
