@@ -15,6 +15,7 @@ never import it.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping
 from datetime import date
@@ -27,13 +28,14 @@ import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle, StepPatch
-from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.transforms import ScaledTranslation, Transform
 
 from . import metrics, stats
 from .errors import FieldError
@@ -288,7 +290,7 @@ def trend_chart(
     adherence_ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
     format_dates(adherence_ax, daily.index[0], daily.index[-1])
     if legend:
-        key(ax, [_pain_key_handles(ax), _adherence_legend_handles()])
+        legends_above(ax, [_pain_legend_handles(ax), _adherence_legend_handles()])
     return ax
 
 
@@ -368,8 +370,8 @@ def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) ->
     return patch
 
 
-def _pain_key_handles(ax: Axes) -> list:
-    """Key entries of the pain panel, styled as drawn (sizes as on a short chart)."""
+def _pain_legend_handles(ax: Axes) -> list:
+    """Legend entries of the pain panel, styled as drawn (sizes as on a short chart)."""
     handles = [
         Line2D([], [], linestyle="none", marker="o", markersize=3.2, color=SKY,
                label="pain that day"),
@@ -402,117 +404,121 @@ def _adherence_legend_handles() -> list:
     ]
 
 
-# ----------------------------------------------------------------------------- key
+# ----------------------------------------------------------------------------- legends
 
 
-_ADVANCES: dict[str, float] = {}
-_KEY_FONT: list = []
+LEGEND_STYLE: dict[str, object] = {
+    "frameon": False,
+    "fontsize": "x-small",
+    "borderpad": 0.0,
+    "borderaxespad": 0.0,
+    "labelspacing": 0.35,
+    "handlelength": 2.5,
+    "handletextpad": 0.45,
+    "columnspacing": 1.6,
+}
+"""What the charts' legends share (lengths in font sizes): small, no frame, compact."""
 
 
-def _text_width(text: str, size: float) -> float:
-    """Width in points of the longest line of ``text`` at ``size`` points in the default
-    font, from cached glyph advances (no kerning: within a few %; no shaping pass)."""
-    if not _KEY_FONT:
-        from matplotlib.font_manager import FontProperties, findfont
-        from matplotlib.ft2font import FT2Font
-
-        _KEY_FONT.append(FT2Font(findfont(FontProperties())))
-        _KEY_FONT[0].set_size(100, 72)
-    font = _KEY_FONT[0]
-    widest = 0.0
-    for line in text.split("\n"):
-        width = 0.0
-        for char in line:
-            if char not in _ADVANCES:
-                code = ord(char) if font.get_char_index(ord(char)) else ord("n")
-                _ADVANCES[char] = font.load_char(code).linearHoriAdvance / 65536 / 100
-            width += _ADVANCES[char]
-        widest = max(widest, width)
-    return widest * size
+def _inches_from(ax: Axes, corner: tuple[float, float]) -> Transform:
+    """Inches from a corner of ``ax`` in axes coordinates ((0, 1): its top left)."""
+    return ax.get_figure(root=True).dpi_scale_trans + ScaledTranslation(*corner, ax.transAxes)
 
 
-def _key_artist(handle: Artist, x: float, y: float, width: float, height: float) -> Artist:
-    """A copy of a legend handle's style (Patch or Line2D) drawn at (x, y) (centre left)."""
-    if isinstance(handle, Patch):
-        artist = Rectangle((x, y - height / 2), width, height)
-    elif handle.get_linestyle() in ("None", "none", "", " "):
-        artist = Line2D([x + width / 2], [y])
-    else:
-        artist = Line2D([x, x + width], [y, y])
-    artist.update_from(handle)
-    return artist
+def _reading_order(handles: list[Artist], ncols: int) -> list[Artist]:
+    """``handles`` reordered so a legend of ``ncols`` columns (filled column by column,
+    the first columns one longer) reads left to right, then row by row."""
+    rows = -(-len(handles) // ncols)
+    return [
+        handles[r * ncols + c]
+        for c in range(ncols)
+        for r in range(rows)
+        if r * ncols + c < len(handles)
+    ]
 
 
-def key(
-    ax: Axes,
-    rows: list[list[Artist]],
-    *,
-    loc: str = "above",
-    title: str = "",
-    fontsize: float | str = "x-small",
-    gap: float = 0.04,
-    handle: float = 0.24,
-    spacing: float = 0.16,
-) -> list[Text]:
-    """A legend drawn as plain artists, a handle and a text per entry (``gid`` "key").
+def _columns_that_fit(widths: list[float], room: float, spacing: float) -> int:
+    """Most columns for entries of ``widths`` in reading order whose columns (each as
+    wide as its widest entry, ``spacing`` apart) fit in ``room``; at least 1."""
+    for ncols in range(len(widths), 1, -1):
+        columns = [max(widths[c::ncols]) for c in range(ncols)]
+        if sum(columns) + (ncols - 1) * spacing <= room:
+            return ncols
+    return 1
 
-    Why not ``ax.legend`` (issue 16 asks for the public way unless it is > 15 ms worse):
-    ``bench/plots.py`` measures the trend PNG with ``ax.legend`` in place of this key
-    at -2 to +51 ms median, +5 to +17 ms fastest (1 year), and +14 to +49 ms median,
-    +12 to +30 ms fastest (10 years): the legend lays itself out again at every draw
-    (a borderline case, see docs/benchmarks.md); and ``ax.legend`` cannot wrap its
-    entries at the axes' width (narrow figures), which this key does. It uses only
-    public API (artists, transforms, ``FT2Font`` advances).
 
-    ``rows`` of legend handles (Patch or Line2D with a label). ``loc="above"``:
-    each row on its own line above ``ax``, wrapping at the axes' width; ``"right"``: one
-    entry per line right of ``ax``, from its top, under ``title``. Inches: ``gap`` from
-    the axes, ``handle`` width, ``spacing`` between entries. Returns the texts."""
-    if loc not in ("above", "right"):
-        raise FieldError("loc", '"above" or "right"', loc)
+@functools.lru_cache(maxsize=512)
+def _text_width(text: str, points: float, dpi: float) -> float:
+    """Pixels of the widest line of ``text`` at ``points`` and ``dpi``, as Agg lays it out
+    with matplotlib's default hinting (as a notebook draws; the unhinted PNG and PDF text
+    is 1-5% narrower). Cached, as :func:`_legend_height`."""
+    renderer = RendererAgg(1, 1, dpi)  # measures only
+    prop = FontProperties(size=points)
+    return max(renderer.get_text_width_height_descent(line, prop, False)[0]
+               for line in text.split("\n"))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=512)
+def _legend_height(lines: tuple[int, ...], ncols: int, points: float, dpi: float) -> float:
+    """Inches of a legend in :data:`LEGEND_STYLE` whose entries have ``lines`` lines of
+    text, in ``ncols`` columns, measured by matplotlib on an unseen figure (the height
+    depends only on these: a line is as tall as "lp" whatever it says, a handle as tall
+    as ``handleheight``). Cached: measuring the trend chart's two legends costs ~15 ms
+    the first time (autohinted glyphs, a legend laid out), ~0 after (thread CPU time)."""
+    fig = Figure(dpi=dpi)
+    handles = [Patch(label="\n".join(["lp"] * n)) for n in lines]
+    legend = Legend(fig.add_axes((0, 0, 1, 1)), handles, [h.get_label() for h in handles],
+                    **{**LEGEND_STYLE, "fontsize": points, "ncols": ncols})  # fmt: skip
+    return legend.get_window_extent(RendererAgg(1, 1, dpi)).height / dpi
+
+
+def legends_above(
+    ax: Axes, groups: list[list[Artist]], *, gap: float = 0.04, between: float = 0.03
+) -> list[Legend]:
+    """One matplotlib legend per group of handles (Patch or Line2D with a label), stacked
+    above ``ax`` (the first group on top; inches: ``gap`` above the axes, ``between``
+    the legends), each with as many columns as fit in the axes' width (1% spare): entries
+    read left to right and wrap onto more rows in narrow figures. The top one is
+    ``ax.get_legend()``."""
     fig = ax.get_figure(root=True)
-    size = FontProperties(size=fontsize).get_size_in_points()
-    width = ax.get_position().width * fig.get_figwidth() if loc == "above" else np.inf
-    line = size * (1.3 if loc == "above" else 1.45) / 72
-    pad = 0.45 * size / 72
-    if loc == "right":
-        rows = [[item] for row in rows for item in row]
-    placed: list[list[tuple[Artist, float, int]]] = []
-    for row in rows:
-        placed.append([])
-        x = 0.0
-        for item in row:
-            label = item.get_label()
-            extent = handle + pad + _text_width(label, size) / 72
-            if x > 0 and x + extent > width:
-                placed.append([])
-                x = 0.0
-            placed[-1].append((item, x, label.count("\n") + 1))
-            x += extent + spacing
-    heights = [max((n for _, _, n in row), default=1) * line for row in placed]
-    # units: inches from the axes' top-left corner (above) or top-right corner (right)
-    corner = (0, 1) if loc == "above" else (1, 1)
-    transform = fig.dpi_scale_trans + ScaledTranslation(*corner, ax.transAxes)
-    texts = []
-    left = 0.0 if loc == "above" else 2 * gap
-    y = gap + sum(heights) if loc == "above" else 0.0
-    if title and loc == "right":
-        texts.append(ax.text(left, y, title, transform=transform, fontsize=fontsize,
-                             va="top", clip_on=False, gid="key"))  # fmt: skip
-        y -= (title.count("\n") + 1.3) * line
-    for row, height in zip(placed, heights, strict=True):
-        middle = y - height / 2
-        for item, x, _ in row:
-            artist = _key_artist(item, left + x, middle, handle, 0.55 * line)
-            artist.set(transform=transform, clip_on=False, gid="key")
-            ax.add_artist(artist)
-            text = ax.text(
-                left + x + handle + pad, middle, item.get_label(), transform=transform,
-                fontsize=fontsize, va="center", ha="left", clip_on=False, gid="key",
-            )  # fmt: skip
-            texts.append(text)
-        y -= height
-    return texts
+    points = FontProperties(size=LEGEND_STYLE["fontsize"]).get_size_in_points()
+    size = points * fig.dpi / 72  # pixels
+    handle = (LEGEND_STYLE["handlelength"] + LEGEND_STYLE["handletextpad"]) * size
+    room = 0.99 * ax.get_position().width * fig.get_figwidth() * fig.dpi
+    transform = _inches_from(ax, (0, 1))
+    made: list[Legend] = []
+    bottom = gap
+    for number, handles in enumerate(reversed(groups)):
+        labels = [h.get_label() for h in handles]
+        widths = [handle + _text_width(label, points, fig.dpi) for label in labels]
+        ncols = _columns_that_fit(widths, room, LEGEND_STYLE["columnspacing"] * size)
+        ordered = _reading_order(handles, ncols)
+        style = {**LEGEND_STYLE, "fontsize": points, "loc": "lower left", "ncols": ncols,
+                 "bbox_to_anchor": (0, bottom), "bbox_transform": transform}  # fmt: skip
+        if number == len(groups) - 1:  # the top one: ax.get_legend()
+            legend = ax.legend(handles=ordered, **style)
+        else:
+            legend = Legend(ax, ordered, [h.get_label() for h in ordered], **style)
+            ax.add_artist(legend)
+        lines = tuple(h.get_label().count("\n") + 1 for h in ordered)
+        bottom += _legend_height(lines, ncols, points, fig.dpi) + between
+        made.append(legend)
+    return made[::-1]
+
+
+def legend_right(ax: Axes, handles: list[Artist], *, title: str, gap: float = 0.08) -> Legend:
+    """A matplotlib legend right of ``ax`` (``gap`` inches), one entry per line from its
+    top, under ``title`` (aligned left); ``ax.get_legend()``."""
+    return ax.legend(
+        handles=handles,
+        title=title,
+        title_fontsize=LEGEND_STYLE["fontsize"],
+        alignment="left",
+        loc="upper left",
+        bbox_to_anchor=(gap, 0),
+        bbox_transform=_inches_from(ax, (1, 1)),
+        **{**LEGEND_STYLE, "handlelength": 1.9, "labelspacing": 0.3},
+    )
 
 
 # ----------------------------------------------------------------------------- PNG
@@ -677,7 +683,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
             Line2D([], [], linestyle="none", marker="^", markerfacecolor=VERMILLION,
                    markeredgecolor="0.3", markeredgewidth=0.4, label="flare day")
         )  # fmt: skip
-        key(ax, [handles], loc="right", title="routine done\n(% of dose)", handle=0.18)
+        legend_right(ax, handles, title="routine done\n(% of dose)")
     return ax
 
 
@@ -823,8 +829,8 @@ def exercise_adherence(
     _week_ticks(ax, first_monday, weeks)
     ax.set_title("Each exercise, week by week", fontsize="medium", loc="left")
     if legend:
-        key(ax, [_class_legend(False, "no routine day logged")], loc="right",
-            title="mean that week\n(% of dose)", handle=0.18)  # fmt: skip
+        legend_right(ax, _class_legend(False, "no routine day logged"),
+                     title="mean that week\n(% of dose)")  # fmt: skip
     return ax
 
 
@@ -905,7 +911,8 @@ __all__ = [
     "date_ticks",
     "format_dates",
     "habit_chart",
-    "key",
+    "legend_right",
+    "legends_above",
     "next_day_groups",
     "next_day_pain",
     "period_text",

@@ -44,21 +44,6 @@ def bare_png(daily) -> bytes:
     return buffer.getvalue()
 
 
-def legend_png(daily) -> bytes:
-    """The trend PNG with matplotlib's ``ax.legend`` (one row per panel, as the key at
-    9 inches) in place of :func:`backtrack.plots.key`: what the public way would cost."""
-    fig = plots.trend_figure(daily)
-    ax = fig.axes[0]
-    for artist in [a for a in ax.get_children() if a.get_gid() == "key"]:
-        artist.remove()
-    style = {"loc": "lower left", "frameon": False, "fontsize": "x-small", "borderaxespad": 0.2}
-    adherence = plots._adherence_legend_handles()
-    ax.add_artist(ax.legend(handles=adherence, bbox_to_anchor=(0, 1.0), ncols=5, **style))
-    pain = plots._pain_key_handles(ax)
-    ax.legend(handles=pain, bbox_to_anchor=(0, 1.07), ncols=len(pain), **style)
-    return plots.png_bytes(fig, dpi=DPI)
-
-
 def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average before: {load} (figures are noisy above ~1 on 2 cores)")
@@ -68,16 +53,10 @@ def main() -> None:
         daily = plots.daily_for(log, routine)
         ours, ours_min = timings_ms(lambda daily=daily: trend_png(daily), REPEATS)
         bare, bare_min = timings_ms(lambda daily=daily: bare_png(daily), REPEATS)
-        legend, legend_min = timings_ms(lambda daily=daily: legend_png(daily), REPEATS)
         print(
             f"trend chart to PNG, {label} ({days} days): {ours:.0f} ms median (min "
             f"{ours_min:.0f}); bare matplotlib line plot {bare:.0f} ms (min {bare_min:.0f}); "
             f"ratio {ours / bare:.2f}x (target <= 1.8x)"
-        )
-        print(
-            f"  the same chart with ax.legend instead of plots.key: {legend:.0f} ms median "
-            f"(min {legend_min:.0f}): {legend - ours:+.0f} ms median, "
-            f"{legend_min - ours_min:+.0f} ms min"
         )
         one, one_min = timings_ms(
             lambda log=log: report.write_report(io.BytesIO(), log, routine=routine, today=END),

@@ -16,9 +16,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch, StepPatch  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from matplotlib.legend import Legend  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
 
 from backtrack import metrics, plots, stats  # noqa: E402
 from backtrack.demo import demo_log, to_csv_text, write_demo  # noqa: E402
@@ -189,9 +188,10 @@ def test_trend_chart_with_given_panel_and_labels(daily):
     assert "0-10 NRS" in pain.get_ylabel()
     assert "% of prescribed dose" in panel.get_ylabel()
     assert panel.get_xlabel() == "date"
-    labels = [t.get_text() for t in pain.texts if t.get_gid() == "key"]
+    labels = [t.get_text() for legend in legends(pain) for t in legend.get_texts()]
     assert any("baseline" in t for t in labels) and any("not logged" in t for t in labels)
     assert any("meaningful improvement starts" in t for t in labels)
+    assert pain.get_legend() is legends(pain)[0]  # the top one, the pain panel's
     assert not pain.xaxis.get_visible()  # dates beneath only
 
 
@@ -220,51 +220,85 @@ def test_png_bytes_is_exactly_what_agg_draws(days):
     np.testing.assert_array_equal(pixels[..., :3], expected)
 
 
-def key_boxes(ax):
-    """Display boxes of the key's texts and handles, after drawing."""
-    ax.figure.canvas.draw()
-    renderer = ax.figure.canvas.get_renderer()
-    return [
-        (artist, artist.get_window_extent(renderer))
-        for artist in ax.get_children()
-        if artist.get_gid() == "key"
-    ]
+def legends(ax):
+    """The matplotlib legends drawn on ``ax``, top to bottom."""
+    found = [a for a in ax.get_children() if isinstance(a, Legend)]
+    return sorted(found, key=lambda legend: -legend.get_window_extent().y0)
 
 
-@pytest.mark.parametrize("width", [9.0, 6.5, 4.0])
-def test_key_entries_never_overlap_and_stay_in_width(daily, width):
+def entry_boxes(legend):
+    """Display boxes of a drawn legend's entry texts, in the legend's order."""
+    return [text.get_window_extent() for text in legend.get_texts()]
+
+
+def overlap(a, b):
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
+
+
+@pytest.mark.parametrize(("width", "rows"), [(9.0, 2), (6.5, 4), (4.0, 8)])
+def test_legends_above_in_reading_order_never_overlap_and_wrap_at_the_width(daily, width, rows):
     fig = plt.figure(figsize=(width, 5.6))
     ax = plots.trend_chart(daily, ax=fig.add_axes([0.15, 0.12, 0.8, 0.6]))
-    boxes = key_boxes(ax)
-    texts = [box for artist, box in boxes if isinstance(artist, Text)]
-    assert len(texts) == 10  # 5 entries per panel
-    ax_box = ax.get_window_extent()
-    for i, (_, a) in enumerate(boxes):
-        assert a.y0 >= ax_box.y1  # above the axes
-        assert a.x1 <= ax_box.x1 + 1  # wrapped at the axes' width
-        for _, b in boxes[i + 1 :]:
-            overlap_x = min(a.x1, b.x1) - max(a.x0, b.x0)
-            overlap_y = min(a.y1, b.y1) - max(a.y0, b.y0)
-            assert overlap_x <= 0.5 or overlap_y <= 0.5, (a, b)
-    rows = {round((box.y0 + box.y1) / 2) for box in texts}
-    if width >= 8:
-        assert len(rows) == 2  # a row per panel
-    else:
-        assert len(rows) > 2  # wrapped
-
-
-def test_key_to_the_right_with_a_title_and_a_clear_error():
-    fig = plt.figure()
-    ax = fig.add_axes([0.1, 0.1, 0.6, 0.8])
-    handles = [Line2D([], [], color="k", label="one"), Patch(facecolor="b", label="two")]
-    texts = plots.key(ax, [handles], loc="right", title="what")
-    assert [t.get_text() for t in texts] == ["what", "one", "two"]
     fig.canvas.draw()
-    boxes = [t.get_window_extent() for t in texts]
+    pain, adherence = legends(ax)
+    expected = [h.get_label() for h in plots._adherence_legend_handles()]
+    by_row = sorted(
+        zip(entry_boxes(adherence), adherence.get_texts(), strict=True),
+        key=lambda box_text: (-round(box_text[0].y0 / box_text[0].height), box_text[0].x0),
+    )
+    assert [text.get_text() for _, text in by_row] == expected  # left to right, then down
+    assert [t.get_text() for t in pain.get_texts()][0] == "pain that day"
+    ax_box = ax.get_window_extent()
+    boxes = entry_boxes(pain) + entry_boxes(adherence)
+    assert len(boxes) == 10  # 5 entries per panel
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not overlap(a, b), (a, b)
+    for legend in (pain, adherence):
+        box = legend.get_window_extent()
+        assert box.y0 >= ax_box.y1  # above the axes: no overlap with the data
+        assert ax_box.x0 - 1 <= box.x0 and box.x1 <= ax_box.x1 + 1  # wrapped at its width
+    assert pain.get_window_extent().y0 > adherence.get_window_extent().y1  # pain on top
+    columns = [len({round(box.x0) for box in entry_boxes(legend)}) for legend in (pain, adherence)]
+    assert sum(-(-5 // n) for n in columns) == rows  # a row per panel at 9 inches
+
+
+@pytest.mark.parametrize("days", [120, 3650])
+def test_legends_stay_inside_the_figures_the_package_draws(days):
+    """The trend figure (9 x 5.6 in, as the trends view and the docs draw it) and the
+    report's page 1 (A4, font size 8, its trend chart and calendar): every legend within
+    the page, clear of the axes it belongs to."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from backtrack import report
+
+    log = demo_log(days, seed=3, end=END)
+    trend = plots.trend_figure(plots.daily_for(log, default_routine()), title="Demo")
+    with matplotlib.rc_context({"font.size": 8}):
+        page = report.build_pages(report.report_data(log, today=END))[0]
+    for fig in (trend, page):
+        FigureCanvasAgg(fig).draw()
+        found = [(ax, legend) for ax in fig.axes for legend in legends(ax)]
+        assert len(found) >= 2
+        for ax, legend in found:
+            box = legend.get_window_extent()
+            assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+            assert not overlap(box, ax.get_window_extent())
+            assert not any(overlap(box, t.get_window_extent()) for t in fig.texts)
+
+
+def test_calendar_legend_right_of_the_axes_with_its_title_top_to_bottom(daily):
+    fig = plt.figure(figsize=(9.0, 2.4))
+    ax = plots.calendar(daily, ax=fig.add_axes([0.13, 0.25, 0.6, 0.62]))
+    fig.canvas.draw()
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == "routine done\n(% of dose)"
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [*plots.ADHERENCE_CLASSES, "rest day (planned)", "not logged", "flare day"]
+    boxes = [legend.get_title().get_window_extent(), *entry_boxes(legend)]
     assert all(b.x0 > ax.get_window_extent().x1 for b in boxes)
-    assert boxes[0].y0 > boxes[1].y1 and boxes[1].y0 > boxes[2].y1  # top to bottom
-    with pytest.raises(FieldError, match="loc"):
-        plots.key(ax, [handles], loc="below")
+    assert all(a.y0 > b.y1 - 0.5 for a, b in zip(boxes, boxes[1:], strict=False))  # downwards
+    assert boxes[0].x0 == pytest.approx(legend.get_window_extent().x0, abs=1)  # at the left
 
 
 @pytest.mark.parametrize("days", [1, 120, 364, 800, 3000])
