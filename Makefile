@@ -58,6 +58,7 @@ chromium:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: $(VENV)/.installed-test chromium lint
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -182,7 +183,7 @@ class Saved:
     duplicate: bool = False
 
 
-def _same_day_state(entry: Entry, row: Mapping[str, object]) -> bool:
+def _same_day_state(entry: Entry, row: Mapping[str, Any]) -> bool:
     """True when ``row`` (a loaded entries row) records the same state as ``entry``."""
     stored = entry.to_row()
     pain = row["pain"]
@@ -195,11 +196,13 @@ def _same_day_state(entry: Entry, row: Mapping[str, object]) -> bool:
     )
 
 
-def latest_save(log: LogData | None, day: date) -> Mapping[str, object] | None:
+def latest_save(log: LogData | None, day: date) -> Mapping[str, Any] | None:
     """The date's current (latest) save in a loaded log (the last of
     :func:`store.history_for`), or None when it has none (or there is no log)."""
     rows = history_for(log.entries, day) if log is not None else None
-    return None if rows is None or rows.empty else rows.iloc[-1].to_dict()
+    if rows is None or rows.empty:
+        return None
+    return cast("dict[str, Any]", rows.iloc[-1].to_dict())  # the entries' columns are str
 
 
 def read_if_any(log_path: Path) -> LogData | None:
@@ -230,7 +233,7 @@ def log_day(
     *,
     routine: Routine | None = None,
     current: LogData | None = None,
-    **fields: object,
+    **fields: Any,
 ) -> Saved:
     """Log (or correct, or backfill) one day: validate, then append one row.
 

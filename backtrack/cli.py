@@ -15,9 +15,9 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import (
     FieldError,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .actions import Saved
     from .routine import Routine
     from .store import LogData
+    from .trial import TrialResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -270,15 +271,19 @@ def cmd_history(args: argparse.Namespace) -> int:
     print(f"{day.isoformat()}: {len(rows)} save(s), oldest first; the last is the day's state")
     for number, row in enumerate(rows, start=1):
         pain = "not rated" if row["pain"] is None else f"{row['pain']}/10"
+        # raw_rows gives exercises as {id: minutes or None} and where as a list of str
+        # (its docstring; store.py annotates its values as object)
+        exercises = cast("dict[str, float | None]", row["exercises"])
+        where = cast("list[str]", row["where"])
         done = ", ".join(
-            f"{k} {'' if v is None else f'{v:g} min'}".strip() for k, v in row["exercises"].items()
+            f"{k} {'' if v is None else f'{v:g} min'}".strip() for k, v in exercises.items()
         )
         print(
             f"{number}. saved {row['recorded_at']} (line {row['line']}): pain {pain}, {row['day']}"
         )
         print(f"   done: {done or 'nothing'}")
-        if row["where"]:
-            print(f"   where: {', '.join(row['where'])}")
+        if where:
+            print(f"   where: {', '.join(where)}")
         if row["note"]:
             print(f"   note: {row['note']!r}")
     return 0
@@ -439,9 +444,11 @@ def cmd_repair(args: argparse.Namespace) -> int:
     offset = None
     if args.utc_offset is not None:
         try:
-            offset = datetime.fromisoformat(f"2000-01-01T00:00{args.utc_offset}").tzinfo
+            parsed = datetime.fromisoformat(f"2000-01-01T00:00{args.utc_offset}").tzinfo
         except ValueError:
-            offset = None
+            parsed = None
+        # fromisoformat gives a fixed-offset datetime.timezone for a +HH:MM suffix
+        offset = parsed if isinstance(parsed, timezone) else None
         if offset is None:
             raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
     report = repair_log(args.input, args.output, utc_offset=offset)
@@ -489,7 +496,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     for row in table.itertuples(index=False):
         klass = row.change_class if isinstance(row.change_class, str) else "-"
         print(
-            f"{row.patient[:16]:<16} {row.days_logged:>5} {_num(row.baseline):>5} "
+            f"{str(row.patient)[:16]:<16} {row.days_logged:>5} {_num(row.baseline):>5} "
             f"{_num(row.pain_7day_mean):>5} {_num(row.change_points, '+.1f'):>6} "
             f"{klass:<18} {_num(row.adherence_28day, '.0%'):>5} "
             f"{_num(row.trend_per_week, '+.2f'):>8}  {row.attention}"
@@ -593,7 +600,7 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trial_result(args: argparse.Namespace):
+def _trial_result(args: argparse.Namespace) -> tuple[TrialResult, LogData]:
     from .actions import load_log
     from .trial import analyse, load_plan, trial_path
 
@@ -658,8 +665,9 @@ def cmd_trial_stop(args: argparse.Namespace) -> int:
     path = trial_path(resolve_log_path(args.csv), args.trial)
     if not path.exists():
         raise UsageError(f"{path}: no trial planned")
-    plan = stop_trial(path, args.date or date.today())
-    print(f"stopped the trial on {plan.stopped.isoformat()}; the result says it stopped early")
+    day = args.date or date.today()
+    stop_trial(path, day)
+    print(f"stopped the trial on {day.isoformat()}; the result says it stopped early")
     return 0
 
 
@@ -944,7 +952,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except Exception as exc:
         if _users_fault(exc):
             print(f"backtrack {args.command}: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,7 +152,9 @@ def to_csv_text(entries: list[Entry]) -> str:
     return csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
 
 
-def write_demo(path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs) -> Path:
+def write_demo(
+    path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs: Any
+) -> Path:
     """Write a demo log to a new file (mode 0600). Refuses to overwrite any file."""
     path = Path(path)
     text = to_csv_text(generate(days, seed, **kwargs))

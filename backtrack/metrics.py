@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,12 @@ def _check_entries(entries: pd.DataFrame) -> None:
         raise FieldError("entries", f"columns {', '.join(_REQUIRED)}", list(entries.columns))
 
 
+@overload
+def _day(value: None) -> None: ...
+@overload
+def _day(value: date | str | pd.Timestamp) -> pd.Timestamp: ...
+@overload
+def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None: ...
 def _day(value: date | str | pd.Timestamp | None) -> pd.Timestamp | None:
     if value is None:
         return None
@@ -130,12 +137,14 @@ def prescribed_credit(
     if not len(routine.ids):
         return np.full(len(index), np.nan)
     if not routine.pauses:
-        return per_exercise.mean(axis=1)
+        mean: np.ndarray = per_exercise.mean(axis=1)
+        return mean
     paused = paused_days(routine, index)
     counted = np.where(paused, np.nan, per_exercise)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a day with every exercise paused
-        return np.nanmean(counted, axis=1)
+        mean = np.nanmean(counted, axis=1)
+        return mean
 
 
 def dose_credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndarray:
@@ -153,13 +162,14 @@ def dose_credits(exercises: pd.Series | np.ndarray, routine: Routine) -> np.ndar
     ]
     table = np.zeros((len(distinct), len(doses)))
     if done:
-        rows, columns, minutes = zip(*done, strict=True)
-        columns = np.array(columns)
-        minutes = np.array(minutes, dtype=float)  # None (not timed) -> NaN
+        row_numbers, column_numbers, minute_values = zip(*done, strict=True)
+        rows = np.array(row_numbers)
+        columns = np.array(column_numbers)
+        minutes = np.array(minute_values, dtype=float)  # None (not timed) -> NaN
         dose = np.array([np.nan if d is None else d for d in doses.values()])[columns]
         with np.errstate(invalid="ignore"):
             credit = np.minimum(minutes / dose, 1.0)
-        table[np.array(rows), columns] = np.where(np.isnan(credit), 1.0, credit)
+        table[rows, columns] = np.where(np.isnan(credit), 1.0, credit)
     return table[codes]
 
 
@@ -312,9 +322,10 @@ def weekly_pain_arrays(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`weekly_pain` over the days in ``window`` as numpy arrays: each week's Sunday
     (datetime64), mean pain (points, NaN when no day is rated) and rated days."""
-    days = daily.index[window]
+    days = day_index(daily)[window]
+    dtype = _numpy_dtype(days)
     if len(days) == 0:
-        return np.array([], dtype=daily.index.dtype), np.array([]), np.array([], dtype=np.int64)
+        return np.array([], dtype=dtype), np.array([]), np.array([], dtype=np.int64)
     # week number of each day, counted from the Sunday ending the first week
     first_sunday = days[0] + pd.Timedelta(days=(6 - days[0].day_of_week))
     week = ((days - first_sunday).days.to_numpy() + 6) // 7
@@ -326,18 +337,41 @@ def weekly_pain_arrays(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     sundays = first_sunday.to_datetime64() + np.arange(weeks) * np.timedelta64(7, "D")
-    return sundays.astype(daily.index.dtype), mean, count
+    return sundays.astype(dtype), mean, count
 
 
 def week_numbers(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """For a daily index: the Sunday ending each ISO week it touches (datetime64) and each
     day's week number (0 = the first week)."""
+    dtype = _numpy_dtype(index)
     if len(index) == 0:
-        return np.array([], dtype=index.dtype), np.array([], dtype=np.int64)
+        return np.array([], dtype=dtype), np.array([], dtype=np.int64)
     first_sunday = index[0] + pd.Timedelta(days=(6 - index[0].day_of_week))
     week = ((index - first_sunday).days.to_numpy() + 6) // 7
     sundays = first_sunday.to_datetime64() + np.arange(int(week[-1]) + 1) * np.timedelta64(7, "D")
-    return sundays.astype(index.dtype), week
+    return sundays.astype(dtype), week
+
+
+def day_index(daily: pd.DataFrame) -> pd.DatetimeIndex:
+    """The index of a daily frame (:func:`daily_series`: one row per calendar day)."""
+    index = daily.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise FieldError("daily", "a frame indexed by day (daily_series)", type(index).__name__)
+    return index
+
+
+def days_from(days: pd.Index, first: pd.Timestamp) -> np.ndarray:
+    """Whole days from ``first`` to each date of ``days`` (a DatetimeIndex), as integers."""
+    numbers: np.ndarray = (pd.DatetimeIndex(days) - first).days.to_numpy()
+    return numbers
+
+
+def _numpy_dtype(index: pd.DatetimeIndex) -> np.dtype[Any]:
+    """The datetime64 dtype of a daily (time-zone-naive) index."""
+    dtype = index.dtype
+    if not isinstance(dtype, np.dtype):
+        raise FieldError("daily", "days without a time zone", str(dtype))
+    return dtype
 
 
 def baseline(
@@ -436,13 +470,15 @@ def _routine_days(daily: pd.DataFrame) -> pd.Series:
 def _routine_mask(daily: pd.DataFrame, window: slice = slice(None)) -> np.ndarray:
     """Logged routine days (not rest, flare or unlogged) over ``window``."""
     logged = _column(daily, "logged", window, bool)
-    return logged & (_column(daily, "day", window, object) == "routine")
+    mask: np.ndarray = logged & (_column(daily, "day", window, object) == "routine")
+    return mask
 
 
 def _bridge_mask(daily: pd.DataFrame) -> np.ndarray:
     """Planned rest and marked flare days."""
     day = _column(daily, "day", dtype=object)
-    return (day == "rest") | (day == "flare")
+    mask: np.ndarray = (day == "rest") | (day == "flare")
+    return mask
 
 
 def adherence_window(
@@ -606,10 +642,11 @@ def days_since_entry(daily: pd.DataFrame, today: date | str | pd.Timestamp) -> i
 def stale_message(daily: pd.DataFrame, today: date | str | pd.Timestamp) -> str:
     """A sentence when the latest entry is more than 3 days before ``today``, else ""."""
     age = days_since_entry(daily, today)
-    if age is None or age <= STALE_DAYS:
+    last = last_logged_day(daily)
+    if age is None or last is None or age <= STALE_DAYS:
         return ""
     return (
-        f"Your latest entry is {age} days old ({last_logged_day(daily).date()}): the numbers "
+        f"Your latest entry is {age} days old ({last.date()}): the numbers "
         "describe you up to then, not today."
     )
 

@@ -131,7 +131,7 @@ class Summary:
         lines = []
         label = " (DEMO DATA, not yours)" if self.demo else ""
         lines.append(f"backtrack summary: {self.source}{label}")
-        if self.last_logged_day is None:
+        if self.last_logged_day is None or self.first_day is None:
             lines.append("No days logged yet.")
             lines += [f"  - {m}" for m in self.messages]
             return "\n".join(lines)
@@ -154,7 +154,7 @@ class Summary:
             f"Baseline:           {_pts(change.baseline)}  "
             f"({_baseline_words(change, self.baseline_chosen)})"
         )
-        if change.ok:
+        if change.estimate is not None and change.low is not None and change.high is not None:
             percent = "" if change.percent is None else f", {abs(change.percent):.0f}%"
             more = "less" if change.estimate >= 0 else "more"
             lines.append(
@@ -188,7 +188,7 @@ class Summary:
             if self.exercises.separable:
                 for exercise, row in self.exercises.table.iterrows():
                     if row["estimate"] == row["estimate"]:  # not NaN
-                        name = self.exercise_names.get(exercise, exercise)
+                        name = self.exercise_names.get(str(exercise), str(exercise))
                         lines.append(
                             f"    {name}: {abs(row['estimate']):.2f} points "
                             f"{'lower' if row['estimate'] < 0 else 'higher'} next-day pain "
@@ -210,7 +210,7 @@ def _signed(value: float) -> str:
 
 
 def _baseline_words(change: stats.Change, chosen: bool) -> str:
-    if change.baseline_start is None:
+    if change.baseline_start is None or change.baseline_end is None:
         return "first 7 rated days"
     days = f"{change.baseline_start.date()} to {change.baseline_end.date()}"
     return f"chosen period, {days}" if chosen else f"first 7 rated days, {days}"

@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 
 from .errors import FieldError
 
@@ -322,7 +323,8 @@ class Entry:
         }
 
 
-FIELD_PARSERS: dict[str, Callable[[str], object]] = {
+# each parser returns its own field's type (Entry's annotations say which)
+FIELD_PARSERS: dict[str, Callable[[str], Any]] = {
     "recorded_at": parse_recorded_at,
     "date": parse_date,
     "pain": parse_pain,

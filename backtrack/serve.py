@@ -138,7 +138,7 @@ def lan_address() -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed, never contacted
-            address = probe.getsockname()[0]
+            address: str = probe.getsockname()[0]
         except OSError:
             address = "127.0.0.1"
     return address

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,7 +187,8 @@ class DailyNoise:
     def covariance(self, positions: np.ndarray) -> np.ndarray:
         """Covariance (points²) of the noise on the days at ``positions`` (day numbers)."""
         gaps = np.abs(positions[:, None] - positions[None, :]).astype(float)
-        return self.sd**2 * self.persistence**gaps
+        covariance: np.ndarray = self.sd**2 * self.persistence**gaps
+        return covariance
 
 
 _EXACT_TRACE_DAYS = 400
@@ -277,10 +279,13 @@ class Change:
 
 def _reaches(points: float, percent: float | None, baseline: float) -> str | None:
     """The improvement class a change of ``points`` (> 0) reaches by its size alone."""
-    use_percent = percent is not None and baseline >= PERCENT_MIN_BASELINE - _EPS
-    if use_percent and percent >= SUBSTANTIAL_PERCENT - _EPS:
+    # the percentage counts only from a baseline of PERCENT_MIN_BASELINE points
+    used = percent if percent is not None and baseline >= PERCENT_MIN_BASELINE - _EPS else None
+    if used is not None and used >= SUBSTANTIAL_PERCENT - _EPS:
         return "substantial"
-    if points >= IMPORTANT_POINTS - _EPS or (use_percent and percent >= IMPORTANT_PERCENT - _EPS):
+    if points >= IMPORTANT_POINTS - _EPS or (
+        used is not None and used >= IMPORTANT_PERCENT - _EPS
+    ):
         return "important"
     return None
 
@@ -378,8 +383,8 @@ def change_vs_baseline(
             base.end,
         )
 
-    if base.value is None or latest.value is None:
-        return not_yet(reasons)
+    if base.value is None or latest.value is None or latest.start is None or latest.end is None:
+        return not_yet(reasons)  # a mean (value) always has its window (start, end)
     if base.end is not None and latest.start is not None and latest.start <= base.end:
         return not_yet(
             (
@@ -397,8 +402,8 @@ def change_vs_baseline(
     first = daily.index[window][0] if window.stop > window.start else latest.start
     se, z, noise = change_interval(
         pain,
-        (base_days.index - first).days.to_numpy(),
-        (latest_days.index - first).days.to_numpy(),
+        metrics.days_from(base_days.index, first),
+        metrics.days_from(latest_days.index, first),
     )
     points = base.value - latest.value
     if not noise.ok:
@@ -468,6 +473,8 @@ def _regression_to_mean(
 ) -> tuple[bool, str]:
     """Whether the baseline week (first 7 rated days) was worse than the 3 weeks after it
     by more than day-to-day noise explains (one-sided 95%, AR(1) noise), and the note."""
+    if base.value is None or base.start is None or base.end is None:
+        return False, ""  # no baseline mean: nothing to compare (not called then)
     after = metrics.rated_pain(
         daily, base.end + pd.Timedelta(days=1), base.end + pd.Timedelta(days=7 * RTM_WEEKS)
     )
@@ -475,7 +482,7 @@ def _regression_to_mean(
     if len(after) < 2 * metrics.ROLLING_MIN_RATED or not noise.sd > 0:
         return False, ""
     positions = np.concatenate(
-        [(base_days.index - first).days.to_numpy(), (after.index - first).days.to_numpy()]
+        [metrics.days_from(base_days.index, first), metrics.days_from(after.index, first)]
     )
     weights = np.concatenate(
         [np.full(len(base_days), 1 / len(base_days)), np.full(len(after), -1 / len(after))]
@@ -502,7 +509,7 @@ def theil_sen(
     confidence: float = CONFIDENCE,
     variance_factor: float = 1.0,
     quantile: float | None = None,
-) -> tuple:
+) -> tuple[float, float, float]:
     """Theil–Sen slope (median of pairwise slopes) and Sen's (1968, eq. 2.6) interval,
     as ``(slope, low, high)``. Same definition as ``scipy.stats.theilslopes`` when
     ``variance_factor`` is 1; otherwise the variance of the Kendall score is multiplied
@@ -835,7 +842,7 @@ def ols_hac(y: np.ndarray, x: np.ndarray, maxlags: int | None = None) -> Regress
     return Regression(params, cov, n - k, maxlags)
 
 
-def _lag_arrays(daily: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _lag_arrays(daily: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, Any]:
     """For pairs of consecutive calendar days both logged: each column today and, as
     ``<column>_prev``, yesterday (numpy arrays; ``index`` holds today's dates)."""
     index = daily.index
@@ -847,7 +854,7 @@ def _lag_arrays(daily: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, np.n
     both = np.zeros(len(daily), dtype=bool)
     both[1:] = logged[1:] & logged[:-1]
     previous = np.roll(both, -1)  # yesterday of each pair
-    arrays: dict[str, np.ndarray] = {"index": daily.index[both]}
+    arrays: dict[str, Any] = {"index": daily.index[both]}
     for column in columns:
         values = daily[column].to_numpy(dtype=object if column == "day" else float)
         arrays[column] = values[both]
@@ -1072,7 +1079,7 @@ def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
     pain = np.where(calm, metrics._column(daily, "pain"), np.nan)
     routine = metrics._routine_mask(daily) & calm
     credit = np.where(routine, metrics._column(daily, "credit"), np.nan)
-    sundays, week = metrics.week_numbers(daily.index)
+    sundays, week = metrics.week_numbers(metrics.day_index(daily))
 
     def mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         known = ~np.isnan(values)
@@ -1314,15 +1321,18 @@ def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     diff_value = float(before.mean() - after.mean())
     days = metrics.day_window(daily, None, rated.index[-1])
     grid = metrics._column(daily, "pain", days)
-    position = (rated.index - daily.index[0]).days.to_numpy()
-    split = int(np.searchsorted(rated.index, cut))
+    position = metrics.days_from(rated.index, daily.index[0])
+    split = int(rated.index.searchsorted(cut))
     se, t, noise = change_interval(grid, position[:split], position[split:])
-    low, high = (diff_value - t * se, diff_value + t * se) if noise.ok else (None, None)
-    interval = (
-        f"95% CI {_fmt(low)} to {_fmt(high)}, allowing for how much one day resembles the next"
-        if noise.ok
-        else f"no interval: its day-to-day noise {noise.reason}"
-    )
+    low: float | None = None
+    high: float | None = None
+    if noise.ok:
+        low, high = diff_value - t * se, diff_value + t * se
+        interval = (
+            f"95% CI {_fmt(low)} to {_fmt(high)}, allowing for how much one day resembles the next"
+        )
+    else:
+        interval = f"no interval: its day-to-day noise {noise.reason}"
     difference = Estimate(
         "difference",
         diff_value,

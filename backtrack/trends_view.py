@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
+from .errors import FieldError
 from .overview import Summary, summary
 from .report import ReportData, key_numbers
 from .routine import Routine, load_routine, routine_of
@@ -62,13 +63,14 @@ def period_start(log: LogData, days: int | None) -> pd.Timestamp | None:
         return None
     if log.entries.empty:
         return None
-    return log.entries["date"].max() - pd.Timedelta(days=days - 1)  # the last logged day
+    last: pd.Timestamp = log.entries["date"].max()  # the last logged day
+    return last - pd.Timedelta(days=days - 1)
 
 
 def calendar_figure(daily: pd.DataFrame, width: float = 9.0) -> Figure:
     """:func:`plots.calendar` with fixed margins."""
     fig = Figure(figsize=(width, 2.4))
-    fig.add_axes([1.15 / width, 0.25, 1 - 3.0 / width, 0.62])
+    fig.add_axes((1.15 / width, 0.25, 1 - 3.0 / width, 0.62))
     plots.calendar(daily, ax=fig.axes[0])
     fig.text(1.15 / width, 0.97, "Adherence calendar", fontweight="bold", va="top")
     return fig
@@ -93,6 +95,8 @@ def period_view(
         since = first if since is None else min(since, first)
     result = summary(log, routine=routine, since=since, today=today, baseline=baseline)
     daily = result.daily
+    if daily is None:  # summary() always gives its daily series
+        raise FieldError("summary", "a summary with its daily series", "none")
     title = "Pain and exercise" + (" (DEMO DATA)" if log.demo else "")
     return PeriodView(
         since,
@@ -159,8 +163,8 @@ def trends_view(
     words = widgets.HTML()
     errors = widgets.Output()
 
-    @errors.capture()
-    def show(change: dict | None = None) -> None:
+    @errors.capture()  # type: ignore[untyped-decorator]  # ipywidgets has no type information
+    def show(change: dict[str, object] | None = None) -> None:
         view = period_view(log, routine, buttons.value, today=today, baseline=baseline)
         trend.value = view.trend_png
         calendar.value = view.calendar_png

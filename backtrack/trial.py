@@ -37,7 +37,7 @@ import json
 import math
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -134,7 +134,8 @@ class TrialPlan:
 def smallest_p_value(pairs: int) -> float:
     """The smallest two-sided p-value an exact randomisation test over ``pairs`` pairs
     can reach: the observed order and its mirror image, 2 of the 2**pairs schedules."""
-    return min(1.0, 2 / 2**pairs)
+    smallest: float = 2 / 2**pairs
+    return min(1.0, smallest)
 
 
 def pairs_needed(alpha: float = 0.05) -> int:
@@ -615,7 +616,7 @@ class PairStatistics:
     p_value: float | None
     prob_b_better_1: float | None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[float | None]:
         return iter((self.effect, self.low, self.high, self.p_value, self.prob_b_better_1))
 
 
@@ -682,8 +683,14 @@ def analyse(
     pairs: dict[int, dict[str, BlockResult]] = {}
     for r in results:
         pairs.setdefault(r.block.pair, {})[r.block.condition] = r
-    complete = [p for p in pairs.values() if p["A"].complete and p["B"].complete]
-    d = np.array([p["B"].mean_pain - p["A"].mean_pain for p in complete])
+    complete: list[dict[str, BlockResult]] = []
+    differences: list[float] = []
+    for p in pairs.values():
+        a, b = p["A"].mean_pain, p["B"].mean_pain  # a complete block has its mean
+        if p["A"].complete and p["B"].complete and a is not None and b is not None:
+            complete.append(p)
+            differences.append(b - a)
+    d = np.array(differences)
     orders = [p["A"].block.start < p["B"].block.start for p in complete]  # True: AB
     k = len(d)
     effect, low, high, p_value, prob = pair_statistics(d)
@@ -692,7 +699,9 @@ def analyse(
     ba = d[~np.array(orders, dtype=bool)] if k else d
     if len(ab) and len(ba):
         order = float((ab.mean() - ba.mean()) / 2)
-    deviations = {c: sum(r.deviations for r in results if r.block.condition == c) for c in "AB"}
+    deviations_by_condition = {
+        c: sum(r.deviations for r in results if r.block.condition == c) for c in "AB"
+    }
     adherence = {}
     for c in "AB":
         values = [
@@ -712,7 +721,7 @@ def analyse(
         p_value=p_value,
         prob_b_better_1=prob,
         order_effect=order,
-        deviations=deviations,
+        deviations=deviations_by_condition,
         adherence=adherence,
         stopped_early=stopped_early,
         finished=finished,
@@ -727,7 +736,8 @@ def _credits(texts: pd.Series, routine: Routine) -> np.ndarray:
 
     if texts.empty or not routine.ids:
         return np.zeros(0)
-    return dose_credits(texts.to_numpy(dtype=object), routine).mean(axis=1)
+    credits: np.ndarray = dose_credits(texts.to_numpy(dtype=object), routine).mean(axis=1)
+    return credits
 
 
 def _cannot_conclude(plan: TrialPlan, complete: int) -> tuple[str, ...]:
@@ -761,8 +771,8 @@ def _sentence_text(r: TrialResult) -> str:
             f"{MIN_RATED_DAYS} rated days after its washout; {plan.pairs} pair(s) planned."
         )
     prefix = "Stopped early: " if r.stopped_early else ("" if r.finished else "So far: ")
-    if r.low is None:
-        return (
+    if r.low is None or r.high is None or r.p_value is None or r.effect is None:
+        return (  # one pair: an effect, no interval or p-value yet
             f"{prefix}one complete pair: the difference is "
             f"{r.effect:+.1f} points (B − A); at least 2 pairs are needed for an interval, "
             f"{needed} to be able to reach p < 0.05."

@@ -14,6 +14,7 @@ import os
 import textwrap
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import matplotlib
 import pandas as pd
@@ -25,6 +26,16 @@ from matplotlib.patches import Patch
 from ._files import write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
+
+if TYPE_CHECKING:
+    import ipywidgets
+
+
+def _x(day: pd.Timestamp) -> float:
+    """A day as an x value: matplotlib's stubs take floats only, while its date converter
+    (which these axes use) takes Timestamps."""
+    return cast(float, day)
+
 
 COLOURS = {"A": "#4c72b0", "B": "#dd8452"}
 
@@ -39,8 +50,8 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
         b = block.block
         start = pd.Timestamp(b.start)
         ax.axvspan(
-            start,
-            pd.Timestamp(b.end) + pd.Timedelta(days=1),
+            _x(start),
+            _x(pd.Timestamp(b.end) + pd.Timedelta(days=1)),
             color=COLOURS[b.condition],
             alpha=0.15,
             lw=0,
@@ -48,8 +59,8 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
         )
         if plan.washout_days:
             ax.axvspan(
-                start,
-                start + pd.Timedelta(days=plan.washout_days),
+                _x(start),
+                _x(start + pd.Timedelta(days=plan.washout_days)),
                 facecolor="none",
                 edgecolor="#777777",
                 hatch="//",
@@ -59,7 +70,7 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
         if block.mean_pain is not None:
             first = start + pd.Timedelta(days=plan.washout_days)
             ax.plot(
-                [first, pd.Timestamp(b.end) + pd.Timedelta(days=1)],
+                [_x(first), _x(pd.Timestamp(b.end) + pd.Timedelta(days=1))],
                 [block.mean_pain] * 2,
                 color=COLOURS[b.condition],
                 lw=2.5,
@@ -78,7 +89,7 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
         color="#333333",
         gid="daily-pain",
     )
-    ax.set_xlim(pd.Timestamp(plan.start), pd.Timestamp(plan.end) + pd.Timedelta(days=1))
+    ax.set_xlim(_x(pd.Timestamp(plan.start)), _x(pd.Timestamp(plan.end) + pd.Timedelta(days=1)))
     ax.set_ylim(-0.3, 10.3)
     ax.set_ylabel("pain (0-10)")
     if rated.empty:
@@ -110,7 +121,9 @@ def report_text(result: TrialResult) -> list[tuple[str, str]]:
     """The report's sections (heading, text), CENT 2015 items in plain words."""
     plan = result.plan
     stopped = (
-        f" It was stopped early, on {plan.stopped.isoformat()}." if result.stopped_early else ""
+        f" It was stopped early, on {plan.stopped.isoformat()}."
+        if result.stopped_early and plan.stopped is not None
+        else ""
     )
     b_what = f" (leaves out: {', '.join(plan.b_without)})" if plan.b_without else ""
     incomplete = plan.pairs - result.complete_pairs
@@ -187,7 +200,7 @@ def trial_figure(result: TrialResult, entries: pd.DataFrame) -> Figure:
         va="top",
         color="#444444",
     )
-    ax = fig.add_axes([0.08, 0.70, 0.88, 0.21])
+    ax = fig.add_axes((0.08, 0.70, 0.88, 0.21))
     trial_timeline(result, entries, ax=ax)
     y = 0.665
     for heading, text in report_text(result):
@@ -209,7 +222,7 @@ def write_trial_pdf(
     return write_private(path, buffer.getvalue())
 
 
-def trial_view(csv: str | os.PathLike[str] | None = None):
+def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
     """The self-trial in a notebook: the plan beside the log (or a labelled demo when
     there is none), today's assignment, the answer in words, and the timeline chart.
     Returns an ipywidgets box; the notebook displays it."""
@@ -247,7 +260,7 @@ def trial_view(csv: str | os.PathLike[str] | None = None):
         fig = Figure(figsize=(9, 3.2))
         trial_timeline(result, entries, ax=fig.add_subplot())
         fig.tight_layout()
-        display(fig)
+        display(fig)  # type: ignore[no-untyped-call]  # IPython's display() is not annotated
     return widgets.VBox([widgets.HTML("<br>".join(lines)), chart])
 
 

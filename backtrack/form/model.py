@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
@@ -26,6 +27,9 @@ from ..errors import FieldError, InputError, LogFormatError, LogLockedError
 from ..routine import Routine, load_routine
 from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
 from ..store import history_for, resolve_log_path
+
+if TYPE_CHECKING:
+    from ..trial import TrialPlan
 
 DEMO_DAYS = 120
 
@@ -130,7 +134,7 @@ class Draft:
     """Values typed for one date and not saved (kept when the date is switched)."""
 
     day: date | None
-    values: dict
+    values: dict[str, Any]
 
 
 class LogFormModel(HasTraits):
@@ -154,9 +158,9 @@ class LogFormModel(HasTraits):
     demo = Bool(False)
     correcting = Bool(False)
     """True when the chosen date already has a save in the user's log (not withdrawn)."""
-    history = List()
+    history: List[str] = List()
     """The chosen date's saves in words, oldest first (demo rows when ``demo``)."""
-    problems = List()
+    problems: List[str] = List()
     """Lines of the log that could not be read, as ``path:line:column: message``."""
     message = Instance(Message, allow_none=True)
     field_errors = Dict()
@@ -168,7 +172,7 @@ class LogFormModel(HasTraits):
     """Unsaved values left behind by switching the date (``restore_draft`` puts them back)."""
     confirming_removal = Bool(False)
     """True after "Remove this day": the view asks to confirm."""
-    trial_day = List()
+    trial_day: List[str] = List()
     """During a self-trial: what the plan says for the chosen date, in words (lines);
     empty outside a trial."""
 
@@ -186,8 +190,8 @@ class LogFormModel(HasTraits):
         self.routine = routine or load_routine(log_path=self.path)
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
-        self._loaded: dict = {}
-        self.trial_plan = None
+        self._loaded: dict[str, Any] = {}
+        self.trial_plan: TrialPlan | None = None
         self.reload()
         self.select_date(self.today)
         self._auto_day: date | None = self.day
@@ -246,7 +250,7 @@ class LogFormModel(HasTraits):
 
         plan = self.trial_plan
         assigned = assignment_on(plan, day) if plan is not None and day is not None else None
-        if assigned is None:
+        if plan is None or assigned is None:
             return []
         lines = [assigned.text()]
         left_out = left_out_in_b(plan, self.routine) if assigned.block.condition == "B" else ()
@@ -263,7 +267,7 @@ class LogFormModel(HasTraits):
             return self.entries
         return history_for(self.entries, day)
 
-    def values(self) -> dict:
+    def values(self) -> dict[str, Any]:
         """What the form holds now (the fields a save writes)."""
         return {name: getattr(self, name) for name in self.FIELDS}
 
@@ -299,7 +303,7 @@ class LogFormModel(HasTraits):
                     "The form now shows "
                     + (
                         f"what is saved for {day.isoformat()}."
-                        if self.correcting
+                        if self.correcting and day
                         else (f"an empty entry for {day.isoformat()}." if day else "no date.")
                     ),
                     "Use “Put back what I typed” to bring those values to this date.",
@@ -553,7 +557,7 @@ def metrics_summary(entries: pd.DataFrame, routine: Routine, today: date) -> lis
         f"Current streak: {streak} full-routine {unit} (rest and flare days do not break it)."
     ]
     mean = metrics.latest_pain_mean(daily)
-    if mean.value is None:
+    if mean.value is None or mean.start is None or mean.end is None:
         lines.append(f"7-day mean pain: not yet ({mean.reason}).")
     else:
         lines.append(

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from html import escape
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -330,7 +331,7 @@ class LogForm:
 
     # ------------------------------------------------------------------ wiring
 
-    def _visible(self, handler: Callable[..., None]) -> Callable[..., None]:
+    def _visible(self, handler: Callable[..., object]) -> Callable[..., None]:
         """``handler`` with any exception's traceback written into the Output widget (so
         it shows under the form in JupyterLab and Voila), then re-raised."""
 
@@ -343,10 +344,11 @@ class LogForm:
 
         return run
 
-    def _on(self, widget: widgets.Widget, handler: Callable[[object], None]) -> None:
-        """Call ``handler(new value)`` when the user changes ``widget``."""
+    def _on(self, widget: widgets.Widget, handler: Callable[[Any], None]) -> None:
+        """Call ``handler(new value)`` when the user changes ``widget`` (widget values
+        are untyped: each handler takes what its widget holds)."""
 
-        def changed(change: dict) -> None:
+        def changed(change: dict[str, Any]) -> None:
             if not self._updating:
                 handler(change["new"])
 
@@ -359,12 +361,23 @@ class LogForm:
         self._on(self.pain, lambda v: setattr(m, "pain_text", "" if v == NOT_SET else str(v)))
         self._on(self.pain_text, lambda v: setattr(m, "pain_text", v))
         self._on(self.day_type, lambda v: setattr(m, "day_type", v))
+        # m.set_... is looked up at each change (not bound here), as a lambda does
+
+        def set_done(eid: str) -> Callable[[Any], None]:
+            return lambda v: m.set_done(eid, v)
+
+        def set_minutes(eid: str) -> Callable[[Any], None]:
+            return lambda v: m.set_minutes(eid, v)
+
+        def set_where(place: str) -> Callable[[Any], None]:
+            return lambda v: m.set_where(place, v)
+
         for eid, tick in self.ticks.items():
-            self._on(tick, lambda v, eid=eid: m.set_done(eid, v))
+            self._on(tick, set_done(eid))
         for eid, box in self.minutes.items():
-            self._on(box, lambda v, eid=eid: m.set_minutes(eid, v))
+            self._on(box, set_minutes(eid))
         for place, box in self.where.items():
-            self._on(box, lambda v, place=place: m.set_where(place, v))
+            self._on(box, set_where(place))
         self._on(self.note, lambda v: setattr(m, "note", v))
         self.whole.on_click(self._visible(lambda _: m.tick_all()))
         self.save.on_click(self._visible(lambda _: self._save_clicked()))

@@ -45,18 +45,23 @@ import os
 import re
 import sys
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import pandas as pd
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
 
 from .._files import write_private
 from ..errors import FieldError
 from ..routine import Routine
 from ..schema import parse_exercises
 from ..store import LogData, latest_per_date
+
+if TYPE_CHECKING:
+    from pandas.api.typing import NAType
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -183,6 +188,19 @@ def _subject_key(entries: pd.DataFrame, subject: Subject) -> str:
     return f"log:{first.isoformat()}"
 
 
+class _Day(Protocol):
+    """A row of :func:`latest_per_date` as ``itertuples`` gives it: the entries' columns
+    (:class:`LogData`) with their types."""
+
+    date: pd.Timestamp
+    recorded_at: pd.Timestamp
+    pain: int | NAType  # NA: not rated
+    exercises: str
+    day: str
+    where: str
+    note: str
+
+
 def observations(
     entries: pd.DataFrame,
     routine: Routine,
@@ -205,7 +223,9 @@ def observations(
         ever_done.setdefault(day_key, set()).update(parse_exercises(text or ""))
     names = {e.id: e.name for e in routine.exercises}
     result = []
-    for row in latest_per_date(entries).itertuples(index=False):
+    # pandas-stubs types each field of an itertuples row as any scalar; _Day says which
+    days = cast("Iterable[_Day]", latest_per_date(entries).itertuples(index=False))
+    for row in days:
         day = row.date.date().isoformat()
         status = "amended" if saves[row.date] > 1 else "final"
         common: dict[str, Any] = {"status": status, "effectiveDateTime": day}
@@ -283,7 +303,7 @@ def observations(
     return result
 
 
-def _identified(resource: dict[str, Any], subject_key: str, day: str, kind: str) -> dict:
+def _identified(resource: dict[str, Any], subject_key: str, day: str, kind: str) -> dict[str, Any]:
     resource["identifier"][0]["value"] = f"urn:uuid:{observation_uuid(subject_key, day, kind)}"
     return resource
 
@@ -349,6 +369,11 @@ def count_by_code(bundle: Bundle) -> dict[str, int]:
     """How many Observations of each LOINC code the Bundle holds."""
     counts: dict[str, int] = {}
     for entry in bundle.entry or []:
-        code = entry.resource.code.coding[0].code
+        resource = entry.resource
+        coding = resource.code.coding if isinstance(resource, Observation) else None
+        code = coding[0].code if coding else None
+        if code is None:  # not a bundle fhir_bundle made
+            found = type(resource).__name__
+            raise FieldError("bundle", "Observations with a LOINC code (fhir_bundle)", found)
         counts[code] = counts.get(code, 0) + 1
     return counts

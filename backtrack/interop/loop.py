@@ -409,13 +409,17 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
             habit = Habit(shown, int(match.group(1)) if match else None)
             habits.append(habit)
             notes.append(f"folder {parts[0]!r} is not in Habits.csv: its name is {shown!r}")
-        elif match.group(2) is not None and match.group(2) != sanitized(habit.name).strip():
+        elif (
+            match is not None
+            and match.group(2) is not None
+            and match.group(2) != sanitized(habit.name).strip()
+        ):
             notes.append(
                 f"folder {parts[0]!r} holds habit {habit.position:03d} of Habits.csv, "
                 f"{habit.name!r}, by its number"
             )
         source = f"{path.name}!{name}"
-        habit_problems: list[LogProblem] = []
+        habit_problems = []
         found[habit.name] = (
             source,
             _rows(members[name], source, habit_problems, strip=False),
