@@ -21,10 +21,11 @@ statsmodels directly, imported inside the function.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -977,6 +978,23 @@ FLARE_WORDS = (
 )
 
 
+_LinkWords: TypeAlias = Callable[[float, float, float, float], str]
+"""The sentence of a link from its estimate, 95% interval (low, high) and standard error."""
+
+
+def _link_estimate(name: str, unit: str, fit: Regression, n: int, words: _LinkWords) -> Estimate:
+    """A link's :class:`Estimate`: the coefficient of the model's predictor (its third
+    column, after the intercept and the outcome's own lag), its 95% interval, p-value and
+    minimum detectable effect, and the sentence ``words`` makes of them."""
+    estimate = float(fit.params[2])
+    low, high = fit.interval(2)
+    se = math.sqrt(fit.cov[2, 2])
+    sentence = words(estimate, low, high, se)
+    return Estimate(
+        name, estimate, low, high, n, unit, sentence, fit.p_value(2), mde=MDE_FACTOR * se
+    )
+
+
 def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
     """Change in next-day pain (points) per full routine day yesterday:
     pain_t ~ pain_{t−1} + credit_{t−1}, OLS with Newey–West errors, on pairs of
@@ -991,31 +1009,22 @@ def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None)
         return _no_fit(
             "next-day link", unit, n, "pairs of consecutive days with pain rated", reason
         )
-    estimate = float(fit.params[2])
-    low, high = fit.interval(2)
-    se = math.sqrt(fit.cov[2, 2])
-    lead = (
-        f"On days after a full routine, your pain was {_fmt(abs(estimate), 2)} points "
-        f"{'lower' if estimate < 0 else 'higher'} than after a day with nothing done, "
-        "allowing for the day before"
-    )
-    interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of days"
-    sentence = (
-        _link_sentence(lead, low, high, interval, _mde_words(n, "pairs of days", se, "points"))
-        + f" {FLARE_WORDS} Pain can also drive what you do, and other things change over "
-        f"time. {ONE_PERSON}"
-    )
-    return Estimate(
-        "next-day link",
-        estimate,
-        low,
-        high,
-        n,
-        unit,
-        sentence,
-        fit.p_value(2),
-        mde=MDE_FACTOR * se,
-    )
+
+    def words(estimate: float, low: float, high: float, se: float) -> str:
+        lead = (
+            f"On days after a full routine, your pain was {_fmt(abs(estimate), 2)} points "
+            f"{'lower' if estimate < 0 else 'higher'} than after a day with nothing done, "
+            "allowing for the day before"
+        )
+        interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of days"
+        mde = _mde_words(n, "pairs of days", se, "points")
+        return (
+            _link_sentence(lead, low, high, interval, mde)
+            + f" {FLARE_WORDS} Pain can also drive what you do, and other things change "
+            f"over time. {ONE_PERSON}"
+        )
+
+    return _link_estimate("next-day link", unit, fit, n, words)
 
 
 def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
@@ -1037,38 +1046,28 @@ def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None
             "pairs of days (routine day after a rated day)",
             reason,
         )
-    estimate = float(fit.params[2])
-    low, high = fit.interval(2)
-    se = math.sqrt(fit.cov[2, 2])
-    size = _fmt(abs(estimate) * 100, 0)
-    change = (
-        "about the same share of the routine done the next day"
-        if size == "0"
-        else f"{size} percentage points {'less' if estimate < 0 else 'more'} of the routine "
-        "done the next day"
-    )
-    lead = f"Each extra point of pain was followed by {change}"
-    interval = (
-        f"95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} pairs "
-        "of days"
-    )
-    mde = _mde_words(n, "pairs of days", se, "percentage points", 100)
-    sentence = (
-        _link_sentence(lead, low, high, interval, mde)
-        + f" If pain drives skipping, the link from exercise to pain is harder to read. "
-        f"{ONE_PERSON}"
-    )
-    return Estimate(
-        "pain-to-routine link",
-        estimate,
-        low,
-        high,
-        n,
-        unit,
-        sentence,
-        fit.p_value(2),
-        mde=MDE_FACTOR * se,
-    )
+
+    def words(estimate: float, low: float, high: float, se: float) -> str:
+        size = _fmt(abs(estimate) * 100, 0)
+        change = (
+            "about the same share of the routine done the next day"
+            if size == "0"
+            else f"{size} percentage points {'less' if estimate < 0 else 'more'} of the "
+            "routine done the next day"
+        )
+        lead = f"Each extra point of pain was followed by {change}"
+        interval = (
+            f"95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} "
+            "pairs of days"
+        )
+        mde = _mde_words(n, "pairs of days", se, "percentage points", 100)
+        return (
+            _link_sentence(lead, low, high, interval, mde)
+            + f" If pain drives skipping, the link from exercise to pain is harder to read. "
+            f"{ONE_PERSON}"
+        )
+
+    return _link_estimate("pain-to-routine link", unit, fit, n, words)
 
 
 def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
@@ -1123,30 +1122,18 @@ def weekly_link(daily: pd.DataFrame) -> Estimate:
             reason,
             MIN_WEEK_PAIRS,
         )
-    estimate = float(fit.params[2])
-    low, high = fit.interval(2)
-    se = math.sqrt(fit.cov[2, 2])
-    lead = (
-        f"A week with the full routine was followed by a week with {_fmt(abs(estimate), 2)} "
-        f"points {'less' if estimate < 0 else 'more'} pain than a week with none, allowing "
-        "for this week's pain"
-    )
-    interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of weeks"
-    sentence = (
-        _link_sentence(lead, low, high, interval, _mde_words(n, "pairs of weeks", se, "points"))
-        + f" {FLARE_WORDS} {ONE_PERSON}"
-    )
-    return Estimate(
-        "weekly link",
-        estimate,
-        low,
-        high,
-        n,
-        unit,
-        sentence,
-        fit.p_value(2),
-        mde=MDE_FACTOR * se,
-    )
+
+    def words(estimate: float, low: float, high: float, se: float) -> str:
+        lead = (
+            f"A week with the full routine was followed by a week with "
+            f"{_fmt(abs(estimate), 2)} points {'less' if estimate < 0 else 'more'} pain than "
+            "a week with none, allowing for this week's pain"
+        )
+        interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of weeks"
+        mde = _mde_words(n, "pairs of weeks", se, "points")
+        return _link_sentence(lead, low, high, interval, mde) + f" {FLARE_WORDS} {ONE_PERSON}"
+
+    return _link_estimate("weekly link", unit, fit, n, words)
 
 
 def _no_fit(
