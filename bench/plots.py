@@ -2,10 +2,11 @@
 
 Beside the chart, in the same run: a bare matplotlib line plot of the same series (the
 daily pain; same figure size, dpi and PNG compression level 1 as ``plots.png_bytes``).
-Prints medians (and the fastest run: this 2-core machine is often shared, and the minimum
-moves less) and the ratio; not a test. The daily series is computed once, outside
-the timing (the analysis' cost, see bench/analysis.py); the report is timed whole
-(summary, charts, PDF).
+The two are timed alternately, one run each in turn, so a busy spell of this shared
+2-core machine slows both alike. Prints medians (and the fastest run: the minimum moves
+less), the ratio of the medians and the load average before and after; not a test. The
+daily series is computed once, outside the timing (the analysis' cost, see
+bench/analysis.py); the report is timed whole (summary, charts, PDF).
 Run: .venv/bin/python bench/plots.py
 """
 
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 import io
 import os
+import statistics
+import time
+from collections.abc import Callable
 from datetime import date
 
 import matplotlib
@@ -26,7 +30,7 @@ from backtrack import plots, report  # noqa: E402
 from backtrack.demo import demo_log  # noqa: E402
 from backtrack.routine import default_routine  # noqa: E402
 
-REPEATS = 11
+REPEATS = 15
 END = date(2026, 11, 1)
 DPI = 100
 
@@ -44,15 +48,35 @@ def bare_png(daily) -> bytes:
     return buffer.getvalue()
 
 
+def alternating_ms(
+    first: Callable[[], object], second: Callable[[], object], repeats: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(median, fastest) wall ms of each function, after a warm-up call of each, timed
+    one run of each in turn."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for function, kept in zip((first, second), times, strict=True):
+            start = time.perf_counter()
+            function()
+            kept.append(1000 * (time.perf_counter() - start))
+    (a, b) = ((statistics.median(t), min(t)) for t in times)
+    return a, b
+
+
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average before: {load} (figures are noisy above ~1 on 2 cores)")
+    print(f"load average before: {load_average()} (figures are noisy above ~1 on 2 cores)")
     routine = default_routine()
     for days, label in ((365, "1 year"), (3650, "10 years")):
         log = demo_log(days, seed=3, end=END)
         daily = plots.daily_for(log, routine)
-        ours, ours_min = timings_ms(lambda daily=daily: trend_png(daily), REPEATS)
-        bare, bare_min = timings_ms(lambda daily=daily: bare_png(daily), REPEATS)
+        (ours, ours_min), (bare, bare_min) = alternating_ms(
+            lambda daily=daily: trend_png(daily), lambda daily=daily: bare_png(daily), REPEATS
+        )
         print(
             f"trend chart to PNG, {label} ({days} days): {ours:.0f} ms median (min "
             f"{ours_min:.0f}); bare matplotlib line plot {bare:.0f} ms (min {bare_min:.0f}); "
@@ -72,6 +96,7 @@ def main() -> None:
             f"report PDF, {label}: page 1 only {one:.0f} ms median (min {one_min:.0f}; target "
             f"<= 400 ms); with the detail page {two:.0f} ms (min {two_min:.0f})"
         )
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

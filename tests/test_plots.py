@@ -168,8 +168,16 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
 
 def test_rest_and_flare_days_hatched_while_a_day_is_at_least_a_point_wide(daily):
     def styles(data):
-        panel = plots.trend_figure(data).axes[1]
-        return {p.get_gid(): p for p in panel.patches}
+        pain, panel = plots.trend_figure(data).axes
+        (legend,) = [a for a in legends(pain) if "rest day (planned)" in labels_of(a)]
+        keys = dict(zip(labels_of(legend), legend.legend_handles, strict=True))
+        drawn = {p.get_gid(): p for p in panel.patches}
+        for gid, label in (
+            ("rest", "rest day (planned)"),
+            ("adherence_flare", "done on a flare day"),
+        ):
+            assert keys[label].get_hatch() == drawn[gid].get_hatch()  # the legend as drawn
+        return drawn
 
     short = styles(daily)  # 120 days over 7.6 inches: 4.6 points a day
     assert short["rest"].get_hatch() and short["adherence_flare"].get_hatch()
@@ -224,6 +232,10 @@ def legends(ax):
     """The matplotlib legends drawn on ``ax``, top to bottom."""
     found = [a for a in ax.get_children() if isinstance(a, Legend)]
     return sorted(found, key=lambda legend: -legend.get_window_extent().y0)
+
+
+def labels_of(legend):
+    return [text.get_text() for text in legend.get_texts()]
 
 
 def entry_boxes(legend):
