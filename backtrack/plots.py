@@ -19,7 +19,7 @@ import functools
 import io
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -28,6 +28,7 @@ import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -35,12 +36,14 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle, StepPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter
-from matplotlib.transforms import ScaledTranslation, Transform
+from matplotlib.transforms import Affine2DBase, ScaledTranslation, Transform
 
 from . import metrics, stats
 from .errors import FieldError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.typing import RcKeyType
+
     from .routine import Routine
     from .store import LogData
 
@@ -71,6 +74,8 @@ ADHERENCE_CLASSES = ("none (0%)", "under 50%", "50-79%", "80-99% (high)", "all (
 ADHERENCE_COLOURS = tuple(plt.get_cmap("cividis_r")(x) for x in (0.08, 0.3, 0.52, 0.76, 1.0))
 """Light (nothing done) to dark (all done): ordered in grayscale too."""
 NOT_LOGGED_HATCH = "////"
+ADHERENCE_PANEL_GID = "adherence_panel"
+"""The ``gid`` :func:`trend_chart` gives its adherence panel (:func:`adherence_panel`)."""
 
 
 # ----------------------------------------------------------------------------- data
@@ -135,9 +140,22 @@ def _not_enough(ax: Axes, needs: int, has: int, what: str = "logged days") -> Ax
     return ax
 
 
-def _day_numbers(index: pd.DatetimeIndex) -> np.ndarray:
+def _figure_of(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn in (the root one, if in a subfigure)."""
+    fig = ax.get_figure(root=True)
+    if fig is None:
+        raise FieldError("ax", "an Axes in a figure", "an Axes with no figure")
+    return fig
+
+
+def _day_numbers(index: pd.Index[Any]) -> np.ndarray:
     """Matplotlib date numbers (days) of a daily index, at midnight."""
-    return mdates.date2num(index.to_numpy(dtype="datetime64[ns]")) if len(index) else np.array([])
+    if not len(index):
+        return np.array([])
+    days: np.ndarray = mdates.date2num(  # type: ignore[no-untyped-call]  # no stub for dates
+        index.to_numpy(dtype="datetime64[ns]")
+    )
+    return days
 
 
 def date_ticks(first: pd.Timestamp, last: pd.Timestamp) -> tuple[np.ndarray, list[str]]:
@@ -191,15 +209,15 @@ def attach_adherence_panel(ax: Axes, fraction: float = 0.3) -> Axes:
     pos = ax.get_position()
     gap = 0.04
     top = 1 - fraction
-    ax.set_position([pos.x0, pos.y0 + pos.height * fraction, pos.width, pos.height * top])
-    panel = ax.inset_axes([0, -(fraction) / top, 1, (fraction - gap) / top], sharex=ax)
+    ax.set_position((pos.x0, pos.y0 + pos.height * fraction, pos.width, pos.height * top))
+    panel = ax.inset_axes((0, -(fraction) / top, 1, (fraction - gap) / top), sharex=ax)
     return panel
 
 
 def adherence_panel(ax: Axes) -> Axes | None:
     """The adherence panel :func:`trend_chart` attached beneath ``ax`` (None if none)."""
     for child in ax.child_axes:
-        if getattr(child, "_backtrack_panel", "") == "adherence":
+        if isinstance(child, Axes) and child.get_gid() == ADHERENCE_PANEL_GID:
             return child
     return None
 
@@ -230,7 +248,7 @@ def trend_chart(
         ax = plt.gca()
     if adherence_ax is None:
         adherence_ax = attach_adherence_panel(ax)
-    adherence_ax._backtrack_panel = "adherence"
+    adherence_ax.set_gid(ADHERENCE_PANEL_GID)
     ax.set_ylabel(PAIN_LABEL)
     adherence_ax.set_ylabel(ADHERENCE_LABEL, fontsize="small")
     adherence_ax.set_xlabel("date")
@@ -338,12 +356,12 @@ def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> bool:
     the hatch looks like there) and flare days plain orange (~8 ms less at 10 years).
     Returns whether the layers are hatched."""
     edges = np.append(x - 0.5, x[-1] + 0.5)
-    day_points = ax.get_position().width * ax.get_figure(root=True).get_figwidth() * 72 / len(x)
+    day_points = ax.get_position().width * _figure_of(ax).get_figwidth() * 72 / len(x)
     hatch = day_points >= 1
     credit = np.nan_to_num(daily["credit"].to_numpy(dtype=float)) * 100
     day = daily["day"].to_numpy(dtype=object)
     logged = daily["logged"].to_numpy(dtype=bool)
-    layers = (
+    layers: tuple[tuple[str, np.ndarray, np.ndarray | float, dict[str, Any]], ...] = (
         ("not_logged", ~logged, 100.0, {"facecolor": NOT_LOGGED_GREY}),
         ("rest", logged & (day == "rest"), 100.0,
          {"facecolor": "white", "edgecolor": LIGHT_GREY, "hatch": "///", "linewidth": 0}
@@ -363,7 +381,7 @@ def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> bool:
     return hatch
 
 
-def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) -> StepPatch:
+def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: Any) -> StepPatch:
     """What ``ax.stairs(values, edges, fill=True)`` draws, added without autoscaling (the
     caller sets the limits): ``stairs`` spends ~250 ms updating data limits over 3650
     steps."""
@@ -372,9 +390,9 @@ def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) ->
     return patch
 
 
-def _pain_legend_handles(ax: Axes) -> list:
+def _pain_legend_handles(ax: Axes) -> list[Artist]:
     """Legend entries of the pain panel, styled as drawn (sizes as on a short chart)."""
-    handles = [
+    handles: list[Artist] = [
         Line2D([], [], linestyle="none", marker="o", markersize=3.2, color=SKY,
                label="pain that day"),
         Line2D([], [], color=BLUE, linewidth=2.2, label="7-day mean"),
@@ -396,12 +414,14 @@ def _pain_legend_handles(ax: Axes) -> list:
     return handles
 
 
-def _adherence_legend_handles(hatched: bool = True) -> list:
+def _adherence_legend_handles(hatched: bool = True) -> list[Artist]:
     """Legend entries of the adherence panel, styled as drawn: rest and flare days
     hatched only where the panel hatches them (not where days are narrower than a point;
     the dotted hatch alone costs ~1.6 ms to draw)."""
-    rest = {"facecolor": "white", "hatch": "///"} if hatched else {"facecolor": REST_TINT}
-    flare = {"hatch": "....", "hatchcolor": "0.25"} if hatched else {}
+    rest: dict[str, Any] = (
+        {"facecolor": "white", "hatch": "///"} if hatched else {"facecolor": REST_TINT}
+    )
+    flare: dict[str, Any] = {"hatch": "....", "hatchcolor": "0.25"} if hatched else {}
     return [
         Patch(facecolor=MID_BLUE, label="routine done (% of dose)"),
         Patch(facecolor=ORANGE, label="done on a flare day", **flare),
@@ -414,7 +434,7 @@ def _adherence_legend_handles(hatched: bool = True) -> list:
 # ----------------------------------------------------------------------------- legends
 
 
-LEGEND_STYLE: dict[str, object] = {
+LEGEND_STYLE: dict[str, Any] = {
     "frameon": False,
     "fontsize": "x-small",
     "borderpad": 0.0,
@@ -429,7 +449,9 @@ LEGEND_STYLE: dict[str, object] = {
 
 def _inches_from(ax: Axes, corner: tuple[float, float]) -> Transform:
     """Inches from a corner of ``ax`` in axes coordinates ((0, 1): its top left)."""
-    return ax.get_figure(root=True).dpi_scale_trans + ScaledTranslation(*corner, ax.transAxes)
+    # transAxes is a BboxTransformTo, an Affine2DBase (the stub says only Transform)
+    axes = cast(Affine2DBase, ax.transAxes)
+    return _figure_of(ax).dpi_scale_trans + ScaledTranslation(*corner, axes)
 
 
 def _reading_order(handles: list[Artist], ncols: int) -> list[Artist]:
@@ -454,12 +476,18 @@ def _columns_that_fit(widths: list[float], room: float, spacing: float) -> int:
     return 1
 
 
+def _measuring_renderer(dpi: float) -> RendererBase:
+    """A 1x1 pixel Agg renderer, to measure text and legends (draws nothing)."""
+    renderer: RendererBase = RendererAgg(1, 1, dpi)  # type: ignore[no-untyped-call]  # no stub
+    return renderer
+
+
 @functools.lru_cache(maxsize=512)
 def _text_width(text: str, points: float, dpi: float) -> float:
     """Pixels of the widest line of ``text`` at ``points`` and ``dpi``, as Agg lays it out
     with matplotlib's default hinting (as a notebook draws; the unhinted PNG and PDF text
     is 1-5% narrower). Cached, as :func:`_legend_height`."""
-    renderer = RendererAgg(1, 1, dpi)  # measures only
+    renderer = _measuring_renderer(dpi)
     prop = FontProperties(size=points)
     return max(renderer.get_text_width_height_descent(line, prop, False)[0]
                for line in text.split("\n"))  # fmt: skip
@@ -474,9 +502,9 @@ def _legend_height(lines: tuple[int, ...], ncols: int, points: float, dpi: float
     the first time (autohinted glyphs, a legend laid out), ~0 after (thread CPU time)."""
     fig = Figure(dpi=dpi)
     handles = [Patch(label="\n".join(["lp"] * n)) for n in lines]
-    legend = Legend(fig.add_axes((0, 0, 1, 1)), handles, [h.get_label() for h in handles],
+    legend = Legend(fig.add_axes((0, 0, 1, 1)), handles, [str(h.get_label()) for h in handles],
                     **{**LEGEND_STYLE, "fontsize": points, "ncols": ncols})  # fmt: skip
-    return legend.get_window_extent(RendererAgg(1, 1, dpi)).height / dpi
+    return legend.get_window_extent(_measuring_renderer(dpi)).height / dpi
 
 
 def legends_above(
@@ -487,7 +515,7 @@ def legends_above(
     the legends), each with as many columns as fit in the axes' width (1% spare): entries
     read left to right and wrap onto more rows in narrow figures. The top one is
     ``ax.get_legend()``."""
-    fig = ax.get_figure(root=True)
+    fig = _figure_of(ax)
     points = FontProperties(size=LEGEND_STYLE["fontsize"]).get_size_in_points()
     size = points * fig.dpi / 72  # pixels
     handle = (LEGEND_STYLE["handlelength"] + LEGEND_STYLE["handletextpad"]) * size
@@ -496,18 +524,20 @@ def legends_above(
     made: list[Legend] = []
     bottom = gap
     for number, handles in enumerate(reversed(groups)):
-        labels = [h.get_label() for h in handles]
+        labels = [str(h.get_label()) for h in handles]
         widths = [handle + _text_width(label, points, fig.dpi) for label in labels]
         ncols = _columns_that_fit(widths, room, LEGEND_STYLE["columnspacing"] * size)
         ordered = _reading_order(handles, ncols)
-        style = {**LEGEND_STYLE, "fontsize": points, "loc": "lower left", "ncols": ncols,
-                 "bbox_to_anchor": (0, bottom), "bbox_transform": transform}  # fmt: skip
+        style: dict[str, Any] = {
+            **LEGEND_STYLE, "fontsize": points, "loc": "lower left", "ncols": ncols,
+            "bbox_to_anchor": (0, bottom), "bbox_transform": transform,
+        }  # fmt: skip
         if number == len(groups) - 1:  # the top one: ax.get_legend()
             legend = ax.legend(handles=ordered, **style)
         else:
-            legend = Legend(ax, ordered, [h.get_label() for h in ordered], **style)
+            legend = Legend(ax, ordered, [str(h.get_label()) for h in ordered], **style)
             ax.add_artist(legend)
-        lines = tuple(h.get_label().count("\n") + 1 for h in ordered)
+        lines = tuple(str(h.get_label()).count("\n") + 1 for h in ordered)
         bottom += _legend_height(lines, ncols, points, fig.dpi) + between
         made.append(legend)
     return made[::-1]
@@ -531,7 +561,7 @@ def legend_right(ax: Axes, handles: list[Artist], *, title: str, gap: float = 0.
 # ----------------------------------------------------------------------------- PNG
 
 
-PNG_STYLE = {"text.hinting": "no_hinting"}
+PNG_STYLE: dict[RcKeyType, Any] = {"text.hinting": "no_hinting"}
 """Glyphs without FreeType's autohinter: each is rendered on its own, ~15 ms less for the
 trend chart; looks the same at 90-100 dpi."""
 
@@ -562,8 +592,8 @@ def trend_figure(
     top = 1 - (1.05 if title else 0.7) / height
     bottom = 0.55 / height
     span = top - bottom
-    ax = fig.add_axes([left, bottom + 0.36 * span, 1 - left - right, 0.64 * span])
-    panel = fig.add_axes([left, bottom, 1 - left - right, 0.30 * span], sharex=ax)
+    ax = fig.add_axes((left, bottom + 0.36 * span, 1 - left - right, 0.64 * span))
+    panel = fig.add_axes((left, bottom, 1 - left - right, 0.30 * span), sharex=ax)
     trend_chart(daily, ax=ax, adherence_ax=panel, baseline=baseline)
     if title:
         fig.text(left, 1 - 0.12 / height, title, fontsize="large", fontweight="bold", va="top")
@@ -608,11 +638,12 @@ def _class_index(credit: np.ndarray) -> np.ndarray:
 def _class_colours(credit: np.ndarray) -> np.ndarray:
     """RGBA per credit; NaN transparent (shows the hatched "not logged" background)."""
     palette = np.array(ADHERENCE_COLOURS + ((1.0, 1.0, 1.0, 0.0),))
-    return palette[_class_index(credit)]
+    colours: np.ndarray = palette[_class_index(credit)]
+    return colours
 
 
-def _class_legend(with_rest: bool = True, what: str = "not logged") -> list:
-    handles = [
+def _class_legend(with_rest: bool = True, what: str = "not logged") -> list[Artist]:
+    handles: list[Artist] = [
         Patch(facecolor=c, edgecolor="0.5", linewidth=0.5, label=label)
         for c, label in zip(ADHERENCE_COLOURS, ADHERENCE_CLASSES, strict=True)
     ]
@@ -698,7 +729,7 @@ def _limit_cell_width(ax: Axes, columns: int, rows: int, most: float = 2.5) -> N
     """Keep cells at most ``most`` times wider than tall, or half an inch wide (few
     weeks in a wide box): the axes then shrinks to the left."""
     box = ax.get_position()
-    width, height = ax.figure.get_size_inches()
+    width, height = _figure_of(ax).get_size_inches()
     cell_height = box.height * height / rows
     most = max(most, 0.5 / cell_height)  # room for a date label under each week
     ratio = (box.width * width / columns) / cell_height
@@ -719,12 +750,13 @@ def _week_ticks(ax: Axes, first_monday: pd.Timestamp, weeks: int) -> None:
         positions = np.flatnonzero(new_month)
         step = 1 if weeks <= 60 else 3
         positions = positions[::step]
-        labels = [f"{mondays[p]:%b %Y}" if weeks > 60 else f"{mondays[p]:%b}" for p in positions]
+        labels = [f"{mondays[int(p)]:%b %Y}" if weeks > 60 else f"{mondays[int(p)]:%b}"
+                  for p in positions]  # fmt: skip
     else:
         new_year = np.r_[True, mondays.year[1:] != mondays.year[:-1]]
         positions = np.flatnonzero(new_year)
-        labels = [f"{mondays[p]:%Y}" for p in positions]
-    ax.xaxis.set_major_locator(FixedLocator(positions))
+        labels = [f"{mondays[int(p)]:%Y}" for p in positions]
+    ax.xaxis.set_major_locator(FixedLocator(positions.tolist()))
     ax.set_xticklabels(labels, fontsize="small")
 
 
@@ -909,6 +941,7 @@ def change_vs_adherence(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 __all__ = [
     "ADHERENCE_CLASSES",
+    "ADHERENCE_PANEL_GID",
     "adherence_panel",
     "attach_adherence_panel",
     "calendar",

@@ -16,18 +16,23 @@ import textwrap
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import matplotlib
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from . import metrics, plots
+from . import metrics, plots, stats
 from ._files import write_private
+from .errors import FieldError
 from .overview import Summary, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.typing import RcKeyType
 
 A4 = (8.27, 11.69)
 """Page size, inches."""
@@ -72,6 +77,8 @@ def report_data(
     ``baseline`` = (start, end) a chosen baseline period."""
     routine = routine_of(log, routine)
     result = summary(log, routine=routine, today=today, since=since, baseline=baseline)
+    if result.daily is None:  # summary() always keeps it; the report draws from it
+        raise FieldError("summary", "a summary with its daily series", None)
     return ReportData(result.daily, result, routine, log.entries, name, bool(log.demo))
 
 
@@ -85,12 +92,12 @@ class _Page:
         self.fig = fig
         self.width, self.height = fig.get_size_inches()
 
-    def text(self, x: float, y: float, text: str, **style: object) -> None:
+    def text(self, x: float, y: float, text: str, **style: Any) -> None:
         style.setdefault("va", "top")
         self.fig.text(x / self.width, 1 - y / self.height, text, **style)
 
-    def axes(self, x: float, y: float, w: float, h: float, **kwargs: object):
-        rect = [x / self.width, 1 - (y + h) / self.height, w / self.width, h / self.height]
+    def axes(self, x: float, y: float, w: float, h: float, **kwargs: Any) -> Axes:
+        rect = (x / self.width, 1 - (y + h) / self.height, w / self.width, h / self.height)
         return self.fig.add_axes(rect, **kwargs)
 
 
@@ -104,15 +111,23 @@ def _lines(text: str) -> int:
     return text.count("\n") + 1
 
 
-def _day(value: pd.Timestamp | date | None) -> str:
+def _day(value: pd.Timestamp | date | None, year: bool = True) -> str:
+    """ "3 Nov 2026" ("3 Nov" without ``year``); "?" for None."""
     if value is None:
         return "?"
     value = pd.Timestamp(value)
-    return f"{value.day} {value:%b %Y}"
+    return f"{value.day} {value:%b %Y}" if year else f"{value.day} {value:%b}"
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _interval(e: stats.Estimate | stats.Change) -> tuple[float, float, float]:
+    """``(estimate, low, high)`` of a computed (``ok``) estimate: it always has all three."""
+    if e.estimate is None or e.low is None or e.high is None:
+        raise FieldError("estimate", "a number with its 95% interval", (e.estimate, e.low, e.high))
+    return e.estimate, e.low, e.high
 
 
 def _signed(value: float, digits: int) -> str:
@@ -133,7 +148,7 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         value = f"not yet: {latest.reason}"
     else:
         value = (
-            f"{latest.value:.1f} / 10   (7 days {latest.start.day} {latest.start:%b} – "
+            f"{latest.value:.1f} / 10   (7 days {_day(latest.start, year=False)} – "
             f"{_day(latest.end)}, {latest.n} rated)"
         )
     rows.append(
@@ -151,11 +166,12 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         else ""
     )
     if change.ok:
-        direction = "lower" if change.estimate > 0 else "higher"
+        estimate, low, high = _interval(change)
+        direction = "lower" if estimate > 0 else "higher"
         percent = "" if change.percent is None else f" ({abs(change.percent):.0f}%)"
         value = (
-            f"{change.baseline:.1f} → {change.latest:.1f}: {abs(change.estimate):.1f} points"
-            f"{percent} {direction}, 95% CI {change.low:+.1f} to {change.high:+.1f} "
+            f"{change.baseline:.1f} → {change.latest:.1f}: {abs(estimate):.1f} points"
+            f"{percent} {direction}, 95% CI {low:+.1f} to {high:+.1f} "
             f"(+ = less); {change.clinical_class}"
         )
         if change.regression_to_mean:
@@ -192,9 +208,10 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
     if trend.ok:
         words = {"increasing": "rising", "decreasing": "falling"}
         verdict = words.get(trend.direction, "no clear change")
+        estimate, low, high = _interval(trend)
         value = (
-            f"{_signed(trend.estimate, 2)} points per week (95% CI {_signed(trend.low, 2)} to "
-            f"{_signed(trend.high, 2)}), {trend.n} weeks: {verdict}"
+            f"{_signed(estimate, 2)} points per week (95% CI {_signed(low, 2)} to "
+            f"{_signed(high, 2)}), {trend.n} weeks: {verdict}"
         )
         p_text = f"; Mann–Kendall p = {trend.p_value:.2g}" if trend.p_value is not None else ""
     else:
@@ -296,8 +313,8 @@ def page_one(data: ReportData) -> Figure:
     plots.trend_chart(
         daily, ax=pain_ax, adherence_ax=panel, baseline=chosen if s.baseline_chosen else None
     )
-    pain_ax.yaxis.label.set_size(7.5)
-    panel.yaxis.label.set_size(6.2)
+    pain_ax.yaxis.label.set_fontsize(7.5)
+    panel.yaxis.label.set_fontsize(6.2)
     panel.tick_params(axis="y", labelsize=6.5)
 
     # calendar (the last year at most)
@@ -311,7 +328,7 @@ def page_one(data: ReportData) -> Figure:
     page.text(MARGIN, y, cal_title, fontsize=10, fontweight="bold")
     cal = page.axes(chart_left, y + 0.25, chart_w - 1.4, 0.77)
     plots.calendar(shown, ax=cal)
-    cal.yaxis.label.set_size(7)
+    cal.yaxis.label.set_fontsize(7)
     cal.tick_params(axis="y", labelsize=6.5)
 
     # per-exercise table and flares side by side; the red flags boxed at the bottom
@@ -382,13 +399,22 @@ def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, lim
     count = 0 if episodes is None else len(episodes)
     page.text(x, y, f"Flare episodes ({count} in the period)", fontsize=10, fontweight="bold")
     y += 0.25
-    if not count:
+    if episodes is None or not count:
         page.text(x, y, "No flare days in this period.", fontsize=7.5)
         return
     notes_by_day = latest_per_date(data.entries).set_index("date")["note"]
-    for shown, episode in enumerate(episodes.iloc[::-1].itertuples()):
-        notes = notes_by_day.loc[episode.start : episode.end]
-        notes = [n.replace("\n", " / ") for n in notes if isinstance(n, str) and n.strip()]
+    latest_first = episodes.iloc[::-1]
+    rows = zip(
+        pd.DatetimeIndex(latest_first["start"]),
+        pd.DatetimeIndex(latest_first["end"]),
+        latest_first["days"].to_numpy(dtype=int),
+        latest_first["peak_pain"].to_numpy(dtype=float),
+        latest_first["marked"].to_numpy(dtype=bool),
+        strict=True,
+    )
+    for shown, (start, end, length, peak_pain, marked) in enumerate(rows):
+        days_notes = notes_by_day.loc[start:end]
+        notes = [n.replace("\n", " / ") for n in days_notes if isinstance(n, str) and n.strip()]
         text = ""
         if notes:
             text = textwrap.shorten("“" + "”; “".join(notes) + "”", 100, placeholder=" …”")
@@ -397,10 +423,10 @@ def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, lim
         if y + height + 0.14 > limit and shown < count:
             page.text(x, y, f"… and {count - shown} earlier", fontsize=7.3, color=GREY_TEXT)
             return
-        days = "" if episode.days == 1 else f" – {episode.end.day} {episode.end:%b}"
-        peak = "not rated" if pd.isna(episode.peak_pain) else f"peak {episode.peak_pain:.0f}/10"
-        how = "marked by the person" if episode.marked else "detected from pain"
-        page.text(x, y, f"{_day(episode.start)}{days}: {peak}, {how}", fontsize=7.3)
+        days = "" if length == 1 else f" – {_day(end, year=False)}"
+        peak = "not rated" if pd.isna(peak_pain) else f"peak {peak_pain:.0f}/10"
+        how = "marked by the person" if marked else "detected from pain"
+        page.text(x, y, f"{_day(start)}{days}: {peak}, {how}", fontsize=7.3)
         if text:
             page.text(x + 0.12, y + 0.14, text, fontsize=6.6, color=GREY_TEXT, style="italic")
         y += height
@@ -513,16 +539,18 @@ def write_report(
     )
     title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
-    style = {"font.size": 8, "pdf.compression": 1}  # zlib level 1: ~30 ms less than 6
+    # zlib level 1: ~30 ms less than 6
+    style: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1}
+    to_file = isinstance(path, (str, os.PathLike))
+    buffer = io.BytesIO()
     with matplotlib.rc_context(style):
         pages = build_pages(data, details=details)
-        buffer = path if hasattr(path, "write") else io.BytesIO()
-        with PdfPages(buffer, metadata=metadata) as pdf:
+        with PdfPages(buffer if to_file else path, metadata=metadata) as pdf:
             for fig in pages:
                 pdf.savefig(fig)
-    if buffer is path:
-        return path
-    return write_private(path, buffer.getvalue())  # health data: 0600, written whole
+    if isinstance(path, (str, os.PathLike)):
+        return write_private(path, buffer.getvalue())  # health data: 0600, written whole
+    return path
 
 
 __all__ = ["ReportData", "build_pages", "key_numbers", "report_data", "write_report"]

@@ -144,6 +144,7 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
     ax = plots.trend_chart(daily)
     panel = plots.adherence_panel(ax)
     assert panel is not None and panel in ax.child_axes
+    assert panel.get_gid() == plots.ADHERENCE_PANEL_GID  # found by its gid, no private attribute
     assert panel.get_shared_x_axes().joined(ax, panel)
     layers = {p.get_gid(): p.get_data() for p in panel.patches if isinstance(p, StepPatch)}
     assert set(layers) == {"adherence", "adherence_flare", "rest", "not_logged"}
@@ -196,6 +197,7 @@ def test_trend_chart_with_given_panel_and_labels(daily):
     assert "0-10 NRS" in pain.get_ylabel()
     assert "% of prescribed dose" in panel.get_ylabel()
     assert panel.get_xlabel() == "date"
+    assert plots.adherence_panel(pain) is None  # a given panel is a sibling, not attached
     labels = [t.get_text() for legend in legends(pain) for t in legend.get_texts()]
     assert any("baseline" in t for t in labels) and any("not logged" in t for t in labels)
     assert any("meaningful improvement starts" in t for t in labels)
