@@ -476,8 +476,9 @@ def _columns_that_fit(widths: list[float], room: float, spacing: float) -> int:
     return 1
 
 
-def _measuring_renderer(dpi: float) -> RendererBase:
-    """A 1x1 pixel Agg renderer, to measure text and legends (draws nothing)."""
+def measuring_renderer(dpi: float) -> RendererBase:
+    """A 1x1 pixel Agg renderer at ``dpi``, to measure texts and legends before a figure is
+    drawn (``artist.get_window_extent(renderer)``); it draws nothing."""
     renderer: RendererBase = RendererAgg(1, 1, dpi)  # type: ignore[no-untyped-call]  # no stub
     return renderer
 
@@ -487,7 +488,7 @@ def _text_width(text: str, points: float, dpi: float) -> float:
     """Pixels of the widest line of ``text`` at ``points`` and ``dpi``, as Agg lays it out
     with matplotlib's default hinting (as a notebook draws; the unhinted PNG and PDF text
     is 1-5% narrower). Cached, as :func:`_legend_height`."""
-    renderer = _measuring_renderer(dpi)
+    renderer = measuring_renderer(dpi)
     prop = FontProperties(size=points)
     return max(renderer.get_text_width_height_descent(line, prop, False)[0]
                for line in text.split("\n"))  # fmt: skip
@@ -504,7 +505,7 @@ def _legend_height(lines: tuple[int, ...], ncols: int, points: float, dpi: float
     handles = [Patch(label="\n".join(["lp"] * n)) for n in lines]
     legend = Legend(fig.add_axes((0, 0, 1, 1)), handles, [str(h.get_label()) for h in handles],
                     **{**LEGEND_STYLE, "fontsize": points, "ncols": ncols})  # fmt: skip
-    return legend.get_window_extent(_measuring_renderer(dpi)).height / dpi
+    return legend.get_window_extent(measuring_renderer(dpi)).height / dpi
 
 
 def legends_above(
@@ -953,6 +954,7 @@ __all__ = [
     "habit_chart",
     "legend_right",
     "legends_above",
+    "measuring_renderer",
     "next_day_groups",
     "next_day_pain",
     "period_text",

@@ -1,18 +1,23 @@
 """The clinic report: one A4 page (plus a detail page once there is enough data) as PDF.
 
 Drawn with matplotlib's ``PdfPages`` only: no LaTeX, no browser, no network. Fixed
-margins instead of a layout engine (speed). The key numbers come from
-:func:`backtrack.summary` (the same numbers as ``backtrack summary --json``); the
-charts from :mod:`backtrack.plots`. Too little data gives "needs N, has M", not numbers.
+margins instead of a layout engine (speed); where words of varying length come first,
+the charts below are placed by the words' measured height and shrink a little to stay on
+the page (the detail page's charts go on to a further page rather than shrink more).
+The key numbers come from :func:`backtrack.summary` (the same numbers as ``backtrack
+summary --json``); the charts from :mod:`backtrack.plots`. Too little data gives "needs
+N, has M", not numbers.
 
 Units: pain in points on the 0-10 NRS; adherence in % of the prescribed dose.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +28,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from . import metrics, plots, stats
 from ._files import write_private
@@ -38,13 +44,21 @@ A4 = (8.27, 11.69)
 """Page size, inches."""
 MARGIN = 0.6
 """Left and right margin, inches."""
+CONTENT_BOTTOM = A4[1] - 0.5
+"""Inches from the top of a page where its content ends (the footer is below)."""
+PAIN_CHART = (1.2, 0.8)
+"""Height of page 1's pain chart, inches, and the least it shrinks to when the words
+above it leave too little room for the exercise table above the red flags."""
 DETAIL_MIN_DAYS = 28
-"""Logged days needed for the detail page (page 2)."""
+"""Logged days needed for the detail page (page 2, and 3 if its words are long)."""
 CALENDAR_WEEKS = 53
 """The calendar shows at most the last year."""
 TITLE = "Back pain and exercise report"
 SMALL = 7.2
 GREY_TEXT = "0.3"
+PDF_STYLE: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1}
+"""Matplotlib settings the pages are drawn and saved with (zlib level 1: ~30 ms less
+than 6)."""
 FOOTER = (
     "One person's own records: they describe this person only and cannot show that the "
     "exercises caused a change. This report does not replace a clinician."
@@ -86,11 +100,16 @@ def report_data(
 
 
 class _Page:
-    """Places text and axes on a page in inches from the top-left corner."""
+    """Places text and axes on a page in inches from the top-left corner, and measures
+    texts before they are placed."""
 
     def __init__(self, fig: Figure) -> None:
         self.fig = fig
         self.width, self.height = fig.get_size_inches()
+
+    def text_height(self, text: str, fontsize: float) -> float:
+        """Inches from the top of ``text`` to its bottom at ``fontsize`` points."""
+        return _text_height(_lines(text), fontsize, self.fig.dpi)
 
     def text(self, x: float, y: float, text: str, **style: Any) -> None:
         style.setdefault("va", "top")
@@ -109,6 +128,16 @@ def _wrap(text: str, inches: float, size: float) -> str:
 
 def _lines(text: str) -> int:
     return text.count("\n") + 1
+
+
+@functools.lru_cache(maxsize=64)
+def _text_height(lines: int, points: float, dpi: float) -> float:
+    """Inches of ``lines`` lines of text at ``points``, measured by matplotlib: a line is
+    as tall as "lp" whatever it says (a glyph taller than "l" adds a fraction of a
+    point). Cached: measuring the detail page's own sentences took ~25 ms a report."""
+    text = Text(0, 0, "\n".join(["lp"] * lines), fontsize=points)
+    text.set_figure(Figure(dpi=dpi))  # for its dpi; never drawn
+    return float(text.get_window_extent(plots.measuring_renderer(dpi)).height) / dpi
 
 
 def _day(value: pd.Timestamp | date | None, year: bool = True) -> str:
@@ -301,14 +330,23 @@ def page_one(data: ReportData) -> Figure:
         page.text(MARGIN + label_w, y, definition, fontsize=6.6, color=GREY_TEXT)
         y += 0.11 * _lines(definition) + 0.08
 
+    # the red flags boxed at the bottom; the pain chart gives up height when the words
+    # above leave too little room for the exercise table above the box
+    flags_top = _red_flags(page, data.summary, page.height - 0.5)
+    to_chart, to_calendar, to_table = 0.72, 0.95, 1.4  # title and legends; panel; calendar
+    table_w = 3.75
+    table_top = y + to_chart + PAIN_CHART[0] + to_calendar + to_table
+    overrun = table_top + _exercise_table_height(page, data, table_w) - (flags_top - 0.1)
+    pain_h = max(PAIN_CHART[0] - max(overrun, 0.0), PAIN_CHART[1])
+
     # trend chart, its legend above the pain panel
     page.text(MARGIN, y + 0.05, "Pain and exercise, day by day", fontsize=10,
               fontweight="bold")  # fmt: skip
-    chart_top = y + 0.72
+    chart_top = y + to_chart
     chart_left = MARGIN + 0.55
     chart_w = width - 0.55
-    pain_ax = page.axes(chart_left, chart_top, chart_w, 1.2)
-    panel = page.axes(chart_left, chart_top + 1.27, chart_w, 0.48, sharex=pain_ax)
+    pain_ax = page.axes(chart_left, chart_top, chart_w, pain_h)
+    panel = page.axes(chart_left, chart_top + pain_h + 0.07, chart_w, 0.48, sharex=pain_ax)
     chosen = s.change.baseline_start, s.change.baseline_end
     plots.trend_chart(
         daily, ax=pain_ax, adherence_ax=panel, baseline=chosen if s.baseline_chosen else None
@@ -318,7 +356,7 @@ def page_one(data: ReportData) -> Figure:
     panel.tick_params(axis="y", labelsize=6.5)
 
     # calendar (the last year at most)
-    y = chart_top + 2.15
+    y = chart_top + pain_h + to_calendar
     shown = daily
     if len(daily) > CALENDAR_WEEKS * 7:
         shown = daily.loc[daily.index[-1] - pd.Timedelta(weeks=CALENDAR_WEEKS) :]
@@ -331,10 +369,9 @@ def page_one(data: ReportData) -> Figure:
     cal.yaxis.label.set_fontsize(7)
     cal.tick_params(axis="y", labelsize=6.5)
 
-    # per-exercise table and flares side by side; the red flags boxed at the bottom
-    y += 1.4
-    flags_top = _red_flags(page, data.summary, page.height - 0.5)
-    _exercise_table(page, data, MARGIN, y, 3.75)
+    # per-exercise table and flares side by side, above the red flags
+    y += to_table
+    _exercise_table(page, data, MARGIN, y, table_w)
     _flare_list(page, data, MARGIN + 3.95, y, width - 3.95, flags_top - 0.12)
     _footer(page)
     return fig
@@ -342,6 +379,21 @@ def page_one(data: ReportData) -> Figure:
 
 def _footer(page: _Page) -> None:
     page.text(MARGIN, page.height - 0.35, FOOTER, fontsize=6.2, color=GREY_TEXT)
+
+
+def _exercise_note(w: float) -> str:
+    return _wrap(
+        "Mean dose credit on logged routine days; 80% or more is high; an exercise with "
+        "no dose set earns full credit when ticked.",
+        w,
+        6.3,
+    )
+
+
+def _exercise_table_height(page: _Page, data: ReportData, w: float) -> float:
+    """Inches :func:`_exercise_table` takes, from its title to the bottom of its note."""
+    rows = 0.25 + 0.15 + 0.16 * len(data.routine.exercises)
+    return rows + 0.03 + page.text_height(_exercise_note(w), 6.3)
 
 
 def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float) -> float:
@@ -365,12 +417,7 @@ def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float)
         for (dx, _), cell in zip(columns, (exercise.name, dose, adherence, done), strict=True):
             page.text(x + dx, y, cell, fontsize=7.5)
         y += 0.16
-    note = _wrap(
-        "Mean dose credit on logged routine days; 80% or more is high; an exercise with "
-        "no dose set earns full credit when ticked.",
-        w,
-        6.3,
-    )
+    note = _exercise_note(w)
     page.text(x, y + 0.03, note, fontsize=6.3, color=GREY_TEXT)
     return y + 0.03 + 0.105 * _lines(note)
 
@@ -476,17 +523,77 @@ def _red_flags(page: _Page, s: Summary, bottom: float) -> float:
     return top
 
 
-# ----------------------------------------------------------------------------- page 2
+# ----------------------------------------------------------------------------- page 2 (and 3)
 
 
-def page_two(data: ReportData) -> Figure:
-    """Details: what the analysis says in words, next-day pain by adherence, each
-    exercise week by week, habit strength."""
+@dataclass(frozen=True)
+class _Chart:
+    """A chart of the detail pages, in inches: its left edge and width, the room above
+    it (title) and below it (tick labels, axis label), its height and the least height
+    it may shrink to."""
+
+    x: float
+    w: float
+    height: float
+    least: float
+    draw: Callable[[Axes], Axes]
+    above: float = 0.35
+    below: float = 0.45
+
+
+def _detail_charts(data: ReportData) -> list[_Chart]:
+    """Next-day pain by adherence, each exercise week by week, habit strength."""
+    width = A4[0] - 2 * MARGIN
+    left = MARGIN + 0.55
+    labels = {e.id: e.name for e in data.routine.exercises}
+    daily = data.daily
+    return [
+        _Chart(left, 3.6, 2.6, 1.8, lambda ax: plots.next_day_pain(daily, ax=ax)),
+        # not shrunk: its legend, right of it, is as tall
+        _Chart(MARGIN + 1.45, width - 1.45 - 1.35, 1.3, 1.3,
+               lambda ax: plots.exercise_adherence(daily, ax=ax, labels=labels)),
+        _Chart(left, width - 0.55, 1.6, 1.1, lambda ax: plots.habit_chart(daily, ax=ax)),
+    ]  # fmt: skip
+
+
+def _fit(charts: list[_Chart], room: float) -> list[float] | None:
+    """Heights of ``charts`` stacked in ``room`` inches: as designed if they fit, else
+    shrunk alike toward their least heights; None if even those do not fit."""
+    fixed = sum(c.above + c.below for c in charts)
+    full = sum(c.height for c in charts)
+    least = sum(c.least for c in charts)
+    if fixed + full <= room:
+        return [c.height for c in charts]
+    if fixed + least > room:
+        return None
+    share = (room - fixed - least) / (full - least)
+    return [c.least + share * (c.height - c.least) for c in charts]
+
+
+def _heights_that_fit(charts: list[_Chart], room: float) -> list[float]:
+    """Heights of the most of the first ``charts`` that fit in ``room`` inches (:func:`_fit`)."""
+    for n in range(len(charts), 0, -1):
+        heights = _fit(charts[:n], room)
+        if heights is not None:
+            return heights
+    return []
+
+
+def _detail_page(title: str) -> tuple[Figure, _Page]:
     fig = Figure(figsize=A4)
     page = _Page(fig)
+    page.text(MARGIN, 0.45, title, fontsize=13, fontweight="bold")
+    _footer(page)
+    return fig, page
+
+
+def detail_pages(data: ReportData) -> list[Figure]:
+    """Details: what the analysis says in words, then its charts (next-day pain by
+    adherence, each exercise week by week, habit strength) below the words as measured.
+    Charts that do not fit, even shrunk a little, go on to a further page."""
+    fig, page = _detail_page(f"{TITLE}: details")
     width = page.width - 2 * MARGIN
     s = data.summary
-    page.text(MARGIN, 0.45, f"{TITLE}: details", fontsize=13, fontweight="bold")
     y = 0.85
     sentences = [s.verdict, s.trend.sentence, s.weekly.sentence, s.lag.sentence]
     if s.change.ok:
@@ -494,29 +601,35 @@ def page_two(data: ReportData) -> Figure:
     for sentence in sentences:
         text = _wrap(sentence, width, 8)
         page.text(MARGIN, y, text, fontsize=8)
-        y += 0.145 * _lines(text) + 0.1
-    left = MARGIN + 0.55
-    ax = page.axes(left, y + 0.35, 3.6, 2.6)
-    plots.next_day_pain(data.daily, ax=ax)
-    labels = {e.id: e.name for e in data.routine.exercises}
-    ex_top = y + 3.75
-    ax = page.axes(MARGIN + 1.45, ex_top, width - 1.45 - 1.35, 1.3)
-    plots.exercise_adherence(data.daily, ax=ax, labels=labels)
-    ax = page.axes(left, ex_top + 2.1, width - 0.55, 1.6)
-    plots.habit_chart(data.daily, ax=ax)
-    _footer(page)
-    return fig
+        y += page.text_height(text, 8) + 0.1
+    figures = [fig]
+    charts = _detail_charts(data)
+    while charts:
+        heights = _heights_that_fit(charts, CONTENT_BOTTOM - y)
+        if not heights and len(figures) > 1:  # an empty further page holds any one chart;
+            heights = [charts[0].least]  # were it not so: this, not pages without end
+        n = len(heights)
+        for chart, height in zip(charts[:n], heights, strict=True):
+            y += chart.above
+            chart.draw(page.axes(chart.x, y, chart.w, height))
+            y += height + chart.below
+        charts = charts[n:]
+        if charts:
+            fig, page = _detail_page(f"{TITLE}: details (continued)")
+            figures.append(fig)
+            y = 0.85
+    return figures
 
 
 # ----------------------------------------------------------------------------- PDF
 
 
 def build_pages(data: ReportData, *, details: bool = False) -> list[Figure]:
-    """Page 1; with ``details``, page 2 too once ``DETAIL_MIN_DAYS`` days are logged
-    (before that it would only say "not enough data")."""
+    """Page 1; with ``details``, the detail page(s) too once ``DETAIL_MIN_DAYS`` days
+    are logged (before that they would only say "not enough data")."""
     pages = [page_one(data)]
     if details and data.summary.days_logged >= DETAIL_MIN_DAYS:
-        pages.append(page_two(data))
+        pages += detail_pages(data)
     return pages
 
 
@@ -532,18 +645,16 @@ def write_report(
     details: bool = False,
 ) -> Path | BinaryIO:
     """Write the report PDF for ``log`` to ``path`` (or a binary file object): one A4
-    page, plus the detail page with ``details`` (and enough data). A file is written
+    page, plus the detail page(s) with ``details`` (and enough data). A file is written
     whole and readable by its owner only (0600). Returns the target."""
     data = report_data(
         log, routine=routine, since=since, baseline=baseline, name=name, today=today
     )
     title = TITLE + (f": {name}" if name else "") + (" (demo data)" if data.demo else "")
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
-    # zlib level 1: ~30 ms less than 6
-    style: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1}
     to_file = isinstance(path, (str, os.PathLike))
     buffer = io.BytesIO()
-    with matplotlib.rc_context(style):
+    with matplotlib.rc_context(PDF_STYLE):
         pages = build_pages(data, details=details)
         with PdfPages(buffer if to_file else path, metadata=metadata) as pdf:
             for fig in pages:

@@ -9,8 +9,10 @@ import stat
 import warnings
 from datetime import date, datetime, time, timedelta
 
+import matplotlib
 import pytest
 from matplotlib import pyplot as plt
+from matplotlib.transforms import Bbox
 from pypdf import PdfReader
 
 from backtrack import report
@@ -229,3 +231,105 @@ def test_the_pdf_is_reproducible_and_embeds_its_fonts(monkeypatch):
     fonts = reader.pages[0]["/Resources"]["/Font"]
     names = {str(fonts[name].get_object()["/BaseFont"]).split("+")[-1] for name in fonts}
     assert names == {"DejaVuSans", "DejaVuSans-Bold"}  # embedded subsets
+
+
+def content_blocks(fig) -> list[tuple[str, Bbox]]:
+    """(name, box in pixels) of each thing on a drawn page: each chart with its titles,
+    tick labels and legends (a chart and the panel sharing its date axis are one), each
+    frame (axes without ticks: the red-flag box, with the texts inside it), and each
+    other text."""
+    renderer = fig.canvas.get_renderer()
+    charts: list[tuple[str, Bbox, list]] = []
+    frames = []
+    for ax in fig.axes:
+        if not len(ax.get_xticks()) and not len(ax.get_yticks()) and not ax.get_title(loc="left"):
+            frames.append(ax.get_window_extent(renderer))
+            continue
+        box = ax.get_tightbbox(renderer)
+        for i, (name, other, axes) in enumerate(charts):
+            if any(ax.get_shared_x_axes().joined(ax, a) for a in axes):
+                charts[i] = (name, Bbox.union([other, box]), [*axes, ax])
+                break
+        else:
+            charts.append((ax.get_title(loc="left") or ax.get_ylabel(), box, [ax]))
+    blocks = [(f"chart {name!r}", box) for name, box, _ in charts]
+    blocks += [("frame", frame) for frame in frames]
+    for text in fig.texts:
+        box = text.get_window_extent(renderer)
+        inside = any(f.contains(box.x0, box.y0) and f.contains(box.x1, box.y1) for f in frames)
+        if text.get_text() and not inside:
+            blocks.append((f"text {text.get_text()[:40]!r}", box))
+    return blocks
+
+
+def layout_problems(pages) -> list[str]:
+    """What lies off a page (a tenth of an inch clear of its edge) or on something else
+    (by more than a point: the boxes of adjacent lines of text touch), page by page."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    problems = []
+    for number, fig in enumerate(pages, 1):
+        FigureCanvasAgg(fig).draw()
+        page = fig.bbox.padded(-0.1 * fig.dpi)
+        point = fig.dpi / 72
+        blocks = content_blocks(fig)
+        for name, box in blocks:
+            if not (page.x0 <= box.x0 and box.x1 <= page.x1):
+                problems.append(f"page {number}: {name} sideways off the page")
+            if not (page.y0 <= box.y0 and box.y1 <= page.y1):
+                below = (page.y0 - box.y0) / fig.dpi
+                problems.append(f"page {number}: {name} off the page ({below:.2f} in below)")
+        for i, (name, box) in enumerate(blocks):
+            for other_name, other in blocks[i + 1 :]:
+                width = min(box.x1, other.x1) - max(box.x0, other.x0)
+                height = min(box.y1, other.y1) - max(box.y0, other.y0)
+                if width > point and height > point:
+                    problems.append(f"page {number}: {name} on {other_name} ({height:.0f} px)")
+    return problems
+
+
+def chart_titles(pages) -> list[str]:
+    return [
+        ax.get_title(loc="left") for fig in pages for ax in fig.axes if ax.get_title(loc="left")
+    ]
+
+
+DETAIL_CHARTS = [
+    "Pain the day after, by what was done",
+    "Each exercise, week by week",
+    "Habit strength (grows with each routine day)",
+]
+
+
+@pytest.mark.parametrize("days", [40, 120, 365, 3650])
+def test_every_page_keeps_its_content_inside_and_apart(days):
+    """The report with its detail page, for short to 10-year logs: every chart (with its
+    labels and legends) and every text lies on its page, and no two overlap."""
+    from backtrack.demo import demo_log
+
+    data = report.report_data(demo_log(days, seed=1, end=END), today=END)
+    with matplotlib.rc_context(report.PDF_STYLE):
+        pages = report.build_pages(data, details=True)
+    assert len(pages) == 2
+    assert chart_titles(pages[1:]) == DETAIL_CHARTS
+    problems = layout_problems(pages)
+    assert not problems, "\n".join(problems)
+
+
+def test_details_too_long_for_one_page_go_on_to_another():
+    """Words that leave too little room below them for the charts, even shrunk: the
+    charts that do not fit move to a further page, in order, none lost or cut."""
+    from dataclasses import replace
+
+    from backtrack.demo import demo_log
+
+    data = report.report_data(demo_log(120, seed=1, end=END), today=END)
+    lag = data.summary.lag
+    long = replace(data.summary, lag=replace(lag, sentence=" ".join([lag.sentence] * 6)))
+    with matplotlib.rc_context(report.PDF_STYLE):
+        pages = report.build_pages(replace(data, summary=long), details=True)
+    assert len(pages) == 3
+    assert chart_titles(pages[1:]) == DETAIL_CHARTS
+    assert chart_titles(pages[2:]) and "continued" in pages[2].texts[0].get_text()
+    problems = layout_problems(pages)
+    assert not problems, "\n".join(problems)
