@@ -757,6 +757,9 @@ def _week_ticks(ax: Axes, first_monday: pd.Timestamp, weeks: int) -> None:
         new_year = np.r_[True, mondays.year[1:] != mondays.year[:-1]]
         positions = np.flatnonzero(new_year)
         labels = [f"{mondays[int(p)]:%Y}" for p in positions]
+    gaps = np.diff(positions)
+    if len(gaps) > 1 and gaps[0] < np.median(gaps):  # the grid starts inside a month or
+        positions, labels = positions[1:], labels[1:]  # year: its label runs into the next
     ax.xaxis.set_major_locator(FixedLocator(positions.tolist()))
     ax.set_xticklabels(labels, fontsize="small")
 

@@ -533,3 +533,21 @@ def test_change_vs_adherence_without_any_patient_says_so():
     ax = plots.change_vs_adherence(_cohort_table().iloc[3:])
     assert not ax.collections
     assert "Not enough data yet" in ax.texts[0].get_text()
+
+
+@pytest.mark.parametrize("days", [100, 400, 1500, 3650])
+@pytest.mark.parametrize("chart", ["calendar", "exercise_adherence"])
+def test_week_grid_date_labels_never_run_into_each_other(days, chart):
+    """The week grids label the first week of each month or year; a short first month
+    or year must not put two labels on top of each other ("2016" + "2017" read
+    "20167" on a 10-year report), at the width the report draws them (5.2 in)."""
+    log = demo_log(days=days, seed=4, end=date(2026, 3, 1))
+    daily = metrics.daily_series(log.entries, default_routine())
+    fig = plt.figure(figsize=(5.2, 2.0))
+    ax = getattr(plots, chart)(daily, ax=fig.add_subplot(), legend=False)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    plt.close(fig)
+    assert len(boxes) >= 2
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0, (days, chart, left, right)

@@ -333,3 +333,24 @@ def test_details_too_long_for_one_page_go_on_to_another():
     assert chart_titles(pages[2:]) and "continued" in pages[2].texts[0].get_text()
     problems = layout_problems(pages)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("days", [120, 400, 3650])
+def test_no_two_date_labels_of_a_chart_overlap(days):
+    """Each chart's x-axis labels on every page stand apart (at 10 years the exercise
+    chart's "2016" and "2017" once read "20167")."""
+    from backtrack.demo import demo_log
+
+    data = report.report_data(demo_log(days, seed=1, end=END), today=END)
+    with matplotlib.rc_context(report.PDF_STYLE):
+        pages = report.build_pages(data, details=True)
+        overlaps = []
+        for number, fig in enumerate(pages, start=1):
+            fig.canvas.draw()
+            for ax in fig.axes:
+                texts = [t for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+                for left, right in zip(texts, texts[1:], strict=False):
+                    if left.get_window_extent().x1 > right.get_window_extent().x0 + 0.5:
+                        words = f"{left.get_text()!r} runs into {right.get_text()!r}"
+                        overlaps.append(f"page {number}: {words}")
+    assert not overlaps, "\n".join(overlaps)
