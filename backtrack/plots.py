@@ -9,7 +9,7 @@ data gives empty axes with a message ("Not enough data yet: needs 2 logged days,
 
 Units: pain in points on the 0-10 NRS; adherence in % of the prescribed dose.
 
-This module imports matplotlib; the logging path (store, actions, widgets, cli) must
+This module imports matplotlib; the logging path (store, actions, form, cli) must
 never import it.
 """
 
