@@ -529,6 +529,7 @@ def legends_above(
         widths = [handle + _text_width(label, points, fig.dpi) for label in labels]
         ncols = _columns_that_fit(widths, room, LEGEND_STYLE["columnspacing"] * size)
         ordered = _reading_order(handles, ncols)
+        ordered_labels = [str(h.get_label()) for h in ordered]
         style: dict[str, Any] = {
             **LEGEND_STYLE, "fontsize": points, "loc": "lower left", "ncols": ncols,
             "bbox_to_anchor": (0, bottom), "bbox_transform": transform,
@@ -536,9 +537,9 @@ def legends_above(
         if number == len(groups) - 1:  # the top one: ax.get_legend()
             legend = ax.legend(handles=ordered, **style)
         else:
-            legend = Legend(ax, ordered, [str(h.get_label()) for h in ordered], **style)
+            legend = Legend(ax, ordered, ordered_labels, **style)
             ax.add_artist(legend)
-        lines = tuple(str(h.get_label()).count("\n") + 1 for h in ordered)
+        lines = tuple(label.count("\n") + 1 for label in ordered_labels)
         bottom += _legend_height(lines, ncols, points, fig.dpi) + between
         made.append(legend)
     return made[::-1]

@@ -390,21 +390,27 @@ def _exercise_note(w: float) -> str:
     )
 
 
+_TABLE_TITLE, _TABLE_HEADINGS, _TABLE_ROW, _TABLE_NOTE_GAP = 0.25, 0.15, 0.16, 0.03
+"""Inches the exercise table gives its title, its headings, each row, and the gap above
+its note (:func:`_exercise_table` draws by them, :func:`_exercise_table_height` adds them)."""
+
+
 def _exercise_table_height(page: _Page, data: ReportData, w: float) -> float:
     """Inches :func:`_exercise_table` takes, from its title to the bottom of its note."""
-    rows = 0.25 + 0.15 + 0.16 * len(data.routine.exercises)
-    return rows + 0.03 + page.text_height(_exercise_note(w), 6.3)
+    rows = _TABLE_TITLE + _TABLE_HEADINGS + _TABLE_ROW * len(data.routine.exercises)
+    return rows + _TABLE_NOTE_GAP + page.text_height(_exercise_note(w), 6.3)
 
 
-def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float) -> float:
-    """The per-exercise table; returns the y (inches) below it."""
+def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float) -> None:
+    """The per-exercise table, its title at ``y`` inches (its height:
+    :func:`_exercise_table_height`)."""
     page.text(x, y, "Each exercise (logged routine days)", fontsize=10, fontweight="bold")
     table = metrics.adherence_by_exercise(data.daily) if len(data.daily) else None
-    y += 0.25
+    y += _TABLE_TITLE
     columns = ((0.0, "exercise"), (1.55, "dose"), (2.2, "adherence"), (3.0, "days done"))
     for dx, heading in columns:
         page.text(x + dx, y, heading, fontsize=6.8, color=GREY_TEXT)
-    y += 0.15
+    y += _TABLE_HEADINGS
     for exercise in data.routine.exercises:
         row = None if table is None or exercise.id not in table.index else table.loc[exercise.id]
         dose = "not set" if exercise.dose_minutes is None else f"{exercise.dose_minutes:g} min"
@@ -416,10 +422,8 @@ def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float)
             done = f"{row['days_done']} of {row['routine_days']}"
         for (dx, _), cell in zip(columns, (exercise.name, dose, adherence, done), strict=True):
             page.text(x + dx, y, cell, fontsize=7.5)
-        y += 0.16
-    note = _exercise_note(w)
-    page.text(x, y + 0.03, note, fontsize=6.3, color=GREY_TEXT)
-    return y + 0.03 + 0.105 * _lines(note)
+        y += _TABLE_ROW
+    page.text(x, y + _TABLE_NOTE_GAP, _exercise_note(w), fontsize=6.3, color=GREY_TEXT)
 
 
 def _printable(text: str) -> str:
