@@ -64,6 +64,9 @@ PAIN_LABEL = "pain (0-10 NRS)"
 ADHERENCE_LABEL = "adherence\n(% of prescribed dose)"
 MIN_DAYS = 2
 """Logged days a chart needs."""
+BAND_PAD = 0.06
+"""Points the meaningful-improvement band extends beyond its two edges (so a band whose
+edges meet, baseline < 4, still shows)."""
 RASTER_POINTS = 1000
 """Daily pain dots beyond this many are drawn as an image in vector output (PDF): each
 marker costs ~15 µs there, ~50 ms at 10 years; the image costs a few ms."""
@@ -316,17 +319,20 @@ def _baseline_and_band(
     ax: Axes, baseline: float, left: float, right: float, what: str = "first 7 rated days"
 ) -> None:
     """Baseline line, and the band between the two definitions of a clinically
-    meaningful improvement (baseline − 2 points, baseline × 0.7); one line below 4."""
+    meaningful improvement (baseline − 2 points, baseline × 0.7); one line below 4.
+    A ``Line2D`` and a ``Rectangle`` (not ``hlines`` and ``fill_between``, whose
+    collections draw the same pixels ~5 ms slower at 10 years)."""
     points = baseline - stats.IMPORTANT_POINTS
-    ax.hlines(
-        baseline,
-        left,
-        right,
-        colors="black",
-        linestyles="--",
-        linewidth=1.2,
-        label=f"baseline {baseline:.1f} ({what})",
-        gid="baseline",
+    ax.add_line(
+        Line2D(
+            [left, right],
+            [baseline, baseline],
+            color="black",
+            linestyle="--",
+            linewidth=1.2,
+            label=f"baseline {baseline:.1f} ({what})",
+            gid="baseline",
+        )
     )
     if baseline >= stats.PERCENT_MIN_BASELINE:
         percent = baseline * (1 - stats.IMPORTANT_PERCENT / 100)
@@ -335,17 +341,19 @@ def _baseline_and_band(
     else:
         low = high = points
         label = "meaningful improvement starts\n(2 points below baseline)"
-    low, high = max(low, 0.0), max(high, 0.0)
-    ax.fill_between(
-        [left, right],
-        [low - 0.06, low - 0.06],
-        [high + 0.06, high + 0.06],
-        facecolor=ORANGE,
-        alpha=0.35,
-        edgecolor=ORANGE,
-        linewidth=1.0,
-        label=label,
-        gid="meaningful_band",
+    low, high = max(low, 0.0) - BAND_PAD, max(high, 0.0) + BAND_PAD
+    ax.add_patch(
+        Rectangle(
+            (left, low),
+            right - left,
+            high - low,
+            facecolor=ORANGE,
+            alpha=0.35,
+            edgecolor=ORANGE,
+            linewidth=1.0,
+            label=label,
+            gid="meaningful_band",
+        )
     )
 
 

@@ -119,10 +119,13 @@ def test_trend_chart_draws_the_metrics(daily):
 def test_trend_chart_baseline_and_meaningful_band(daily):
     ax = plots.trend_chart(daily)
     base = metrics.baseline(daily).value
-    baseline = patch(ax, "baseline")
-    (segment,) = baseline.get_segments()
-    np.testing.assert_allclose(segment[:, 1], [base, base])
-    band = patch(ax, "meaningful_band").get_paths()[0].vertices[:, 1]
+    np.testing.assert_allclose(line(ax, "baseline").get_ydata(), [base, base])
+    np.testing.assert_allclose(line(ax, "baseline").get_xdata(), ax.get_xlim())
+    rectangle = patch(ax, "meaningful_band")
+    np.testing.assert_allclose(
+        [rectangle.get_x(), rectangle.get_x() + rectangle.get_width()], ax.get_xlim()
+    )
+    band = np.array([rectangle.get_y(), rectangle.get_y() + rectangle.get_height()])
     assert base >= stats.PERCENT_MIN_BASELINE  # both definitions apply to this log
     two_points = base - stats.IMPORTANT_POINTS
     thirty_percent = base * (1 - stats.IMPORTANT_PERCENT / 100)
@@ -135,9 +138,8 @@ def test_trend_chart_draws_a_chosen_baseline_period(daily):
     ax = plots.trend_chart(daily, baseline=period)
     chosen = metrics.baseline(daily, *period).value
     assert chosen != metrics.baseline(daily).value
-    (segment,) = patch(ax, "baseline").get_segments()
-    np.testing.assert_allclose(segment[:, 1], [chosen, chosen])
-    assert "chosen period" in patch(ax, "baseline").get_label()
+    np.testing.assert_allclose(line(ax, "baseline").get_ydata(), [chosen, chosen])
+    assert "chosen period" in line(ax, "baseline").get_label()
 
 
 def test_trend_chart_adherence_panel_uses_stairs(daily):
