@@ -123,7 +123,7 @@ def routine_for(path: str, routine_path: str | os.PathLike[str] | None = None) -
         return parse_routine(tomllib.load(handle), beside)
 
 
-def _read(path: str, routine: Routine) -> LogData:
+def read_patient_log(path: str, routine: Routine) -> LogData:
     """The log at ``path`` (local or fsspec URL), validated by the store, lenient."""
     local = _local(path)
     if local is not None:
@@ -139,11 +139,21 @@ def _number(value: float | None) -> float:
 
 
 def patient_row(path: str, routine: Routine) -> dict[str, Any]:
-    """One row of :data:`COLUMNS_OUT` for the log at ``path``: the store's validation and
-    the summary's own functions (no number is computed here). Days as
-    :class:`datetime.date` (None for an empty log), NaN for a number that cannot be
-    computed, ``problems`` as text."""
-    row: dict[str, Any] = {
+    """One row of :data:`COLUMNS_OUT` for the log at ``path``: the store's validation
+    (:func:`backtrack.store.read_log`) then :func:`log_row`. A file that cannot be read
+    as a log gives a row of no days with the reason in ``problems``."""
+    try:
+        log = read_patient_log(path, routine)
+    except (OSError, ValueError) as exc:
+        row = _empty_row(path)
+        row["problems"] = [str(LogProblem(path, 1, "(file)", f"expected a log, found: {exc}"))]
+        return row
+    return log_row(log, path, routine)
+
+
+def _empty_row(path: str) -> dict[str, Any]:
+    """The row of a log with no days (counts 0, numbers NaN)."""
+    return {
         "patient": Path(path).stem,
         "path": path,
         "days_logged": 0,
@@ -167,11 +177,14 @@ def patient_row(path: str, routine: Routine) -> dict[str, Any]:
             math.nan,
         ),
     }
-    try:
-        log = _read(path, routine)
-    except (OSError, ValueError) as exc:
-        row["problems"] = [str(LogProblem(path, 1, "(file)", f"expected a log, found: {exc}"))]
-        return row
+
+
+def log_row(log: LogData, path: str, routine: Routine) -> dict[str, Any]:
+    """One row of :data:`COLUMNS_OUT` for a validated log read from ``path``: the
+    summary's own functions (no number is computed here). Days as
+    :class:`datetime.date` (None for an empty log), NaN for a number that cannot be
+    computed, ``problems`` as text."""
+    row = _empty_row(path)
     row["problems"] = [str(p) for p in log.problems]
     daily = metrics.daily_since(log.entries, routine)
     last = metrics.last_logged_day(daily)

@@ -1,7 +1,7 @@
 """Benchmark: the cohort view on 1000 patients × 10 years (≈ 3.5 M saves), local and on Dask.
 
 Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fresh]
-[--engines scan,records,serial,local,cluster-1,cluster-2] [--repeat 1]``
+[--engines scan,records,parts,serial,local,cluster-1,cluster-2] [--repeat 1]``
 
 The demo logs are generated once (two processes, with ``backtrack.demo``) into
 ``$TMPDIR/backtrack-bench-cohort-<patients>x<days>/`` and reused by later runs
@@ -19,7 +19,9 @@ process and reports:
 Engines: ``scan`` (the floor: a bare polars read of the same files as text, no
 validation, no analysis), ``records`` (the store's CSV reader alone,
 :func:`backtrack.store.read_records`, on a pool of one process per core: what every
-validated read costs before any field is checked), ``serial``
+validated read costs before any field is checked), ``parts`` (per patient, the CPU time
+of the store's validated read and of the summary's functions, timed apart on a sample,
+against what the target leaves per patient), ``serial``
 (:func:`backtrack.cohort.summarise` with one process), ``local`` (the default of
 ``backtrack cohort``: a local process pool, one process per core), ``cluster-1`` /
 ``cluster-2`` (a ``distributed.LocalCluster`` of 1 or 2 worker processes on 127.0.0.1,
@@ -45,7 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 END = date(2026, 3, 1)
-ENGINES = ("scan", "records", "serial", "local", "cluster-1", "cluster-2")
+ENGINES = ("scan", "records", "parts", "serial", "local", "cluster-1", "cluster-2")
+PARTS_SAMPLE = 100
+"""Patients the ``parts`` engine times one by one."""
+TARGET = 2.5
+"""The issue's target: the cohort (local) within this many times the bare scan."""
 CHECKED = (
     "days_logged",
     "baseline",
@@ -151,6 +157,30 @@ def run_records(paths: list[str], **_: object) -> None:
         sum(pool.map(_records_of, paths, chunksize=8))
 
 
+def run_parts(paths: list[str], **_: object) -> dict[str, float]:
+    """Per patient, in one process with one BLAS thread (as in the pool), the CPU
+    milliseconds of the two halves of :func:`backtrack.cohort.patient_row`: the store's
+    validated read (:func:`~backtrack.cohort.read_patient_log`) and the summary's
+    functions on it (:func:`~backtrack.cohort.log_row`); medians over the first
+    :data:`PARTS_SAMPLE` logs (after one warm-up)."""
+    import statistics
+
+    from backtrack.cohort import log_row, read_patient_log
+    from backtrack.routine import default_routine
+
+    routine = default_routine()
+    log_row(read_patient_log(paths[0], routine), paths[0], routine)  # warm-up
+    read_ms, analysis_ms = [], []
+    for path in paths[:PARTS_SAMPLE]:
+        start = time.process_time()
+        log = read_patient_log(path, routine)
+        middle = time.process_time()
+        log_row(log, path, routine)
+        read_ms.append(1000 * (middle - start))
+        analysis_ms.append(1000 * (time.process_time() - middle))
+    return {"read": statistics.median(read_ms), "analysis": statistics.median(analysis_ms)}
+
+
 def run_cohort(paths: list[str], **options: object):
     from backtrack.cohort import summarise
     from backtrack.routine import default_routine
@@ -186,20 +216,30 @@ def child(engine: str, folder: str, result_path: str) -> None:
             "serial": {"workers": 1},
             "local": {},
         }.get(engine, {"scheduler": cluster.scheduler_address if cluster else None})
-        runner = {"scan": run_scan, "records": run_records}.get(engine, run_cohort)
+        runner = {"scan": run_scan, "records": run_records, "parts": run_parts}.get(
+            engine, run_cohort
+        )
         start = time.perf_counter()
         table = runner(paths, **options)
         seconds = time.perf_counter() - start
         if cluster is not None:
             cluster.close()
-    rows = None
+    rows = parts = None
+    if isinstance(table, dict):
+        parts, table = table, None
     if table is not None:
         columns = ["path", *CHECKED]
         records = table[columns].astype(object).where(table[columns].notna(), None)
         rows = records.to_dict("records")
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(
-            {"seconds": seconds, "start": start_seconds, "peak": memory.peak, "rows": rows},
+            {
+                "seconds": seconds,
+                "start": start_seconds,
+                "peak": memory.peak,
+                "rows": rows,
+                "parts": parts,
+            },
             handle,
             default=float,
         )
@@ -240,7 +280,9 @@ def main() -> None:
             with tempfile.NamedTemporaryFile(suffix=".json") as out:
                 start = time.perf_counter()
                 command = [sys.executable, __file__, "--child", engine, str(folder), out.name]
-                subprocess.run(command, check=True)
+                one_thread = dict.fromkeys(("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1")
+                env = {**os.environ, **one_thread} if engine == "parts" else None
+                subprocess.run(command, check=True, env=env)
                 wall = time.perf_counter() - start
                 runs.append(
                     {**json.loads(Path(out.name).read_text(encoding="utf-8")), "wall": wall}
@@ -254,6 +296,8 @@ def main() -> None:
         f"agrees{best}"
     )
     for engine, result in results.items():
+        if result["parts"] is not None:
+            continue  # printed below
         ratio = f"{result['seconds'] / floor['seconds']:>7.2f}x" if floor else f"{'-':>8}"
         if result["rows"] is None:
             verdict = (
@@ -274,6 +318,19 @@ def main() -> None:
                 f"{two} / {one}: {results[one]['seconds'] / results[two]['seconds']:.2f}x "
                 "faster with 2 workers"
             )
+    if "parts" in results and floor:
+        parts = results["parts"]["parts"]
+        cores = os.cpu_count() or 2
+        budget = 1000 * TARGET * floor["seconds"] * cores / args.patients
+        spent = parts["read"] + parts["analysis"]
+        print(
+            f"per patient (median of {min(PARTS_SAMPLE, args.patients)}, CPU, one process): "
+            f"validated read {parts['read']:.1f} ms + the summary's functions "
+            f"{parts['analysis']:.1f} ms = {spent:.1f} ms; the target ({TARGET}x the scan on "
+            f"{cores} cores) leaves {budget:.1f} ms per patient for both: "
+            f"{spent / budget:.1f}x over (the summary's functions alone: "
+            f"{parts['analysis'] / budget:.2f}x)"
+        )
     if "local" in results and "cluster-2" in results:
         local, cluster = results["local"], results["cluster-2"]
         print(
