@@ -160,13 +160,21 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
         "rest": np.where(logged & (day == "rest"), 100, 0),
         "not_logged": np.where(~logged, 100, 0),
     }
+    x = mdates.date2num(daily.index.to_pydatetime())
+    per_day = {}
     for gid, values in expected.items():
-        np.testing.assert_allclose(layers[gid].values, values, err_msg=gid)
-        assert len(layers[gid].edges) == len(daily) + 1
+        steps, edges = layers[gid].values, layers[gid].edges
+        np.testing.assert_allclose(edges[[0, -1]], [x[0] - 0.5, x[-1] + 0.5], err_msg=gid)
+        assert (np.diff(edges) > 0).all() and (np.diff(steps) != 0).all()  # runs, merged
+        per_day[gid] = steps[np.searchsorted(edges, x, side="right") - 1]  # each day's step
+        np.testing.assert_allclose(per_day[gid], values, err_msg=gid)
+        days = edges - (x[0] - 0.5)
+        np.testing.assert_allclose(days, np.round(days), atol=1e-9)  # steps of whole days
+        assert len(steps) < len(daily)  # fewer steps than days: runs of equal days merged
     assert (~logged).any() and (day == "rest").any() and (day == "flare").any()
     # "logged, nothing done" (blank) never looks like "not logged" (grey)
     nothing = logged & (day == "routine") & (credit == 0)
-    assert nothing.any() and (layers["not_logged"].values[nothing] == 0).all()
+    assert nothing.any() and (per_day["not_logged"][nothing] == 0).all()
 
 
 def test_rest_and_flare_days_hatched_while_a_day_is_at_least_a_point_wide(daily):
@@ -184,8 +192,10 @@ def test_rest_and_flare_days_hatched_while_a_day_is_at_least_a_point_wide(daily)
 
     short = styles(daily)  # 120 days over 7.6 inches: 4.6 points a day
     assert short["rest"].get_hatch() and short["adherence_flare"].get_hatch()
+    assert all(p.get_snap() for p in short.values())  # crisp whole-pixel days
     long = styles(plots.daily_for(demo_log(1000, seed=3, end=END), default_routine()))
     assert long["rest"].get_hatch() is None and long["adherence_flare"].get_hatch() is None
+    assert not any(p.get_snap() for p in long.values())  # a day's share of a pixel: a tint
     rest_grey = long["rest"].get_facecolor()[0]
     assert rest_grey > float(plots.NOT_LOGGED_GREY)  # still apart from "not logged"
 
