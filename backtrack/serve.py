@@ -243,6 +243,10 @@ def server_command(
         # connected and stays).
         "--MappingKernelManager.cull_idle_timeout=300",
         "--MappingKernelManager.cull_interval=60",
+        # notebook_shim runs classic-notebook server extensions (none here); on start it
+        # reads every ServerApp setting, the deprecated ServerApp.token among them, and
+        # so printed jupyter-server's deprecation warning at each start.
+        "--ServerApp.jpserver_extensions=notebook_shim=False",
     ]
     if mode == "lab":
         workspaces = state / "workspaces"
@@ -260,7 +264,6 @@ def server_command(
             "--ServerApp.terminals_enabled=False",
             "--ServerApp.jpserver_extensions=jupyterlab=False",
             "--ServerApp.jpserver_extensions=jupyter_lsp=False",
-            "--ServerApp.jpserver_extensions=notebook_shim=False",
         ]
     if lan:
         cert, key = ensure_certificate(state, ["localhost", "127.0.0.1", lan_address()])

@@ -182,6 +182,7 @@ class Tracker:
     process: subprocess.Popen | None = None
     address: str = ""
     printed: str = ""
+    startup: str = ""
     starts: int = 0
     lan: bool = False
 
@@ -225,6 +226,7 @@ class Tracker:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.mode} exited: {text[-3000:]}")
             if "is running at" in text:
+                self.startup = text
                 self.printed = text.split("[I ", 1)[0]
                 self.address = next(
                     line.strip()
@@ -261,6 +263,12 @@ class Tracker:
     def kernels(self) -> list[dict]:
         with urllib.request.urlopen(f"{self.url}/api/kernels?{self.query}", timeout=10) as r:
             return json.loads(r.read())
+
+    def startup_warnings(self) -> list[str]:
+        """Lines of the start-up output (up to "is running at") that warn: jupyter's
+        ``[W`` log lines, Python warnings, tracebacks."""
+        markers = ("[W ", "Warning:", "Traceback")
+        return [line for line in self.startup.splitlines() if any(m in line for m in markers)]
 
     def log_tail(self) -> str:
         return (self.base / f"{self.mode}-{self.starts}.log").read_text(errors="replace")[-3000:]

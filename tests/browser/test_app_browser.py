@@ -36,6 +36,12 @@ def test_printed_address_opens_the_form_alone(page, app):
     print(f"\nTIMING app form: open → usable {usable:.2f} s")
 
 
+def test_the_start_prints_no_warnings(app):
+    """A warning at each start (jupyter-server's about the deprecated ServerApp.token,
+    read by notebook_shim) teaches a person to ignore what the server prints."""
+    assert app.startup_warnings() == []
+
+
 def test_no_jupyterlab_no_terminals_and_the_token_is_required(app):
     opener = urllib.request.build_opener(_NoRedirect)
     for path in ("/lab", "/api/terminals"):

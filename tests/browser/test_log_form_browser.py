@@ -119,6 +119,11 @@ def test_printed_address_opens_a_ready_form_and_a_day_takes_three_interactions(p
     screenshot(page, "form-laptop-saved.png")
 
 
+def test_the_start_prints_no_warnings(lab):
+    """See the app's test of the same name: the lab's start-up output has no warnings."""
+    assert lab.startup_warnings() == []
+
+
 def test_a_double_click_on_save_gives_one_row(page, lab):
     form, _ = open_form(page, lab.address)
     day = date.today() - timedelta(days=3)
