@@ -53,9 +53,11 @@ END = date(2026, 3, 1)
 ENGINES = ("scan", "columnar", "records", "parts", "serial", "local", "cluster-1", "cluster-2")
 PARTS_SAMPLE = 100
 """Patients the ``parts`` engine times one by one."""
+QUICK_ENGINES = ("scan", "columnar", "records", "parts")
+"""The engines run :data:`FLOOR_REPEATS` times at least."""
 FLOOR_REPEATS = 3
-"""Runs of the quick engines (``scan``, ``records``, ``parts``), best shown: the floor of a
-ratio must not be a run slowed by a busy spell (single scans here took 1.1-2.9 s)."""
+"""Runs of the quick engines (:data:`QUICK_ENGINES`), best shown: the floor of a ratio
+must not be a run slowed by a busy spell (single scans here took 1.1-2.9 s)."""
 TARGET = 2.5
 """The issue's target: the cohort (local) within this many times the bare scan."""
 CHECKED = (
@@ -158,7 +160,7 @@ def run_columnar(paths: list[str], **_: object) -> None:
     categorical path was the quickest here."""
     import polars as pl
 
-    from backtrack.schema import COLUMNS
+    from backtrack.schema import COLUMNS, STORED_DAY_TYPES
 
     text = pl.col
     (
@@ -169,7 +171,7 @@ def run_columnar(paths: list[str], **_: object) -> None:
             text("pain").cast(pl.Int64, strict=False),
             ok=text("exercises").fill_null("").str.contains(r"^([a-z_]+=\d*(;[a-z_]+=\d*)*)?$")
             & text("where").fill_null("").str.contains(r"^([a-z_]+(;[a-z_]+)*)?$")
-            & text("day").fill_null("").is_in(["", "routine", "rest", "flare", "void"]),
+            & text("day").fill_null("").is_in(["", *STORED_DAY_TYPES]),
         )
         .filter("ok", text("recorded_at").is_not_null(), text("date").is_not_null())
         .with_columns(text("path").cast(pl.Categorical))  # the quickest of the ways tried
@@ -320,7 +322,7 @@ def main() -> None:
     results = {}
     for engine in args.engines.split(","):
         runs = []
-        quick = engine in ("scan", "columnar", "records", "parts")
+        quick = engine in QUICK_ENGINES
         for _ in range(max(args.repeat, FLOOR_REPEATS) if quick else args.repeat):
             with tempfile.NamedTemporaryFile(suffix=".json") as out:
                 start = time.perf_counter()
@@ -338,7 +340,7 @@ def main() -> None:
     best = (
         f" (best of {args.repeat})"
         if args.repeat > 1
-        else f" (scan, columnar, records, parts: best of {FLOOR_REPEATS})"
+        else f" ({', '.join(QUICK_ENGINES)}: best of {FLOOR_REPEATS})"
     )
     print(
         f"{'engine':<10} {'run':>9} {'start':>7} {'process':>9} {'peak':>10} {'vs scan':>8}  "
@@ -352,7 +354,8 @@ def main() -> None:
             verdict = {
                 "scan": "(bare read of the text, no validation or analysis)",
                 "columnar": "(polars: shapes checked, latest save per date; no analysis)",
-            }.get(engine, "(the store's CSV reader only: no field checks, no analysis)")
+                "records": "(the store's CSV reader only: no field checks, no analysis)",
+            }[engine]
         else:
             differ = _agree(reference["rows"], result["rows"])
             verdict = "yes" if differ == 0 else f"NO ({differ} numbers differ)"
