@@ -2,13 +2,21 @@
 
 Appending never rewrites the log and, in the usual case, reads only its header: it takes
 the lock (``<log>.lock``), writes the whole row in one ``write``, fsyncs, and notes the
-file's identity, size and change times in ``<log>.appended``. When the file is exactly as
-that note says, its tail is the end of our last complete row. When it is not (a save was
-interrupted, another program or a person changed the file), the whole file is read once
-with the same reader as :func:`read_log` to decide what the new row must follow: a torn
-row is closed off with :data:`TORN_MARKER` so it can never merge with the new row, a
-complete last row without a final newline gets its newline. A failed write or fsync is
-undone (the file is cut back to its old size), so an error always means nothing was saved.
+file's identity, size and change times in ``<log>.appended`` with the bytes of that row.
+When the file is exactly as that note says, its tail is the end of our last complete row.
+When it is not (a save was interrupted, another program or a person changed the file),
+the whole file is read once with the same reader as :func:`read_log` to decide what the
+new row must follow, and the note is made to name the file as it is before anything is
+written: a torn row is closed off with :data:`TORN_MARKER` so it can never merge with the
+new row, a complete last row without a final newline gets its newline. A failed write or
+fsync is undone (the file is cut back to its old size), so an error always means nothing
+was saved.
+
+A save that was not confirmed never becomes a row: whatever follows the last confirmed
+save (the note names the file and holds that save's bytes) and does not end its line is
+an unfinished save, however complete it looks (:func:`_confirmed_end`). Without the
+note, or when the file was saved anew by another program, the rules for hand-edited
+files apply: a complete last row without a final newline is a row.
 
 Reading validates every row and reports each problem as ``path:line:column: message``;
 a broken record (an unclosed or stray quote, a field longer than the csv module's
@@ -69,8 +77,13 @@ UNDECODABLE = "\ufffd"
 TORN_MARKER = "backtrack: unfinished row, a save was interrupted"
 """Written after a torn last row (as one extra field) when the next save starts a line."""
 _MARKER_FIELD = f'"{TORN_MARKER}"'
+FIRST_SAVE_TORN = (
+    "the log's first save was interrupted while writing its header: nothing was saved, "
+    "and the next save completes the file"
+)
 APPENDED_SUFFIX = ".appended"
-"""``<log>.appended`` notes the log as our last append left it (see the module docstring)."""
+"""``<log>.appended`` notes the log as our last write left it, with the bytes of the last
+confirmed save (see the module docstring)."""
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """A ``recorded_at`` later than now by more than this (a wrong clock) is a problem: it
 would outrank every later correction of its date."""
@@ -132,32 +145,95 @@ _NOTE_WIDTH = 128
 on close (its replace-via-truncate safeguard), which cost ~0.4 ms an append."""
 
 
-def _noted_signature(path: Path) -> str | None:
+@dataclass(frozen=True)
+class _Note:
+    """What ``<log>.appended`` says: the log's :func:`_signature` as our last write left
+    it, and ``tail``, the bytes that end there (the row that save wrote)."""
+
+    signature: str
+    device: int
+    inode: int
+    end: int
+    tail: bytes
+
+
+_NOTE_LIMIT = 1 << 20
+"""Bytes of ``<log>.appended`` read at most (a signature and one row)."""
+
+
+def _read_note(path: Path) -> _Note | None:
     try:
-        fd = os.open(_note_path(path), os.O_RDONLY)
+        fd = os.open(_note_path(path), os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
     try:
-        return os.read(fd, _NOTE_WIDTH).decode("ascii").rstrip(" ")
-    except (OSError, UnicodeDecodeError):
+        data = os.read(fd, _NOTE_LIMIT)
+    except OSError:
         return None
     finally:
         os.close(fd)
-
-
-def _note_signature(path: Path, info: os.stat_result) -> None:
-    """Remember the file as our last complete append left it (a cache: when it is lost
-    or stale, the next append reads the whole file once instead)."""
     try:
-        fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT, 0o600)
+        signature = data[:_NOTE_WIDTH].decode("ascii").rstrip(" ")
+        device, inode, size = (int(part) for part in signature.split()[:3])
+        length_text, _, rest = data[_NOTE_WIDTH:].partition(b"\n")
+        length = int(length_text) if length_text else 0
+    except (UnicodeDecodeError, ValueError):
+        return None
+    tail = rest[:length] if 0 <= length <= len(rest) else b""
+    return _Note(signature, device, inode, size, tail)
+
+
+def _note_signature(path: Path, info: os.stat_result, tail: bytes) -> None:
+    """Remember the file as our last write left it, and ``tail``, the bytes that end it
+    (a cache for the append's fast path, and what marks a later unfinished save; when it
+    is lost or stale, the next append reads the whole file once instead)."""
+    try:
+        fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600)
     except OSError:
         return
     try:
-        os.pwrite(fd, _signature(info).encode("ascii").ljust(_NOTE_WIDTH), 0)
+        signature = _signature(info).encode("ascii").ljust(_NOTE_WIDTH)
+        os.pwrite(fd, signature + f"{len(tail)}\n".encode("ascii") + tail, 0)
     except OSError:
         pass
     finally:
         os.close(fd)
+
+
+def _confirmed_end(note: _Note | None, info: os.stat_result, data: bytes) -> int | None:
+    """Where the last save this tracker confirmed ends in ``data`` (the log's bytes), if
+    the file still holds it: what follows it and does not end its line is a save that
+    was never confirmed (torn), whatever it looks like.
+
+    The note must name this very file (device and inode) and the bytes before its end
+    must be the ones it noted; when the file was cut back inside those bytes (the last
+    save is not whole any more), the end is where that save started (only its final
+    newline gone, it is still whole: an editor does that). None when the
+    file is another one now or was changed before that end: then the rules for files
+    edited by hand apply (a last row without a final newline is a row when complete).
+    """
+    if note is None or (note.device, note.inode) != (info.st_dev, info.st_ino):
+        return None
+    start = note.end - len(note.tail)
+    if start < 0:
+        return None
+    if len(data) >= note.end:
+        return note.end if data[start : note.end] == note.tail else None
+    if len(data) > start and note.tail.startswith(data[start:]):
+        if data[start:] + b"\n" == note.tail:  # whole but for its line end: still itself
+            return len(data)
+        return start
+    return None
+
+
+def _unconfirmed_line(data: bytes, end: int | None) -> int | None:
+    """The physical line (1-based, as :func:`read_records` counts) where bytes after
+    the confirmed ``end`` start, or None when nothing follows it."""
+    if end is None or len(data) <= end:
+        return None
+    before = data[:end].decode("utf-8-sig", errors="replace")
+    lines = len(io.StringIO(before, newline="").readlines())
+    return lines + 1 if not before or before.endswith(("\n", "\r")) else lines
 
 
 def _is_row(fields: list[str], header: list[str]) -> bool:
@@ -171,59 +247,96 @@ def _is_row(fields: list[str], header: list[str]) -> bool:
     return True
 
 
-def _torn_tail(scan: RecordScan, header: list[str]) -> BrokenRecord | None:
-    """The broken record the text ends inside (an unclosed quote, with no valid row read
-    after it): a save torn inside a quoted field. Its later lines are its pieces."""
-    last = scan.broken[-1] if scan.broken else None
-    if last is None or not last.unclosed_quote or last.end != scan.line_count:
+def _torn_tail(
+    scan: RecordScan, header: list[str], unconfirmed_from: int | None = None
+) -> BrokenRecord | None:
+    """The broken record the text ends inside (an unclosed quote): a save torn inside a
+    quoted field; its later lines are its pieces. When it starts after the last
+    confirmed save (line ``unconfirmed_from`` on), it is torn whatever its pieces look
+    like; otherwise only when no valid row is read after it (a quote a person left open
+    must not hide the rows they typed after it)."""
+    at_end = [b for b in scan.broken if b.unclosed_quote and b.end == scan.line_count]
+    if not at_end:  # the first: later ones are its pieces, read again after it
         return None
+    last = at_end[0]
+    if unconfirmed_from is not None and last.start >= unconfirmed_from:
+        return last
     for start, fields in zip(scan.starts, scan.records, strict=True):
         if start > last.start and _is_row(fields, header):
             return None
     return last
 
 
-def tail_separator(text: str, header: list[str]) -> str:
+def tail_separator(text: str, header: list[str], unconfirmed_from: int | None = None) -> str:
     """What to write before a new row so that it never merges with what ``text`` (a whole
     log) ends with, decided by the same reader as :func:`read_log`.
 
+    ``unconfirmed_from``: the line where bytes after the last save this tracker
+    confirmed start (see :func:`_confirmed_end`); a last record there that does not end
+    its line is an unfinished save, however complete it looks.
+
     - ``""`` when the text ends with a line break after a complete record;
-    - ``"\\n"`` when its last row is complete but has no final newline (many editors
-      and exporters write that);
+    - ``"\\n"`` when its last row is complete but has no final newline, and is not after
+      the last confirmed save (many editors and exporters write that);
     - when the last row is torn (a save interrupted mid-write): a closing quote if it
       ended inside a quoted field, one field holding :data:`TORN_MARKER` so the
-      fragment can never pass for a complete (shorter) row, and a newline. The torn
-      bytes themselves are kept as they were.
+      fragment can never pass for a complete row (a record whose last field is the
+      marker is torn, whatever its width), and a newline. The torn bytes themselves are
+      kept as they were.
 
     A quote left open earlier in the file, with valid rows read after it, is not closed
     here (that would hide those rows): reading goes on after such a record, and so does
     the new row.
     """
     scan = read_records(text)
-    if _torn_tail(scan, header) is not None:
+    if _torn_tail(scan, header, unconfirmed_from) is not None:
         return f'",{_MARKER_FIELD}\n'
     if text.endswith(("\n", "\r")):
         return ""
     if len(scan.records) <= 1:  # only a header (checked by the caller)
         return "\n"
-    return "\n" if _is_row(scan.records[-1], header) else f",{_MARKER_FIELD}\n"
+    if unconfirmed_from is None and _is_row(scan.records[-1], header):
+        return "\n"
+    return f",{_MARKER_FIELD}\n"
 
 
-def _separator_before_append(fd: int, info: os.stat_result, path: Path, header: list[str]) -> str:
-    """:func:`tail_separator` of the file, read only when it is not as our last append
-    left it (see the module docstring)."""
-    if _noted_signature(path) == _signature(info):
-        return ""
+def _read_all(fd: int, size: int) -> bytes:
     chunks = []
     offset = 0
-    while offset < info.st_size:
+    while offset < size:
         chunk = os.pread(fd, 1 << 20, offset)
         if not chunk:
             break
         chunks.append(chunk)
         offset += len(chunk)
-    text = b"".join(chunks).decode("utf-8-sig", errors="replace")
-    return tail_separator(text, header)
+    return b"".join(chunks)
+
+
+_NOTED_TAIL_BYTES = 256
+"""Bytes of a file's end noted before a write that does not follow our own note."""
+
+
+def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[str], str]:
+    """The log's header, and what to write before the new row: nothing when the file is
+    as our last append left it (its note says so); else the whole file is read once and
+    :func:`tail_separator` decides (the rest of the header when a first save was torn
+    inside it). Then, before anything is written, the note is made to name this file as
+    it is now, so that a save that dies inside its write is known as unfinished."""
+    note = _read_note(path)
+    if info.st_size and note is not None and note.signature == _signature(info):
+        return _read_header(fd, path), ""
+    data = _read_all(fd, info.st_size)
+    end = _confirmed_end(note, info, data)
+    first_line = csv_line(list(COLUMNS)).encode("utf-8")
+    if not data or (end == 0 and first_line.startswith(data)):  # no header, or a torn one
+        text = first_line[len(data) :].decode("utf-8")
+        header = list(COLUMNS)
+    else:
+        header = _read_header(fd, path)
+        decoded = data.decode("utf-8-sig", errors="replace")
+        text = tail_separator(decoded, header, _unconfirmed_line(data, end))
+    _note_signature(path, info, data[-_NOTED_TAIL_BYTES:])
+    return header, text
 
 
 def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> SaveFailedError:
@@ -284,6 +397,10 @@ def append_row(
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise FieldError(name, "text UTF-8 can hold", value) from None
+        if value == TORN_MARKER:
+            raise FieldError(
+                name, "any text but the words backtrack writes after an interrupted save", value
+            )
     if not path.parent.exists():
         _make_private_folders(path.parent)
     lock_path = f"{path}.lock"
@@ -303,14 +420,9 @@ def append_row(
         try:
             info = os.fstat(fd)
             size = info.st_size
-            if size == 0:
-                header = list(COLUMNS)
-                text = csv_line(header)
-            else:
-                header = _read_header(fd, path)
-                text = _separator_before_append(fd, info, path, header)
-            text += row_line(header, row)
-            data = text.encode("utf-8")
+            header, text = _text_before_row(fd, info, path)
+            line = row_line(header, row).encode("utf-8")
+            data = text.encode("utf-8") + line
             try:
                 written = os.write(fd, data)
             except OSError as exc:
@@ -325,7 +437,7 @@ def append_row(
                 raise _undo(
                     fd, size, path, created, f"the disk did not confirm the save ({exc})"
                 ) from exc
-            _note_signature(path, os.fstat(fd))
+            _note_signature(path, os.fstat(fd), line)
         finally:
             os.close(fd)
         if created:
@@ -417,7 +529,7 @@ def _shape_problem(
         )
     if not any(fields):
         return "blank"
-    if fields[-1] == TORN_MARKER and len(fields) != width:
+    if fields[-1] == TORN_MARKER:
         return (
             _column_name(header, max(min(len(fields) - 1, width) - 1, 0)),
             "expected a complete row, found an unfinished one (a save was interrupted "
@@ -932,15 +1044,21 @@ def parse_log_text(
     known_exercises: Collection[str] | None = None,
     undecodable: bool = False,
     now: datetime | None = None,
+    unconfirmed_from: int | None = None,
 ) -> LogData:
     """Validate the text of a log file; see :func:`read_log`.
 
     ``undecodable``: the file was not valid UTF-8 and was decoded with U+FFFD
     replacements; any field holding one is reported as a problem at its line and column.
     ``now``: the time ``recorded_at`` values may not be later than (default: the clock).
+    ``unconfirmed_from``: the line where bytes after the last save this tracker
+    confirmed start (:func:`read_log` finds it from ``<log>.appended``); a last record
+    there that does not end its line is an unfinished save, never a row.
     """
     problems: list[LogProblem] = []
     warnings: list[str] = []
+    if unconfirmed_from == 1 and text and csv_line(list(COLUMNS)).startswith(text):
+        return LogData(path, _empty_entries(), [], [FIRST_SAVE_TORN])
     scan = read_records(text)
     starts, records = scan.starts, scan.records
     if not records:
@@ -960,12 +1078,15 @@ def parse_log_text(
                 f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
                 "in the file and ignored"
             )
-    torn_tail = _torn_tail(scan, header)
+    torn_tail = _torn_tail(scan, header, unconfirmed_from)
     if torn_tail is not None:  # its later lines are pieces of it, not rows of their own
         pieces = sum(start > torn_tail.start for start in starts)
         if pieces:
             starts, records = starts[:-pieces], records[:-pieces]
-    for record in scan.broken:
+    broken = scan.broken
+    if torn_tail is not None:  # what is read again inside it is a piece of it too
+        broken = [record for record in broken if record.start <= torn_tail.start]
+    for record in broken:
         last = record is torn_tail
         problems.append(
             LogProblem(
@@ -978,18 +1099,25 @@ def parse_log_text(
     positions = [header.index(name) for name in COLUMNS]
     width = len(header)
     torn_line = None
-    if len(records) > 1 and not text.endswith(("\n", "\r")) and len(records[-1]) != width:
-        torn_line = starts[-1]  # cut mid-row; a complete last row without a newline is a row
+    if (
+        len(records) > 1
+        and torn_tail is None
+        and not any(record.end == scan.line_count for record in broken)  # reported as such
+        and not text.endswith(("\n", "\r"))
+        and (unconfirmed_from is not None or len(records[-1]) != width)
+    ):  # cut mid-row; a complete last row without a newline is a row unless it is unconfirmed
+        torn_line = starts[-1]
     if (
         torn_line is None
         and not undecodable
-        and not scan.broken
+        and not broken
+        and TORN_MARKER not in text
         and _all_of_width(records[1:], width)
     ):
         rows, lines, blank_lines = records[1:], starts[1:], 0  # the usual case: all whole
     else:
         rows, lines, blank_lines = _rows_of_shape(
-            path, starts, records, torn_line, undecodable, problems, scan.broken
+            path, starts, records, torn_line, undecodable, problems, broken
         )
     columns, field_problems, unknown = _validated_columns(
         path, rows, lines, header, positions, known_exercises, now
@@ -1012,16 +1140,39 @@ def parse_log_text(
 
 
 def parse_log_bytes(
-    data: bytes, path: str, *, known_exercises: Collection[str] | None = None
+    data: bytes,
+    path: str,
+    *,
+    known_exercises: Collection[str] | None = None,
+    confirmed_end: int | None = None,
 ) -> LogData:
     """Validate the bytes of a log file (UTF-8, with or without a BOM), lenient; see
     :func:`read_log`. Bytes that are not UTF-8 are decoded with U+FFFD in their place,
-    and each field holding one is reported at its line and column."""
+    and each field holding one is reported at its line and column. ``confirmed_end``:
+    the byte offset where the last save this tracker confirmed ends
+    (:func:`confirmed_end`), if known."""
     try:
         text, undecodable = data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
         text, undecodable = data.decode("utf-8-sig", errors="replace"), True
-    return parse_log_text(text, path, known_exercises=known_exercises, undecodable=undecodable)
+    return parse_log_text(
+        text,
+        path,
+        known_exercises=known_exercises,
+        undecodable=undecodable,
+        unconfirmed_from=_unconfirmed_line(data, confirmed_end),
+    )
+
+
+def confirmed_end(path: str | os.PathLike[str], data: bytes) -> int | None:
+    """The byte offset in ``data`` (the bytes just read from the log at ``path``) where
+    the last save this tracker confirmed ends, when ``<log>.appended`` names this file
+    and the file still holds that save (see :func:`_confirmed_end`); else None."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return _confirmed_end(_read_note(Path(path)), info, data)
 
 
 def read_log(
@@ -1039,7 +1190,10 @@ def read_log(
     columns in another order (what spreadsheets do on re-save) load unchanged.
     """
     path_text = str(path)
-    log = parse_log_bytes(Path(path).read_bytes(), path_text, known_exercises=known_exercises)
+    data = Path(path).read_bytes()
+    log = parse_log_bytes(
+        data, path_text, known_exercises=known_exercises, confirmed_end=confirmed_end(path, data)
+    )
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         log.warnings.append(

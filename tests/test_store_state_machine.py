@@ -1,26 +1,31 @@
 """The log's promise as a state machine over a real file (issue 11).
 
 Rules do what people and crashes do to a log: our appends (notes with newlines, quotes,
-commas), a save torn at a random byte, a final newline dropped by an editor, a row
-hand-edited into something invalid, the whole file re-saved by a spreadsheet (BOM,
-CRLF, every field quoted). After every step: each save that was acknowledged and not
-torn loads as itself, in order; nothing else loads but rows a person typed; and every
-hand-edited bad row that is still bad is named by a problem at its line.
+commas), a save torn at a random byte or dying inside its write (never a row: issue
+23), a final newline dropped by an editor, a row hand-edited into something invalid,
+the whole file re-saved by a spreadsheet (BOM, CRLF, every field quoted). After every
+step: each save that was acknowledged and not torn loads as itself, in order; nothing
+else loads but rows a person typed or saved; and every hand-edited bad row that is
+still bad is named by a problem at its line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from backtrack import store
 from backtrack.schema import COLUMNS, DAY_TYPES, PAIN_LOCATIONS, Entry
 from backtrack.store import append_entry, read_log
 
@@ -59,6 +64,10 @@ HEALABLE = '2026-11-01T20:00:00+00:00,2026-11-01,4,,routine,,used the 10" roller
 """A bare quote: reported while it is there; a spreadsheet re-save quotes it properly."""
 
 
+class Killed(BaseException):
+    """The process died inside a write."""
+
+
 def _key(entry: Entry) -> tuple:
     row = entry.to_row()
     return (
@@ -95,7 +104,7 @@ class LogMachine(RuleBasedStateMachine):
         self.acknowledged: list[Entry] = []  # saved, and not torn since
         self.last_row: bytes | None = None  # bytes of our last append, while it ends the file
         self.typed: dict[str, str] = {}  # signature -> kind of hand-edited row
-        self.torn = 0
+        self.resaved_over_a_tear = 0  # a spreadsheet re-saved the file over a torn save
         self.tail_torn = False  # the file ends in a torn save (no append since)
         self.counter = 0
 
@@ -122,7 +131,22 @@ class LogMachine(RuleBasedStateMachine):
         keep = int(where * (len(row) - 1))  # 0 .. len-2 bytes: at least the newline is lost
         self.path.write_bytes(data[: len(data) - len(row) + keep])
         self.acknowledged.pop()
-        self.torn += 1
+        self.last_row = None
+        self.tail_torn = True
+
+    @precondition(lambda self: self.path.exists())
+    @rule(entry=saves(), where=st.floats(0, 1, exclude_max=True))
+    def die_inside_a_save(self, entry: Entry, where: float) -> None:
+        """A crash inside a save's write: some of its bytes reach the file, it is never
+        confirmed (nothing after the write runs: no undo, no note)."""
+        real_write = os.write
+
+        def write(fd: int, data: bytes) -> int:
+            real_write(fd, data[: 1 + int(where * (len(data) - 1))])
+            raise Killed
+
+        with mock.patch.object(store.os, "write", write), contextlib.suppress(Killed):
+            append_entry(self.path, entry)
         self.last_row = None
         self.tail_torn = True
 
@@ -169,6 +193,8 @@ class LogMachine(RuleBasedStateMachine):
             return value
 
         out = "".join(",".join(map(cell, record)) + end for record in records)
+        if self.tail_torn:  # the person saves what the spreadsheet shows: their file now
+            self.resaved_over_a_tear += 1
         self.path.write_bytes(("\ufeff" if bom else "").encode() + out.encode())
         for sig, kind in list(self.typed.items()):
             if kind == "bare_quote":
@@ -191,7 +217,9 @@ class LogMachine(RuleBasedStateMachine):
         assert position == len(wanted), (wanted[position], loaded)
         extra = len(loaded) - len(wanted)
         healed = sum(kind == "healed" for kind in self.typed.values())
-        assert 0 <= extra <= healed + self.torn  # only rows a person typed, or a healed tear
+        # only rows a person typed or saved: a tear never becomes a row, unless a
+        # spreadsheet re-saved the file over it (the fragment closed, with no marker)
+        assert 0 <= extra <= healed + self.resaved_over_a_tear
 
         text = self._bytes().decode("utf-8-sig", errors="replace")
         lines = io.StringIO(text, newline="").readlines()
