@@ -492,13 +492,15 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     """One row per patient log in a folder (or fsspec URL), who needs attention first."""
-    from .cohort import log_files, needs_attention, summarise
+    from .cohort import needs_attention, scan_folder, summarise
 
-    paths = log_files(args.folder)
-    if not paths:
+    scan = scan_folder(args.folder)
+    for skipped in scan.skipped:
+        print(f"skipped: {skipped}", file=sys.stderr)
+    if not scan.logs:
         raise UsageError(f"{args.folder}: no *.csv logs in this folder")
     table = needs_attention(
-        summarise(paths, routine_path=args.routine, scheduler=args.scheduler),
+        summarise(scan.logs, routine_path=args.routine, scheduler=args.scheduler),
         today=date.today(),
     )
     for problems in table["problems"]:
