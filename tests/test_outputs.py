@@ -9,6 +9,7 @@ import shutil
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,8 @@ def template(tmp_path_factory):
     log = folder / "log.csv"
     write_demo(log, days=60, seed=4, end=TODAY - timedelta(days=1))
     append_entry(log, Entry(recorded_at=NOW, date=TODAY, pain=3))
-    shutil.copy(
-        Path(__file__).parent.parent / "backtrack" / "default_routine.toml",
-        folder / ROUTINE_FILE_NAME,
-    )
+    routine = resources.files("backtrack").joinpath("default_routine.toml").read_bytes()
+    (folder / ROUTINE_FILE_NAME).write_bytes(routine)
     plan = ["trial", "plan", "--csv", str(log), "--a", "full", "--b", "less"]
     plan += ["--b-without", "wall_squat", "--pairs", "2", "--block-days", "4"]
     plan += ["--washout-days", "1", "--start", PLAN_START.isoformat(), "--seed", "1"]
