@@ -12,6 +12,7 @@ bytes say it is the kind being written (a PDF over a PDF), or with ``force``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -87,6 +88,23 @@ def _head(path: Path) -> bytes | None:
         os.close(fd)
 
 
+def _linked(temporary: str, path: Path) -> bool:
+    """Give ``temporary`` the new name ``path`` if nothing has it (True); False when a
+    file has it, or the file system has no hard links (then it is renamed over)."""
+    if os.path.lexists(path):
+        return False
+    try:
+        os.link(temporary, path, follow_symlinks=False)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            return False
+        raise
+    os.unlink(temporary)
+    return True
+
+
 def check_output(
     path: str | os.PathLike[str], *, kind: OutputKind, force: bool = False, keep: Kept = _NONE_KEPT
 ) -> Path:
@@ -140,7 +158,8 @@ def write_private(
 
     A temporary file in the same folder (``mkstemp`` creates it 0600) is written, fsynced
     and renamed over ``path``: a reader never sees half a file, and a crash leaves the old
-    one.
+    one. A new name is linked, not renamed, so a file that appears there meanwhile is
+    checked, never replaced unchecked.
     """
     path = check_output(path, kind=kind, force=force, keep=keep)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -151,7 +170,9 @@ def write_private(
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o600)
         check_output(path, kind=kind, force=force, keep=keep)
-        os.replace(temporary, path)
+        if not _linked(temporary, path):
+            check_output(path, kind=kind, force=force, keep=keep)
+            os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

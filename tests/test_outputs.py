@@ -298,3 +298,33 @@ def test_a_kept_name_is_refused_before_it_exists(tmp_path):
         with pytest.raises(OutputError, match=what):
             check_output(path, kind=PDF, force=True, keep=kept_files(log))
         assert not path.exists()
+
+
+@pytest.mark.parametrize("appears", [b"my own notes\n", b"%PDF-1.4 another report"])
+def test_a_file_that_appears_after_the_last_check_is_checked_not_replaced(
+    tmp_path, monkeypatch, appears
+):
+    """The race: the name was free at both checks, then a file appeared there."""
+    import backtrack._files as files
+
+    target = tmp_path / "report.pdf"
+    calls = []
+    real = files.check_output
+
+    def check_then_appear(*args, **kwargs):
+        calls.append(1)
+        result = real(*args, **kwargs)
+        if len(calls) == 2:
+            target.write_bytes(appears)
+        return result
+
+    monkeypatch.setattr(files, "check_output", check_then_appear)
+    if appears.startswith(b"%PDF-"):  # the same kind: checked, then replaced
+        write_private(target, b"%PDF-new", kind=PDF)
+        assert target.read_bytes() == b"%PDF-new"
+    else:
+        with pytest.raises(OutputError, match="is not a PDF"):
+            write_private(target, b"%PDF-new", kind=PDF)
+        assert target.read_bytes() == appears
+    assert len(calls) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.pdf"]
