@@ -289,11 +289,29 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kept(args: argparse.Namespace, *, plan: bool = True) -> dict[Path, str]:
+    """What an output command never writes over: the log (``--csv``, else as resolved)
+    and the files kept beside it (the trial plan too, unless ``plan`` is false)."""
+    from .outputs import kept_files
+
+    return kept_files(resolve_log_path(getattr(args, "csv", None)), plan=plan)
+
+
+def _add_force(parser: argparse.ArgumentParser, kind: str) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"replace an existing file that is not {kind} (never the log or its files)",
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import write_demo
 
     try:
-        path = write_demo(args.output, days=args.days, seed=args.seed, end=args.end)
+        path = write_demo(
+            args.output, days=args.days, seed=args.seed, end=args.end, keep=_kept(args)
+        )
     except FileExistsError:
         raise UsageError(
             f"{args.output}: exists already; demo data never overwrites a file"
@@ -361,6 +379,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         baseline=args.baseline,
         name=args.name or "",
         details=args.details,
+        force=args.force,
+        keep=_kept(args),
     )
     print(f"wrote the report to {path}")
     return 0
@@ -388,7 +408,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         timestamp=datetime.now().astimezone(),
         notes=args.notes,
     )
-    where = write_bundle(bundle, args.output)
+    where = write_bundle(bundle, args.output, force=args.force, keep=_kept(args))
     counts = ", ".join(f"{n} x LOINC {code}" for code, n in count_by_code(bundle).items())
     print(f"wrote a FHIR R4B transaction bundle ({counts or 'empty'}) to {where}", file=sys.stderr)
     return 0
@@ -451,7 +471,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         offset = parsed if isinstance(parsed, timezone) else None
         if offset is None:
             raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
-    report = repair_log(args.input, args.output, utc_offset=offset)
+    report = repair_log(args.input, args.output, utc_offset=offset, keep=_kept(args))
     print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
     for change in report.changes:
         print(f"changed: {change}")
@@ -472,13 +492,15 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     """One row per patient log in a folder (or fsspec URL), who needs attention first."""
-    from .cohort import log_files, needs_attention, summarise
+    from .cohort import needs_attention, scan_folder, summarise
 
-    paths = log_files(args.folder)
-    if not paths:
+    scan = scan_folder(args.folder)
+    for skipped in scan.skipped:
+        print(f"skipped: {skipped}", file=sys.stderr)
+    if not scan.logs:
         raise UsageError(f"{args.folder}: no *.csv logs in this folder")
     table = needs_attention(
-        summarise(paths, routine_path=args.routine, scheduler=args.scheduler),
+        summarise(scan.logs, routine_path=args.routine, scheduler=args.scheduler),
         today=date.today(),
     )
     for problems in table["problems"]:
@@ -517,7 +539,9 @@ def cmd_remind(args: argparse.Namespace) -> int:
         if args.output == "-":
             sys.stdout.write(remind.calendar(at, start=today))
             return 0
-        path = remind.write_calendar(args.output, at, start=today)
+        path = remind.write_calendar(
+            args.output, at, start=today, force=args.force, keep=_kept(args)
+        )
         print(
             f"Wrote {path}: a daily reminder at {at:%H:%M} your local time, 10 minutes long. "
             "Import it into your calendar; importing a newer file replaces it (same UID)."
@@ -560,7 +584,8 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
         b_routine=args.b_routine,
         routine=routine,
     )
-    path = write_plan(trial_path(log_path, args.trial), plan, replace=args.replace)
+    path = trial_path(log_path, args.trial)
+    path = write_plan(path, plan, replace=args.replace, keep=_kept(args, plan=False))
     mde = None
     if log_path.exists():
         entries = load_log(log_path, routine=routine, strict=False).entries
@@ -654,7 +679,7 @@ def cmd_trial_report(args: argparse.Namespace) -> int:
     from .trial_report import write_trial_pdf
 
     result, log = _trial_result(args)
-    path = write_trial_pdf(args.output, result, log.entries)
+    path = write_trial_pdf(args.output, result, log.entries, force=args.force, keep=_kept(args))
     print(f"wrote the trial report to {path}")
     return 0
 
@@ -666,7 +691,7 @@ def cmd_trial_stop(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UsageError(f"{path}: no trial planned")
     day = args.date or date.today()
-    stop_trial(path, day)
+    stop_trial(path, day, keep=_kept(args, plan=False))
     print(f"stopped the trial on {day.isoformat()}; the result says it stopped early")
     return 0
 
@@ -766,6 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="a one-page PDF report to take to the clinic")
     report.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    _add_force(report, "a PDF")
     report.add_argument("--name", help="the name printed at the top (optional)")
     report.add_argument(
         "--details", action="store_true", help="add a second page (analysis in words, more charts)"
@@ -778,6 +804,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fhir", action="store_true", required=True, help="FHIR R4B JSON (the only format)"
     )
     export.add_argument("-o", "--output", required=True, help="the bundle file ('-': stdout)")
+    _add_force(export, "JSON")
     export.add_argument(
         "--patient",
         help="FHIR reference of the patient, e.g. Patient/123 or an absolute URL ending in "
@@ -867,6 +894,7 @@ def build_parser() -> argparse.ArgumentParser:
     remind.add_argument(
         "-o", "--output", default="backtrack.ics", help="the .ics file to write ('-': stdout)"
     )
+    _add_force(remind, "a calendar")
     remind.add_argument("--at", default="20:00", help="time of day, HH:MM (default 20:00)")
     remind.add_argument(
         "--if-not-logged",
@@ -901,6 +929,7 @@ def build_parser() -> argparse.ArgumentParser:
     result.set_defaults(handler=cmd_trial_result)
     trial_pdf = trial_sub.add_parser("report", help="a one-page PDF of the trial")
     trial_pdf.add_argument("-o", "--output", required=True, help="the PDF file to write")
+    _add_force(trial_pdf, "a PDF")
     trial_pdf.set_defaults(handler=cmd_trial_report)
     stop = trial_sub.add_parser("stop", help="end the trial early (reported as such)")
     stop.add_argument("--date", type=_date, help="the trial's last day (default today)")

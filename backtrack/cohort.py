@@ -33,10 +33,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import stat
 import tomllib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,23 +88,93 @@ def _local(path: str) -> str | None:
     return None
 
 
-def log_files(folder: str | os.PathLike[str]) -> list[str]:
+@dataclass(frozen=True)
+class Skipped:
+    """A ``*.csv`` entry of the folder that is not read, and why (never its content)."""
+
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
+
+
+@dataclass
+class FolderScan:
+    """The logs of a cohort folder (sorted by name) and every ``*.csv`` entry skipped."""
+
+    logs: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+_NOT_A_FILE = {
+    stat.S_ISDIR: "a folder, not a log",
+    stat.S_ISFIFO: "a FIFO (named pipe), not a log file",
+    stat.S_ISCHR: "a device, not a log file",
+    stat.S_ISBLK: "a device, not a log file",
+    stat.S_ISSOCK: "a socket, not a log file",
+}
+
+
+def _skip_reason(entry: Path, inside: str) -> str | None:
+    """Why the entry ``entry`` of the folder ``inside`` (resolved) is not read, or None."""
+    if entry.is_symlink():
+        target = os.path.realpath(entry)
+        if os.path.commonpath([inside, target]) != inside:
+            return "a link to a file outside the folder: not read"
+        if not os.path.lexists(target):
+            return "a link to nothing (dangling)"
+    try:
+        info = os.stat(entry)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    for test, what in _NOT_A_FILE.items():
+        if test(info.st_mode):
+            return what
+    try:
+        os.close(os.open(entry, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return None
+
+
+def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
     """The ``*.csv`` logs directly inside ``folder`` (a path or an fsspec URL such as
-    ``file:///srv/logs`` or ``s3://bucket/logs``), sorted by name: local paths for a
-    local folder, URLs otherwise."""
+    ``file:///srv/logs`` or ``s3://bucket/logs``): local paths for a local folder, URLs
+    otherwise. A local link is followed only to a file inside the folder; each entry
+    not read (a link out of the folder or to nothing, a folder or a FIFO named ``*.csv``,
+    an unreadable file) is named in ``skipped``."""
     text = os.fspath(folder)
     local = _local(text)
+    scan = FolderScan()
     if local is not None:
         if not Path(local).is_dir():
             raise FieldError("folder", "a folder of patient logs (*.csv)", text)
-        return sorted(str(p) for p in Path(local).glob("*.csv") if p.is_file())
+        inside = os.path.realpath(local)
+        for entry in sorted(Path(local).glob("*.csv")):
+            reason = _skip_reason(entry, inside)
+            if reason is None:
+                scan.logs.append(str(entry))
+            else:
+                scan.skipped.append(Skipped(entry.name, reason))
+        return scan
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(text)
     if not fs.isdir(root):
         raise FieldError("folder", "a folder of patient logs (*.csv)", text)
-    found = sorted(p for p in fs.glob(root.rstrip("/") + "/*.csv") if fs.isfile(p))
-    return [fs.unstrip_protocol(p) for p in found]
+    for entry in sorted(fs.glob(root.rstrip("/") + "/*.csv")):
+        if fs.isfile(entry):
+            scan.logs.append(fs.unstrip_protocol(entry))
+        else:
+            reason = "a folder, not a log" if fs.isdir(entry) else "not a file"
+            scan.skipped.append(Skipped(entry.rsplit("/", 1)[-1], reason))
+    return scan
+
+
+def log_files(folder: str | os.PathLike[str]) -> list[str]:
+    """The logs :func:`scan_folder` finds (what it skips is not listed: see there)."""
+    return scan_folder(folder).logs
 
 
 def routine_for(path: str, routine_path: str | os.PathLike[str] | None = None) -> Routine:

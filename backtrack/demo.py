@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import Kept, OutputKind, check_output
 from .errors import FieldError
 from .routine import Routine, default_routine
 from .schema import COLUMNS, Entry, csv_line
@@ -152,14 +153,26 @@ def to_csv_text(entries: list[Entry]) -> str:
     return csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
 
 
+DEMO_LOG = OutputKind("a demo log")
+"""What ``demo`` writes: only ever a new file."""
+
+
 def write_demo(
-    path: str | os.PathLike[str], days: int = 120, seed: int = 1, **kwargs: Any
+    path: str | os.PathLike[str],
+    days: int = 120,
+    seed: int = 1,
+    *,
+    keep: Kept | None = None,
+    **kwargs: Any,
 ) -> Path:
-    """Write a demo log to a new file (mode 0600). Refuses to overwrite any file."""
+    """Write a demo log to a new file (mode 0600; missing folders are made 0700).
+    Refuses to overwrite any file, and a new name in ``keep``
+    (:func:`backtrack._files.check_output`)."""
     path = Path(path)
     text = to_csv_text(generate(days, seed, **kwargs))
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True)
+    check_output(path, kind=DEMO_LOG, keep=keep or {})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)

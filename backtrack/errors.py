@@ -41,6 +41,15 @@ class LogProblem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
+class OutputError(FieldError):
+    """An output file was refused (the log, a device, another kind of file, ...): nothing
+    was written and the target is as it was. ``field`` is the target path."""
+
+    def __init__(self, path: str, expected: str, found: str) -> None:
+        super().__init__(path, expected, found)
+        self.args = (f"{path}: {found}; expected {expected}; nothing was written",)
+
+
 class LogFormatError(ValueError):
     """A log file has rows that do not follow the schema.
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._files import CALENDAR, Kept, write_private
 from .errors import InputError
 from .schema import VOID
 
@@ -100,11 +101,19 @@ def calendar(at: time, *, start: date, now: datetime | None = None) -> str:
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-def write_calendar(path: str | os.PathLike[str], at: time, *, start: date) -> Path:
-    """Write :func:`calendar` to ``path`` (``-`` is not handled here); returns the path."""
-    target = Path(path)
-    target.write_bytes(calendar(at, start=start).encode("utf-8"))
-    return target
+def write_calendar(
+    path: str | os.PathLike[str],
+    at: time,
+    *,
+    start: date,
+    force: bool = False,
+    keep: Kept | None = None,
+) -> Path:
+    """Write :func:`calendar` to ``path`` (``-`` is not handled here) whole, 0600;
+    ``keep`` is never replaced, a file that is not a calendar only with ``force``
+    (:func:`backtrack._files.check_output`). Returns the path."""
+    data = calendar(at, start=start).encode("utf-8")
+    return write_private(path, data, kind=CALENDAR, force=force, keep=keep or {})
 
 
 def logged_on(entries: pd.DataFrame, day: date) -> bool:

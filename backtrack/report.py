@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from . import metrics, plots, stats
-from ._files import write_private
+from ._files import PDF, Kept, check_output, write_private
 from .errors import FieldError
 from .overview import Summary, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
@@ -647,10 +647,16 @@ def write_report(
     name: str = "",
     today: date | None = None,
     details: bool = False,
+    force: bool = False,
+    keep: Kept | None = None,
 ) -> Path | BinaryIO:
     """Write the report PDF for ``log`` to ``path`` (or a binary file object): one A4
     page, plus the detail page(s) with ``details`` (and enough data). A file is written
-    whole and readable by its owner only (0600). Returns the target."""
+    whole and readable by its owner only (0600), through :func:`._files.write_private`
+    (``keep`` is never replaced; another kind of file only with ``force``). Returns the
+    target."""
+    if isinstance(path, (str, os.PathLike)):  # refused before the pages are drawn
+        check_output(path, kind=PDF, force=force, keep=keep or {})
     data = report_data(
         log, routine=routine, since=since, baseline=baseline, name=name, today=today
     )
@@ -664,7 +670,8 @@ def write_report(
             for fig in pages:
                 pdf.savefig(fig)
     if isinstance(path, (str, os.PathLike)):
-        return write_private(path, buffer.getvalue())  # health data: 0600, written whole
+        # health data: 0600, written whole, never over the log or another kind of file
+        return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})
     return path
 
 

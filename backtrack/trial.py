@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._files import Kept, OutputKind, check_output, write_private
 from .errors import TrialPlanError
 from .routine import Pause, Routine, load_routine_file
 from .schema import exercise_pairs, parse_date
@@ -53,6 +54,9 @@ from .stats import t_cdf, t_quantile
 from .store import latest_per_date
 
 TRIAL_FILE_NAME = "trial.toml"
+_PLAN_FIRST_LINE = "# backtrack self-trial plan: randomised pairs of blocks (see docs/analysis.md)"
+PLAN_KIND = OutputKind("a self-trial plan", (_PLAN_FIRST_LINE.encode(),))
+"""A plan file, known by its first line: what ``trial plan`` may replace."""
 MAX_PAIRS = 20
 """2**20 schedules: the exact test stays quick, and no home trial needs more."""
 MIN_RATED_DAYS = 2
@@ -262,7 +266,7 @@ def plan_toml(plan: TrialPlan) -> str:
     """The plan as TOML: the settings, the seed, and the drawn blocks (checked against
     the seed on load, so an edited schedule is refused)."""
     lines = [
-        "# backtrack self-trial plan: randomised pairs of blocks (see docs/analysis.md)",
+        _PLAN_FIRST_LINE,
         "# The blocks below are drawn from the seed; editing them by hand is refused.",
     ]
     settings: dict[str, object] = {
@@ -292,12 +296,19 @@ def plan_toml(plan: TrialPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_plan(path: str | os.PathLike[str], plan: TrialPlan, *, replace: bool = False) -> Path:
+def write_plan(
+    path: str | os.PathLike[str],
+    plan: TrialPlan,
+    *,
+    replace: bool = False,
+    keep: Kept | None = None,
+) -> Path:
     """Write the plan file (0600). Refuses to replace a plan whose trial has begun and is
-    not over (``replace`` to start over); never touches the log."""
-    from ._files import write_private
-
+    not over, or a file that is not a plan (``replace`` to start over), and always
+    ``keep`` (the log and its files: :func:`backtrack._files.check_output`)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output(path, kind=PLAN_KIND, force=True, keep=keep or {})  # before reading it
     if path.exists() and not replace:
         try:
             current = load_plan(path)
@@ -311,8 +322,8 @@ def write_plan(path: str | os.PathLike[str], plan: TrialPlan, *, replace: bool =
                 "no running trial (give --replace to start a new one)",
                 "a trial planned already" if current else "a plan file that cannot be read",
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write_private(path, plan_toml(plan).encode("utf-8"))
+    data = plan_toml(plan).encode("utf-8")
+    return write_private(path, data, kind=PLAN_KIND, force=replace, keep=keep or {})
 
 
 def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> TrialPlan:
@@ -405,10 +416,10 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
     return plan
 
 
-def stop_trial(path: str | os.PathLike[str], day: date) -> TrialPlan:
-    """Record that the trial ended early on ``day`` (its last day); the result says so."""
-    from ._files import write_private
-
+def stop_trial(path: str | os.PathLike[str], day: date, *, keep: Kept | None = None) -> TrialPlan:
+    """Record that the trial ended early on ``day`` (its last day); the result says so.
+    The plan file is replaced whole, never ``keep``."""
+    check_output(path, kind=PLAN_KIND, force=True, keep=keep or {})  # before reading it
     plan = load_plan(path)
     if plan.stopped is not None:
         raise TrialPlanError(str(path), "stopped", "a running trial", plan.stopped.isoformat())
@@ -420,7 +431,7 @@ def stop_trial(path: str | os.PathLike[str], day: date) -> TrialPlan:
             day.isoformat(),
         )
     stopped = dataclasses.replace(plan, stopped=day)
-    write_private(path, plan_toml(stopped).encode("utf-8"))
+    write_private(path, plan_toml(stopped).encode("utf-8"), kind=PLAN_KIND, keep=keep or {})
     return stopped
 
 

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ._files import write_private
+from ._files import PDF, Kept, check_output, write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
 
@@ -212,14 +212,21 @@ def trial_figure(result: TrialResult, entries: pd.DataFrame) -> Figure:
 
 
 def write_trial_pdf(
-    path: str | os.PathLike[str], result: TrialResult, entries: pd.DataFrame
+    path: str | os.PathLike[str],
+    result: TrialResult,
+    entries: pd.DataFrame,
+    *,
+    force: bool = False,
+    keep: Kept | None = None,
 ) -> Path:
-    """Write the one-page trial report PDF for ``result`` (0600, written whole)."""
+    """Write the one-page trial report PDF for ``result`` (0600, written whole; ``keep``
+    is never replaced, another kind of file only with ``force``)."""
+    check_output(path, kind=PDF, force=force, keep=keep or {})  # before the page is drawn
     buffer = io.BytesIO()
     metadata = {"Title": "backtrack self-trial report", "Creator": "backtrack"}
     with matplotlib.rc_context({"font.size": 8}), PdfPages(buffer, metadata=metadata) as pdf:
         pdf.savefig(trial_figure(result, entries))
-    return write_private(path, buffer.getvalue())
+    return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})
 
 
 def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:

@@ -123,7 +123,7 @@ def test_demo_is_deterministic_and_never_overwrites(capsys, tmp_path):
     )
     assert a.read_bytes() == b.read_bytes()
     code, _, err = run(capsys, "demo", "-o", str(a))
-    assert code == 2 and "never overwrites" in err
+    assert code == 2 and "exists already (nothing is overwritten)" in err
     log = read_log(a)
     assert log.entries["date"].max() == __import__("pandas").Timestamp("2026-10-01")
     assert oct(os.stat(a).st_mode & 0o777) == "0o600"

@@ -6,13 +6,18 @@ import csv
 import io
 import json
 import math
+import multiprocessing
+import os
+import shutil
+import tempfile
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from backtrack.cli import main
-from backtrack.cohort import LOW_ADHERENCE, log_files, needs_attention, summarise
+from backtrack.cohort import LOW_ADHERENCE, log_files, needs_attention, scan_folder, summarise
 from backtrack.demo import DEMO_TZ, generate, to_csv_text, write_demo
 from backtrack.overview import summary
 from backtrack.schema import Entry, csv_line
@@ -351,3 +356,84 @@ def _default():
     from backtrack.routine import default_routine
 
     return default_routine()
+
+
+SECRET = "root:x:0:0:a first line that must never be printed"
+
+
+def _entries(folder, outside):
+    """Every kind of ``*.csv`` entry a folder can hold → the skip reason (None: read)."""
+    write_demo(folder / "good.csv", days=20, seed=3, end=END)
+    (outside / "passwd").write_text(SECRET + "\n", encoding="utf-8")
+    (outside / "dir").mkdir()
+    made = {
+        "good.csv": None,
+        "inside_link.csv": None,  # a link to a log inside the folder is read
+        "out_link.csv": "a link to a file outside the folder: not read",
+        "out_dir_link.csv": "a link to a file outside the folder: not read",
+        "out_dangling.csv": "a link to a file outside the folder: not read",
+        "dangling.csv": "a link to nothing (dangling)",
+        "folder.csv": "a folder, not a log",
+        "fifo.csv": "a FIFO (named pipe), not a log file",
+        "fifo_link.csv": "a FIFO (named pipe), not a log file",
+        "loop.csv": "cannot be read (Too many levels of symbolic links)",
+    }
+    (folder / "inside_link.csv").symlink_to("good.csv")
+    (folder / "out_link.csv").symlink_to(outside / "passwd")
+    (folder / "out_dir_link.csv").symlink_to(outside / "dir")
+    (folder / "out_dangling.csv").symlink_to(outside / "gone")
+    (folder / "dangling.csv").symlink_to(folder / "gone.txt")
+    (folder / "folder.csv").mkdir()
+    os.mkfifo(folder / "fifo.csv")
+    (folder / "fifo_link.csv").symlink_to("fifo.csv")
+    (folder / "loop.csv").symlink_to("loop.csv")
+    return made
+
+
+def test_the_cohort_stays_in_its_folder_and_names_every_entry_it_skips(tmp_path, capsys):
+    folder, outside = tmp_path / "clinic", tmp_path / "elsewhere"
+    folder.mkdir()
+    outside.mkdir()
+    made = _entries(folder, outside)
+    scan = scan_folder(folder)
+    assert scan.logs == [str(folder / n) for n in sorted(made) if made[n] is None]
+    assert {s.name: s.reason for s in scan.skipped} == {
+        n: why for n, why in made.items() if why is not None
+    }
+    assert main(["cohort", str(folder)]) == 0
+    out, err = capsys.readouterr()
+    for name, why in made.items():
+        if why is not None:
+            assert f"skipped: {name}: {why}\n" in err
+    assert "root:x" not in out + err and str(outside) not in out + err
+
+
+def test_an_unreadable_log_is_named_not_dropped(tmp_path):
+    """Run as a user who cannot read one file (root drops to nobody in a child process)."""
+    folder = Path(tempfile.mkdtemp(prefix="cohort-"))  # not under the 0700 pytest folder
+    try:
+        os.chmod(folder, 0o755)
+        write_demo(folder / "good.csv", days=20, seed=3, end=END)
+        os.chmod(folder / "good.csv", 0o644)
+        write_demo(folder / "locked.csv", days=20, seed=4, end=END)
+        os.chmod(folder / "locked.csv", 0o000)
+        receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+        child = multiprocessing.get_context("fork").Process(
+            target=_scan_unprivileged, args=(folder, send)
+        )
+        child.start()
+        send.close()
+        logs, skipped = receive.recv()
+        child.join()
+        assert logs == [str(folder / "good.csv")]
+        assert skipped == ["locked.csv: cannot be read (Permission denied)"]
+    finally:
+        shutil.rmtree(folder)
+
+
+def _scan_unprivileged(folder, send) -> None:
+    if os.geteuid() == 0:
+        os.setgid(65534)
+        os.setuid(65534)
+    scan = scan_folder(folder)
+    send.send((scan.logs, [str(s) for s in scan.skipped]))

@@ -164,7 +164,7 @@ def test_unreadable_rows_are_left_out_and_named(tmp_path, original, capsys):
 
 def test_repair_refuses_to_overwrite(tmp_path, original, capsys):
     assert main(["repair", str(original), "-o", str(original)]) == 2
-    assert "not the log being repaired" in capsys.readouterr().err
+    assert "is the log being repaired" in capsys.readouterr().err
     other = tmp_path / "exists.csv"
     other.write_text("x", encoding="utf-8")
     assert main(["repair", str(original), "-o", str(other)]) == 2

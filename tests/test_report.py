@@ -198,9 +198,10 @@ def test_demo_report_is_labelled(tmp_path):
 
 
 def test_report_file_is_private_and_replaces_whole(demo_csv, tmp_path):
-    """A report holds health data: 0600, and an existing file is replaced, never half-written."""
+    """A report holds health data: 0600, and an existing report is replaced, never
+    half-written (another kind of file is not: tests/test_outputs.py)."""
     out = tmp_path / "report.pdf"
-    out.write_bytes(b"old")
+    out.write_bytes(b"%PDF-1.4 an older report")
     os.chmod(out, 0o644)
     assert main(["report", "-o", str(out), "--csv", str(demo_csv)]) == 0
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600

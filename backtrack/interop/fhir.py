@@ -54,7 +54,7 @@ import pandas as pd
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.observation import Observation
 
-from .._files import write_private
+from .._files import JSON, Kept, write_private
 from ..errors import FieldError
 from ..routine import Routine
 from ..schema import parse_exercises
@@ -352,17 +352,27 @@ def bundle_json(bundle: Bundle) -> str:
     return bundle.model_dump_json(indent=2) + "\n"
 
 
-def write_bundle(bundle: Bundle, output: str | os.PathLike[str]) -> str:
+def write_bundle(
+    bundle: Bundle,
+    output: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    keep: Kept | None = None,
+) -> str:
     """Write the Bundle as JSON to ``output`` (``-``: standard output).
 
     A file is written whole (temporary file, fsync, rename) and readable by the owner
-    only (0600): it holds health data. Returns where it went.
+    only (0600): it holds health data. ``keep`` is never replaced, an existing file that
+    is not JSON only with ``force`` (:func:`backtrack._files.check_output`). Returns
+    where it went.
     """
     text = bundle_json(bundle)
     if str(output) == "-":
         sys.stdout.write(text)
         return "<stdout>"
-    return str(write_private(output, text.encode("utf-8")))
+    return str(
+        write_private(output, text.encode("utf-8"), kind=JSON, force=force, keep=keep or {})
+    )
 
 
 def count_by_code(bundle: Bundle) -> dict[str, int]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .._files import write_private
+from .._files import Kept, OutputKind, check_output, write_private
 from ..errors import FieldError, InputError
 from ..schema import (
     COLUMNS,
@@ -37,6 +37,8 @@ from ..schema import (
 )
 from ..store import row_line
 
+REPAIRED = OutputKind("a repaired log")
+"""What ``repair`` writes: only ever a new file."""
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 _DMY_DOT = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})\Z", re.ASCII)
 _SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\Z", re.ASCII)
@@ -295,18 +297,16 @@ def repair_log(
     output: str | os.PathLike[str],
     *,
     utc_offset: timezone | None = None,
+    keep: Kept | None = None,
 ) -> RepairReport:
     """Read the log at ``source`` in whatever dialect a spreadsheet saved it, write a
     valid log to ``output`` (whole, 0600) and return the report. ``source`` is only
-    read. Refuses (:class:`InputError`) an ``output`` that is ``source`` or exists, and
-    a file whose header is not the log's columns in any of the dialects."""
+    read. Refuses (:class:`OutputError`) an ``output`` that exists, is ``source`` or is in
+    ``keep`` (:func:`backtrack._files.check_output`), and (:class:`InputError`) a file
+    whose header is not the log's columns in any of the dialects."""
     source, output = Path(source), Path(output)
-    if output.exists() and (source.exists() and output.samefile(source)):
-        raise InputError("-o", "a new file, not the log being repaired", str(output))
-    if output.exists():
-        raise InputError(
-            "-o", "a file that does not exist yet (nothing is overwritten)", str(output)
-        )
+    kept = {**(keep or {}), source: "the log being repaired"}
+    check_output(output, kind=REPAIRED, keep=kept)
     report = RepairReport(str(source), str(output))
     text = _decode(source.read_bytes(), report)
     if "\r\n" in text:
@@ -384,5 +384,5 @@ def repair_log(
                 )
             )
         seen[key] = line
-    write_private(output, "".join(lines).encode("utf-8"))
+    write_private(output, "".join(lines).encode("utf-8"), kind=REPAIRED, keep=kept)
     return report

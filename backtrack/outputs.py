@@ -1,0 +1,34 @@
+"""The files no output command replaces: the log and what backtrack keeps beside it.
+
+Every command that writes a file (``report``, ``trial report``, ``export``, ``remind
+--ics``, ``repair``, ``trial plan``/``stop``) passes :func:`kept_files` to
+:func:`backtrack._files.write_private`, which refuses them even with ``--force``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .routine import ROUTINE_FILE_NAME
+from .store import APPENDED_SUFFIX
+from .trial import TRIAL_FILE_NAME
+
+LOCK_SUFFIX = ".lock"
+"""``<log>.lock``, the lock :func:`backtrack.store.append_row` takes (store.py builds the
+name inline; a test checks that this is the file it creates)."""
+
+
+def kept_files(log_path: str | os.PathLike[str], *, plan: bool = True) -> dict[Path, str]:
+    """The log, its lock and append note, the routine and (``plan``; the trial commands
+    write it) the trial plan beside it, each with what it is (for the refusal's message)."""
+    log = Path(log_path)
+    kept = {
+        log: "the log",
+        Path(f"{log}{LOCK_SUFFIX}"): "the log's lock file",
+        Path(f"{log}{APPENDED_SUFFIX}"): "the log's append note",
+        log.with_name(ROUTINE_FILE_NAME): "the routine beside the log",
+    }
+    if plan:
+        kept[log.with_name(TRIAL_FILE_NAME)] = "the self-trial plan beside the log"
+    return kept
