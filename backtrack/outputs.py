@@ -11,12 +11,8 @@ import os
 from pathlib import Path
 
 from .routine import ROUTINE_FILE_NAME
-from .store import APPENDED_SUFFIX
+from .store import APPENDED_SUFFIX, LOCK_SUFFIX
 from .trial import TRIAL_FILE_NAME
-
-LOCK_SUFFIX = ".lock"
-"""``<log>.lock``, the lock :func:`backtrack.store.append_row` takes (store.py builds the
-name inline; a test checks that this is the file it creates)."""
 
 
 def kept_files(log_path: str | os.PathLike[str], *, plan: bool = True) -> dict[Path, str]:

@@ -81,6 +81,8 @@ FIRST_SAVE_TORN = (
     "the log's first save was interrupted while writing its header: nothing was saved, "
     "and the next save completes the file"
 )
+LOCK_SUFFIX = ".lock"
+"""``<log>.lock``, the lock every append takes."""
 APPENDED_SUFFIX = ".appended"
 """``<log>.appended`` notes the log as our last write left it, with the bytes of the last
 confirmed save (see the module docstring)."""
@@ -403,7 +405,7 @@ def append_row(
             )
     if not path.parent.exists():
         _make_private_folders(path.parent)
-    lock_path = f"{path}.lock"
+    lock_path = f"{path}{LOCK_SUFFIX}"
     _check_lock_folder(lock_path)
     lock = FileLock(lock_path, timeout=timeout, mode=0o600)
     try:

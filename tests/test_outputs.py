@@ -20,10 +20,10 @@ from backtrack._files import CALENDAR, JSON, PDF, OutputKind, check_output, writ
 from backtrack.cli import main
 from backtrack.demo import write_demo
 from backtrack.errors import OutputError
-from backtrack.outputs import LOCK_SUFFIX, kept_files
+from backtrack.outputs import kept_files
 from backtrack.routine import ROUTINE_FILE_NAME
 from backtrack.schema import COLUMNS, Entry, csv_line
-from backtrack.store import APPENDED_SUFFIX, append_entry
+from backtrack.store import APPENDED_SUFFIX, LOCK_SUFFIX, append_entry
 from backtrack.trial import TRIAL_FILE_NAME
 
 TODAY = date.today()
