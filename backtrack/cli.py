@@ -451,7 +451,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
         offset = parsed if isinstance(parsed, timezone) else None
         if offset is None:
             raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
-    report = repair_log(args.input, args.output, utc_offset=offset)
+    report = repair_log(args.input, args.output, utc_offset=offset, date_order=args.date_order)
     print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
     for change in report.changes:
         print(f"changed: {change}")
@@ -839,6 +839,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="+HH:MM",
         help="offset for times without one (default: this computer's time zone on that date)",
     )
+    repair.add_argument(
+        "--date-order",
+        metavar="dmy|mdy",
+        help="how '/' dates read (d/m/yyyy or m/d/yyyy) when the file's dates do not show it",
+    )
     repair.set_defaults(handler=cmd_repair)
 
     cohort = sub.add_parser("cohort", help="one row per patient log in a folder (clinic view)")
@@ -943,12 +948,27 @@ def _users_fault(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
 
 
+_OFFSET_VALUE = re.compile(r"[+-]\d{2}:?\d{2}\Z", re.ASCII)
+
+
+def _offset_values_joined(argv: Sequence[str]) -> list[str]:
+    """``--utc-offset -05:00`` as ``--utc-offset=-05:00``: argparse takes a value that
+    starts with ``-`` (and is not a plain negative number) for an option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] == "--utc-offset" and _OFFSET_VALUE.match(arg):
+            joined[-1] = f"--utc-offset={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code: 2 for input the user can fix (message on
     stderr), 1 with a traceback for anything else (a bug)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_offset_values_joined(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     try:
