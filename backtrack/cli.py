@@ -451,7 +451,17 @@ def cmd_repair(args: argparse.Namespace) -> int:
         offset = parsed if isinstance(parsed, timezone) else None
         if offset is None:
             raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
-    report = repair_log(args.input, args.output, utc_offset=offset, date_order=args.date_order)
+    if args.output is None and not args.check:
+        raise UsageError(
+            "repair: give -o FIXED.csv for the repaired copy, or --check to print the "
+            "report and write nothing"
+        )
+    report = repair_log(
+        args.input,
+        None if args.check else args.output,
+        utc_offset=offset,
+        date_order=args.date_order,
+    )
     print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
     for change in report.changes:
         print(f"changed: {change}")
@@ -460,12 +470,21 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print(f"cannot be recovered: {where}: {loss.column}: {loss.found!r}: {loss.why}")
     for line, reason in report.left_out:
         print(f"left out: line {line}: {reason} (it stays in {report.source})")
+    counts = (
+        f"{len(report.changes)} change(s), {len(report.unrecoverable)} thing(s) that cannot "
+        f"be recovered, {len(report.left_out)} row(s) left out"
+    )
+    if args.check:
+        print(
+            f"would write {report.rows} row(s); {counts}; nothing was written (--check), "
+            f"{report.source} was not changed"
+        )
+        return 1 if report.left_out else 0
     log = load_log(report.output, strict=False)
     state = "passes validate" if not log.problems else f"{len(log.problems)} problem(s) left"
     print(
-        f"wrote {report.rows} row(s) to {report.output} ({state}); {len(report.changes)} "
-        f"change(s), {len(report.unrecoverable)} thing(s) that cannot be recovered, "
-        f"{len(report.left_out)} row(s) left out; {report.source} was not changed"
+        f"wrote {report.rows} row(s) to {report.output} ({state}); {counts}; "
+        f"{report.source} was not changed"
     )
     return 1 if report.left_out or log.problems else 0
 
@@ -833,7 +852,10 @@ def build_parser() -> argparse.ArgumentParser:
         "repair", help="a valid copy of a log a spreadsheet re-saved (';', decimal commas, ...)"
     )
     repair.add_argument("input", help="the log as the spreadsheet saved it (only read)")
-    repair.add_argument("-o", "--output", required=True, help="the new file to write")
+    repair.add_argument("-o", "--output", help="the new file to write")
+    repair.add_argument(
+        "--check", action="store_true", help="print the report only; write nothing"
+    )
     repair.add_argument(
         "--utc-offset",
         metavar="+HH:MM",

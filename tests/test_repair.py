@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -267,7 +267,8 @@ def _cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
 
 
 def _rows(path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"), newline="")))
+    """The rows as written (bytes decoded: read_text would turn a note's CRLF into LF)."""
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline="")))
 
 
 def test_issue25_pain_written_7_comma_0_is_repaired_and_said(tmp_path):
@@ -444,3 +445,113 @@ def test_slash_dates_are_read_in_the_one_order_they_allow_or_refused(
     assert [r["date"] for r in rows] == [d.isoformat() for d in days]
     assert [r["recorded_at"][:10] for r in rows] == [d.isoformat() for d in days]
     assert [r["note"] for r in rows] == [n for n, _ in zip(notes, days, strict=False)]
+
+
+def _legacy_save(path, notes: list[str], encoding: str, *, crlf: bool = True) -> None:
+    """What a spreadsheet's 'CSV' save in a legacy encoding writes: each character the
+    encoding lacks becomes '?' (Python's errors='replace' does the same)."""
+    end = "\r\n" if crlf else "\n"
+    lines = [
+        f'{d + 1}.11.2026 20:15;{d + 1}.11.2026;4;;routine;;"{note}"{end}'
+        for d, note in enumerate(notes)
+    ]
+    text = HEADER.replace(",", ";").replace("\n", end) + "".join(lines)
+    path.write_bytes(text.encode(encoding, errors="replace"))
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_issue25_question_marks_a_legacy_save_wrote_are_flagged(tmp_path, encoding):
+    notes = ["Müde 😀", "ヨガ", "שלום, ok", "plain"]
+    _legacy_save(tmp_path / "a.csv", notes, encoding)
+    done = _cli("repair", "a.csv", "-o", "out.csv", "--utc-offset", "+01:00", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lost = [line for line in done.stdout.splitlines() if "cannot be recovered" in line]
+    flagged = [line for line in lost if "'?'" in line and ": note: " in line]
+    assert [line.split(":")[1].strip() for line in flagged] == ["line 2", "line 3", "line 4"]
+    assert all("character the encoding could not hold" in line for line in flagged)
+    written = [r["note"] for r in _rows(tmp_path / "out.csv")]
+    assert written == [n.encode(encoding, errors="replace").decode(encoding) for n in notes]
+
+
+def test_a_question_mark_in_a_log_no_spreadsheet_touched_is_not_flagged(tmp_path):
+    source = tmp_path / "a.csv"
+    source.write_text(
+        HEADER + '2026-11-20T20:15:00.000+01:00,2026-11-20,4,,routine,,"better? yes, 😀"\n',
+        encoding="utf-8",
+    )
+    report = repair_log(source, tmp_path / "out.csv")
+    assert report.changes == [] and report.unrecoverable == [] and report.dialect == []
+
+
+def test_issue25_line_breaks_inside_a_note_a_spreadsheet_wrote_are_flagged(tmp_path):
+    source = tmp_path / "a.csv"
+    body = (
+        '20.11.2026 20:15;20.11.2026;4;;routine;;"line one\nline two"\r\n'
+        '21.11.2026 20:15;21.11.2026;4;;routine;;"kept\r\nas CRLF"\r\n'
+        '22.11.2026 20:15;22.11.2026;4;;routine;;"one line"\r\n'
+    )
+    source.write_bytes((HEADER.replace(",", ";").replace("\n", "\r\n") + body).encode())
+    report = repair_log(source, tmp_path / "out.csv", utc_offset=timezone(timedelta(hours=1)))
+    flagged = [c for c in report.unrecoverable if "line break" in c.why]
+    assert [(c.line, c.column) for c in flagged] == [(2, "note")]
+    assert [r["note"] for r in _rows(tmp_path / "out.csv")] == [
+        "line one\nline two",
+        "kept\r\nas CRLF",
+        "one line",
+    ]
+
+
+def test_issue25_check_prints_the_report_and_writes_nothing(tmp_path, original):
+    mangled = tmp_path / "excel.csv"
+    spreadsheet_save(original, mangled)
+    os.chmod(mangled, 0o640)
+    os.utime(mangled, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    before = (mangled.read_bytes(), os.stat(mangled).st_mode, os.stat(mangled).st_mtime_ns)
+    listing = sorted(p.name for p in tmp_path.iterdir())
+    for extra in ([], ["-o", "out.csv"]):
+        done = _cli(
+            "repair", "excel.csv", "--check", "--utc-offset", "+01:00", *extra, cwd=tmp_path
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "changed: line 2: date: '16.11.2026' -> '2026-11-16'" in done.stdout
+        assert "cannot be recovered: line 3: note: '7'" in done.stdout
+        assert "nothing was written (--check)" in done.stdout
+        after = (mangled.read_bytes(), os.stat(mangled).st_mode, os.stat(mangled).st_mtime_ns)
+        assert after == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == listing
+    done = _cli("repair", "excel.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "-o" in done.stderr and "--check" in done.stderr
+
+
+def test_every_field_the_output_differs_in_is_listed_by_line(tmp_path, original):
+    """The report's changes account for every field of OUT that is not IN's text."""
+    mangled = tmp_path / "excel.csv"
+    spreadsheet_save(original, mangled)
+    out = tmp_path / "out.csv"
+    report = repair_log(mangled, out, utc_offset=timezone(timedelta(hours=1)))
+    assert_changes_listed(mangled, out, report)
+
+
+def assert_changes_listed(source, out, report) -> None:
+    """Each field of OUT equals IN's field at that line, or a change says found -> wrote."""
+    text = source.read_bytes().decode("utf-8-sig", errors="replace")
+    separator = ";" if ";" in text.splitlines()[0] else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header = [h.strip().lower() for h in next(reader)]
+    typed = {}
+    start = 2
+    for fields in reader:
+        typed[start] = dict(zip(header, fields, strict=False))
+        start = reader.line_num + 1
+    changes = {(c.line, c.column): c for c in report.changes}
+    kept = [line for line in typed if line not in {n for n, _ in report.left_out}]
+    kept = [line for line in kept if any(v.strip() for v in typed[line].values())]
+    rows = _rows(out)
+    assert len(rows) == len(kept)
+    for line, row in zip(kept, rows, strict=True):
+        for column, value in row.items():
+            was = typed[line].get(column, "")
+            if value != was:
+                change = changes.get((line, column))
+                assert change is not None, (line, column, was, value)
+                assert (change.found, change.wrote) == (was, value)

@@ -82,6 +82,9 @@ class RepairReport:
     rows: int = 0
 
 
+LEGACY = "Windows-1252 text, not UTF-8 (re-encoded as UTF-8)"
+
+
 def _decode(data: bytes, report: RepairReport) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -89,8 +92,48 @@ def _decode(data: bytes, report: RepairReport) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        report.dialect.append("Windows-1252 text, not UTF-8 (re-encoded as UTF-8)")
+        report.dialect.append(LEGACY)
         return data.decode("cp1252", errors="replace")
+
+
+def _possible_losses(
+    written: list[tuple[int, dict[str, str]]], legacy_save: bool, report: RepairReport
+) -> None:
+    """List what a spreadsheet may have changed in the notes beyond recall: a ``?``
+    where a save in a legacy encoding could not hold a character (when the file is
+    Windows-1252, or plain ASCII from a spreadsheet), a byte Windows-1252 does not
+    define, and line breaks inside a note (a spreadsheet writes each as LF)."""
+    for line, row in written:
+        note = row["note"]
+        if legacy_save and "?" in note:
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    "?",
+                    "?",
+                    f"{note.count('?')} '?' in {note[:60]!r}: a save in a legacy encoding "
+                    "writes '?' for each character the encoding could not hold (emoji, "
+                    "Chinese, Japanese, Hebrew, Arabic, Cyrillic in Windows-1252); which "
+                    "ones were typed cannot be told; check it against what you wrote",
+                )
+            )
+        if "\ufffd" in note:
+            report.unrecoverable.append(
+                Change(line, "note", note, note, "a byte that Windows-1252 does not define")
+            )
+        if re.search(r"(?<!\r)\n", note):
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    note,
+                    note,
+                    "line breaks inside the note are LF: a spreadsheet writes every line "
+                    "break in a cell as LF, so one that was CRLF cannot be told apart "
+                    "(kept as LF)",
+                )
+            )
 
 
 def _separator(first_line: str) -> str:
@@ -469,6 +512,7 @@ def repair_log(
     lines = [csv_line(out_header)]
     seen: dict[tuple[str, datetime], int] = {}
     latest: dict[str, datetime] = {}
+    written: list[tuple[int, dict[str, str]]] = []
     for line, row in rows:
         typed = row["recorded_at"]
         row = _repair_row(line, row, utc_offset, report, slash, latest)
@@ -478,6 +522,7 @@ def repair_log(
             report.left_out.append((line, str(exc)))
             continue
         lines.append(row_line(out_header, row))
+        written.append((line, row))
         report.rows += 1
         saved = datetime.fromisoformat(row["recorded_at"])
         latest[row["date"]] = max(saved, latest.get(row["date"], saved))
@@ -495,6 +540,12 @@ def repair_log(
                 )
             )
         seen[key] = line
+    spreadsheet = bool(report.dialect) or any(
+        c.column in ("date", "recorded_at") for c in report.changes
+    )
+    if spreadsheet:
+        legacy = LEGACY in report.dialect or text.isascii()
+        _possible_losses(written, legacy, report)
     report.changes.sort(key=lambda c: c.line)
     report.unrecoverable.sort(key=lambda c: c.line)
     report.left_out.sort()
