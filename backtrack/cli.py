@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from .errors import (
+    LISTED,
     FieldError,
     InputError,
     LogFormatError,
@@ -412,8 +413,10 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
         minutes=args.minutes or (),
         not_minutes=args.not_minutes or (),
     )
-    for habit in plan.unmapped:
+    for habit in plan.unmapped[:LISTED]:
         print(f"not imported: habit {habit!r} maps to no exercise (add it to --map)")
+    if len(plan.unmapped) > LISTED:
+        print(f"not imported: … and {len(plan.unmapped) - LISTED:,} more habit(s) mapped to none")
     for note in plan.notes:
         print(f"note: {note}")
     verb = "would append" if args.dry_run else "appended"
