@@ -1,16 +1,23 @@
 """#15 round trip: a year of Loop Habit Tracker data, exported as Loop writes it, imported
 with ``backtrack import-loop``, exported with ``backtrack export --fhir``, and checked by
-the independent R4 JSON-schema validator and against the Loop data day by day."""
+the independent R4 JSON-schema validator and against the Loop data day by day.
+
+#25 round trip: random logs saved again by a spreadsheet (``tests/spreadsheet_writer.py``)
+come back from ``backtrack repair`` equal, or with each difference reported."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir_schema import r4_schema_errors
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from loop_writer import (
     NO,
     SKIP,
@@ -20,9 +27,14 @@ from loop_writer import (
     computed_entries,
     write_loop_export,
 )
+from spreadsheet_writer import Style, spreadsheet_save
 
 from backtrack.cli import main
+from backtrack.errors import InputError
+from backtrack.interop.repair import repair_log
 from backtrack.routine import default_routine
+from backtrack.schema import COLUMNS, PAIN_LOCATIONS, VOID, Entry, csv_line
+from backtrack.store import read_log, row_line
 
 END = date(2026, 10, 31)
 DAYS = 365
@@ -155,3 +167,146 @@ def test_every_day_arrives_as_loop_recorded_it(round_trip):
                 assert observation["valueQuantity"]["value"] == 0
                 assert (iso, exercise_id) not in performed
     assert len(performed) == sum(len(w["done"]) for w in expected.values())
+
+
+# --- issue 25 item 7: a log a spreadsheet saved comes back, or each difference is said --
+
+OFFSETS = [timezone(timedelta(hours=h, minutes=m)) for h, m in ((1, 0), (-5, 0), (5, 30), (0, 0))]
+NOTE_PIECES = [
+    "a",
+    "Müde",
+    " ",
+    ",",
+    '"',
+    "\n",
+    "\r\n",
+    "😀",
+    "瑜伽",
+    "שלום",
+    "Привет",
+    "?",
+    "=",
+    "-",
+    "+",
+    "@",
+    "'",
+    "007",
+    "1.5",
+    "25/12/26",
+    ";",
+    "\t",
+]
+
+
+@st.composite
+def logs(draw) -> tuple[timezone, list[Entry]]:
+    """A log of one to six saves in one UTC offset: every day kind, pains, minutes with
+    decimals, a dose not given, locations, notes of commas, quotes, line breaks, Unicode."""
+    offset = draw(st.sampled_from(OFFSETS))
+    ids = default_routine().ids
+    entries = []
+    stamp = datetime(2024, 1, 1, tzinfo=offset) + timedelta(
+        seconds=draw(st.integers(0, 700 * 86400))
+    )
+    for _ in range(draw(st.integers(1, 6))):
+        stamp += timedelta(milliseconds=draw(st.integers(1, 5 * 86400 * 1000)))
+        kind = draw(st.sampled_from(["routine", "rest", "flare", VOID]))
+        day = stamp.date() - timedelta(draw(st.integers(0, 2)))
+        note = "".join(draw(st.lists(st.sampled_from(NOTE_PIECES), max_size=6)))
+        if kind == VOID:
+            entries.append(Entry(recorded_at=stamp, date=day, day=VOID, note=note))
+            continue
+        done = draw(
+            st.dictionaries(
+                st.sampled_from(ids),
+                st.none() | st.integers(1, 24000).map(lambda n: n / 100),
+                max_size=3,
+            )
+        )
+        entries.append(
+            Entry(
+                recorded_at=stamp,
+                date=day,
+                pain=draw(st.none() | st.integers(0, 10)),
+                exercises=done,
+                day=kind,
+                where=tuple(
+                    draw(st.lists(st.sampled_from(PAIN_LOCATIONS), unique=True, max_size=2))
+                ),
+                note=note,
+            )
+        )
+    return offset, entries
+
+
+def _entry(note: str, offset: int = 0, day: int = 2) -> Entry:
+    """One save on 2 March 2026 (or ``day``) in ``OFFSETS[offset]``, for the examples."""
+    stamp = datetime(2026, 3, day, 20, 15, 2, 123000, tzinfo=OFFSETS[offset])
+    return Entry(
+        recorded_at=stamp, date=stamp.date(), pain=7, exercises={"hip_stretch": 1.5}, note=note
+    )
+
+
+styles = st.builds(
+    Style,
+    locale=st.sampled_from(["de", "us"]),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    quote_all=st.booleans(),
+    pain_decimals=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "cp1252"]),
+)
+
+
+def _record_lines(data: bytes, separator: str) -> list[int]:
+    """The line each record of a CSV file starts on (header excluded)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    next(reader)
+    starts, start = [], reader.line_num + 1
+    for _ in reader:
+        starts.append(start)
+        start = reader.line_num + 1
+    return starts
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(log=logs(), style=styles)
+@example(log=(OFFSETS[1], [_entry(note="'own quote", offset=1)]), style=Style())
+@example(log=(OFFSETS[0], [_entry(note="two\r\nlines, 😀 ok?")]), style=Style(encoding="cp1252"))
+@example(log=(OFFSETS[2], [_entry("007", 2), _entry("=1+1", 2, day=3)]), style=Style("us"))
+def test_a_spreadsheet_save_comes_back_exactly_or_each_difference_is_said(
+    tmp_path_factory, log, style
+):
+    offset, entries = log
+    folder = tmp_path_factory.mktemp("save")
+    original = csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
+    saved = folder / "saved.csv"
+    saved.write_bytes(spreadsheet_save(original, style))
+    out = folder / "repaired.csv"
+    order = "mdy" if style.locale == "us" else None
+    try:
+        report = repair_log(saved, out, utc_offset=offset)
+    except InputError as refusal:  # '/' dates that read both ways: the user says which
+        assert order is not None and "--date-order dmy|mdy" in str(refusal)
+        assert all(e.date.day <= 12 and e.recorded_at.day <= 12 for e in entries)
+        assert not out.exists()
+        report = repair_log(saved, out, utc_offset=offset, date_order=order)
+    assert not report.left_out
+    want = list(csv.DictReader(io.StringIO(original, newline="")))
+    got = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
+    assert len(got) == len(want)
+    lines = _record_lines(saved.read_bytes(), ";" if style.locale == "de" else ",")
+    said = {(c.line, c.column) for c in report.unrecoverable}
+    for line, a, b in zip(lines, want, got, strict=True):
+        for column in COLUMNS:
+            if a[column] != b[column]:
+                assert (line, column) in said, (line, column, a[column], b[column], report)
+        # what is said lost is the only thing that differs: a time cut to the minute
+        cut = datetime.fromisoformat(a["recorded_at"]).replace(second=0, microsecond=0)
+        assert datetime.fromisoformat(b["recorded_at"]) == cut
+    assert read_log(out).problems == []

@@ -21,6 +21,7 @@ from backtrack.actions import load_log, log_day
 from backtrack.cli import main
 from backtrack.errors import InputError
 from backtrack.interop.repair import repair_log
+from backtrack.schema import encode_note
 from backtrack.store import latest_per_date
 
 
@@ -555,3 +556,20 @@ def assert_changes_listed(source, out, report) -> None:
                 change = changes.get((line, column))
                 assert change is not None, (line, column, was, value)
                 assert (change.found, change.wrote) == (was, value)
+
+
+@pytest.mark.parametrize("note", ["'a", "'7", "' leading"])
+def test_a_note_whose_own_quote_a_spreadsheet_dropped_is_said(tmp_path, note):
+    """The log stores a note starting with ' as ''…; a spreadsheet drops one ', and the
+    file then holds a ' the log never writes: kept, and said (two readings)."""
+    stored = encode_note(note)
+    assert stored == "'" + note
+    source = tmp_path / "a.csv"
+    saved = stored[1:]  # what the spreadsheet wrote
+    source.write_text(
+        HEADER.replace(",", ";") + f'20.11.2026 20:15;20.11.2026;4;;routine;;"{saved}"\n',
+        encoding="utf-8",
+    )
+    report = repair_log(source, tmp_path / "out.csv", utc_offset=timezone(timedelta(hours=1)))
+    assert [r["note"] for r in _rows(tmp_path / "out.csv")] == [saved]
+    assert any(c.column == "note" and "never writes" in c.why for c in report.unrecoverable)

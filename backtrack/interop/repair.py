@@ -99,12 +99,28 @@ def _decode(data: bytes, report: RepairReport) -> str:
 def _possible_losses(
     written: list[tuple[int, dict[str, str]]], legacy_save: bool, report: RepairReport
 ) -> None:
-    """List what a spreadsheet may have changed in the notes beyond recall: a ``?``
+    """List what a spreadsheet may have changed in the notes beyond recall: a guard
+    ``'`` it kept (it drops guards, so this may be the note's own ``'``), a ``?``
     where a save in a legacy encoding could not hold a character (when the file is
     Windows-1252, or plain ASCII from a spreadsheet), a byte Windows-1252 does not
     define, and line breaks inside a note (a spreadsheet writes each as LF)."""
+    guarded = {c.line for c in report.changes if c.column == "note"}  # ' put back here
     for line, row in written:
         note = row["note"]
+        kept_guard = note.startswith(NOTE_GUARD) and note[1:].startswith(FORMULA_PREFIXES)
+        if kept_guard and line not in guarded:
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    note,
+                    note,
+                    "a note starting with ' that the spreadsheet kept: it drops the ' that "
+                    f"guards a note, so this may be the note's own ' (the note was {note!r}, "
+                    f"stored {NOTE_GUARD + note!r}) or the guard (the note is {note[1:]!r}); "
+                    f"kept, it reads as {note[1:]!r}",
+                )
+            )
         if legacy_save and "?" in note:
             report.unrecoverable.append(
                 Change(
@@ -324,6 +340,18 @@ def _repair_row(
         change("note", encode_note(note), "the ' that keeps a formula from running, put back")
     stored = row["note"]
     shown = stored[1:] if stored.startswith(NOTE_GUARD) else stored
+    if stored.startswith(NOTE_GUARD) and not shown.startswith((*FORMULA_PREFIXES, NOTE_GUARD)):
+        report.unrecoverable.append(
+            Change(
+                line,
+                "note",
+                stored,
+                stored,
+                f"a ' the log never writes before {shown[:1]!r}: the note was probably "
+                f"{stored!r} itself (the spreadsheet dropped the ' that kept its own '), or "
+                f"{shown!r} typed in the spreadsheet; kept, it reads as {shown!r}",
+            )
+        )
     if _NUMBER_NOTE.match(shown.strip()):
         report.unrecoverable.append(
             Change(

@@ -1,0 +1,79 @@
+"""What a spreadsheet writes when a log is opened and saved again as CSV (test fixture).
+
+A scripted stand-in for Excel's and LibreOffice Calc's CSV save, one knob per habit of
+theirs (each seen in real saves, see docs/interop.md): a locale (``us``: ``,``
+separator, ``m/d/yyyy h:mm AM/PM``; ``de``: ``;``, ``dd.mm.yyyy hh:mm``, decimal
+commas in the minutes), times without seconds or offset, a pain shown with one decimal,
+a UTF-8 BOM or a legacy encoding (``cp1252``: ``?`` for what it cannot hold), CRLF
+record ends with LF inside cells, every field quoted or only where needed, a number-like
+note written as the number, and the ``'`` in front of a formula-like note dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from backtrack.schema import FORMULA_PREFIXES, NOTE_GUARD
+
+
+@dataclass(frozen=True)
+class Style:
+    """One spreadsheet's save: see the module docstring."""
+
+    locale: str = "de"
+    bom: bool = True
+    crlf: bool = True
+    quote_all: bool = False
+    pain_decimals: bool = False
+    encoding: str = "utf-8"
+
+
+def _day(text: str, locale: str) -> str:
+    y, m, d = (int(p) for p in text.split("-"))
+    return f"{m}/{d}/{y}" if locale == "us" else f"{d:02d}.{m:02d}.{y}"
+
+
+def _time(stamp: datetime, locale: str) -> str:
+    day = _day(stamp.date().isoformat(), locale)
+    if locale == "us":
+        suffix = "PM" if stamp.hour >= 12 else "AM"
+        return f"{day} {stamp.hour % 12 or 12}:{stamp:%M} {suffix}"
+    return f"{day} {stamp:%H:%M}"
+
+
+def _number_shown(text: str) -> str | None:
+    """A note a spreadsheet reads as a number, as it writes it back (``007`` → ``7``)."""
+    return str(int(text)) if text.isascii() and text.isdigit() else None
+
+
+def spreadsheet_save(text: str, style: Style) -> bytes:
+    """The bytes a spreadsheet writes for the log ``text`` opened and saved in ``style``."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header, body = rows[0], rows[1:]
+    decimal = "," if style.locale == "de" else "."
+    out = [header]
+    for fields in body:
+        row = dict(zip(header, fields, strict=True))
+        row["recorded_at"] = _time(datetime.fromisoformat(row["recorded_at"]), style.locale)
+        row["date"] = _day(row["date"], style.locale)
+        if row["pain"] and style.pain_decimals:
+            row["pain"] = f"{row['pain']}{decimal}0"
+        row["exercises"] = row["exercises"].replace(".", decimal)
+        note = row["note"]
+        if note.startswith(NOTE_GUARD) and note[1:].startswith((*FORMULA_PREFIXES, NOTE_GUARD)):
+            note = note[1:]  # shown as a text mark, not saved
+        note = _number_shown(note) or note
+        row["note"] = note.replace("\r\n", "\n")  # a cell's line breaks are LF
+        out.append([row[name] for name in header])
+    buffer = io.StringIO()
+    csv.writer(
+        buffer,
+        delimiter=";" if style.locale == "de" else ",",
+        lineterminator="\r\n" if style.crlf else "\n",
+        quoting=csv.QUOTE_ALL if style.quote_all else csv.QUOTE_MINIMAL,
+    ).writerows(out)
+    data = buffer.getvalue().encode(style.encoding, errors="replace")
+    return (b"\xef\xbb\xbf" if style.bom and style.encoding == "utf-8" else b"") + data
