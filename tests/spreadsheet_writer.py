@@ -15,7 +15,9 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from backtrack.interop.repair import RepairReport
 from backtrack.schema import FORMULA_PREFIXES, NOTE_GUARD
 
 
@@ -77,3 +79,32 @@ def spreadsheet_save(text: str, style: Style) -> bytes:
     ).writerows(out)
     data = buffer.getvalue().encode(style.encoding, errors="replace")
     return (b"\xef\xbb\xbf" if style.bom and style.encoding == "utf-8" else b"") + data
+
+
+def assert_changes_listed(source: Path, out: Path, report: RepairReport) -> None:
+    """Each field of OUT equals IN's field at that line, or a change says found -> wrote."""
+    data = source.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    separator = ";" if ";" in text.splitlines()[0] else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header = [h.strip().lower() for h in next(reader)]
+    typed = {}
+    start = 2
+    for fields in reader:
+        typed[start] = dict(zip(header, fields, strict=False))
+        start = reader.line_num + 1
+    changes = {(c.line, c.column): c for c in report.changes}
+    kept = [line for line in typed if line not in {n for n, _ in report.left_out}]
+    kept = [line for line in kept if any(v.strip() for v in typed[line].values())]
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
+    assert len(rows) == len(kept)
+    for line, row in zip(kept, rows, strict=True):
+        for column, value in row.items():
+            was = typed[line].get(column, "")
+            if value != was:
+                change = changes.get((line, column))
+                assert change is not None, (line, column, was, value)
+                assert (change.found, change.wrote) == (was, value)

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spreadsheet_writer import assert_changes_listed
 
 from backtrack.actions import load_log, log_day
 from backtrack.cli import main
@@ -531,31 +532,6 @@ def test_every_field_the_output_differs_in_is_listed_by_line(tmp_path, original)
     out = tmp_path / "out.csv"
     report = repair_log(mangled, out, utc_offset=timezone(timedelta(hours=1)))
     assert_changes_listed(mangled, out, report)
-
-
-def assert_changes_listed(source, out, report) -> None:
-    """Each field of OUT equals IN's field at that line, or a change says found -> wrote."""
-    text = source.read_bytes().decode("utf-8-sig", errors="replace")
-    separator = ";" if ";" in text.splitlines()[0] else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    header = [h.strip().lower() for h in next(reader)]
-    typed = {}
-    start = 2
-    for fields in reader:
-        typed[start] = dict(zip(header, fields, strict=False))
-        start = reader.line_num + 1
-    changes = {(c.line, c.column): c for c in report.changes}
-    kept = [line for line in typed if line not in {n for n, _ in report.left_out}]
-    kept = [line for line in kept if any(v.strip() for v in typed[line].values())]
-    rows = _rows(out)
-    assert len(rows) == len(kept)
-    for line, row in zip(kept, rows, strict=True):
-        for column, value in row.items():
-            was = typed[line].get(column, "")
-            if value != was:
-                change = changes.get((line, column))
-                assert change is not None, (line, column, was, value)
-                assert (change.found, change.wrote) == (was, value)
 
 
 @pytest.mark.parametrize("note", ["'a", "'7", "' leading"])
