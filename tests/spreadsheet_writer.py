@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -108,3 +110,39 @@ def assert_changes_listed(source: Path, out: Path, report: RepairReport) -> None
                 change = changes.get((line, column))
                 assert change is not None, (line, column, was, value)
                 assert (change.found, change.wrote) == (was, value)
+
+
+SOFFICE = os.environ.get("BACKTRACK_SOFFICE", "/usr/bin/soffice")
+LANGUAGES = {"de_DE": 1031, "en_US": 1033}
+"""LibreOffice's language ids for the CSV filter's locale token."""
+
+
+def libreoffice_save(
+    sources: list[Path], out_dir: Path, *, language: str, quote_all: bool
+) -> list[Path]:
+    """Each log opened in LibreOffice Calc (headless) in ``language`` and saved again as
+    CSV, the way a user does: UTF-8, numbers and dates detected ("detect special
+    numbers"), the locale's separator (``;`` in German), every text cell quoted or not.
+    One soffice run for all the files, with its own profile under ``out_dir``."""
+    lang = LANGUAGES[language]
+    separator = 59 if language == "de_DE" else 44
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            SOFFICE,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={(out_dir / 'profile').as_uri()}",
+            f"--infilter=CSV:44,34,76,1,,{lang},false,true",
+            "--convert-to",
+            f"csv:Text - txt - csv (StarCalc):{separator},34,76,1,,{lang},"
+            f"{'true' if quote_all else 'false'},false,true",
+            "--outdir",
+            str(out_dir),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return [out_dir / source.name for source in sources]

@@ -97,18 +97,24 @@ def _decode(data: bytes, report: RepairReport) -> str:
 
 
 def _possible_losses(
-    written: list[tuple[int, dict[str, str]]], legacy_save: bool, report: RepairReport
+    written: list[tuple[int, dict[str, str]]],
+    spreadsheet: bool,
+    legacy_save: bool,
+    report: RepairReport,
 ) -> None:
-    """List what a spreadsheet may have changed in the notes beyond recall: a guard
-    ``'`` it kept (it drops guards, so this may be the note's own ``'``), a ``?``
-    where a save in a legacy encoding could not hold a character (when the file is
-    Windows-1252, or plain ASCII from a spreadsheet), a byte Windows-1252 does not
-    define, and line breaks inside a note (a spreadsheet writes each as LF)."""
+    """List what a spreadsheet may have changed in the notes beyond recall. In any file:
+    LF line breaks inside a note (a spreadsheet writes each as LF, and LibreOffice's
+    save shows no other sign). When the file shows a ``spreadsheet``'s dialect: a guard
+    ``'`` it kept (it drops guards, so this may be the note's own ``'``), and a ``?``
+    where a ``legacy_save`` could not hold a character. A byte Windows-1252 does not
+    define."""
     guarded = {c.line for c in report.changes if c.column == "note"}  # ' put back here
     for line, row in written:
         note = row["note"]
-        kept_guard = note.startswith(NOTE_GUARD) and note[1:].startswith(FORMULA_PREFIXES)
-        if kept_guard and line not in guarded:
+        kept_guard = note.startswith(NOTE_GUARD) and note[1:].startswith(
+            (*FORMULA_PREFIXES, NOTE_GUARD)
+        )
+        if spreadsheet and kept_guard and line not in guarded:
             report.unrecoverable.append(
                 Change(
                     line,
@@ -121,7 +127,7 @@ def _possible_losses(
                     f"kept, it reads as {note[1:]!r}",
                 )
             )
-        if legacy_save and "?" in note:
+        if spreadsheet and legacy_save and "?" in note:
             report.unrecoverable.append(
                 Change(
                     line,
@@ -571,9 +577,7 @@ def repair_log(
     spreadsheet = bool(report.dialect) or any(
         c.column in ("date", "recorded_at") for c in report.changes
     )
-    if spreadsheet:
-        legacy = LEGACY in report.dialect or text.isascii()
-        _possible_losses(written, legacy, report)
+    _possible_losses(written, spreadsheet, LEGACY in report.dialect or text.isascii(), report)
     report.changes.sort(key=lambda c: c.line)
     report.unrecoverable.sort(key=lambda c: c.line)
     report.left_out.sort()
