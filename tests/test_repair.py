@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -549,3 +550,26 @@ def test_a_note_whose_own_quote_a_spreadsheet_dropped_is_said(tmp_path, note):
     report = repair_log(source, tmp_path / "out.csv", utc_offset=timezone(timedelta(hours=1)))
     assert [r["note"] for r in _rows(tmp_path / "out.csv")] == [saved]
     assert any(c.column == "note" and "never writes" in c.why for c in report.unrecoverable)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pain=st.text(alphabet="0123456789.,- \u00a0", min_size=1, max_size=7))
+def test_a_pain_is_written_only_as_its_one_whole_reading(tmp_path, pain):
+    """Walks pains of digits, separators, signs and spaces: a row is kept only when the
+    text reads as one whole number 0-10 (decimal point or comma alike), written as it."""
+    source = tmp_path / f"{uuid.uuid4().hex}.csv"
+    source.write_text(
+        HEADER + f'2026-11-20T20:15:00+01:00,2026-11-20,"{pain}",,routine,,\n', encoding="utf-8"
+    )
+    out = tmp_path / f"{uuid.uuid4().hex}.csv"
+    report = repair_log(source, out)
+    rows = _rows(out)
+    typed = pain.strip()  # spaces (also no-break ones) around a number are not part of it
+    shape = re.fullmatch(r"[0-9]+(?:[.,][0-9]+)?", typed)
+    value = float(typed.replace(",", ".")) if shape else None
+    if value is not None and value.is_integer() and 0 <= value <= 10:
+        assert not report.left_out and [r["pain"] for r in rows] == [str(int(value))]
+    else:  # no reading, or one that is not a whole 0-10: never a chosen one
+        assert [line for line, _ in report.left_out] == [2] and rows == []

@@ -48,7 +48,7 @@ _TIME = re.compile(
     r"\s*(?P<ampm>[AaPp][Mm])?(?P<offset>Z|[+-]\d{2}:?\d{2})?\Z",
     re.ASCII,
 )
-_PAIN = re.compile(r"(?P<whole>\d{1,3})(?:[.,](?P<fraction>\d{1,3}))?\Z", re.ASCII)
+_PAIN = re.compile(r"(?P<whole>\d+)(?:[.,](?P<fraction>\d+))?\Z", re.ASCII)
 _NUMBER_NOTE = re.compile(r"-?\d+(?:[.,]\d+)?(?:[Ee][+-]?\d+)?\Z", re.ASCII)
 _DECIMAL_COMMA = re.compile(r"(\d+),(\d+)\Z", re.ASCII)
 
