@@ -11,6 +11,10 @@ fields cannot be read is left out of the output and named).
 
 Times without an offset are read in ``utc_offset`` when given, else in this computer's
 time zone on that date (what the spreadsheet showed was the local time of the save).
+Nothing is guessed: a value is rewritten only when it has one reading (pain ``7,0``);
+the order of ``/`` dates comes from the ``date`` and ``recorded_at`` columns together
+(never from notes) and is asked for (``date_order``) when both orders fit; a time of
+day the spreadsheet cut is kept as the date, and said.
 """
 
 from __future__ import annotations
