@@ -11,7 +11,7 @@ APP_PORT ?= 8866
 # pass the project's data/ folder as an absolute path.
 export BACKTRACK_CSV ?= $(CURDIR)/data/backtrack.csv
 
-.PHONY: lab app rotate-token test lint chromium bench figures clean
+.PHONY: lab app rotate-token test lint chromium libreoffice bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,12 +55,17 @@ rotate-token: $(VENV)/.installed-run
 chromium:
 	@bash tests/ensure-chromium.sh
 
+# Debian's LibreOffice Calc (headless) for repair's round trip against real saves:
+# installed when missing and we are root (CI); otherwise that test skips and says why.
+libreoffice:
+	@bash tests/ensure-libreoffice.sh
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test chromium lint
+test: $(VENV)/.installed-test chromium libreoffice lint
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from .errors import (
+    LISTED,
     FieldError,
     InputError,
     LogFormatError,
@@ -432,8 +433,10 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
         minutes=args.minutes or (),
         not_minutes=args.not_minutes or (),
     )
-    for habit in plan.unmapped:
+    for habit in plan.unmapped[:LISTED]:
         print(f"not imported: habit {habit!r} maps to no exercise (add it to --map)")
+    if len(plan.unmapped) > LISTED:
+        print(f"not imported: … and {len(plan.unmapped) - LISTED:,} more habit(s) mapped to none")
     for note in plan.notes:
         print(f"note: {note}")
     verb = "would append" if args.dry_run else "appended"
@@ -471,7 +474,18 @@ def cmd_repair(args: argparse.Namespace) -> int:
         offset = parsed if isinstance(parsed, timezone) else None
         if offset is None:
             raise InputError("--utc-offset", "an offset like +01:00 or -05:00", args.utc_offset)
-    report = repair_log(args.input, args.output, utc_offset=offset, keep=_kept(args))
+    if args.output is None and not args.check:
+        raise UsageError(
+            "repair: give -o FIXED.csv for the repaired copy, or --check to print the "
+            "report and write nothing"
+        )
+    report = repair_log(
+        args.input,
+        None if args.check else args.output,
+        utc_offset=offset,
+        date_order=args.date_order,
+        keep=_kept(args),
+    )
     print(f"{report.source}: " + ("; ".join(report.dialect) or "already the log's dialect"))
     for change in report.changes:
         print(f"changed: {change}")
@@ -480,12 +494,21 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print(f"cannot be recovered: {where}: {loss.column}: {loss.found!r}: {loss.why}")
     for line, reason in report.left_out:
         print(f"left out: line {line}: {reason} (it stays in {report.source})")
+    counts = (
+        f"{len(report.changes)} change(s), {len(report.unrecoverable)} thing(s) that cannot "
+        f"be recovered, {len(report.left_out)} row(s) left out"
+    )
+    if args.check:
+        print(
+            f"would write {report.rows} row(s); {counts}; nothing was written (--check), "
+            f"{report.source} was not changed"
+        )
+        return 1 if report.left_out else 0
     log = load_log(report.output, strict=False)
     state = "passes validate" if not log.problems else f"{len(log.problems)} problem(s) left"
     print(
-        f"wrote {report.rows} row(s) to {report.output} ({state}); {len(report.changes)} "
-        f"change(s), {len(report.unrecoverable)} thing(s) that cannot be recovered, "
-        f"{len(report.left_out)} row(s) left out; {report.source} was not changed"
+        f"wrote {report.rows} row(s) to {report.output} ({state}); {counts}; "
+        f"{report.source} was not changed"
     )
     return 1 if report.left_out or log.problems else 0
 
@@ -860,11 +883,19 @@ def build_parser() -> argparse.ArgumentParser:
         "repair", help="a valid copy of a log a spreadsheet re-saved (';', decimal commas, ...)"
     )
     repair.add_argument("input", help="the log as the spreadsheet saved it (only read)")
-    repair.add_argument("-o", "--output", required=True, help="the new file to write")
+    repair.add_argument("-o", "--output", help="the new file to write")
+    repair.add_argument(
+        "--check", action="store_true", help="print the report only; write nothing"
+    )
     repair.add_argument(
         "--utc-offset",
         metavar="+HH:MM",
         help="offset for times without one (default: this computer's time zone on that date)",
+    )
+    repair.add_argument(
+        "--date-order",
+        metavar="dmy|mdy",
+        help="how '/' dates read (d/m/yyyy or m/d/yyyy) when the file's dates do not show it",
     )
     repair.set_defaults(handler=cmd_repair)
 
@@ -972,12 +1003,27 @@ def _users_fault(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
 
 
+_OFFSET_VALUE = re.compile(r"[+-]\d{2}:?\d{2}\Z", re.ASCII)
+
+
+def _offset_values_joined(argv: Sequence[str]) -> list[str]:
+    """``--utc-offset -05:00`` as ``--utc-offset=-05:00``: argparse takes a value that
+    starts with ``-`` (and is not a plain negative number) for an option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] == "--utc-offset" and _OFFSET_VALUE.match(arg):
+            joined[-1] = f"--utc-offset={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code: 2 for input the user can fix (message on
     stderr), 1 with a traceback for anything else (a bug)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_offset_values_joined(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
         return int(exc.code or 0)
     try:

@@ -7,7 +7,20 @@ expected and what was found, in the style of attrs' validators. Input errors are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+LISTED = 10
+"""How many names a message lists before it says how many more there are."""
+
+
+def listed(names: Sequence[str], limit: int = LISTED) -> str:
+    """Names quoted and joined for a message, the first ``limit`` of them, then
+    ``… and 29,990 more``: a message never grows with the input."""
+    shown = ", ".join(repr(name) for name in names[:limit])
+    if len(names) > limit:
+        shown += f", … and {len(names) - limit:,} more"
+    return shown
 
 
 class FieldError(ValueError):

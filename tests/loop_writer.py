@@ -156,8 +156,9 @@ def write_loop_export(
     chosen = [habits[i] for i in (selected if selected is not None else range(len(habits)))]
     files: list[tuple[str, str]] = [("Habits.csv", _habits_csv(habits, version))]
     computed = {id(h): computed_entries(h, with_notes=version != "2.3.0") for h in chosen}
+    position = {id(h): n for n, h in enumerate(habits, start=1)}  # not .index: equal habits
     for habit in chosen:
-        name = folder(habits.index(habit) + 1, habit.name)
+        name = folder(position[id(habit)], habit.name)
         known = sorted(computed[id(habit)].items(), reverse=True)
         oldest = known[-1][0] if known else today
         days = [today - timedelta(n) for n in range((today - oldest).days + 1)]

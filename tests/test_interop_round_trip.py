@@ -1,16 +1,25 @@
 """#15 round trip: a year of Loop Habit Tracker data, exported as Loop writes it, imported
 with ``backtrack import-loop``, exported with ``backtrack export --fhir``, and checked by
-the independent R4 JSON-schema validator and against the Loop data day by day."""
+the independent R4 JSON-schema validator and against the Loop data day by day.
+
+#25 round trip: random logs saved again by a spreadsheet (``tests/spreadsheet_writer.py``)
+come back from ``backtrack repair`` equal, or with each difference reported."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir_schema import r4_schema_errors
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from loop_writer import (
     NO,
     SKIP,
@@ -20,9 +29,20 @@ from loop_writer import (
     computed_entries,
     write_loop_export,
 )
+from spreadsheet_writer import (
+    SOFFICE,
+    Style,
+    assert_changes_listed,
+    libreoffice_save,
+    spreadsheet_save,
+)
 
 from backtrack.cli import main
+from backtrack.errors import InputError
+from backtrack.interop.repair import repair_log
 from backtrack.routine import default_routine
+from backtrack.schema import COLUMNS, PAIN_LOCATIONS, VOID, Entry, csv_line
+from backtrack.store import read_log, row_line
 
 END = date(2026, 10, 31)
 DAYS = 365
@@ -155,3 +175,191 @@ def test_every_day_arrives_as_loop_recorded_it(round_trip):
                 assert observation["valueQuantity"]["value"] == 0
                 assert (iso, exercise_id) not in performed
     assert len(performed) == sum(len(w["done"]) for w in expected.values())
+
+
+# --- issue 25 item 7: a log a spreadsheet saved comes back, or each difference is said --
+
+OFFSETS = [timezone(timedelta(hours=h, minutes=m)) for h, m in ((1, 0), (-5, 0), (5, 30), (0, 0))]
+NOTE_PIECES = [
+    "a",
+    "Müde",
+    " ",
+    ",",
+    '"',
+    "\n",
+    "\r\n",
+    "😀",
+    "瑜伽",
+    "שלום",
+    "Привет",
+    "?",
+    "=",
+    "-",
+    "+",
+    "@",
+    "'",
+    "007",
+    "1.5",
+    "25/12/26",
+    ";",
+    "\t",
+]
+
+
+def random_log(rng: random.Random) -> tuple[timezone, list[Entry]]:
+    """A log of one to six saves in one UTC offset: every day kind, pains, minutes with
+    two decimals or not given, locations, notes of commas, quotes, line breaks, Unicode,
+    formula- and number-like text. ``rng`` is hypothesis's (shrinkable) or a seeded one."""
+    offset = rng.choice(OFFSETS)
+    ids = default_routine().ids
+    entries = []
+    stamp = datetime(2024, 1, 1, tzinfo=offset) + timedelta(seconds=rng.randrange(700 * 86400))
+    for _ in range(rng.randint(1, 6)):
+        stamp += timedelta(milliseconds=rng.randint(1, 5 * 86400 * 1000))
+        kind = rng.choice(["routine", "rest", "flare", VOID])
+        day = stamp.date() - timedelta(rng.randint(0, 2))
+        note = "".join(rng.choice(NOTE_PIECES) for _ in range(rng.randint(0, 6)))
+        if kind == VOID:
+            entries.append(Entry(recorded_at=stamp, date=day, day=VOID, note=note))
+            continue
+        done = {
+            exercise_id: rng.choice([None, rng.randint(1, 24000) / 100, rng.randint(1, 30)])
+            for exercise_id in rng.sample(ids, rng.randint(0, 3))
+        }
+        entries.append(
+            Entry(
+                recorded_at=stamp,
+                date=day,
+                pain=rng.choice([None, rng.randint(0, 10)]),
+                exercises=done,
+                day=kind,
+                where=tuple(rng.sample(PAIN_LOCATIONS, rng.randint(0, 2))),
+                note=note,
+            )
+        )
+    return offset, entries
+
+
+logs = st.randoms(use_true_random=False).map(random_log)
+
+
+def _entry(note: str, offset: int = 0, day: int = 2) -> Entry:
+    """One save on 2 March 2026 (or ``day``) in ``OFFSETS[offset]``, for the examples."""
+    stamp = datetime(2026, 3, day, 20, 15, 2, 123000, tzinfo=OFFSETS[offset])
+    return Entry(
+        recorded_at=stamp, date=stamp.date(), pain=7, exercises={"hip_stretch": 1.5}, note=note
+    )
+
+
+styles = st.builds(
+    Style,
+    locale=st.sampled_from(["de", "us"]),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    quote_all=st.booleans(),
+    pain_decimals=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "cp1252"]),
+)
+
+
+def _record_lines(data: bytes, separator: str) -> list[int]:
+    """The line each record of a CSV file starts on (header excluded)."""
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    next(reader)
+    starts, start = [], reader.line_num + 1
+    for _ in reader:
+        starts.append(start)
+        start = reader.line_num + 1
+    return starts
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(log=logs, style=styles)
+@example(log=(OFFSETS[1], [_entry(note="'own quote", offset=1)]), style=Style())
+@example(log=(OFFSETS[0], [_entry(note="two\r\nlines, 😀 ok?")]), style=Style(encoding="cp1252"))
+@example(log=(OFFSETS[2], [_entry("007", 2), _entry("=1+1", 2, day=3)]), style=Style("us"))
+def test_a_spreadsheet_save_comes_back_exactly_or_each_difference_is_said(
+    tmp_path_factory, log, style
+):
+    offset, entries = log
+    folder = tmp_path_factory.mktemp("save")
+    original = _log_text(entries)
+    saved = folder / "saved.csv"
+    saved.write_bytes(spreadsheet_save(original, style))
+    _comes_back(original, saved, entries, offset, "mdy" if style.locale == "us" else None)
+
+
+def _log_text(entries: list[Entry]) -> str:
+    """The log file the store writes for these saves."""
+    return csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
+
+
+def _comes_back(
+    original: str, saved: Path, entries: list[Entry], offset: timezone, order: str | None
+) -> None:
+    """``repair`` of ``saved`` gives ``original`` back field by field, except fields listed
+    as cannot be recovered for their line; every rewrite is listed; '/' dates are refused
+    only when they read both ways, and then ``order`` (what the user knows) is given."""
+    out = saved.with_name(saved.stem + "-repaired.csv")
+    try:
+        report = repair_log(saved, out, utc_offset=offset)
+    except InputError as refusal:  # '/' dates that read both ways: the user says which
+        assert order is not None and "--date-order dmy|mdy" in str(refusal)
+        assert all(e.date.day <= 12 and e.recorded_at.day <= 12 for e in entries)
+        assert not out.exists()
+        report = repair_log(saved, out, utc_offset=offset, date_order=order)
+    assert not report.left_out
+    assert_changes_listed(saved, out, report)
+    want = list(csv.DictReader(io.StringIO(original, newline="")))
+    got = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
+    assert len(got) == len(want)
+    data = saved.read_bytes()
+    lines = _record_lines(data, ";" if b";" in data.splitlines()[0] else ",")
+    said = {(c.line, c.column) for c in report.unrecoverable}
+    for line, a, b in zip(lines, want, got, strict=True):
+        for column in COLUMNS:
+            if a[column] != b[column]:
+                assert (line, column) in said, (saved, line, column, a[column], b[column])
+        # a time is as saved, or cut to the minute (and that is said, above)
+        kept = datetime.fromisoformat(a["recorded_at"])
+        cut = kept.replace(second=0, microsecond=0)
+        assert datetime.fromisoformat(b["recorded_at"]) in (kept, cut)
+    assert read_log(out).problems == []
+
+
+@pytest.fixture(scope="module")
+def libreoffice_logs(tmp_path_factory):
+    """200 random logs (seeded) as the store writes them, in one folder."""
+    if not os.access(SOFFICE, os.X_OK):
+        pytest.skip(f"LibreOffice is not installed ({SOFFICE}; make libreoffice installs it)")
+    rng = random.Random(25)
+    folder = tmp_path_factory.mktemp("libreoffice")
+    logs = []
+    for n in range(200):
+        offset, entries = random_log(rng)
+        path = folder / f"log{n:03d}.csv"
+        path.write_text(_log_text(entries), encoding="utf-8", newline="")
+        logs.append((path, offset, entries))
+    return logs
+
+
+@pytest.mark.parametrize("quote_all", [False, True], ids=["quote-minimal", "quote-all"])
+@pytest.mark.parametrize("language", ["de_DE", "en_US"])
+def test_a_libreoffice_save_comes_back_exactly_or_each_difference_is_said(
+    libreoffice_logs, tmp_path, language, quote_all
+):
+    """The same promise against the real thing: LibreOffice Calc, headless, opening each
+    of the 200 logs and saving it again as CSV (one soffice run for the 200)."""
+    saved = libreoffice_save(
+        [path for path, _, _ in libreoffice_logs],
+        tmp_path / "saved",
+        language=language,
+        quote_all=quote_all,
+    )
+    for (path, offset, entries), save in zip(libreoffice_logs, saved, strict=True):
+        _comes_back(path.read_bytes().decode("utf-8"), save, entries, offset, None)

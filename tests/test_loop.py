@@ -10,9 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from loop_writer import NO, SKIP, YES_MANUAL, LoopHabit, write_loop_export
 
-from backtrack.actions import log_day
+from backtrack.actions import log_day, void_day
 from backtrack.cli import main
 from backtrack.errors import InputError, LogFormatError
 from backtrack.interop import loop as loop_module
@@ -251,7 +253,13 @@ def test_item2_wide_file_with_a_comma_in_a_name(tmp_path, log_path, routine, now
     assert [h.name for h in loop.habits] == ["Relax", "Stretch, seated", "Legs"]  # no pieces
     legs = {m.day: m.value for m in loop.marks if m.habit == "Legs"}
     assert legs == {day(0): NO, day(1): YES_MANUAL}
-    assert any("was not read" in note for note in loop.notes)
+    assert loop.notes == []  # every habit has its folder: the wide file is not needed
+    partial = _named(
+        tmp_path, ["Relax", "Stretch, seated", "Legs"], omit=("003 Legs/Checkmarks.csv",)
+    )
+    notes = read_loop_export(partial).notes
+    assert any("was not read" in note for note in notes)
+    assert any("holds no days of: 'Legs'" in note for note in notes)
     wide_only = _named(
         tmp_path,
         ["Relax", "Stretch, seated", "Legs"],
@@ -549,3 +557,125 @@ def test_two_habits_of_one_name_are_told_apart_by_position(
     assert main([*args, "--map", "Walk (#002)=hip_stretch"]) == 0
     assert "not imported: habit 'Walk (#001)'" in capsys.readouterr().out
     assert [r["exercises"] for r in _rows(log_path).values()] == ["", "hip_stretch=2"]
+
+
+# --- issue 25 item 6 ---------------------------------------------------------------
+
+
+def _rezipped_under(export, target, top: str):
+    """The export unzipped and zipped again from its parent folder: every member under
+    one top folder (with its folder entry), as a desktop archiver makes it."""
+    with zipfile.ZipFile(export) as source, zipfile.ZipFile(target, "w") as out:
+        out.writestr(f"{top}/", b"")
+        for info in source.infolist():
+            out.writestr(f"{top}/{info.filename}", source.read(info))
+    return target
+
+
+@pytest.mark.parametrize("given", ["zip", "parent folder"])
+def test_issue25_a_single_top_folder_is_looked_through(
+    export, tmp_path, log_path, routine, now, given
+):
+    top = "Loop Habits CSV 2026-11-30"
+    if given == "zip":
+        path = _rezipped_under(export, tmp_path / "again.zip", top)
+    else:
+        path = tmp_path / "parent"
+        with zipfile.ZipFile(export) as archive:
+            archive.extractall(path / top)
+    want = import_loop(export, log_path, parse_mapping(MAP), routine, now=now, dry_run=True)
+    got = import_loop(path, log_path, parse_mapping(MAP), routine, now=now, dry_run=True)
+    assert got.entries == want.entries and got.unmapped == want.unmapped
+    assert any(f"inside its one top folder {top!r}" in n for n in got.notes)
+
+
+def test_issue25_a_listed_habit_the_partial_export_left_out_is_named(tmp_path, log_path, capsys):
+    export = write_loop_export(tmp_path / "part.zip", habits(), today=TODAY, selected=[0, 1])
+    args = ["import-loop", str(export), "--csv", str(log_path)]
+    assert main([*args, "--map", "Legs=legs_up_wall"]) == 2
+    err = capsys.readouterr().err
+    assert "'Legs'" in err and "listed in Habits.csv" in err and "no days" in err
+    assert not log_path.exists()
+    assert main([*args, "--map", "Relax=floor_relaxation"]) == 0
+    out = capsys.readouterr().out
+    assert "Habits.csv lists 2 habit(s) this export holds no days of: 'Meditate', 'Legs'" in out
+    assert "not imported: habit 'Legs'" not in out  # named once, as absent
+
+
+def test_issue25_disambiguated_names_are_unique_and_each_mappable(
+    tmp_path, log_path, routine, now
+):
+    export = _named(tmp_path, ["Walk", "Walk (#001)", "Walk"])
+    loop = read_loop_export(export)
+    names = [h.name for h in loop.habits]
+    assert len(set(names)) == 3 and loop.notes == []
+    for name in names:
+        plan = import_loop(export, log_path, {name: "hip_stretch"}, routine, now=now, dry_run=True)
+        assert set(plan.unmapped) == set(names) - {name}
+    last = import_loop(export, log_path, {names[2]: "hip_stretch"}, routine, now=now, dry_run=True)
+    assert [list(e.exercises) for e in last.entries] == [[], ["hip_stretch"]]  # NO then YES
+
+
+@pytest.mark.parametrize(
+    "names", [["Walk", "Walk"], [" Walk ", "Relax"], ["Walk  fast", "瑜伽", "Étirement assis"]]
+)
+def test_issue25_no_folder_note_when_the_folder_is_what_loop_writes(tmp_path, names):
+    assert read_loop_export(_named(tmp_path, names)).notes == []
+
+
+def test_a_folder_whose_name_differs_from_its_habit_is_noted(tmp_path):
+    export = _named(tmp_path, ["Walk", "Relax"])
+    renamed = tmp_path / "renamed.zip"
+    with zipfile.ZipFile(export) as source, zipfile.ZipFile(renamed, "w") as out:
+        for info in source.infolist():
+            out.writestr(info.filename.replace("002 Relax/", "002 Rest/"), source.read(info))
+    notes = read_loop_export(renamed).notes
+    assert notes == ["folder '002 Rest' holds habit 002 of Habits.csv, 'Relax', by its number"]
+
+
+def test_issue25_a_void_day_is_imported_again(export, log_path, routine, now):
+    import_loop(export, log_path, parse_mapping(MAP), routine, now=now)
+    void_day(log_path, day=day(5), now=now + timedelta(minutes=1))
+    assert day(5) not in _rows(log_path)
+    plan = import_loop(
+        export, log_path, parse_mapping(MAP), routine, now=now + timedelta(minutes=2)
+    )
+    assert [e.date for e in plan.entries] == [day(5)]
+    assert _rows(log_path)[day(5)]["note"] == f"{IMPORT_NOTE}; Relax: felt good, really"
+
+
+def test_issue25_long_lists_in_messages_are_capped(tmp_path, log_path, capsys):
+    made = [LoopHabit(f"Habit {n}") for n in range(30_000)]
+    made[0].entries = {day(0): YES_MANUAL}
+    export = write_loop_export(tmp_path / "many.zip", made, today=TODAY, selected=[0])
+    args = ["import-loop", str(export), "--csv", str(log_path), "--dry-run"]
+    assert main([*args, "--map", "Relx=floor_relaxation"]) == 2
+    err = capsys.readouterr().err
+    assert "… and 29,990 more" in err and err.count("'Habit ") == 10 and len(err) < 1000
+    assert main([*args, "--map", "Habit 0=floor_relaxation"]) == 0
+    out = capsys.readouterr().out
+    assert "… and 29,989 more" in out and len(out) < 3000
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    names=st.lists(
+        st.sampled_from(
+            ["Walk", " Walk ", "Walk (#001)", "Walk (#002)", "walk", "瑜伽", "Walk, slow"]
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_names_come_out_unique_without_spurious_notes(tmp_path_factory, names):
+    """Walks duplicate, padded, suffixed, non-ASCII and comma names: every habit gets a
+    unique name that maps to exactly it, and no folder note is made."""
+    export = _named(tmp_path_factory.mktemp("names"), names)
+    loop = read_loop_export(export)
+    got = [h.name for h in loop.habits]
+    assert len(got) == len(names) == len(set(got))
+    assert not [n for n in loop.notes if "by its number" in n]
+    for position, name in enumerate(got, start=1):
+        assert loop_module._resolve(loop.habits, name).position == position

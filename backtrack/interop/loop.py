@@ -52,15 +52,15 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
 from ..actions import check_exercises, check_note
-from ..errors import FieldError, InputError, LogFormatError, LogProblem
+from ..errors import FieldError, InputError, LogFormatError, LogProblem, listed
 from ..routine import Routine
 from ..schema import DATE_PATTERN, MAX_MINUTES, MAX_NOTE_CHARS, Entry, parse_date
-from ..store import append_entry, read_log
+from ..store import append_entry, latest_per_date, read_log
 
 IMPORT_NOTE = "imported from Loop Habit Tracker"
 MAX_EXPORT_BYTES = 64 * 1024 * 1024
@@ -86,6 +86,8 @@ class Habit:
     position: int | None = None
     numeric: bool | None = None
     unit: str | None = None
+    loop_name: str = ""
+    """The name as ``Habits.csv`` writes it, when ``name`` had to tell it apart."""
 
     @property
     def unit_known(self) -> bool:
@@ -123,6 +125,9 @@ class LoopExport:
     marks: list[Mark]
     problems: dict[str, list[LogProblem]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    """Habits that ``Habits.csv`` lists but whose days the export does not hold (a
+    partial export: no folder, and no column of the wide file that can be read)."""
 
     def habit(self, name: str) -> Habit:
         """The habit of that exact name."""
@@ -183,6 +188,20 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, budget
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
         raise _refuse(path, info.filename, f"damaged ({exc})") from None
     return b"".join(chunks)
+
+
+def _through_top_folder(found: dict[str, bytes]) -> tuple[dict[str, bytes], str | None]:
+    """The export inside one top folder (a zip made again from the unpacked folder, or
+    the folder above it given): its files by their path inside that folder, and the
+    folder's name. A habit's own folder (no ``Habits.csv``, no folder inside) is not
+    looked through."""
+    tops = {name.split("/", 1)[0] for name in found}
+    if len(tops) != 1 or not all("/" in name for name in found):
+        return found, None
+    inside = {name.split("/", 1)[1]: data for name, data in found.items()}
+    if not any(n.lower() == "habits.csv" or "/" in n for n in inside):
+        return found, None
+    return inside, tops.pop()
 
 
 def _members(path: Path) -> dict[str, bytes]:
@@ -270,16 +289,28 @@ def _read_habits(data: bytes, source: str) -> tuple[list[Habit], list[LogProblem
         if unit_at is not None:
             unit = row[unit_at] if unit_at < len(row) else ""
         habits.append(Habit(row[name_at], position, numeric, unit))
-    counts: dict[str, int] = {}
-    for habit in habits:
-        counts[habit.name] = counts.get(habit.name, 0) + 1
-    habits = [  # Loop allows two habits of one name: tell them apart by their position
-        Habit(f"{h.name} (#{h.position:03d})", h.position, h.numeric, h.unit)
-        if counts[h.name] > 1 and h.position is not None
-        else h
-        for h in habits
+    return _told_apart(habits), problems
+
+
+def _told_apart(habits: list[Habit]) -> list[Habit]:
+    """Loop allows two habits of one name: each such name gets its position
+    (``Walk (#001)``), and so does a habit whose own name then equals one of those,
+    until every name is unique."""
+    names = [h.name for h in habits]
+    while True:
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        clashes = [i for i, name in enumerate(names) if counts[name] > 1]
+        renamed = [i for i in clashes if names[i] == habits[i].name]
+        if not renamed:
+            break
+        for i in renamed:
+            names[i] = f"{habits[i].name} (#{habits[i].position or i + 1:03d})"
+    return [
+        replace(h, name=name, loop_name=h.name if name != h.name else "")
+        for h, name in zip(habits, names, strict=True)
     ]
-    return habits, problems
 
 
 def _stored(text: str) -> int | None:
@@ -356,7 +387,7 @@ def _wide_header(data: bytes) -> tuple[list[str], int, list[str]]:
     """The wide Checkmarks.csv's header names (split on every comma: Loop writes them
     unquoted), how many value columns its rows have, and its lines."""
     lines = _text(data).splitlines()
-    names = lines[0].split(",")[1:] if lines else []
+    names = [n.strip() for n in lines[0].split(",")[1:]] if lines else []  # as Habits.csv
     if names and names[-1] == "":
         names.pop()
     widths = {len(line.rstrip(",").split(",")) - 1 for line in lines[1:] if line.strip()}
@@ -385,10 +416,12 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
     habits it maps. Raises :class:`InputError` for a file that is not a readable export.
     """
     path = Path(path)
-    members = _members(path)
+    members, folder = _through_top_folder(_members(path))
     top = {name.lower(): name for name in members if "/" not in name.strip("/")}
     problems: dict[str, list[LogProblem]] = {}
     notes: list[str] = []
+    if folder is not None:
+        notes.append(f"{path.name}: the export was read inside its one top folder {folder!r}")
     habits: list[Habit] = []
     if "habits.csv" in top:
         habits, habit_problems = _read_habits(
@@ -411,14 +444,14 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
             notes.append(f"folder {parts[0]!r} is not in Habits.csv: its name is {shown!r}")
         elif (
             match is not None
-            and match.group(2) is not None
-            and match.group(2) != sanitized(habit.name).strip()
+            and parts[0].split()  # what Loop writes for that habit, spaces aside
+            != f"{habit.position:03d} {sanitized(habit.loop_name or habit.name)}".split()
         ):
             notes.append(
                 f"folder {parts[0]!r} holds habit {habit.position:03d} of Habits.csv, "
                 f"{habit.name!r}, by its number"
             )
-        source = f"{path.name}!{name}"
+        source = f"{path.name}!{'' if folder is None else folder + '/'}{name}"
         habit_problems = []
         found[habit.name] = (
             source,
@@ -426,6 +459,7 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
             habit_problems,
         )
     marks: list[Mark] = []
+    held: set[str] = set()  # habits read from the wide file
     for habit_name, (source, rows, habit_problems) in found.items():
         header = [h.strip().lower() for h in rows[0][1]] if rows else []
         headed = bool(header) and not DATE_PATTERN.match(rows[0][1][0])
@@ -441,10 +475,11 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
         names, width, lines = _wide_header(members[top["checkmarks.csv"]])
         why = _ambiguity(names, width, habits)
         if why is not None and found:
-            notes.append(
-                f"{source} (one column per habit) was not read: its header lists the names "
-                f"unquoted and cannot be split ({why}); each habit's own folder was read"
-            )
+            if not all(h.name in found for h in habits):  # else the wide file is not needed
+                notes.append(
+                    f"{source} (one column per habit) was not read: its header lists the names "
+                    f"unquoted and cannot be split ({why}); each habit's own folder was read"
+                )
         elif why is not None:
             raise InputError(
                 "export",
@@ -460,6 +495,7 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
             for position, name in enumerate(names, start=1):
                 if not name or name in found:
                     continue
+                held.add(name)
                 wide_problems: list[LogProblem] = []
                 marks += _read_values(rows, source, name, position, None, wide_problems, name)
                 problems[name] = wide_problems
@@ -467,9 +503,15 @@ def read_loop_export(path: str | os.PathLike[str]) -> LoopExport:
     for habit in habits:
         if habit.numeric is None:
             values = [m.value for m in marks if m.habit == habit.name]
-            habit = Habit(habit.name, habit.position, _looks_numeric(values), habit.unit)
+            habit = replace(habit, numeric=_looks_numeric(values))
         typed.append(habit)
-    return LoopExport(str(path), typed, marks, problems, notes)
+    absent = [h.name for h in typed if h.name not in found and h.name not in held]
+    if absent:
+        notes.append(
+            f"Habits.csv lists {len(absent)} habit(s) this export holds no days of: "
+            f"{listed(absent)} (a partial export: select them in Loop and export again)"
+        )
+    return LoopExport(str(path), typed, marks, problems, notes, absent)
 
 
 # ----------------------------------------------------------------------------- mapping
@@ -529,7 +571,7 @@ def _resolve(habits: list[Habit], name: str) -> Habit:
             raise InputError(
                 "--map", f"one habit ({', '.join(repr(h.name) for h in matches)} all match)", name
             )
-    known = ", ".join(repr(h.name) for h in habits) or "none"
+    known = listed([h.name for h in habits]) or "none"
     raise InputError("--map", f"a habit of the export ({known})", name)
 
 
@@ -566,6 +608,14 @@ def plan_import(
     targets: dict[str, str] = {}
     for habit_name, exercise_id in mapping.items():
         habit = _resolve(export.habits, habit_name)
+        if habit.name in export.absent:
+            raise InputError(
+                "--map",
+                f"a habit whose days the export holds: {habit.name!r} is listed in Habits.csv "
+                "but the export has no days of it (no folder, no column it can read): select "
+                "it in Loop and export again",
+                habit_name,
+            )
         check_exercises([exercise_id], routine)
         if exercise_id in targets.values():
             raise InputError("--map", "one habit per exercise", f"{habit_name}={exercise_id}")
@@ -578,7 +628,12 @@ def plan_import(
         raise InputError(
             "--minutes", "a habit not also in --not-minutes", sorted(said_minutes & said_not)
         )
-    plan = ImportPlan([], unmapped=[h.name for h in export.habits if h.name not in targets])
+    plan = ImportPlan(
+        [],
+        unmapped=[
+            h.name for h in export.habits if h.name not in targets and h.name not in export.absent
+        ],
+    )
     in_minutes: dict[str, bool] = {}
     for habit in export.habits:
         if habit.name not in targets or not habit.numeric:
@@ -684,8 +739,8 @@ def import_loop(
     log_path = Path(log_path)
     logged: set[date] = set()
     if log_path.exists():
-        log = read_log(log_path, strict=False)
-        logged = {d.date() for d in log.entries["date"]}
+        log = read_log(log_path, strict=False)  # a withdrawn (void) date is not logged
+        logged = {d.date() for d in latest_per_date(log.entries)["date"]}
     plan = plan_import(
         export,
         mapping,

@@ -11,6 +11,10 @@ fields cannot be read is left out of the output and named).
 
 Times without an offset are read in ``utc_offset`` when given, else in this computer's
 time zone on that date (what the spreadsheet showed was the local time of the save).
+Nothing is guessed: a value is rewritten only when it has one reading (pain ``7,0``);
+the order of ``/`` dates comes from the ``date`` and ``recorded_at`` columns together
+(never from notes) and is asked for (``date_order``) when both orders fit; a time of
+day the spreadsheet cut is kept as the date, and said.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from ..schema import (
     COLUMNS,
     FORMULA_PREFIXES,
     NOTE_GUARD,
+    PAIN_MAX,
+    PAIN_MIN,
     RECORDED_AT_PATTERN,
     STORED_DAY_TYPES,
     csv_line,
@@ -42,13 +48,13 @@ REPAIRED = OutputKind("a repaired log")
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs"}
 _DMY_DOT = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})\Z", re.ASCII)
 _SLASH = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})\Z", re.ASCII)
-_SLASH_ANYWHERE = re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(?:\d{4}|\d{2})(?!\d)", re.ASCII)
 _ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\Z", re.ASCII)
 _TIME = re.compile(
     r"(?P<day>\S+)[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
     r"\s*(?P<ampm>[AaPp][Mm])?(?P<offset>Z|[+-]\d{2}:?\d{2})?\Z",
     re.ASCII,
 )
+_PAIN = re.compile(r"(?P<whole>\d+)(?:[.,](?P<fraction>\d+))?\Z", re.ASCII)
 _NUMBER_NOTE = re.compile(r"-?\d+(?:[.,]\d+)?(?:[Ee][+-]?\d+)?\Z", re.ASCII)
 _DECIMAL_COMMA = re.compile(r"(\d+),(\d+)\Z", re.ASCII)
 
@@ -82,6 +88,9 @@ class RepairReport:
     rows: int = 0
 
 
+LEGACY = "Windows-1252 text, not UTF-8 (re-encoded as UTF-8)"
+
+
 def _decode(data: bytes, report: RepairReport) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -89,8 +98,70 @@ def _decode(data: bytes, report: RepairReport) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        report.dialect.append("Windows-1252 text, not UTF-8 (re-encoded as UTF-8)")
+        report.dialect.append(LEGACY)
         return data.decode("cp1252", errors="replace")
+
+
+def _possible_losses(
+    written: list[tuple[int, dict[str, str]]],
+    spreadsheet: bool,
+    legacy_save: bool,
+    report: RepairReport,
+) -> None:
+    """List what a spreadsheet may have changed in the notes beyond recall. In any file:
+    LF line breaks inside a note (a spreadsheet writes each as LF, and LibreOffice's
+    save shows no other sign). When the file shows a ``spreadsheet``'s dialect: a guard
+    ``'`` it kept (it drops guards, so this may be the note's own ``'``), and a ``?``
+    where a ``legacy_save`` could not hold a character. A byte Windows-1252 does not
+    define."""
+    guarded = {c.line for c in report.changes if c.column == "note"}  # ' put back here
+    for line, row in written:
+        note = row["note"]
+        kept_guard = note.startswith(NOTE_GUARD) and note[1:].startswith(
+            (*FORMULA_PREFIXES, NOTE_GUARD)
+        )
+        if spreadsheet and kept_guard and line not in guarded:
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    note,
+                    note,
+                    "a note starting with ' that the spreadsheet kept: it drops the ' that "
+                    f"guards a note, so this may be the note's own ' (the note was {note!r}, "
+                    f"stored {NOTE_GUARD + note!r}) or the guard (the note is {note[1:]!r}); "
+                    f"kept, it reads as {note[1:]!r}",
+                )
+            )
+        if spreadsheet and legacy_save and "?" in note:
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    "?",
+                    "?",
+                    f"{note.count('?')} '?' in {note[:60]!r}: a save in a legacy encoding "
+                    "writes '?' for each character the encoding could not hold (emoji, "
+                    "Chinese, Japanese, Hebrew, Arabic, Cyrillic in Windows-1252); which "
+                    "ones were typed cannot be told; check it against what you wrote",
+                )
+            )
+        if "\ufffd" in note:
+            report.unrecoverable.append(
+                Change(line, "note", note, note, "a byte that Windows-1252 does not define")
+            )
+        if re.search(r"(?<!\r)\n", note):
+            report.unrecoverable.append(
+                Change(
+                    line,
+                    "note",
+                    note,
+                    note,
+                    "line breaks inside the note are LF: a spreadsheet writes every line "
+                    "break in a cell as LF, so one that was CRLF cannot be told apart "
+                    "(kept as LF)",
+                )
+            )
 
 
 def _separator(first_line: str) -> str:
@@ -183,11 +254,40 @@ def _repair_time(
     return value.isoformat(timespec=spec), why, lost
 
 
+def _date_without_time(
+    text: str, fixed: timezone | None, slash: str, earlier: datetime | None
+) -> tuple[str, list[str], list[str]] | None:
+    """For a ``recorded_at`` that a spreadsheet cut to its date (``08/10/2026``): that
+    day at 00:00, or at the time of an earlier save of the same ``date`` on that day
+    (so that the later row in the file stays the later save), with the loss."""
+    day = _repair_date(text, slash)
+    if day is None:
+        return None
+    naive = datetime.fromisoformat(day[0])
+    value = naive.replace(tzinfo=_local_offset(naive, fixed))
+    when = "00:00"
+    if earlier is not None and value <= earlier and earlier.date() == value.date():
+        value, when = earlier, "the time of the save of this date above it in the file"
+    why = [f"{day[1]} without a time of day"]
+    lost = [
+        f"the time of day was lost (the spreadsheet kept only the date): written as {when}, "
+        "so the saves of this date keep their order in the file"
+    ]
+    return value.isoformat(timespec="seconds"), why, lost
+
+
 def _repair_pain(text: str) -> tuple[str, str] | None:
-    match = re.fullmatch(r"(\d{1,2})(?:[.,]0+)?", text.strip(), re.ASCII)
-    if match and match.group(0) != text:
-        return match.group(1), "a whole number written with decimals or spaces"
-    return None
+    """(the integer, why) for a pain a spreadsheet wrote with one whole reading
+    (``7,0``, ``7.0``, ``07``, `` 7 ``), else None: ``7,5`` is a guess between 7 and 8
+    and stays as it is (the row is then left out and named)."""
+    match = _PAIN.match(text.strip())
+    if match is None or (match["fraction"] or "").strip("0"):
+        return None
+    value = str(int(match["whole"]))
+    if value == text or not PAIN_MIN <= int(value) <= PAIN_MAX:
+        return None
+    return value, f"pain {text!r} has one reading, {value} (a whole number written with "
+    "decimals, a leading zero or spaces)"
 
 
 def _repair_exercises(text: str) -> tuple[str, str] | None:
@@ -211,25 +311,30 @@ def _repair_row(
     row: dict[str, str],
     fixed: timezone | None,
     report: RepairReport,
-    slash: str = "mdy",
+    slash: str,
+    earlier: dict[str, datetime],
 ) -> dict[str, str]:
     def change(column: str, new: str, why: str) -> None:
         report.changes.append(Change(line, column, row[column], new, why))
         row[column] = new
 
-    recorded = row["recorded_at"].strip()
-    if not RECORDED_AT_PATTERN.match(recorded):
-        repaired = _repair_time(recorded, fixed, slash)
-        if repaired is not None:
-            text, why, lost = repaired
-            change("recorded_at", text, "; ".join(why) or "written as ISO 8601")
-            for loss in lost:
-                report.unrecoverable.append(Change(line, "recorded_at", recorded, text, loss))
     day = row["date"].strip()
     if day != row["date"] or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day, re.ASCII):
         repaired_day = _repair_date(day, slash)
         if repaired_day is not None and repaired_day[0] != row["date"]:
             change("date", repaired_day[0], repaired_day[1])
+    recorded = row["recorded_at"].strip()
+    if not RECORDED_AT_PATTERN.match(recorded):
+        repaired = _repair_time(recorded, fixed, slash) or _date_without_time(
+            recorded, fixed, slash, earlier.get(row["date"])
+        )
+        if repaired is not None:
+            text, why, lost = repaired
+            change("recorded_at", text, "; ".join(why) or "written as ISO 8601")
+            for loss in lost:
+                report.unrecoverable.append(Change(line, "recorded_at", recorded, text, loss))
+    elif recorded != row["recorded_at"]:
+        change("recorded_at", recorded, "spaces a spreadsheet added")
     pain = _repair_pain(row["pain"])
     if pain is not None:
         change("pain", *pain)
@@ -247,6 +352,18 @@ def _repair_row(
         change("note", encode_note(note), "the ' that keeps a formula from running, put back")
     stored = row["note"]
     shown = stored[1:] if stored.startswith(NOTE_GUARD) else stored
+    if stored.startswith(NOTE_GUARD) and not shown.startswith((*FORMULA_PREFIXES, NOTE_GUARD)):
+        report.unrecoverable.append(
+            Change(
+                line,
+                "note",
+                stored,
+                stored,
+                f"a ' the log never writes before {shown[:1]!r}: the note was probably "
+                f"{stored!r} itself (the spreadsheet dropped the ' that kept its own '), or "
+                f"{shown!r} typed in the spreadsheet; kept, it reads as {shown!r}",
+            )
+        )
     if _NUMBER_NOTE.match(shown.strip()):
         report.unrecoverable.append(
             Change(
@@ -261,74 +378,90 @@ def _repair_row(
     return row
 
 
-def _slash_order(text: str, report: RepairReport) -> str:
-    """``mdy`` or ``dmy`` for the file's ``/`` dates: day first when a first number is
-    above 12, month first when a second one is; US order when nothing tells."""
-    pairs = [(int(a), int(b)) for a, b in _SLASH_ANYWHERE.findall(text)]
-    if not pairs:
-        return "mdy"
-    day_first = any(a > 12 for a, _ in pairs)
-    month_first = any(b > 12 for _, b in pairs)
-    if day_first and month_first:
+DATE_ORDERS = {"dmy": "d/m/yyyy", "mdy": "m/d/yyyy"}
+
+
+def _slash_values(
+    records: list[tuple[int, dict[str, str]]],
+) -> list[tuple[int, str, tuple[int, int, int]]]:
+    """(line, text, its three numbers) of every ``/`` date in the ``date`` and
+    ``recorded_at`` columns; notes and other columns are never read for dates."""
+    found = []
+    for line, row in records:
+        for column in ("date", "recorded_at"):
+            text = row[column].strip()
+            timed = _TIME.match(text)
+            match = _SLASH.match(timed["day"] if timed else text)
+            if match:
+                a, b, y = match.groups()
+                found.append((line, match.group(0), (int(a), int(b), _year(y))))
+    return found
+
+
+def _is_day(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_order(
+    records: list[tuple[int, dict[str, str]]], given: str | None, report: RepairReport
+) -> str:
+    """``dmy`` or ``mdy`` for the file's ``/`` dates: the order in which every one of
+    them (in ``date`` and ``recorded_at``, all rows together) is a real day. Refuses
+    (:class:`InputError`) when both orders or neither are, unless ``given``."""
+    values = _slash_values(records)
+    if given is not None:
+        if values:
+            report.dialect.append(f"dates {DATE_ORDERS[given]} (--date-order {given})")
+        return given
+    if not values:
+        return "mdy"  # no '/' date to read
+    fits = {
+        "dmy": [v for v in values if not _is_day(v[2][2], v[2][1], v[2][0])],
+        "mdy": [v for v in values if not _is_day(v[2][2], v[2][0], v[2][1])],
+    }
+    orders = [order for order, misfits in fits.items() if not misfits]
+    if len(orders) == 1:
+        report.dialect.append(
+            f"dates {DATE_ORDERS[orders[0]]} (the only order in which all {len(values)} '/' "
+            "dates of the date and recorded_at columns are real days)"
+        )
+        return orders[0]
+    first, last = values[0], values[-1]
+    if orders:
+        a, b, y = first[2]
         raise InputError(
             "date",
-            "dates with '/' in one order (m/d/yyyy or d/m/yyyy) throughout the file",
-            "both orders",
+            f"'/' dates whose day/month order the file shows, but all {len(values)} in the "
+            f"date and recorded_at columns are real days in both orders ({first[1]!r} at "
+            f"line {first[0]} is {date(y, b, a):%-d %B} as d/m or {date(y, a, b):%-d %B} "
+            "as m/d): say which with --date-order dmy|mdy",
+            f"{first[1]} ... {last[1]}",
         )
-    if day_first:
-        report.dialect.append("dates d/m/yyyy (a first number above 12 shows the day comes first)")
-        return "dmy"
-    if not month_first:
-        report.unrecoverable.append(
-            Change(
-                0,
-                "date",
-                "m/d/yyyy or d/m/yyyy",
-                "m/d/yyyy",
-                "no '/' date in the file has a number above 12, so the order cannot be told: "
-                "read as US m/d/yyyy; check a few days against what you logged",
-            )
-        )
-    return "mdy"
+    dmy, mdy = fits["mdy"][0], fits["dmy"][0]  # a day-first one, a month-first one
+    raise InputError(
+        "date",
+        "'/' dates in one day/month order throughout the date and recorded_at columns "
+        "(give --date-order dmy|mdy to read them in one; rows that do not fit are left out)",
+        f"line {dmy[0]}: {dmy[1]} (day first only) and line {mdy[0]}: {mdy[1]} (month first only)",
+    )
 
 
-def repair_log(
-    source: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-    *,
-    utc_offset: timezone | None = None,
-    keep: Kept | None = None,
-) -> RepairReport:
-    """Read the log at ``source`` in whatever dialect a spreadsheet saved it, write a
-    valid log to ``output`` (whole, 0600) and return the report. ``source`` is only
-    read. Refuses (:class:`OutputError`) an ``output`` that exists, is ``source`` or is in
-    ``keep`` (:func:`backtrack._files.check_output`), and (:class:`InputError`) a file
-    whose header is not the log's columns in any of the dialects."""
-    source, output = Path(source), Path(output)
-    kept = {**(keep or {}), source: "the log being repaired"}
-    check_output(output, kind=REPAIRED, keep=kept)
-    report = RepairReport(str(source), str(output))
-    text = _decode(source.read_bytes(), report)
-    if "\r\n" in text:
-        report.dialect.append("CRLF line ends (written as LF)")
-    separator = _separator(text.split("\n", 1)[0])
-    if separator != ",":
-        report.dialect.append(f"columns separated by {SEPARATORS[separator]}")
+def _records(
+    text: str, separator: str, report: RepairReport
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (names stripped, lower case) and every record with the line it starts
+    on; a record the CSV reader cannot read is left out and named."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise InputError("header", "the log's header", "an empty file") from None
-    slash = _slash_order(text, report)
-    extra = [h for h in header if h not in COLUMNS and h]
-    out_header = [*COLUMNS, *extra]
-    if [h for h in header if h] != out_header:
-        report.dialect.append("columns in another order or spelling (written the log's way)")
-    if extra:
-        report.dialect.append(f"extra columns {', '.join(map(repr, extra))} (kept, at the end)")
-    lines = [csv_line(out_header)]
+    records = []
     start = reader.line_num + 1
-    seen: dict[tuple[str, datetime], int] = {}
     while True:
         try:
             fields = next(reader)
@@ -338,40 +471,102 @@ def repair_log(
             report.left_out.append((start, f"unreadable record: {exc}"))
             start = reader.line_num + 1
             continue
-        line, start = start, reader.line_num + 1
-        if not any(f.strip() for f in fields):
-            if fields:
-                report.changes.append(
-                    Change(line, "row", separator * (len(fields) - 1), "", "an empty row left out")
-                )
-            continue
-        if len(fields) > len(header) and not any(f.strip() for f in fields[len(header) :]):
-            fields = fields[: len(header)]
-        if len(fields) > len(header):
-            report.left_out.append((line, f"{len(fields)} fields for {len(header)} columns"))
-            continue
-        if len(fields) < len(header):
+        records.append((start, fields))
+        start = reader.line_num + 1
+    return header, records
+
+
+def _fit(
+    line: int, fields: list[str], header: list[str], separator: str, report: RepairReport
+) -> dict[str, str] | None:
+    """The record as {column: field}, or None for an empty row or one with too many
+    fields (named); empty fields a spreadsheet dropped at the end are put back."""
+    if not any(f.strip() for f in fields):
+        if fields:
             report.changes.append(
-                Change(
-                    line,
-                    "row",
-                    f"{len(fields)} fields",
-                    f"{len(header)} fields",
-                    "empty fields a spreadsheet dropped, put back",
-                )
+                Change(line, "row", separator * (len(fields) - 1), "", "an empty row left out")
             )
-            fields += [""] * (len(header) - len(fields))
-        row = dict(zip(header, fields, strict=True))
-        row = _repair_row(line, row, utc_offset, report, slash)
+        return None
+    if len(fields) > len(header) and not any(f.strip() for f in fields[len(header) :]):
+        fields = fields[: len(header)]
+    if len(fields) > len(header):
+        report.left_out.append((line, f"{len(fields)} fields for {len(header)} columns"))
+        return None
+    if len(fields) < len(header):
+        report.changes.append(
+            Change(
+                line,
+                "row",
+                f"{len(fields)} fields",
+                f"{len(header)} fields",
+                "empty fields a spreadsheet dropped, put back",
+            )
+        )
+        fields = fields + [""] * (len(header) - len(fields))
+    return dict(zip(header, fields, strict=True))
+
+
+def repair_log(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    utc_offset: timezone | None = None,
+    date_order: str | None = None,
+    keep: Kept | None = None,
+) -> RepairReport:
+    """Read the log at ``source`` in whatever dialect a spreadsheet saved it, write a
+    valid log to ``output`` (whole, 0600; ``None``: only report) and return the report.
+    ``source`` is only read. ``date_order`` (``dmy``/``mdy``) says how ``/`` dates read
+    when the file does not show it. Refuses (:class:`OutputError`) an ``output`` that
+    exists, is ``source`` or is in ``keep`` (:func:`backtrack._files.check_output`), and
+    (:class:`InputError`) a file whose header is not the log's columns in any of the
+    dialects, and ``/`` dates whose order is not known."""
+    source = Path(source)
+    target = None if output is None else Path(output)
+    kept = {**(keep or {}), source: "the log being repaired"}
+    if target is not None:
+        check_output(target, kind=REPAIRED, keep=kept)
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise InputError("--date-order", "dmy or mdy", date_order)
+    report = RepairReport(str(source), "" if target is None else str(target))
+    text = _decode(source.read_bytes(), report)
+    if "\r\n" in text:
+        report.dialect.append("CRLF line ends (written as LF)")
+    separator = _separator(text.split("\n", 1)[0])
+    if separator != ",":
+        report.dialect.append(f"columns separated by {SEPARATORS[separator]}")
+    header, records = _records(text, separator, report)
+    extra = [h for h in header if h not in COLUMNS and h]
+    out_header = [*COLUMNS, *extra]
+    if [h for h in header if h] != out_header:
+        report.dialect.append("columns in another order or spelling (written the log's way)")
+    if extra:
+        report.dialect.append(f"extra columns {', '.join(map(repr, extra))} (kept, at the end)")
+    rows = []
+    for line, fields in records:
+        row = _fit(line, fields, header, separator, report)
+        if row is not None:
+            rows.append((line, row))
+    slash = _date_order(rows, date_order, report)
+    lines = [csv_line(out_header)]
+    seen: dict[tuple[str, datetime], int] = {}
+    latest: dict[str, datetime] = {}
+    written: list[tuple[int, dict[str, str]]] = []
+    for line, row in rows:
+        typed = row["recorded_at"]
+        row = _repair_row(line, row, utc_offset, report, slash, latest)
         try:
             parse_row(row)
         except FieldError as exc:
             report.left_out.append((line, str(exc)))
             continue
         lines.append(row_line(out_header, row))
+        written.append((line, row))
         report.rows += 1
-        key = (row["date"], datetime.fromisoformat(row["recorded_at"]))
-        if key in seen and row["recorded_at"] != fields[header.index("recorded_at")]:
+        saved = datetime.fromisoformat(row["recorded_at"])
+        latest[row["date"]] = max(saved, latest.get(row["date"], saved))
+        key = (row["date"], saved)
+        if key in seen and row["recorded_at"] != typed:
             report.unrecoverable.append(
                 Change(
                     line,
@@ -384,5 +579,13 @@ def repair_log(
                 )
             )
         seen[key] = line
-    write_private(output, "".join(lines).encode("utf-8"), kind=REPAIRED, keep=kept)
+    spreadsheet = bool(report.dialect) or any(
+        c.column in ("date", "recorded_at") for c in report.changes
+    )
+    _possible_losses(written, spreadsheet, LEGACY in report.dialect or text.isascii(), report)
+    report.changes.sort(key=lambda c: c.line)
+    report.unrecoverable.sort(key=lambda c: c.line)
+    report.left_out.sort()
+    if target is not None:
+        write_private(target, "".join(lines).encode("utf-8"), kind=REPAIRED, keep=kept)
     return report
