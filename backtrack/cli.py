@@ -1,7 +1,8 @@
 """The ``backtrack`` command.
 
 Exit codes: 0 done; 1 the log has problems (``validate``) or ``repair`` had to leave a
-row out; 2 refused input or usage error, with the reason on stderr and no traceback.
+row out; 2 refused input or usage error, with the reason on stderr and no traceback;
+141 (silent) when the reader of the output closed it early (``summary --json | head``).
 The log is ``--csv``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy
 modules (analysis, plots) are imported inside the commands that need them, so logging
 stays fast.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import traceback
@@ -26,6 +28,7 @@ from .errors import (
     LogLockedError,
     SaveFailedError,
     SettingsFileError,
+    UserFileError,
 )
 from .store import resolve_log_path
 
@@ -184,7 +187,7 @@ def _print_trial_day(log_path: Path, saved: Saved, routine: Routine) -> None:
         return
     try:
         plan = load_plan(path)
-    except (TrialPlanError, OSError) as exc:  # the save is done: say why no trial day
+    except (TrialPlanError, UserFileError, OSError) as exc:  # the save is done: say why
         print(f"warning: the self-trial plan cannot be read: {exc}", file=sys.stderr)
         return
     today = assignment_on(plan, saved.entry.date)
@@ -923,6 +926,7 @@ USER_ERRORS = (
     FieldError,  # InputError too
     LogFormatError,
     SettingsFileError,  # RoutineError, TrialPlanError
+    UserFileError,
     LogLockedError,
     SaveFailedError,
     UsageError,
@@ -943,17 +947,49 @@ def _users_fault(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno is not None and exc.filename is not None
 
 
+CLOSED_PIPE = 141
+"""Exit code when the output's reader went away (``summary --json | head -1``): 128 +
+SIGPIPE, what a shell reports for a writer stopped by a closed pipe."""
+
+
+def _closed_pipe() -> int:
+    """Stop quietly when stdout's reader is gone. As Python's docs advise (``signal``,
+    "Note on SIGPIPE"), stdout is pointed at /dev/null so that the flush at exit does not
+    fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # stdout replaced (tests): nothing to do
+        pass
+    finally:
+        os.close(devnull)
+    return CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code: 2 for input the user can fix (message on
-    stderr), 1 with a traceback for anything else (a bug)."""
+    stderr), 1 with a traceback for anything else (a bug), :data:`CLOSED_PIPE` (silent)
+    when the reader of the output closed it early."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        sys.stdout.flush()  # --help into a closed pipe fails here, not at exit
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        sys.stdout.flush()
         return int(exc.code or 0)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         if _users_fault(exc):
             print(f"backtrack {args.command}: {exc}", file=sys.stderr)

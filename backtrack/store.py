@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from ._files import LOG_LIMIT, read_user_file
 from .errors import FieldError, LogFormatError, LogLockedError, LogProblem, SaveFailedError
 from .schema import (
     COLUMNS,
@@ -1024,6 +1025,11 @@ def parse_log_bytes(
     return parse_log_text(text, path, known_exercises=known_exercises, undecodable=undecodable)
 
 
+def _log_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The log's bytes: a regular file of at most :data:`LOG_LIMIT` bytes."""
+    return read_user_file(path, limit=LOG_LIMIT, what="a log (CSV)")
+
+
 def read_log(
     path: str | os.PathLike[str],
     *,
@@ -1039,7 +1045,7 @@ def read_log(
     columns in another order (what spreadsheets do on re-save) load unchanged.
     """
     path_text = str(path)
-    log = parse_log_bytes(Path(path).read_bytes(), path_text, known_exercises=known_exercises)
+    log = parse_log_bytes(_log_bytes(path), path_text, known_exercises=known_exercises)
     mode = stat.S_IMODE(os.stat(path).st_mode)
     if mode & 0o077:
         log.warnings.append(
@@ -1110,8 +1116,10 @@ def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, o
     removed); ``pain`` is an int or None, ``exercises`` {id: minutes or None} and
     ``where`` a list. Used by ``backtrack history``.
     """
+    if not lines:
+        return []
     wanted = set(lines)
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    text = _log_bytes(path).decode("utf-8-sig", errors="replace")  # as parse_log_bytes
     scan = read_records(text)
     starts, records = scan.starts, scan.records
     header = records[0]

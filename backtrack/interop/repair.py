@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .._files import write_private
+from .._files import LOG_LIMIT, read_user_file, write_private
 from ..errors import FieldError, InputError
 from ..schema import (
     COLUMNS,
@@ -308,7 +308,7 @@ def repair_log(
             "-o", "a file that does not exist yet (nothing is overwritten)", str(output)
         )
     report = RepairReport(str(source), str(output))
-    text = _decode(source.read_bytes(), report)
+    text = _decode(read_user_file(source, limit=LOG_LIMIT, what="a log (CSV)"), report)
     if "\r\n" in text:
         report.dialect.append("CRLF line ends (written as LF)")
     separator = _separator(text.split("\n", 1)[0])
