@@ -8,6 +8,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from .errors import FieldError, UserFileError
 
@@ -60,6 +61,10 @@ def _size(limit: int) -> str:
     return f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit} bytes"
 
 
+def _expected(what: str, limit: int) -> str:
+    return f"{what}: a regular file of at most {_size(limit)}"
+
+
 def read_user_file(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
     """The bytes of a user's file (``what`` names it in errors, e.g. "a log (CSV)").
 
@@ -70,7 +75,7 @@ def read_user_file(path: str | os.PathLike[str], *, limit: int, what: str) -> by
     claims). A missing or unreadable file raises the usual ``OSError`` naming it.
     """
     name = os.fspath(path)
-    expected = f"{what}: a regular file of at most {_size(limit)}"
+    expected = _expected(what, limit)
     mode = os.stat(name).st_mode
     if not stat.S_ISREG(mode):
         raise UserFileError(name, expected, _kind(mode))
@@ -81,12 +86,20 @@ def read_user_file(path: str | os.PathLike[str], *, limit: int, what: str) -> by
             raise UserFileError(name, expected, _kind(info.st_mode))
         if info.st_size > limit:
             raise UserFileError(name, expected, f"{info.st_size} bytes")
-        chunks, total = [], 0
-        while chunk := os.read(fd, min(_CHUNK, limit + 1 - total)):
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:  # it grew while being read
-                raise UserFileError(name, expected, "more than that")
-        return b"".join(chunks)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        return read_stream(handle, name, limit=limit, what=what)
+
+
+def read_stream(handle: IO[bytes], name: str, *, limit: int, what: str) -> bytes:
+    """All of an open binary file ``handle`` (``name`` for errors, e.g. a URL), reading
+    at most ``limit + 1`` bytes: more than ``limit`` is a :class:`UserFileError`."""
+    chunks, total = [], 0
+    while chunk := handle.read(min(_CHUNK, limit + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise UserFileError(name, _expected(what, limit), f"more than {_size(limit)}")
+    return b"".join(chunks)

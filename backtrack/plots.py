@@ -19,7 +19,7 @@ import functools
 import io
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -592,19 +592,23 @@ def drawable(text: str) -> str:
     return text.replace(_ZWNBSP, _WORD_JOINER)
 
 
-def literal_text(fig: Figure) -> Figure:
-    """Every text of ``fig`` drawn literally: names, trial labels, notes and exercise
-    names come from the user, and ``$x$``, ``$^$`` or a backslash are shown as typed,
-    never parsed as mathtext (``$^$`` made matplotlib raise) or sent to LaTeX; each is
-    made :func:`drawable`. Save under :data:`LITERAL_TEXT` too, for the tick labels
-    drawing makes. Returns ``fig``."""
-    for text in fig.findobj(Text):
+_A = TypeVar("_A", bound=Artist)
+
+
+def literal_text(artist: _A) -> _A:
+    """Every text of ``artist`` (a figure, or axes) drawn literally: names, trial labels,
+    notes and exercise names come from the user, and ``$x$``, ``$^$`` or a backslash are
+    shown as typed, never parsed as mathtext (``$^$`` made matplotlib raise) or sent to
+    LaTeX; each is made :func:`drawable`. The savers (:func:`png_bytes`, the reports)
+    apply it and save under :data:`LITERAL_TEXT`, for the tick labels drawing makes; a
+    chart that draws user text on any axes applies it to them. Returns ``artist``."""
+    for text in artist.findobj(Text):
         text.set_parse_math(False)
         text.set_usetex(False)
         shown = text.get_text()
         if _ZWNBSP in shown:
             text.set_text(drawable(shown))
-    return fig
+    return artist
 
 
 PNG_STYLE: dict[RcKeyType, Any] = {"text.hinting": "no_hinting", **LITERAL_TEXT}
@@ -914,6 +918,7 @@ def exercise_adherence(
         ax.hlines(np.arange(len(ids) + 1) - 0.5, -0.5, weeks - 0.5, colors="white", zorder=2)
     _limit_cell_width(ax, weeks, len(ids), most=4)
     ax.set_yticks(range(len(ids)), [_exercise_label(e, labels) for e in ids], fontsize="small")
+    literal_text(ax.yaxis)  # the names may come from a routine.toml
     first_monday = weekly.index[0] - pd.Timedelta(days=6)
     _week_ticks(ax, first_monday, weeks)
     ax.set_title("Each exercise, week by week", fontsize="medium", loc="left")
@@ -966,6 +971,7 @@ def change_vs_adherence(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.scatter(x[rising], y[rising], color=VERMILLION, marker="^", label="patient, pain rising")
     for patient, xi, yi in zip(both["patient"], x, y, strict=True):
         ax.annotate(str(patient), (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    literal_text(ax)  # patients are named by their log files
     ax.axhline(
         stats.IMPORTANT_POINTS,
         color="grey",

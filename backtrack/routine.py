@@ -182,6 +182,12 @@ def read_toml(path: str | os.PathLike[str], error: type[SettingsFileError]) -> d
         data = read_user_file(path, limit=SETTINGS_LIMIT, what="a TOML file")
     except UserFileError as exc:
         raise error(name, "(file)", exc.expected, exc.found) from None
+    return toml_document(data, name, error)
+
+
+def toml_document(data: bytes, name: str, error: type[SettingsFileError]) -> dict[str, Any]:
+    """The document of the TOML file ``name`` holding ``data``; bytes that are not UTF-8
+    or not TOML are an ``error`` naming the file (see :func:`read_toml`)."""
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -359,3 +359,73 @@ def test_any_text_is_drawn_literally(text):
     drawn = "".join(_pdf_text(buffer.getvalue()).split())
     assert drawn.count(plots.drawable(text)) == 3  # the figure text, the title, the legend
     assert plots.png_bytes(fig).startswith(b"\x89PNG")
+
+
+def _drawn_as_pyplot_would(fig: Figure) -> str:
+    """The figure saved by matplotlib itself, outside backtrack's savers (as a notebook
+    shows a pyplot figure), under the default settings; its text, without spaces."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="pdf")
+    return "".join(_pdf_text(buffer.getvalue()).split())
+
+
+def test_patient_names_in_the_clinic_chart_are_drawn_as_typed():
+    """04-clinic draws change_vs_adherence on a pyplot figure: the names are file names."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "patient": NAMES,
+            "change_points": [float(i) for i in range(len(NAMES))],
+            "adherence_28day": [0.1 * i for i in range(len(NAMES))],
+            "trend_low": [-1.0] * len(NAMES),
+        }
+    )
+    fig, ax = plt.subplots()
+    try:
+        plots.change_vs_adherence(table, ax=ax)
+        drawn = _drawn_as_pyplot_would(fig)
+    finally:
+        plt.close(fig)
+    for name in NAMES:
+        assert "".join(plots.drawable(name).split()) in drawn
+
+
+def test_exercise_names_from_a_routine_are_drawn_as_typed():
+    import matplotlib.pyplot as plt
+
+    from backtrack.demo import demo_log
+    from backtrack.routine import default_routine
+
+    routine = default_routine()
+    daily = plots.daily_for(demo_log(60, seed=4, end=date(2026, 3, 1)), routine)
+    names = dict(zip(routine.ids, ["$^$", "$x$", "a\ufeffb", "\\", "50$ and 20$"], strict=True))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    try:
+        plots.exercise_adherence(daily, ax=ax, labels=names)
+        drawn = _drawn_as_pyplot_would(fig)
+    finally:
+        plt.close(fig)
+    for name in names.values():
+        assert "".join(plots.drawable(name).split()) in drawn
+
+
+def test_remote_cohort_files_are_read_with_the_same_bounds_and_checks(tmp_path, log, monkeypatch):
+    """A log or routine.toml behind an fsspec URL (memory:// here): bounded, and a
+    routine that is not UTF-8 TOML is a RoutineError naming it, as for a local one."""
+    import fsspec
+
+    from backtrack import cohort
+    from backtrack.errors import RoutineError
+    from backtrack.routine import default_routine
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/clinic/p1.csv", log.read_bytes())
+    fs.pipe("/clinic/routine.toml", b"\xff\xfe binary")
+    with pytest.raises(RoutineError, match="routine.toml: \\(file\\): expected UTF-8 text"):
+        cohort.routine_for("memory:///clinic/p1.csv")
+    assert len(cohort.read_patient_log("memory:///clinic/p1.csv", default_routine()).entries)
+    monkeypatch.setattr(cohort, "LOG_LIMIT", log.stat().st_size - 1)
+    with pytest.raises(UserFileError, match=f"found more than {log.stat().st_size - 1} bytes"):
+        cohort.read_patient_log("memory:///clinic/p1.csv", default_routine())
