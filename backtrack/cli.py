@@ -563,11 +563,11 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
         b_routine=args.b_routine,
         routine=routine,
     )
-    path = write_plan(trial_path(log_path, args.trial), plan, replace=args.replace)
     mde = None
-    if log_path.exists():
+    if log_path.exists():  # read first: a log that cannot be read leaves no plan behind
         entries = load_log(log_path, routine=routine, strict=False).entries
         mde = minimum_detectable_effect(entries, plan.pairs, plan.block_days, plan.washout_days)
+    path = write_plan(trial_path(log_path, args.trial), plan, replace=args.replace)
     if args.json:
         print(json.dumps({**plan.to_dict(), "minimum_detectable_effect": mde}, indent=2))
         return 0

@@ -429,3 +429,14 @@ def test_remote_cohort_files_are_read_with_the_same_bounds_and_checks(tmp_path, 
     monkeypatch.setattr(cohort, "LOG_LIMIT", log.stat().st_size - 1)
     with pytest.raises(UserFileError, match=f"found more than {log.stat().st_size - 1} bytes"):
         cohort.read_patient_log("memory:///clinic/p1.csv", default_routine())
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "folder"])
+def test_trial_plan_beside_an_unreadable_log_writes_nothing(tmp_path, kind):
+    """The log is read before the plan is written: a refusal leaves no trial.toml."""
+    path = _special(tmp_path, kind)
+    code, err = backtrack(
+        "trial", "plan", "--a", "x", "--b", "y", "--csv", str(path), cwd=tmp_path
+    )
+    refused(code, err, "trial", f"{path}: expected a log (CSV)", f"found {KINDS[kind]}")
+    assert not (tmp_path / "trial.toml").exists()
