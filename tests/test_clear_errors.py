@@ -440,3 +440,23 @@ def test_trial_plan_beside_an_unreadable_log_writes_nothing(tmp_path, kind):
     )
     refused(code, err, "trial", f"{path}: expected a log (CSV)", f"found {KINDS[kind]}")
     assert not (tmp_path / "trial.toml").exists()
+
+
+def test_notes_and_exercise_names_in_the_report_are_printed_as_typed(tmp_path, log):
+    """A flare day's note is listed on page 1, the routine's names in its table."""
+    note = "$^$ and $x$ \\ a\ufeffb"
+    code, err = backtrack(
+        "log", "--pain", "8", "--day", "flare", "--note", note, "--date", "2026-03-01",
+        "--replace", "--csv", str(log), cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, err
+    routine = tmp_path / "routine.toml"  # beside the log: the report's routine
+    routine.write_text(
+        '[[exercise]]\nid = "hip_stretch"\nname = "$\\\\frac{1}{0}$ stretch"\ndose_minutes = 2\n',
+        encoding="utf-8",
+    )
+    code, err = backtrack("report", "--csv", str(log), "-o", "r.pdf", cwd=tmp_path)
+    assert code == 0 and "Traceback" not in err, err
+    drawn = "".join(_pdf_text((tmp_path / "r.pdf").read_bytes()).split())
+    assert "".join(plots.drawable(note).split()) in drawn
+    assert "$\\frac{1}{0}$stretch" in drawn
