@@ -1,7 +1,8 @@
 """The ``backtrack`` command.
 
 Exit codes: 0 done; 1 the log has problems (``validate``) or ``repair`` had to leave a
-row out; 2 refused input or usage error, with the reason on stderr and no traceback.
+row out; 2 refused input or usage error, with the reason on stderr and no traceback;
+141 (silent) when the reader of the output closed it early (``summary --json | head``).
 The log is ``--csv``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy
 modules (analysis, plots) are imported inside the commands that need them, so logging
 stays fast.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import traceback
@@ -27,6 +29,7 @@ from .errors import (
     LogLockedError,
     SaveFailedError,
     SettingsFileError,
+    UserFileError,
 )
 from .store import resolve_log_path
 
@@ -185,7 +188,7 @@ def _print_trial_day(log_path: Path, saved: Saved, routine: Routine) -> None:
         return
     try:
         plan = load_plan(path)
-    except (TrialPlanError, OSError) as exc:  # the save is done: say why no trial day
+    except (TrialPlanError, UserFileError, OSError) as exc:  # the save is done: say why
         print(f"warning: the self-trial plan cannot be read: {exc}", file=sys.stderr)
         return
     today = assignment_on(plan, saved.entry.date)
@@ -607,12 +610,13 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
         b_routine=args.b_routine,
         routine=routine,
     )
-    path = trial_path(log_path, args.trial)
-    path = write_plan(path, plan, replace=args.replace, keep=_kept(args, plan=False))
     mde = None
-    if log_path.exists():
+    if log_path.exists():  # read first: a log that cannot be read leaves no plan behind
         entries = load_log(log_path, routine=routine, strict=False).entries
         mde = minimum_detectable_effect(entries, plan.pairs, plan.block_days, plan.washout_days)
+    path = write_plan(
+        trial_path(log_path, args.trial), plan, replace=args.replace, keep=_kept(args, plan=False)
+    )
     if args.json:
         print(json.dumps({**plan.to_dict(), "minimum_detectable_effect": mde}, indent=2))
         return 0
@@ -983,6 +987,7 @@ USER_ERRORS = (
     FieldError,  # InputError too
     LogFormatError,
     SettingsFileError,  # RoutineError, TrialPlanError
+    UserFileError,
     LogLockedError,
     SaveFailedError,
     UsageError,
@@ -1018,17 +1023,49 @@ def _offset_values_joined(argv: Sequence[str]) -> list[str]:
     return joined
 
 
+CLOSED_PIPE = 141
+"""Exit code when the output's reader went away (``summary --json | head -1``): 128 +
+SIGPIPE, what a shell reports for a writer stopped by a closed pipe."""
+
+
+def _closed_pipe() -> int:
+    """Stop quietly when stdout's reader is gone. As Python's docs advise (``signal``,
+    "Note on SIGPIPE"), stdout is pointed at /dev/null so that the flush at exit does not
+    fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # stdout replaced (tests): nothing to do
+        pass
+    finally:
+        os.close(devnull)
+    return CLOSED_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit code: 2 for input the user can fix (message on
-    stderr), 1 with a traceback for anything else (a bug)."""
+    stderr), 1 with a traceback for anything else (a bug), :data:`CLOSED_PIPE` (silent)
+    when the reader of the output closed it early."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(_offset_values_joined(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # --help into a closed pipe fails here, not at exit
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2), already printed
+        sys.stdout.flush()
         return int(exc.code or 0)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         if _users_fault(exc):
             print(f"backtrack {args.command}: {exc}", file=sys.stderr)

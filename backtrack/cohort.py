@@ -34,7 +34,6 @@ import math
 import multiprocessing
 import os
 import stat
-import tomllib
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -47,8 +46,16 @@ import numpy as np
 import pandas as pd
 
 from . import metrics, stats
-from .errors import FieldError, LogProblem
-from .routine import ENV_VAR, ROUTINE_FILE_NAME, Routine, load_routine, parse_routine
+from ._files import LOG_LIMIT, SETTINGS_LIMIT, read_stream
+from .errors import FieldError, LogProblem, RoutineError
+from .routine import (
+    ENV_VAR,
+    ROUTINE_FILE_NAME,
+    Routine,
+    load_routine,
+    parse_routine,
+    toml_document,
+)
 from .store import LogData, parse_log_bytes, read_log
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
@@ -192,7 +199,8 @@ def routine_for(path: str, routine_path: str | os.PathLike[str] | None = None) -
     if not fs.exists(inner):
         return load_routine()
     with fs.open(inner, "rb") as handle:
-        return parse_routine(tomllib.load(handle), beside)
+        data = read_stream(handle, beside, limit=SETTINGS_LIMIT, what="a TOML file")
+    return parse_routine(toml_document(data, beside, RoutineError), beside)
 
 
 def read_patient_log(path: str, routine: Routine) -> LogData:
@@ -203,7 +211,8 @@ def read_patient_log(path: str, routine: Routine) -> LogData:
     import fsspec
 
     with fsspec.open(path, "rb") as handle:
-        return parse_log_bytes(handle.read(), path, known_exercises=routine.ids)
+        data = read_stream(handle, path, limit=LOG_LIMIT, what="a log (CSV)")
+    return parse_log_bytes(data, path, known_exercises=routine.ids)
 
 
 def _number(value: float | None) -> float:

@@ -101,6 +101,18 @@ class TrialPlanError(SettingsFileError):
     """A self-trial plan is invalid, or would replace a running trial."""
 
 
+class UserFileError(ValueError):
+    """A user's file cannot be read as one: not a regular file (a folder, a FIFO, a
+    device), or larger than the bound for its kind. Names the path, what was expected
+    and what was found; nothing was read."""
+
+    def __init__(self, path: str, expected: str, found: str) -> None:
+        self.path = path
+        self.expected = expected
+        self.found = found
+        super().__init__(f"{path}: expected {expected}, found {found}; nothing was read")
+
+
 class LogLockedError(OSError):
     """Another save holds the log's lock for longer than we wait."""
 

@@ -19,7 +19,7 @@ import functools
 import io
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import matplotlib
 import matplotlib.dates as mdates
@@ -35,6 +35,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle, StepPatch
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter
 from matplotlib.transforms import Affine2DBase, ScaledTranslation, Transform
 
@@ -576,9 +577,43 @@ def legend_right(ax: Axes, handles: list[Artist], *, title: str, gap: float = 0.
 # ----------------------------------------------------------------------------- PNG
 
 
-PNG_STYLE: dict[RcKeyType, Any] = {"text.hinting": "no_hinting"}
+LITERAL_TEXT: dict[RcKeyType, Any] = {"text.parse_math": False, "text.usetex": False}
+"""Texts drawn as typed, never as mathtext or LaTeX: the settings for texts matplotlib
+makes while it draws (tick labels); :func:`literal_text` sets the ones already made."""
+
+_ZWNBSP, _WORD_JOINER = "\ufeff", "\u2060"
+
+
+def drawable(text: str) -> str:
+    """``text`` as matplotlib can draw it: U+FEFF (a byte-order mark, or the old
+    zero-width no-break space) becomes U+2060 WORD JOINER, the character Unicode
+    recommends in its place (the same invisible no-break). Matplotlib 3.11 lays U+FEFF
+    out with no character, and its PDF and PostScript writers raise IndexError on it."""
+    return text.replace(_ZWNBSP, _WORD_JOINER)
+
+
+_A = TypeVar("_A", bound=Artist)
+
+
+def literal_text(artist: _A) -> _A:
+    """Every text of ``artist`` (a figure, or axes) drawn literally: names, trial labels,
+    notes and exercise names come from the user, and ``$x$``, ``$^$`` or a backslash are
+    shown as typed, never parsed as mathtext (``$^$`` made matplotlib raise) or sent to
+    LaTeX; each is made :func:`drawable`. The savers (:func:`png_bytes`, the reports)
+    apply it and save under :data:`LITERAL_TEXT`, for the tick labels drawing makes; a
+    chart that draws user text on any axes applies it to them. Returns ``artist``."""
+    for text in artist.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+        shown = text.get_text()
+        if _ZWNBSP in shown:
+            text.set_text(drawable(shown))
+    return artist
+
+
+PNG_STYLE: dict[RcKeyType, Any] = {"text.hinting": "no_hinting", **LITERAL_TEXT}
 """Glyphs without FreeType's autohinter: each is rendered on its own, ~15 ms less for the
-trend chart; looks the same at 90-100 dpi."""
+trend chart; looks the same at 90-100 dpi. Texts as typed (:data:`LITERAL_TEXT`)."""
 
 
 def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
@@ -586,6 +621,7 @@ def png_bytes(fig: Figure, dpi: float = 100) -> bytes:
     level 1 (Pillow's ``compress_level``: about 30 ms less than the default at 10
     years, files about a third bigger)."""
     buffer = io.BytesIO()
+    literal_text(fig)
     with matplotlib.rc_context(PNG_STYLE):
         fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
@@ -855,7 +891,7 @@ def next_day_pain(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 def _exercise_label(exercise_id: str, labels: Mapping[str, str] | None) -> str:
     if labels and exercise_id in labels:
-        return labels[exercise_id]
+        return drawable(labels[exercise_id])  # a tick label: made while drawing
     return exercise_id.replace("_", " ").capitalize()
 
 
@@ -882,6 +918,7 @@ def exercise_adherence(
         ax.hlines(np.arange(len(ids) + 1) - 0.5, -0.5, weeks - 0.5, colors="white", zorder=2)
     _limit_cell_width(ax, weeks, len(ids), most=4)
     ax.set_yticks(range(len(ids)), [_exercise_label(e, labels) for e in ids], fontsize="small")
+    literal_text(ax.yaxis)  # the names may come from a routine.toml
     first_monday = weekly.index[0] - pd.Timedelta(days=6)
     _week_ticks(ax, first_monday, weeks)
     ax.set_title("Each exercise, week by week", fontsize="medium", loc="left")
@@ -934,6 +971,7 @@ def change_vs_adherence(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.scatter(x[rising], y[rising], color=VERMILLION, marker="^", label="patient, pain rising")
     for patient, xi, yi in zip(both["patient"], x, y, strict=True):
         ax.annotate(str(patient), (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    literal_text(ax)  # patients are named by their log files
     ax.axhline(
         stats.IMPORTANT_POINTS,
         color="grey",
@@ -975,6 +1013,8 @@ __all__ = [
     "next_day_groups",
     "next_day_pain",
     "period_text",
+    "drawable",
+    "literal_text",
     "png_bytes",
     "trend_chart",
     "trend_figure",

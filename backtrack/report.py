@@ -56,9 +56,9 @@ CALENDAR_WEEKS = 53
 TITLE = "Back pain and exercise report"
 SMALL = 7.2
 GREY_TEXT = "0.3"
-PDF_STYLE: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1}
+PDF_STYLE: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1, **plots.LITERAL_TEXT}
 """Matplotlib settings the pages are drawn and saved with (zlib level 1: ~30 ms less
-than 6)."""
+than 6; texts as typed, see :func:`plots.literal_text`)."""
 FOOTER = (
     "One person's own records: they describe this person only and cannot show that the "
     "exercises caused a change. This report does not replace a clinician."
@@ -668,7 +668,7 @@ def write_report(
         pages = build_pages(data, details=details)
         with PdfPages(buffer if to_file else path, metadata=metadata) as pdf:
             for fig in pages:
-                pdf.savefig(fig)
+                pdf.savefig(plots.literal_text(fig))
     if isinstance(path, (str, os.PathLike)):
         # health data: 0600, written whole, never over the log or another kind of file
         return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})

@@ -18,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import RoutineError
+from ._files import SETTINGS_LIMIT, read_user_file
+from .errors import RoutineError, SettingsFileError, UserFileError
 from .schema import MAX_MINUTES, is_identifier
 
 ENV_VAR = "BACKTRACK_ROUTINE"
@@ -171,15 +172,34 @@ def parse_routine(document: dict[str, Any], name: str = "<routine>") -> Routine:
     return Routine(title, tuple(exercises), tuple(safety), source)
 
 
-def load_routine_file(path: str | os.PathLike[str]) -> Routine:
-    """Read and validate a routine TOML file."""
+def read_toml(path: str | os.PathLike[str], error: type[SettingsFileError]) -> dict[str, Any]:
+    """The document of a settings file (a routine, a trial plan): a regular file of at
+    most :data:`~backtrack._files.SETTINGS_LIMIT` bytes of UTF-8 TOML. Anything else is
+    an ``error`` (e.g. :class:`RoutineError`) naming the file and what was found; a
+    missing file raises ``FileNotFoundError``."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
+        data = read_user_file(path, limit=SETTINGS_LIMIT, what="a TOML file")
+    except UserFileError as exc:
+        raise error(name, "(file)", exc.expected, exc.found) from None
+    return toml_document(data, name, error)
+
+
+def toml_document(data: bytes, name: str, error: type[SettingsFileError]) -> dict[str, Any]:
+    """The document of the TOML file ``name`` holding ``data``; bytes that are not UTF-8
+    or not TOML are an ``error`` naming the file (see :func:`read_toml`)."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        found = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise error(name, "(file)", "UTF-8 text", found) from None
     except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(name, "(file)", "valid TOML", str(exc)) from None
-    return parse_routine(document, name)
+        raise error(name, "(file)", "valid TOML", str(exc)) from None
+
+
+def load_routine_file(path: str | os.PathLike[str]) -> Routine:
+    """Read and validate a routine TOML file."""
+    return parse_routine(read_toml(path, RoutineError), str(path))
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from ._files import LOG_LIMIT, read_user_file
 from .errors import FieldError, LogFormatError, LogLockedError, LogProblem, SaveFailedError
 from .schema import (
     COLUMNS,
@@ -1177,6 +1178,11 @@ def confirmed_end(path: str | os.PathLike[str], data: bytes) -> int | None:
     return _confirmed_end(_read_note(Path(path)), info, data)
 
 
+def _log_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The log's bytes: a regular file of at most :data:`LOG_LIMIT` bytes."""
+    return read_user_file(path, limit=LOG_LIMIT, what="a log (CSV)")
+
+
 def read_log(
     path: str | os.PathLike[str],
     *,
@@ -1192,7 +1198,7 @@ def read_log(
     columns in another order (what spreadsheets do on re-save) load unchanged.
     """
     path_text = str(path)
-    data = Path(path).read_bytes()
+    data = _log_bytes(path)
     log = parse_log_bytes(
         data, path_text, known_exercises=known_exercises, confirmed_end=confirmed_end(path, data)
     )
@@ -1266,8 +1272,10 @@ def raw_rows(path: str | os.PathLike[str], lines: list[int]) -> list[dict[str, o
     removed); ``pain`` is an int or None, ``exercises`` {id: minutes or None} and
     ``where`` a list. Used by ``backtrack history``.
     """
+    if not lines:
+        return []
     wanted = set(lines)
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    text = _log_bytes(path).decode("utf-8-sig", errors="replace")  # as parse_log_bytes
     scan = read_records(text)
     starts, records = scan.starts, scan.records
     header = records[0]

@@ -36,7 +36,6 @@ import dataclasses
 import json
 import math
 import os
-import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -48,8 +47,8 @@ import pandas as pd
 
 from ._files import Kept, OutputKind, check_output, write_private
 from .errors import TrialPlanError
-from .routine import Pause, Routine, load_routine_file
-from .schema import exercise_pairs, parse_date
+from .routine import Pause, Routine, load_routine_file, read_toml
+from .schema import MAX_DATE, MIN_DATE, exercise_pairs, parse_date
 from .stats import t_cdf, t_quantile
 from .store import latest_per_date
 
@@ -228,6 +227,15 @@ def _check(plan: TrialPlan, path: str, routine: Routine | None) -> None:
         washout,
     )
     need(isinstance(plan.seed, int) and plan.seed >= 0, "seed", "a whole number ≥ 0", plan.seed)
+    days = 2 * plan.pairs * plan.block_days  # the schedule's length
+    latest = MAX_DATE - timedelta(days=days - 1)
+    need(
+        isinstance(plan.start, date) and MIN_DATE <= plan.start <= latest,
+        "start",
+        f"a date from {MIN_DATE.isoformat()} to {latest.isoformat()} (the {days}-day "
+        f"schedule must end by {MAX_DATE.isoformat()}, the last day a log can hold)",
+        plan.start.isoformat() if isinstance(plan.start, date) else plan.start,
+    )
     if plan.b_without and plan.b_routine:
         raise TrialPlanError(path, "b_routine", "either b_without or b_routine", "both")
     if routine is not None:
@@ -245,7 +253,7 @@ def _check(plan: TrialPlan, path: str, routine: Routine | None) -> None:
 
 def trial_path(log_path: str | os.PathLike[str], trial: str | None = None) -> Path:
     """The plan file: ``trial``, else ``trial.toml`` beside the log."""
-    return Path(trial) if trial else Path(log_path).with_name(TRIAL_FILE_NAME)
+    return Path(trial) if trial else Path(log_path).parent / TRIAL_FILE_NAME
 
 
 def _toml_value(value: object) -> str:
@@ -329,11 +337,7 @@ def write_plan(
 def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> TrialPlan:
     """Read and check a plan file: every key, and the blocks against the seed."""
     name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise TrialPlanError(name, "(file)", "valid TOML", str(exc)) from None
+    document = read_toml(path, TrialPlanError)
     known = {
         "a",
         "b",

@@ -23,6 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from . import plots
 from ._files import PDF, Kept, check_output, write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
@@ -224,8 +225,9 @@ def write_trial_pdf(
     check_output(path, kind=PDF, force=force, keep=keep or {})  # before the page is drawn
     buffer = io.BytesIO()
     metadata = {"Title": "backtrack self-trial report", "Creator": "backtrack"}
-    with matplotlib.rc_context({"font.size": 8}), PdfPages(buffer, metadata=metadata) as pdf:
-        pdf.savefig(trial_figure(result, entries))
+    style = {"font.size": 8, **plots.LITERAL_TEXT}
+    with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:
+        pdf.savefig(plots.literal_text(trial_figure(result, entries)))
     return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})
 
 
@@ -267,7 +269,7 @@ def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
         fig = Figure(figsize=(9, 3.2))
         trial_timeline(result, entries, ax=fig.add_subplot())
         fig.tight_layout()
-        display(fig)  # type: ignore[no-untyped-call]  # IPython's display() is not annotated
+        display(plots.literal_text(fig))  # type: ignore[no-untyped-call]  # IPython's display() is not annotated
     return widgets.VBox([widgets.HTML("<br>".join(lines)), chart])
 
 

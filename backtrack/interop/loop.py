@@ -56,8 +56,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 
+from .._files import read_user_file
 from ..actions import check_exercises, check_note
-from ..errors import FieldError, InputError, LogFormatError, LogProblem, listed
+from ..errors import FieldError, InputError, LogFormatError, LogProblem, UserFileError, listed
 from ..routine import Routine
 from ..schema import DATE_PATTERN, MAX_MINUTES, MAX_NOTE_CHARS, Entry, parse_date
 from ..store import append_entry, latest_per_date, read_log
@@ -213,10 +214,15 @@ def _members(path: Path) -> dict[str, bytes]:
             total += file.stat().st_size
             if total > MAX_EXPORT_BYTES:
                 raise InputError("export", f"at most {MAX_EXPORT_BYTES} bytes of CSV", total)
-            found[file.relative_to(path).as_posix()] = file.read_bytes()
+            found[file.relative_to(path).as_posix()] = read_user_file(
+                file, limit=MAX_EXPORT_BYTES, what="a CSV file of a Loop export"
+            )
         return found
     try:
-        archive = zipfile.ZipFile(path)
+        zipped = read_user_file(path, limit=MAX_EXPORT_BYTES, what="a Loop export (.zip)")
+        archive = zipfile.ZipFile(io.BytesIO(zipped))
+    except UserFileError:  # a folder, FIFO or device, or too big: says so itself
+        raise
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(
             "export", "a Loop Habit Tracker CSV export (.zip)", f"{path}: {exc}"

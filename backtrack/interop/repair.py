@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .._files import Kept, OutputKind, check_output, write_private
+from .._files import LOG_LIMIT, Kept, OutputKind, check_output, read_user_file, write_private
 from ..errors import FieldError, InputError
 from ..schema import (
     COLUMNS,
@@ -529,7 +529,7 @@ def repair_log(
     if date_order is not None and date_order not in DATE_ORDERS:
         raise InputError("--date-order", "dmy or mdy", date_order)
     report = RepairReport(str(source), "" if target is None else str(target))
-    text = _decode(source.read_bytes(), report)
+    text = _decode(read_user_file(source, limit=LOG_LIMIT, what="a log (CSV)"), report)
     if "\r\n" in text:
         report.dialect.append("CRLF line ends (written as LF)")
     separator = _separator(text.split("\n", 1)[0])
