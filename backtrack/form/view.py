@@ -197,7 +197,7 @@ class LogForm:
         )
         self.whole = widgets.Button(
             description="Did the whole routine",
-            tooltip="tick every exercise at its dose",
+            tooltip="tick each exercise of this date's routine at its dose",
             layout=widgets.Layout(width="auto", align_self="flex-start"),
         )
         self.ticks: dict[str, widgets.Checkbox] = {}

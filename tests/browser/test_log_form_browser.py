@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from backtrack.routine import default_routine
 from backtrack.store import history_for, read_log
+from backtrack.trial import analyse, plan_trial, trial_path, write_plan
 
 pytestmark = pytest.mark.browser
 
@@ -165,6 +167,30 @@ def test_typed_minutes_without_a_tick_are_saved_and_dates_do_not_carry_values(pa
     assert outside(urls, lab.port) == []
 
 
+def test_typing_the_dose_into_an_unticked_box_saves_it(page, lab):
+    """Issue 24 item 1, as reproduced: new date, flare day, pain 8, click Legs up the
+    wall's box, type its dose 2, Save: the row has legs_up_wall=2 (was "no exercises")."""
+    form, _ = open_form(page, lab.address)
+    day = date.today() - timedelta(days=5)
+    form.get_by_label("Date").fill(day.isoformat())
+    form.get_by_text("Nothing logged for this date yet.").wait_for()
+    form.get_by_role("button", name="flare day").click()
+    form.get_by_label("Pain (0-10)").fill("8")
+    minutes = exercise_row(form, "Legs up the wall").get_by_label("minutes")
+    expect(minutes).to_have_value("")  # the dose is a placeholder, not a value
+    expect(minutes).to_have_attribute("placeholder", "2")
+    minutes.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("2")
+    expect(form.get_by_label("Legs up the wall", exact=True)).to_be_checked()
+    form.get_by_role("button", name="Save", exact=True).click()
+    form.locator(".bt-saved").wait_for()
+    saved = history_for(read_log(lab.csv).entries, day)
+    assert list(saved["exercises"]) == ["legs_up_wall=2"]
+    assert list(saved["day"]) == ["flare"] and list(saved["pain"]) == [8]
+    expect(form.locator(".bt-saved")).to_contain_text("Legs up the wall 2 min")
+
+
 def test_phone_width_fits_and_save_is_near(browser, lab):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -280,6 +306,37 @@ def test_after_a_restart_the_same_address_opens_the_form(page, lab):
     assert {k["id"] for k in lab.kernels()} <= before
     assert lab.git_status() == ""
     print(f"\nTIMING lab form after restart: open → usable {usable:.2f} s")
+
+
+def test_one_tap_on_a_trial_b_day_is_no_deviation(page, lab):
+    """Issue 24 item 2: with a self-trial whose B leaves out wall squat, "Did the whole
+    routine" on a B day ticked it, so every one-tap B day was a protocol deviation.
+    (Last in the module: the plan beside the log changes every later page.)"""
+    start = date.today() - timedelta(days=120)  # an 84-day trial before this module's days
+    plan = plan_trial(
+        a="full routine", b="without wall squat", start=start, seed=3, b_without=["wall_squat"]
+    )
+    block = next(b for b in plan.blocks if b.condition == "B")
+    day = block.start + timedelta(days=plan.washout_days)  # analysed, not washout
+    path = write_plan(trial_path(lab.csv), plan)
+    try:
+        form, _ = open_form(page, lab.address)
+        form.get_by_label("Date").fill(day.isoformat())
+        expect(form).to_contain_text("B leaves out: Wall squat")
+        form.get_by_label("Pain (0-10)").fill("3")
+        form.get_by_role("button", name="Did the whole routine").click()
+        expect(form.get_by_label("Seated stretch", exact=True)).to_be_checked()
+        expect(form.get_by_label("Wall squat", exact=True)).not_to_be_checked()
+        form.get_by_role("button", name="Save", exact=True).click()
+        form.locator(".bt-saved").wait_for()
+        entries = read_log(lab.csv).entries
+        assert list(history_for(entries, day)["exercises"]) == [
+            "floor_relaxation=5;hip_stretch=2;legs_up_wall=2;seated_stretch=1"
+        ]
+        result = analyse(plan, entries, default_routine(), today=date.today())
+        assert result.deviations["B"] == 0
+    finally:
+        path.unlink()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
