@@ -13,6 +13,7 @@ Prints ``TIMING`` lines (run with ``-s``; ``bench/form.py`` collects them). Set
 from __future__ import annotations
 
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -119,6 +120,33 @@ def test_printed_address_opens_a_ready_form_and_a_day_takes_three_interactions(p
     print("INTERACTIONS typical day: type pain, 'Did the whole routine', Save = 3")
     form.locator(".bt-saved").scroll_into_view_if_needed()
     screenshot(page, "form-laptop-saved.png")
+
+
+def record_console_errors(page) -> list[str]:
+    """Console errors and uncaught exceptions of the page, as text."""
+    errors: list[str] = []
+
+    def console(message) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text} {message.location.get('url', '')}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    return errors
+
+
+def test_the_form_page_logs_no_console_errors(page, lab):
+    """Issue 24 item 6: every form load raised "MathJax is not defined". The form
+    opened, used (a refused save, a date switch) and left open a moment: no error."""
+    errors = record_console_errors(page)
+    form, _ = open_form(page, lab.address)
+    form.get_by_label("Pain (0-10)").fill("12")
+    form.get_by_role("button", name=re.compile(r"^Save( correction)?$")).click()
+    form.locator(".bt-field-error").filter(has_text="from 0 (no pain) to 10").wait_for()
+    form.get_by_label("Date").fill((date.today() - timedelta(days=9)).isoformat())
+    form.get_by_text("Nothing logged for this date yet.").wait_for()
+    page.wait_for_load_state("networkidle")  # scripts loaded late (the typesetter) too
+    assert errors == []
 
 
 def test_the_start_prints_no_warnings(lab):
@@ -250,6 +278,7 @@ def test_phone_width_fits_and_save_is_near(browser, lab):
 
 def test_jupyterlab_is_one_click_away_and_running_notebooks_changes_no_tracked_file(page, lab):
     urls = record_requests(page)
+    errors = record_console_errors(page)
     form, _ = open_form(page, lab.address)
     form.get_by_role("link", name="JupyterLab: trends, analysis, report").click()  # 1 click
     page.locator("#jp-main-statusbar").wait_for(timeout=60_000)
@@ -268,6 +297,7 @@ def test_jupyterlab_is_one_click_away_and_running_notebooks_changes_no_tracked_f
     assert checkpoint.exists(), "the notebook was not saved"
     assert lab.git_status() == ""  # the run notebook was written back as committed
     assert outside(urls, lab.port) == []
+    assert errors == []  # the form page, JupyterLab and the form run in it
 
 
 def test_servers_refuse_requests_without_the_token(lab):
