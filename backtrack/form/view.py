@@ -36,6 +36,12 @@ _COLOURS = {
 _WIDE = {"description_width": "initial"}
 
 
+def _full_width(**layout: str) -> widgets.Layout:
+    """The layout of a control as wide as the form: 100% with no side margin (ipywidgets
+    adds 2 px each side, which made the form pan 4 px sideways on a 390 px phone)."""
+    return widgets.Layout(width="100%", margin="2px 0", **layout)
+
+
 _CSS = """
 <style>
 /* backtrack's form: touch targets of at least 44 px, nothing wider than a phone. */
@@ -112,7 +118,7 @@ def _how_tos(routine: Routine) -> widgets.Accordion:
         [body],
         titles=("How to do each exercise",),
         selected_index=None,
-        layout=widgets.Layout(width="100%", max_width="760px"),
+        layout=_full_width(max_width="760px"),
     )
 
 
@@ -136,7 +142,7 @@ def _safety(routine: Routine) -> widgets.Accordion:
         [body],
         titles=("Safety & when to see a clinician",),
         selected_index=None,
-        layout=widgets.Layout(width="100%", max_width="760px"),
+        layout=_full_width(max_width="760px"),
     )
 
 
@@ -249,7 +255,7 @@ class LogForm:
         self.note = widgets.Textarea(
             description="Note",
             placeholder="optional: anything worth remembering (sleep, work, what helped)",
-            layout=widgets.Layout(width="100%", max_width="560px", height="64px"),
+            layout=_full_width(max_width="560px", height="64px"),
         )
         self.save = widgets.Button(
             description="Save",

@@ -252,8 +252,15 @@ def test_phone_width_fits_and_save_is_near(browser, lab):
                   .slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
               const right = Math.max(...[...form.querySelectorAll('*')].filter(visible)
                 .map(el => el.getBoundingClientRect().right));
+              const inner = form.getBoundingClientRect();
+              const wider = [...form.children].filter(el => visible(el)
+                && el.getBoundingClientRect().right > inner.right + 0.5)
+                .map(el => `${el.className} ${Math.round(el.getBoundingClientRect().right)}`);
               return {
                 right,
+                formScrollWidth: form.scrollWidth,
+                formClientWidth: form.clientWidth,
+                wider,
                 scrollWidth: document.documentElement.scrollWidth,
                 width: window.innerWidth,
                 saveBottom: box.bottom + window.scrollY,
@@ -265,6 +272,10 @@ def test_phone_width_fits_and_save_is_near(browser, lab):
         # no horizontal scroll: the page is not wider than the phone, nor is any control
         assert layout["scrollWidth"] <= layout["width"], layout
         assert layout["right"] <= layout["width"], layout
+        # nor does the form box pan sideways inside the page (issue 24 item 11: the note
+        # and the two panels were 100% wide plus ipywidgets' margin, 364 > 360 px)
+        assert layout["formScrollWidth"] <= layout["formClientWidth"], layout
+        assert layout["wider"] == [], layout
         assert layout["saveBottom"] <= 2 * PHONE["height"], layout  # ≤ 1 screen of scrolling
         assert layout["targets"] > 20 and layout["small"] == [], layout  # ≥ 44 px to touch
         print(f"\nLAYOUT phone 390x844: Save's bottom edge at {layout['saveBottom']:.0f} px")
