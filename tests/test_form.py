@@ -721,3 +721,34 @@ def test_whole_routine_follows_a_routine_file_and_its_pauses(tmp_path):
         model.select_date(day)
         model.tick_all()
         assert {eid for eid, on in model.done.items() if on} == expected
+
+
+def test_the_confirmation_says_which_streak(log_path, today, now, routine):
+    """Issue 24 item 8: a backfilled full day read "Current streak: 0" (yesterday not
+    logged); a partial day today broke the streak. The confirmation names each streak's
+    end date and the rule; today, only partly done so far, ends nothing."""
+    full = dict.fromkeys(routine.ids)
+    for back in (5, 4):  # two full days, then a gap
+        day = today - timedelta(days=back)
+        actions.log_day(log_path, routine=routine, pain=3, done=full, day=day, now=now)
+    form = make_form(log_path, today)
+    form.date.value = today - timedelta(days=3)  # backfill the day after them, in full
+    form.pain_text.value = "3"
+    form.whole.click()
+    form.save.click()
+    status = form.status.value
+    assert "Current streak: 0 full-routine days, up to today" in status  # days 2, 1 missed
+    saved = today - timedelta(days=3)
+    assert f"Streak up to {saved:%A} {saved.day} {saved:%B %Y}: 3 full-routine days." in status
+    assert "How a streak counts: a day with the whole routine adds 1" in status
+    for back in (2, 1):
+        actions.log_day(
+            log_path, routine=routine, pain=3, done=full, day=today - timedelta(days=back), now=now
+        )
+    form = make_form(log_path, today)
+    form.pain_text.value = "3"
+    form.ticks["hip_stretch"].value = True  # today, part of the routine so far
+    form.save.click()
+    status = form.status.value
+    assert "Current streak: 5 full-routine days, up to today" in status
+    assert "Streak up to" not in status  # the saved day is today: one streak

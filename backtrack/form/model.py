@@ -519,7 +519,7 @@ class LogFormModel(HasTraits):
             lines.append(f"Your own log starts here: {saved.path} (the demo data is not in it).")
         elif not duplicate:
             lines.append(f"Added to {saved.path}.")
-        lines.extend(self.summary())
+        lines.extend(self.summary(saved.entry.date))
         title = "Already saved" if duplicate else "Saved"
         self.message = Message(
             "saved", f"{title}: {long_date(saved.entry.date, self.today)}.", tuple(lines)
@@ -563,27 +563,40 @@ class LogFormModel(HasTraits):
         )
         return True
 
-    def summary(self) -> list[str]:
-        """Current streak and 7-day mean pain of the user's log, in words."""
-        return metrics_summary(self.entries, self.routine, self.today)
+    def summary(self, saved: date | None = None) -> list[str]:
+        """Current streak (and the streak up to ``saved``, the date just saved, when it is
+        another day) and 7-day mean pain of the user's log, in words."""
+        return metrics_summary(self.entries, self.routine, self.today, saved)
 
 
-def metrics_summary(entries: pd.DataFrame, routine: Routine, today: date) -> list[str]:
-    """Streak (days) and the latest 7-day mean pain (points) from :mod:`backtrack.metrics`."""
+def _days(n: int) -> str:
+    return f"{n} full-routine day" + ("" if n == 1 else "s")
+
+
+def metrics_summary(
+    entries: pd.DataFrame, routine: Routine, today: date, saved: date | None = None
+) -> list[str]:
+    """The streaks (days) and the latest 7-day mean pain (points) from
+    :mod:`backtrack.metrics`, each naming the days it covers: the current streak up to
+    ``today``, the streak up to ``saved`` when that is an earlier day (a backfilled day
+    can end a streak that is over by today), and how streaks count
+    (:data:`metrics.STREAK_RULE`)."""
     from .. import metrics  # on first use: the form opens before the analysis is needed
 
     daily = metrics.daily_series(entries, routine)
     streak = metrics.current_streak(daily, today)
-    unit = "day" if streak == 1 else "days"
-    lines = [
-        f"Current streak: {streak} full-routine {unit} (rest and flare days do not break it)."
-    ]
+    lines = [f"Current streak: {_days(streak)}, up to today ({long_date(today)})."]
+    if saved is not None and saved != today:
+        lines.append(
+            f"Streak up to {long_date(saved)}: {_days(metrics.current_streak(daily, saved))}."
+        )
+    lines.append(f"How a streak counts: {metrics.STREAK_RULE}.")
     mean = metrics.latest_pain_mean(daily)
     if mean.value is None or mean.start is None or mean.end is None:
         lines.append(f"7-day mean pain: not yet ({mean.reason}).")
     else:
         lines.append(
             f"7-day mean pain: {mean.value:.1f}/10 over {mean.n} rated days, "
-            f"{mean.start.date()} to {mean.end.date()}."
+            f"{mean.start.date()} to {mean.end.date()} (the 7 days to the latest logged day)."
         )
     return lines
