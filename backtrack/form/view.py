@@ -72,6 +72,17 @@ _CSS = """
   min-height: 44px; line-height: 44px; }
 .bt-log-form .bt-field-error { color: #8a1c1c; font-weight: 600; }
 .bt-log-form .bt-exercise { border-bottom: 1px solid #eee; }
+/* "Did the whole routine" and Save stay on the screen: a bar stuck to its bottom edge
+   until the form scrolls to where the bar sits. The output areas around the form must
+   not scroll themselves (their overflow would hold the bar). */
+.jp-OutputArea-output:has(.bt-log-form), .jp-OutputArea-child:has(.bt-log-form),
+.jp-OutputArea:has(.bt-log-form) { overflow: visible; }
+.bt-log-form .bt-save-bar {
+  position: sticky; bottom: 0; z-index: 5; background: var(--jp-layout-color0, #fff);
+  border-top: 1px solid #ccc; padding: 4px 0; margin-top: 4px;
+}
+.bt-log-form details > summary { min-height: 44px; display: flex; align-items: center;
+  cursor: pointer; }
 </style>
 """
 
@@ -280,6 +291,11 @@ class LogForm:
         )
         self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
         self.remove_question = widgets.HTML()
+        self.save_bar = widgets.HBox(
+            [self.whole, self.save, self.restore, self.remove],
+            layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
+        )
+        self.save_bar.add_class("bt-save-bar")
         self.remove_confirm = widgets.VBox(
             [
                 self.remove_question,
@@ -306,10 +322,7 @@ class LogForm:
                 self.errors["pain"],
                 self.day_type,
                 self.errors["day"],
-                widgets.HBox(
-                    [widgets.HTML("<b>Exercises done</b>"), self.whole],
-                    layout=widgets.Layout(align_items="center"),
-                ),
+                widgets.HTML("<b>Exercises done</b>"),
                 *rows,
                 self.errors["exercises"],
                 widgets.HTML("<b>Where does it hurt?</b> (optional)"),
@@ -319,17 +332,15 @@ class LogForm:
                 self.errors["where"],
                 self.note,
                 self.errors["note"],
-                widgets.HBox(
-                    [self.save, self.restore, self.remove],
-                    layout=widgets.Layout(flex_flow="row wrap"),
-                ),
+                self.save_bar,
                 self.remove_confirm,
                 self.status,
                 _how_tos(m.routine),
                 _safety(m.routine),
                 self.out,
             ],
-            layout=widgets.Layout(width="100%", max_width="980px"),
+            # visible: a Box's own overflow (auto) would hold the sticky Save bar in place
+            layout=widgets.Layout(width="100%", max_width="980px", overflow="visible"),
         )
         self.widget.add_class("bt-log-form")
         self._wire()
@@ -496,7 +507,9 @@ class LogForm:
         lines = list(m.history)
         if not m.demo and m.correcting:
             lines.append("Saving adds a correction; the earlier saves stay as history.")
-        return _box("info", f"{who} ({len(m.history)} save(s), latest last):", lines)
+        # folded: however many corrections a day has, the pain box stays near the top
+        title = f"{who} ({len(m.history)} save(s), latest last)"
+        return f"<details><summary>{escape(title)}</summary>{_box('info', '', lines)}</details>"
 
 
 def _message(message: Message | None) -> str:

@@ -219,6 +219,52 @@ def test_typing_the_dose_into_an_unticked_box_saves_it(page, lab):
     expect(form.locator(".bt-saved")).to_contain_text("Legs up the wall 2 min")
 
 
+LAPTOP = {"width": 1280, "height": 800}
+
+
+@pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
+def test_pain_whole_routine_and_save_are_on_the_first_screen(browser, lab, viewport):
+    """Issue 24 item 7 / Deliver 3: Save sat at y = 1144 px on a laptop, 1430 px on a
+    phone. As opened (no scrolling), the pain box, "Did the whole routine" and Save are
+    inside the viewport and not covered by anything (the element at each one's centre is
+    that control); a day's history is folded, so corrections do not push pain down."""
+    phone = viewport == PHONE
+    context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        form, _ = open_form(page, lab.address)
+        form.get_by_label("Pain (0-10)").wait_for()
+        found = page.evaluate(
+            """() => {
+              const form = document.querySelector('.bt-log-form');
+              const button = name => [...form.querySelectorAll('button')]
+                .find(b => b.textContent.trim() === name);
+              const pain = [...form.querySelectorAll('input')]
+                .find(i => i.labels && [...i.labels].some(l => l.textContent === 'Pain (0-10)'));
+              const controls = {pain, whole: button('Did the whole routine'),
+                                save: button('Save') || button('Save correction')};
+              const out = {};
+              for (const [name, el] of Object.entries(controls)) {
+                const r = el.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                out[name] = {top: Math.round(r.top), bottom: Math.round(r.bottom),
+                             shown: r.top >= 0 && r.bottom <= window.innerHeight
+                                    && !!hit && (hit === el || el.contains(hit))};
+              }
+              out.details = form.querySelectorAll('details[open]').length;
+              return out;
+            }"""
+        )
+        for name in ("pain", "whole", "save"):
+            assert found[name]["shown"], (viewport, found)
+        assert found["details"] == 0  # the day's saves folded
+        print(f"\nLAYOUT {viewport['width']}x{viewport['height']}: {found}")
+        screenshot(page, f"form-first-screen-{viewport['width']}.png", full_page=False)
+    finally:
+        context.close()
+
+
 def test_phone_width_fits_and_save_is_near(browser, lab):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
