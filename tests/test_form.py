@@ -752,3 +752,19 @@ def test_the_confirmation_says_which_streak(log_path, today, now, routine):
     status = form.status.value
     assert "Current streak: 5 full-routine days, up to today" in status
     assert "Streak up to" not in status  # the saved day is today: one streak
+
+
+def test_banners_and_confirmations_name_no_file_path(log_path, today):
+    """Issue 24 item 10: full file paths in the banners read as jargon to a patient."""
+    form = make_form(log_path, today)
+    shown = [form.banner.value]
+    form.pain_text.value = "3"
+    form.save.click()  # the first save: the user's own log starts
+    shown.append(form.status.value)
+    assert "Your own log starts here" in form.status.value
+    form.pain_text.value = "4"
+    form.save.click()  # a correction
+    shown.append(form.status.value)
+    assert all("bt-" in html for html in shown)
+    for html in shown:
+        assert str(log_path) not in html and str(log_path.parent) not in html

@@ -516,9 +516,9 @@ class LogFormModel(HasTraits):
                 "the earlier ones are kept as history."
             )
         if was_demo:
-            lines.append(f"Your own log starts here: {saved.path} (the demo data is not in it).")
-        elif not duplicate:
-            lines.append(f"Added to {saved.path}.")
+            lines.append(
+                "Your own log starts here, on this computer only (the demo data is not in it)."
+            )
         lines.extend(self.summary(saved.entry.date))
         title = "Already saved" if duplicate else "Saved"
         self.message = Message(

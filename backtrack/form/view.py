@@ -479,8 +479,8 @@ class LogForm:
                     "info",
                     "DEMO DATA",
                     [
-                        f"There is no log yet at {m.path}. What is shown as already logged "
-                        "is made-up demo data.",
+                        "There is no log yet: what is shown as already logged is made-up "
+                        "demo data.",
                         "Your first save starts your own log with only your entry.",
                     ],
                 )
