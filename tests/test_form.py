@@ -768,3 +768,18 @@ def test_banners_and_confirmations_name_no_file_path(log_path, today):
     assert all("bt-" in html for html in shown)
     for html in shown:
         assert str(log_path) not in html and str(log_path.parent) not in html
+
+
+def test_the_save_bar_says_what_the_last_save_did(log_path, today):
+    """Deliver 3: after Save, the bar that stays on the screen says so, with the streak;
+    a refusal says so there too (its reason sits next to its field)."""
+    form = make_form(log_path, today)
+    assert form.bar_note.value == ""
+    form.save.click()  # pain not set
+    assert "Not saved: one entry needs a look" in form.bar_note.value
+    form.pain_text.value = "2"
+    form.whole.click()
+    form.save.click()
+    note = form.bar_note.value
+    assert f"Saved: {today:%A} {today.day} {today:%B %Y} (today)." in note
+    assert "Current streak: 1 full-routine day, up to today" in note

@@ -291,9 +291,16 @@ class LogForm:
         )
         self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
         self.remove_question = widgets.HTML()
-        self.save_bar = widgets.HBox(
-            [self.whole, self.save, self.restore, self.remove],
-            layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
+        self.bar_note = widgets.HTML()  # what the last Save did, one line in the bar
+        self.save_bar = widgets.VBox(
+            [
+                self.bar_note,
+                widgets.HBox(
+                    [self.whole, self.save, self.restore, self.remove],
+                    layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
+                ),
+            ],
+            layout=widgets.Layout(overflow="visible"),
         )
         self.save_bar.add_class("bt-save-bar")
         self.remove_confirm = widgets.VBox(
@@ -455,6 +462,7 @@ class LogForm:
         self.trial.value = _box("info", "Self-trial", m.trial_day) if m.trial_day else ""
         self.history.value = self._history()
         self.status.value = _message(m.message)
+        self.bar_note.value = _bar_note(m.message)
         self.save.description = "Save correction" if m.correcting else "Save"
         self.save.disabled = m.saving
         self.restore.layout.display = "" if m.draft is not None else "none"
@@ -514,6 +522,17 @@ class LogForm:
 
 def _message(message: Message | None) -> str:
     return "" if message is None else _box(message.kind, message.title, message.lines)
+
+
+def _bar_note(message: Message | None) -> str:
+    """A saved or refused Save in one line for the save bar: the message's title and,
+    after a save, the current streak (the whole message is below the form's fields)."""
+    if message is None or message.kind not in ("saved", "error"):
+        return ""
+    streak = [line for line in message.lines if line.startswith("Current streak")]
+    colour = _COLOURS[message.kind][1]
+    text = " ".join([message.title, *streak[:1]])
+    return f"<div class='bt-bar-note' style='color:{colour}'><small>{escape(text)}</small></div>"
 
 
 def log_form(

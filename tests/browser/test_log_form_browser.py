@@ -261,6 +261,21 @@ def test_pain_whole_routine_and_save_are_on_the_first_screen(browser, lab, viewp
         assert found["details"] == 0  # the day's saves folded
         print(f"\nLAYOUT {viewport['width']}x{viewport['height']}: {found}")
         screenshot(page, f"form-first-screen-{viewport['width']}.png", full_page=False)
+        # after Save the same screen says what was saved, with the streak (a date no
+        # other test of the module logs)
+        day = date.today() - timedelta(days=11 if phone else 12)
+        form.get_by_label("Date").fill(day.isoformat())
+        form.get_by_text("Nothing logged for this date yet.").wait_for()
+        form.get_by_label("Pain (0-10)").fill("3")
+        form.get_by_role("button", name="Did the whole routine").click()
+        form.get_by_role("button", name="Save", exact=True).click()
+        note = form.locator(".bt-bar-note")
+        expect(note).to_contain_text(f"Saved: {day:%A} {day.day} {day:%B %Y}")
+        expect(note).to_contain_text("Current streak:")
+        assert note.evaluate(
+            "el => { const r = el.getBoundingClientRect();"
+            " return r.top >= 0 && r.bottom <= window.innerHeight; }"
+        )
     finally:
         context.close()
 
