@@ -50,15 +50,11 @@ if TYPE_CHECKING:  # pragma: no cover
 # Okabe-Ito colours (colour-blind safe) and greys
 BLUE = "#0072B2"
 SKY = "#56B4E9"
-MID_BLUE = "#4C9BCB"
-"""Okabe-Ito blue at 75% on white, opaque (an alpha fill draws 3x slower)."""
 ORANGE = "#E69F00"
 VERMILLION = "#D55E00"
 GREY = "0.45"
-LIGHT_GREY = "0.75"
 NOT_LOGGED_GREY = "0.88"
-REST_TINT = "0.95"
-"""Rest days where days are too narrow to hatch: the hatch's mean shade."""
+"""Days not logged where days are too narrow to hatch: the hatch's mean shade."""
 
 PAIN_LABEL = "pain (0-10 NRS)"
 ADHERENCE_LABEL = "adherence\n(% of prescribed dose)"
