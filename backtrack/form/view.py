@@ -83,6 +83,8 @@ _CSS = """
 }
 .bt-log-form details > summary { min-height: 44px; display: flex; align-items: center;
   cursor: pointer; }
+.bt-log-form details > summary::before { content: "▸"; margin-right: 6px; }
+.bt-log-form details[open] > summary::before { content: "▾"; }
 </style>
 """
 

@@ -260,7 +260,8 @@ def test_pain_whole_routine_and_save_are_on_the_first_screen(browser, lab, viewp
             assert found[name]["shown"], (viewport, found)
         assert found["details"] == 0  # the day's saves folded
         print(f"\nLAYOUT {viewport['width']}x{viewport['height']}: {found}")
-        screenshot(page, f"form-first-screen-{viewport['width']}.png", full_page=False)
+        if not phone:  # the phone's first screen is the phone test's picture
+            screenshot(page, "form-laptop-first-screen.png", full_page=False)
         # after Save the same screen says what was saved, with the streak (a date no
         # other test of the module logs)
         day = date.today() - timedelta(days=11 if phone else 12)
