@@ -148,6 +148,11 @@ def cmd_log(args: argparse.Namespace) -> int:
         return 0
     routine = load_routine(args.routine, log_path=log_path)
     given = _log_fields(args, routine)
+    if not given:  # else a save would repeat the date's latest one (or refuse for pain)
+        raise UsageError(
+            f"nothing to save: give at least one of {', '.join(_FIELD_OPTIONS.values())} "
+            "(e.g. --pain 3 --done all); nothing was written"
+        )
     current = read_if_any(log_path)  # read once: fields kept, and the repeated-save check
     carried: tuple[str, ...] = ()
     if args.replace:

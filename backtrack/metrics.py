@@ -601,10 +601,20 @@ def streaks(daily: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"start": dates[first], "end": dates[last], "days": days})
 
 
+STREAK_RULE = (
+    "a day with the whole routine adds 1; a rest or flare day neither adds nor ends it; a "
+    "day with part of the routine (or none), or a past day not logged, ends it; today "
+    "never ends it, whatever is logged so far"
+)
+"""How :func:`current_streak` counts, in words (what the form's confirmation says)."""
+
+
 def current_streak(daily: pd.DataFrame, today: date | str | pd.Timestamp | None = None) -> int:
     """Full-routine days in the streak still running on ``today`` (default: the last
-    logged day). Today not yet logged does not break it; rest and flare days bridge it; a
-    past day not logged, or logged without the full routine, ends it."""
+    logged day), by :data:`STREAK_RULE`: rest and flare days bridge it; a past day not
+    logged, or logged without the full routine, ends it; ``today`` (the day is not over)
+    adds 1 once the whole routine is logged and otherwise neither adds nor ends it, as
+    in Loop Habit Tracker."""
     today_day = _day(today)
     last = last_logged_day(daily)
     if last is None:
@@ -619,8 +629,8 @@ def current_streak(daily: pd.DataFrame, today: date | str | pd.Timestamp | None 
         gap = int((today_day - index[-1]).days) if len(index) else 0
         if gap > 1:  # unlogged days between the last row of the series and today
             return 0
-        if len(index) and index[-1] == today_day and not daily["logged"].loc[today_day]:
-            status = status[:-1]  # today, not yet logged
+        if len(index) and index[-1] == today_day and status[-1] != 1:
+            status = status[:-1]  # today, not (yet) the whole routine: not over
     count = 0
     for value in status[::-1]:
         if value == -1:

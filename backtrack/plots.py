@@ -51,15 +51,11 @@ if TYPE_CHECKING:  # pragma: no cover
 # Okabe-Ito colours (colour-blind safe) and greys
 BLUE = "#0072B2"
 SKY = "#56B4E9"
-MID_BLUE = "#4C9BCB"
-"""Okabe-Ito blue at 75% on white, opaque (an alpha fill draws 3x slower)."""
 ORANGE = "#E69F00"
 VERMILLION = "#D55E00"
 GREY = "0.45"
-LIGHT_GREY = "0.75"
 NOT_LOGGED_GREY = "0.88"
-REST_TINT = "0.95"
-"""Rest days where days are too narrow to hatch: the hatch's mean shade."""
+"""Days not logged where days are too narrow to hatch: the hatch's mean shade."""
 
 PAIN_LABEL = "pain (0-10 NRS)"
 ADHERENCE_LABEL = "adherence\n(% of prescribed dose)"
@@ -78,6 +74,18 @@ ADHERENCE_CLASSES = ("none (0%)", "under 50%", "50-79%", "80-99% (high)", "all (
 ADHERENCE_COLOURS = tuple(plt.get_cmap("cividis_r")(x) for x in (0.08, 0.3, 0.52, 0.76, 1.0))
 """Light (nothing done) to dark (all done): ordered in grayscale too."""
 NOT_LOGGED_HATCH = "////"
+NOT_LOGGED_LABEL = "not logged"
+REST_LABEL = "rest day (planned)"
+FLARE_LABEL = "flare day"
+DAY_KIND_STYLE: dict[str, dict[str, Any]] = {
+    NOT_LOGGED_LABEL: {"facecolor": "white", "hatch": NOT_LOGGED_HATCH, "hatchcolor": "0.6"},
+    REST_LABEL: {"marker": "o", "markerfacecolor": "none", "markeredgecolor": GREY},
+    FLARE_LABEL: {"marker": "^", "markerfacecolor": VERMILLION, "markeredgecolor": "black"},
+}
+"""One look per kind of day in every chart (trend chart, calendar, report): not logged
+hatched, rest days an open circle, flare days a vermilion triangle; partial and full days
+the colour of their adherence class (:data:`ADHERENCE_COLOURS`). Where days are
+narrower than a point the hatch is its mean shade, :data:`NOT_LOGGED_GREY`."""
 ADHERENCE_PANEL_GID = "adherence_panel"
 """The ``gid`` :func:`trend_chart` gives its adherence panel (:func:`adherence_panel`)."""
 
@@ -244,9 +252,9 @@ def trend_chart(
     points when baseline < 4), flare days (triangles). Beneath (``adherence_ax``; when
     None, one is carved out of ``ax`` and attached: :func:`adherence_panel`): each day's
     dose credit in % drawn as filled steps (``StepPatch``, what ``stairs`` draws: one
-    artist, not a bar per day) on routine days, flare days in orange, rest days hatched,
-    days not logged light grey (so "logged, nothing done" stays blank).
-    """
+    artist, not a bar per day) in the calendar's colour of its adherence class, rest days
+    an open circle, days not logged hatched (so "logged, nothing done" stays blank): the
+    day kinds look as in every chart (:data:`DAY_KIND_STYLE`)."""
     _check_daily(daily)
     if ax is None:
         ax = plt.gca()
@@ -292,13 +300,11 @@ def trend_chart(
         x[flare],
         flare_y,
         linestyle="none",
-        marker="^",
         markersize=6 if len(x) < 400 else 3.5,
-        markerfacecolor=VERMILLION,
-        markeredgecolor="black",
         markeredgewidth=0.5,
-        label="flare day",
+        label=FLARE_LABEL,
         gid="flare",
+        **DAY_KIND_STYLE[FLARE_LABEL],
     )
     ax.set_ylim(-0.3, 10.3)
     ax.set_yticks(range(0, 11, 2))
@@ -359,37 +365,63 @@ def _baseline_and_band(
 
 
 def _adherence_stairs(ax: Axes, daily: pd.DataFrame, x: np.ndarray) -> bool:
-    """One filled step layer per kind of day, height 0 where it does not apply (a filled
-    step of height 0 draws nothing; NaN gaps would cost ~8 ms each layer at 10 years).
-    Days narrower than a point cannot show a hatch: rest days are then a light tint (what
-    the hatch looks like there) and flare days plain orange (~8 ms less at 10 years), and
-    the steps are not snapped to whole pixels (a day's share of a pixel shows as a tint;
-    snapped, some days would vanish and others fill a pixel). Returns whether the layers
-    are hatched."""
+    """One filled step layer per adherence class of logged, non-rest days (coloured as
+    the calendar colours it, height the % of dose; a filled step of height 0 draws
+    nothing, NaN gaps would cost ~8 ms each layer at 10 years) and one for days not
+    logged (hatched); rest days are an open circle at mid-height (:data:`DAY_KIND_STYLE`).
+    Days narrower than a point cannot show a hatch: "not logged" is then the hatch's
+    mean shade, and the steps are not snapped to whole pixels (a day's share of a pixel
+    shows as a tint; snapped, some days would vanish and others fill a pixel). Returns
+    whether "not logged" is hatched."""
     edges = np.append(x - 0.5, x[-1] + 0.5)
     day_points = ax.get_position().width * _figure_of(ax).get_figwidth() * 72 / len(x)
     hatch = day_points >= 1
-    credit = np.nan_to_num(daily["credit"].to_numpy(dtype=float)) * 100
-    day = daily["day"].to_numpy(dtype=object)
+    credit = daily["credit"].to_numpy(dtype=float)
+    rest = daily["day"].to_numpy(dtype=object) == "rest"
     logged = daily["logged"].to_numpy(dtype=bool)
-    layers: tuple[tuple[str, np.ndarray, np.ndarray | float, dict[str, Any]], ...] = (
-        ("not_logged", ~logged, 100.0, {"facecolor": NOT_LOGGED_GREY}),
-        ("rest", logged & (day == "rest"), 100.0,
-         {"facecolor": "white", "edgecolor": LIGHT_GREY, "hatch": "///", "linewidth": 0}
-         if hatch else {"facecolor": REST_TINT}),
-        ("adherence", logged & (day == "routine"), credit, {"facecolor": MID_BLUE}),
-        ("adherence_flare", logged & (day == "flare"), credit,
-         {"facecolor": ORANGE, "hatch": "....", "hatchcolor": "0.25"} if hatch
-         else {"facecolor": ORANGE}),
-    )  # fmt: skip
-    for gid, where, height, style in layers:
-        style.setdefault("edgecolor", "none")
-        _stairs(ax, np.where(where, height, 0.0), edges, gid=gid, snap=hatch, **style)
+    not_logged = _not_logged_style(hatch)
+    _stairs(ax, np.where(~logged, 100.0, 0.0), edges, gid="not_logged", snap=hatch,
+            edgecolor="none", **not_logged)  # fmt: skip
+    classes = np.where(logged & ~rest, _class_index(credit), -1)
+    height = np.nan_to_num(credit) * 100
+    for number, colour in enumerate(ADHERENCE_COLOURS[1:], start=1):  # class 0: height 0
+        _stairs(ax, np.where(classes == number, height, 0.0), edges, gid=f"adherence_{number}",
+                snap=hatch, facecolor=colour, edgecolor="none")  # fmt: skip
+    ax.plot(x[logged & rest], np.full(int((logged & rest).sum()), 50.0), linestyle="none",
+            markersize=4 if day_points >= 3 else 1.5, markeredgewidth=0.8 if day_points >= 3
+            else 0.5, gid="rest", **DAY_KIND_STYLE[REST_LABEL])  # fmt: skip
     high = metrics.HIGH_ADHERENCE * 100
     ax.axhline(high, color="black", linestyle=":", linewidth=1, gid="high")
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
     return hatch
+
+
+def _not_logged_style(hatched: bool = True) -> dict[str, Any]:
+    """How days not logged are filled: hatched, or the hatch's mean shade."""
+    return dict(DAY_KIND_STYLE[NOT_LOGGED_LABEL]) if hatched else {"facecolor": NOT_LOGGED_GREY}
+
+
+def day_kind_handles(*, hatched: bool = True, classes: bool = True) -> list[Artist]:
+    """Legend entries of the kinds of day, styled as every chart draws them
+    (:data:`DAY_KIND_STYLE`): the adherence classes (when ``classes``), rest days, days
+    not logged (hatched unless ``hatched`` is False) and flare days."""
+    handles: list[Artist] = (
+        [
+            Patch(facecolor=c, edgecolor="0.5", linewidth=0.5, label=label)
+            for c, label in zip(ADHERENCE_COLOURS, ADHERENCE_CLASSES, strict=True)
+        ]
+        if classes
+        else []
+    )
+    handles += [
+        Line2D([], [], linestyle="none", label=REST_LABEL, **DAY_KIND_STYLE[REST_LABEL]),
+        Patch(edgecolor="0.5", linewidth=0.5, label=NOT_LOGGED_LABEL,
+              **_not_logged_style(hatched)),
+        Line2D([], [], linestyle="none", markeredgewidth=0.5, label=FLARE_LABEL,
+               **DAY_KIND_STYLE[FLARE_LABEL]),
+    ]  # fmt: skip
+    return handles
 
 
 def _stairs(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: Any) -> StepPatch:
@@ -421,26 +453,18 @@ def _pain_legend_handles(ax: Axes) -> list[Artist]:
             Patch(facecolor=ORANGE, alpha=0.35, edgecolor=ORANGE,
                   label=drawn["meaningful_band"].get_label())
         )  # fmt: skip
-    handles.append(
-        Line2D([], [], linestyle="none", marker="^", markersize=6, markerfacecolor=VERMILLION,
-               markeredgecolor="black", markeredgewidth=0.5, label="flare day")
-    )  # fmt: skip
+    handles.append(day_kind_handles(classes=False)[-1])  # the flare day, as everywhere
     return handles
 
 
 def _adherence_legend_handles(hatched: bool = True) -> list[Artist]:
-    """Legend entries of the adherence panel, styled as drawn: rest and flare days
-    hatched only where the panel hatches them (not where days are narrower than a point;
-    the dotted hatch alone costs ~1.6 ms to draw)."""
-    rest: dict[str, Any] = (
-        {"facecolor": "white", "hatch": "///"} if hatched else {"facecolor": REST_TINT}
-    )
-    flare: dict[str, Any] = {"hatch": "....", "hatchcolor": "0.25"} if hatched else {}
+    """Legend entries of the adherence panel, styled as drawn (:func:`day_kind_handles`):
+    the classes a bar can show (none done draws no bar), rest days, days not logged
+    (hatched only where the panel hatches them), and the 80% line."""
+    kinds = day_kind_handles(hatched=hatched)
     return [
-        Patch(facecolor=MID_BLUE, label="routine done (% of dose)"),
-        Patch(facecolor=ORANGE, label="done on a flare day", **flare),
-        Patch(edgecolor=LIGHT_GREY, label="rest day (planned)", **rest),
-        Patch(facecolor=NOT_LOGGED_GREY, label="grey = not logged"),
+        *kinds[1 : len(ADHERENCE_COLOURS)],
+        *kinds[len(ADHERENCE_COLOURS) : -1],
         Line2D([], [], color="black", linestyle=":", label="80% = high adherence"),
     ]
 
@@ -663,11 +687,10 @@ def _grid_over_hatching(ax: Axes, colours: np.ndarray, *, gid: str) -> None:
             (-0.5, -0.5),
             weeks,
             rows,
-            facecolor="white",
-            edgecolor="0.6",
-            hatch=NOT_LOGGED_HATCH,
+            edgecolor="none",
             linewidth=0,
             zorder=0,
+            **DAY_KIND_STYLE[NOT_LOGGED_LABEL],
         )
     )
     ax.imshow(
@@ -693,22 +716,21 @@ def _class_colours(credit: np.ndarray) -> np.ndarray:
     return colours
 
 
-def _class_legend(with_rest: bool = True, what: str = "not logged") -> list[Artist]:
-    handles: list[Artist] = [
-        Patch(facecolor=c, edgecolor="0.5", linewidth=0.5, label=label)
-        for c, label in zip(ADHERENCE_COLOURS, ADHERENCE_CLASSES, strict=True)
-    ]
-    if with_rest:
-        handles.append(Patch(facecolor="white", edgecolor="0.5", label="rest day (planned)"))
-    handles.append(Patch(facecolor="white", edgecolor="0.55", hatch=NOT_LOGGED_HATCH, label=what))
-    return handles
+def _class_legend(with_rest: bool = True, what: str = NOT_LOGGED_LABEL) -> list[Artist]:
+    """The adherence classes, rest days (when ``with_rest``) and the hatched cells, named
+    ``what``, as :func:`day_kind_handles` draws them."""
+    kinds = day_kind_handles()[:-1]
+    if not with_rest:
+        kinds = [h for h in kinds if h.get_label() != REST_LABEL]
+    kinds[-1].set_label(what)
+    return kinds
 
 
 def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True) -> Axes:
     """Calendar of adherence: one square per day (weeks left to right, Monday on top),
     coloured by the day's dose credit (% of prescribed dose, light = none done, dark =
-    all done). Rest days are white with a circle, days not logged are hatched (never shown as "not
-    done"); flare days carry a triangle."""
+    all done). Rest days are white with a circle, days not logged are hatched (never shown
+    as "not done"); flare days carry a triangle: as in every chart (:data:`DAY_KIND_STYLE`)."""
     ax, has = _labelled_axes(daily, ax, xlabel="week starting", ylabel="day of week")
     if has < MIN_DAYS:
         return _not_enough(ax, MIN_DAYS, has)
@@ -734,26 +756,22 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
         column[rest_here],
         row[rest_here],
         linestyle="none",
-        marker="o",
         markersize=4 if small else 1.5,
-        markerfacecolor="none",
-        markeredgecolor=GREY,
         markeredgewidth=0.8 if small else 0.5,
         zorder=3,
         gid="rest",
+        **DAY_KIND_STYLE[REST_LABEL],
     )
     flare = daily["flare"].to_numpy(dtype=bool)
     ax.plot(
         column[flare],
         row[flare],
         linestyle="none",
-        marker="^",
         markersize=5 if weeks <= 60 else 2.5,
-        markerfacecolor=VERMILLION,
-        markeredgecolor="white",
-        markeredgewidth=0.6,
+        markeredgewidth=0.5,
         zorder=3,
         gid="flare",
+        **DAY_KIND_STYLE[FLARE_LABEL],
     )
     ax.set_xlim(-0.5, weeks - 0.5)
     ax.set_ylim(6.5, -0.5)
@@ -763,16 +781,7 @@ def calendar(daily: pd.DataFrame, *, ax: Axes | None = None, legend: bool = True
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if legend:
-        handles = _class_legend()
-        handles[len(ADHERENCE_COLOURS)] = Line2D(
-            [], [], linestyle="none", marker="o", markerfacecolor="none",
-            markeredgecolor=GREY, label="rest day (planned)",
-        )  # fmt: skip
-        handles.append(
-            Line2D([], [], linestyle="none", marker="^", markerfacecolor=VERMILLION,
-                   markeredgecolor="0.3", markeredgewidth=0.4, label="flare day")
-        )  # fmt: skip
-        legend_right(ax, handles, title="routine done\n(% of dose)")
+        legend_right(ax, day_kind_handles(), title="routine done\n(% of dose)")
     return ax
 
 
@@ -1016,6 +1025,7 @@ __all__ = [
     "drawable",
     "literal_text",
     "png_bytes",
+    "day_kind_handles",
     "trend_chart",
     "trend_figure",
 ]

@@ -8,6 +8,7 @@ stable: the log stores them, and entries naming ids no longer in the routine sti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tomllib
@@ -103,6 +104,13 @@ class Routine:
     def doses(self) -> dict[str, float | None]:
         """Prescribed minutes per exercise id (None: no dose set)."""
         return {e.id: e.dose_minutes for e in self.exercises}
+
+    def prescribed_on(self, day: date) -> Routine:
+        """The routine of one day: without the exercises paused that day (the rule of
+        :func:`backtrack.metrics.paused_days`, for one date) and without pauses."""
+        paused = {p.exercise_id for p in self.pauses if p.start <= day <= p.end}
+        kept = tuple(e for e in self.exercises if e.id not in paused)
+        return dataclasses.replace(self, exercises=kept, pauses=())
 
 
 def _text(where: str, table: dict[str, Any], key: str, *, required: bool, name: str) -> str:

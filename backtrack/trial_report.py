@@ -236,7 +236,6 @@ def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
     there is none), today's assignment, the answer in words, and the timeline chart.
     Returns an ipywidgets box; the notebook displays it."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     from .actions import load_log
     from .routine import load_routine
@@ -264,12 +263,14 @@ def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
     lines.append(html.escape(result.sentence))
     lines += [f"<small>{html.escape(line)}</small>" for line in result.cannot_conclude]
     lines.append(f"<small><i>{html.escape(SAFETY)}</i></small>")
-    chart = widgets.Output()
-    with chart:
-        fig = Figure(figsize=(9, 3.2))
-        trial_timeline(result, entries, ax=fig.add_subplot())
-        fig.tight_layout()
-        display(plots.literal_text(fig))  # type: ignore[no-untyped-call]  # IPython's display() is not annotated
+    fig = Figure(figsize=(9, 3.2))
+    trial_timeline(result, entries, ax=fig.add_subplot())
+    fig.tight_layout()
+    # a PNG, as the trends view shows its charts: a bare Figure has no image form
+    # without an inline backend (it showed as "<Figure size 900x320 with 1 Axes>")
+    chart = widgets.Image(
+        value=plots.png_bytes(fig, dpi=90), format="png", layout=widgets.Layout(max_width="900px")
+    )
     return widgets.VBox([widgets.HTML("<br>".join(lines)), chart])
 
 

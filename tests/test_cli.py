@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from backtrack.actions import log_day
 from backtrack.cli import main
 from backtrack.store import read_log
 
@@ -178,3 +179,55 @@ def test_demo_with_no_days_is_refused_input_not_a_bug(capsys, tmp_path):
     code, _, err = run(capsys, "demo", "--days", "0", "-o", str(tmp_path / "d.csv"))
     assert code == 2 and "days: expected at least 1, found 0" in err
     assert "Traceback" not in err
+
+
+NO_FIELD_OPTIONS = [
+    [],
+    ["--date", "yesterday"],
+    ["--replace"],
+    ["--date", "yesterday", "--replace"],
+]
+
+
+@pytest.mark.parametrize("has_log", [False, True], ids=["no-log", "log"])
+@pytest.mark.parametrize("extra", NO_FIELD_OPTIONS, ids=lambda a: " ".join(a) or "bare")
+def test_log_without_a_field_option_refuses_and_appends_nothing(tmp_path, has_log, extra):
+    """Issue 24 item 5: ``backtrack log`` with no field option appended a copy of the
+    date's latest save (exit 0). Through the real command, every combination of the
+    options that give no field, with and without a save for the date."""
+    log = tmp_path / "backtrack.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BACKTRACK_")}
+    if has_log:  # saved an hour ago: a repeat would not be taken for a double-click
+        earlier = datetime.now().astimezone() - timedelta(hours=1)
+        for day in (earlier.date(), earlier.date() - timedelta(days=1)):
+            log_day(log, pain=4, done=["hip_stretch"], day=day, now=earlier)
+    before = log.read_bytes() if has_log else None
+    done = subprocess.run(
+        [sys.executable, "-m", "backtrack", "log", *extra, "--csv", str(log)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "backtrack log: nothing to save: give at least one of --pain, --done, --day, "
+        "--where, --note (e.g. --pain 3 --done all); nothing was written"
+    ]
+    assert (log.read_bytes() if log.exists() else None) == before
+
+
+@pytest.mark.parametrize(
+    "field",
+    [["--pain", "5"], ["--done", "none"], ["--day", "flare"], ["--where", "hips"], ["--note", ""]],
+    ids=lambda a: a[0],
+)
+def test_log_with_any_one_field_option_saves(capsys, log_path, field):
+    """The other side of the refusal: each field option alone is enough to save a
+    correction (the fields not given are kept from the earlier save)."""
+    first = ["--pain", "4", "--done", "all", "--note", "x"]  # each field below differs
+    assert run(capsys, "log", *first, "--csv", str(log_path))[0] == 0
+    code, out, err = run(capsys, "log", *field, "--csv", str(log_path))
+    assert (code, err) == (0, ""), err
+    assert len(read_log(log_path).entries) == 2

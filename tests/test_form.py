@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 import ipywidgets as widgets
 import pandas as pd
 import pytest
 from filelock import FileLock
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtrack import actions, store
 from backtrack.form import LogForm, LogFormModel, log_form
 from backtrack.form.view import NOT_SET
+from backtrack.routine import Pause, default_routine
 from backtrack.store import read_log
+from backtrack.trial import analyse, assignment_on, left_out_in_b, plan_trial, write_plan
 
 
 def make_form(log_path, today, **kwargs):
@@ -402,7 +407,7 @@ def test_switching_the_date_never_carries_unsaved_values_over(existing_log, toda
     assert "was not saved" in form.status.value
     assert form.restore.layout.display == ""
     form.date.value = today - timedelta(days=1)  # nothing logged: an empty form
-    assert form.pain_text.value == "" and form.minutes["hip_stretch"].value == "2"
+    assert form.pain_text.value == "" and form.minutes["hip_stretch"].value == ""
     assert form.restore.layout.display == ""  # today's typing can still be put back
     form.day_type.value = "rest"
     form.save.click()
@@ -561,3 +566,220 @@ def test_unsaved_values_survive_several_date_switches(log_path, today):
     form.restore.click()
     assert form.note.value == "typed first" and form.pain_text.value == "8"
     assert form.date.value == today - timedelta(days=1)
+
+
+# ----------------------------------------------------------------- issue 24: typed = saved
+
+
+def test_minutes_boxes_are_empty_with_the_dose_as_placeholder(log_path, today, now, routine):
+    """Issue 24 item 1: the boxes held the dose as a value, so typing the dose changed
+    nothing and ticked nothing. Empty form and a correction's unticked rows alike."""
+    form = make_form(log_path, today)
+    for exercise in routine.exercises:
+        box = form.minutes[exercise.id]
+        assert box.value == ""
+        dose = "optional" if exercise.dose_minutes is None else f"{exercise.dose_minutes:g}"
+        assert box.placeholder == dose
+    past = today - timedelta(days=2)
+    actions.log_day(log_path, routine=routine, pain=3, done={"hip_stretch": 1}, day=past, now=now)
+    form = make_form(log_path, today)
+    form.date.value = past
+    assert {eid: box.value for eid, box in form.minutes.items()} == {
+        eid: "1" if eid == "hip_stretch" else "" for eid in routine.ids
+    }
+
+
+@pytest.mark.parametrize("day_type", ["routine", "rest", "flare"])
+def test_typing_the_dose_into_an_unticked_box_ticks_it_and_saves_it(
+    log_path, today, routine, day_type
+):
+    """Issue 24 item 1, as reproduced: flare day, pain 8, type Legs up the wall's dose
+    "2" into its box, Save → was "no exercises". Every exercise, every day type."""
+    for n, exercise in enumerate(routine.exercises):
+        form = make_form(log_path, today)
+        form.date.value = today - timedelta(days=n)
+        form.day_type.value = day_type
+        form.pain_text.value = "8"
+        typed = "3" if exercise.dose_minutes is None else f"{exercise.dose_minutes:g}"
+        form.minutes[exercise.id].value = typed
+        assert form.ticks[exercise.id].value
+        form.save.click()
+        assert "bt-saved" in form.status.value, form.status.value
+        row = rows(log_path).iloc[-1]
+        assert (row["day"], row["pain"]) == (day_type, 8)
+        assert row["exercises"] == f"{exercise.id}={typed}"
+
+
+def test_any_text_typed_ticks_its_exercise_and_is_what_a_save_sends(log_path, now, routine):
+    """Whatever is typed (valid or not: the save judges it) ticks the exercise and is
+    exactly what goes to the save; blank text leaves the tick as it was."""
+    model = LogFormModel(log_path, routine, lambda: now)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        exercise=st.sampled_from(routine.ids),
+        text=st.text(st.sampled_from("0123456789.,- a"), max_size=6),
+        ticked=st.booleans(),
+    )
+    def check(exercise, text, ticked):
+        model.clear()
+        model.set_done(exercise, ticked)
+        model.set_minutes(exercise, text)
+        assert model.minutes[exercise] == text
+        assert model.done[exercise] == (ticked or bool(text.strip()))
+        sent = model.done_minutes()
+        if model.done[exercise]:
+            assert sent[exercise] == (text.strip() or None)
+        else:
+            assert exercise not in sent
+        assert set(sent) <= {exercise}  # no other exercise moved
+        model.set_done(exercise, False)  # unticking leaves no number that is not saved
+        assert model.minutes[exercise] == "" and exercise not in model.done_minutes()
+
+    check()
+
+
+def _trial_log(tmp_path):
+    log = tmp_path / "backtrack.csv"
+    plan = plan_trial(
+        a="full routine",
+        b="without wall squat",
+        start=TRIAL_START,
+        seed=2,
+        b_without=("wall_squat",),
+        routine=default_routine(),
+    )
+    write_plan(tmp_path / "trial.toml", plan)
+    return log, plan
+
+
+TRIAL_START = date(2026, 6, 1)
+
+
+def test_whole_routine_on_a_trial_day_ticks_that_days_routine_only(tmp_path):
+    """Issue 24 item 2: on a B day that leaves out wall squat the button ticked it, so
+    every one-tap B day was a protocol deviation. Every day of the trial, and around it."""
+    log, plan = _trial_log(tmp_path)
+    everything = set(default_routine().ids)
+    for offset in range(-2, plan.total_days + 2):
+        day = TRIAL_START + timedelta(days=offset)
+        model = LogFormModel(log, clock=lambda day=day: datetime.combine(day, time(20), UTC))
+        model.tick_all()
+        ticked = {eid for eid, on in model.done.items() if on}
+        assigned = assignment_on(plan, day)
+        expected = everything - set(
+            left_out_in_b(plan, model.routine)
+            if assigned is not None and assigned.block.condition == "B"
+            else ()
+        )
+        assert ticked == expected, (day, assigned)
+
+
+def test_one_tap_b_days_are_no_deviation(tmp_path):
+    """A B day (after its washout) and an A day logged with the button: the trial's own
+    analysis counts no deviation, and the A day has every exercise."""
+    log, plan = _trial_log(tmp_path)
+    b = next(b for b in plan.blocks if b.condition == "B")
+    a = next(b for b in plan.blocks if b.condition == "A")
+    days = [block.start + timedelta(days=plan.washout_days) for block in (b, a)]
+    for day in days:
+        form = log_form(log, today=day).form
+        form.pain_text.value = "4"
+        form.whole.click()
+        form.save.click()
+        assert "bt-saved" in form.status.value, form.status.value
+    entries = rows(log)
+    saved = dict(zip(entries["date"].dt.date, entries["exercises"], strict=True))
+    assert "wall_squat" not in saved[days[0]]
+    assert saved[days[1]].count("=") == 5
+    result = analyse(plan, entries, default_routine(), today=plan.end)
+    assert result.deviations == {"A": 0, "B": 0}
+
+
+def test_whole_routine_follows_a_routine_file_and_its_pauses(tmp_path):
+    """A routine.toml's exercises, less those paused that day, never the default five."""
+    (tmp_path / "routine.toml").write_text(
+        'title = "Short"\n'
+        '[[exercise]]\nid = "hip_stretch"\nname = "Hip stretch"\ndose_minutes = 3\n'
+        '[[exercise]]\nid = "bridge"\nname = "Glute bridge"\n',
+        encoding="utf-8",
+    )
+    log = tmp_path / "backtrack.csv"
+    form = log_form(log, today=TRIAL_START).form
+    form.pain_text.value = "2"
+    form.whole.click()
+    form.save.click()
+    assert rows(log).iloc[-1]["exercises"] == "hip_stretch=3;bridge="
+    model = form.model  # a pause on one day, e.g. a self-trial's B block
+    paused = TRIAL_START - timedelta(days=2)
+    model.routine = dataclasses.replace(
+        model.routine, pauses=(Pause("bridge", paused, paused, "test"),)
+    )
+    for offset in range(1, 4):  # days with no save yet
+        day = TRIAL_START - timedelta(days=offset)
+        expected = {"hip_stretch"} if day == paused else {"hip_stretch", "bridge"}
+        model.select_date(day)
+        model.tick_all()
+        assert {eid for eid, on in model.done.items() if on} == expected
+
+
+def test_the_confirmation_says_which_streak(log_path, today, now, routine):
+    """Issue 24 item 8: a backfilled full day read "Current streak: 0" (yesterday not
+    logged); a partial day today broke the streak. The confirmation names each streak's
+    end date and the rule; today, only partly done so far, ends nothing."""
+    full = dict.fromkeys(routine.ids)
+    for back in (5, 4):  # two full days, then a gap
+        day = today - timedelta(days=back)
+        actions.log_day(log_path, routine=routine, pain=3, done=full, day=day, now=now)
+    form = make_form(log_path, today)
+    form.date.value = today - timedelta(days=3)  # backfill the day after them, in full
+    form.pain_text.value = "3"
+    form.whole.click()
+    form.save.click()
+    status = form.status.value
+    assert "Current streak: 0 full-routine days, up to today" in status  # days 2, 1 missed
+    saved = today - timedelta(days=3)
+    assert f"Streak up to {saved:%A} {saved.day} {saved:%B %Y}: 3 full-routine days." in status
+    assert "How a streak counts: a day with the whole routine adds 1" in status
+    for back in (2, 1):
+        actions.log_day(
+            log_path, routine=routine, pain=3, done=full, day=today - timedelta(days=back), now=now
+        )
+    form = make_form(log_path, today)
+    form.pain_text.value = "3"
+    form.ticks["hip_stretch"].value = True  # today, part of the routine so far
+    form.save.click()
+    status = form.status.value
+    assert "Current streak: 5 full-routine days, up to today" in status
+    assert "Streak up to" not in status  # the saved day is today: one streak
+
+
+def test_banners_and_confirmations_name_no_file_path(log_path, today):
+    """Issue 24 item 10: full file paths in the banners read as jargon to a patient."""
+    form = make_form(log_path, today)
+    shown = [form.banner.value]
+    form.pain_text.value = "3"
+    form.save.click()  # the first save: the user's own log starts
+    shown.append(form.status.value)
+    assert "Your own log starts here" in form.status.value
+    form.pain_text.value = "4"
+    form.save.click()  # a correction
+    shown.append(form.status.value)
+    assert all("bt-" in html for html in shown)
+    for html in shown:
+        assert str(log_path) not in html and str(log_path.parent) not in html
+
+
+def test_the_save_bar_says_what_the_last_save_did(log_path, today):
+    """Deliver 3: after Save, the bar that stays on the screen says so, with the streak;
+    a refusal says so there too (its reason sits next to its field)."""
+    form = make_form(log_path, today)
+    assert form.bar_note.value == ""
+    form.save.click()  # pain not set
+    assert "Not saved: one entry needs a look" in form.bar_note.value
+    form.pain_text.value = "2"
+    form.whole.click()
+    form.save.click()
+    note = form.bar_note.value
+    assert f"Saved: {today:%A} {today.day} {today:%B %Y} (today)." in note
+    assert "Current streak: 1 full-routine day, up to today" in note

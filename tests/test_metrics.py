@@ -401,3 +401,57 @@ def test_habit_strength_equals_the_day_by_day_recurrence(credits):
         expected.append(score)
     got = metrics.habit_strength(daily).to_numpy()
     assert np.allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+KINDS = ("full", "partial", "nothing", "rest", "flare", "full_flare", "not_logged")
+
+
+def _rows_of(kinds) -> list[Entry]:
+    done = {"full": FULL, "partial": {"a": 4.0}, "nothing": {}, "rest": {}, "flare": {}}
+    done["full_flare"] = FULL
+    return [
+        entry(n, 4, done[kind], day={"rest": "rest", "flare": "flare"}.get(kind, "routine"))
+        if kind != "full_flare"
+        else entry(n, 4, FULL, day="flare")
+        for n, kind in enumerate(kinds)
+        if kind != "not_logged"
+    ]
+
+
+def _streak_by_the_rule(kinds, today: int) -> int:
+    """:data:`metrics.STREAK_RULE` read plainly: back from ``today`` (the offset; beyond
+    the logged days means not logged)."""
+    count = 0
+    for offset in range(today, -1, -1):
+        kind = kinds[offset] if offset < len(kinds) else "not_logged"
+        whole = kind in ("full", "full_flare")
+        if whole:
+            count += 1
+        elif offset == today or kind in ("rest", "flare"):
+            continue  # today never ends it; rest and flare days bridge it
+        else:
+            break
+    return count
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=12), ahead=st.integers(0, 2))
+def test_current_streak_follows_its_stated_rule(kinds, ahead):
+    """Issue 24: today not yet logged (or only partly) never breaks a streak; partial
+    days end it and rest days bridge it, by the one rule the form states. Every mix of
+    day kinds, today being the last day or up to two days after it."""
+    if all(k == "not_logged" for k in kinds):
+        kinds = [*kinds, "full"]
+    while kinds[-1] == "not_logged":  # the series ends at the last logged day
+        kinds = kinds[:-1]
+    daily = daily_of(_rows_of(kinds))
+    today = len(kinds) - 1 + ahead
+    first = next(n for n, k in enumerate(kinds) if k != "not_logged")
+    expected = _streak_by_the_rule(kinds[first:], today - first)
+    assert metrics.current_streak(daily, START + timedelta(days=today)) == expected
+    if ahead == 0 and kinds[-1] not in ("full", "full_flare"):  # today, not whole yet
+        yesterday = daily_of(_rows_of(kinds[:-1])) if len(kinds) > 1 else None
+        if yesterday is not None and len(yesterday):
+            assert metrics.current_streak(daily, START + timedelta(days=today)) == (
+                metrics.current_streak(yesterday, START + timedelta(days=today))
+            )

@@ -149,17 +149,19 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
     assert panel.get_gid() == plots.ADHERENCE_PANEL_GID  # found by its gid, no private attribute
     assert panel.get_shared_x_axes().joined(ax, panel)
     layers = {p.get_gid(): p.get_data() for p in panel.patches if isinstance(p, StepPatch)}
-    assert set(layers) == {"adherence", "adherence_flare", "rest", "not_logged"}
-    assert len(panel.patches) == 4  # one step artist per layer, never a bar per day
+    classes = [f"adherence_{k}" for k in range(1, len(plots.ADHERENCE_COLOURS))]
+    assert set(layers) == {"not_logged", *classes}
+    assert len(panel.patches) == len(layers)  # one step artist per layer, never a bar per day
     logged = daily["logged"].to_numpy(dtype=bool)
     day = daily["day"].to_numpy(dtype=object)
     credit = daily["credit"].to_numpy()
+    shown = np.where(logged & (day != "rest"), np.nan_to_num(credit), np.nan)
+    index = np.searchsorted(np.asarray(plots.ADHERENCE_BINS), shown, side="right") - 1
+    index = np.where(np.isnan(shown), -1, index)
     expected = {
-        "adherence": np.where(logged & (day == "routine"), credit * 100, 0),
-        "adherence_flare": np.where(logged & (day == "flare"), credit * 100, 0),
-        "rest": np.where(logged & (day == "rest"), 100, 0),
-        "not_logged": np.where(~logged, 100, 0),
-    }
+        gid: np.where(index == k, np.nan_to_num(shown) * 100, 0)
+        for k, gid in enumerate(classes, start=1)
+    } | {"not_logged": np.where(~logged, 100, 0)}
     x = mdates.date2num(daily.index.to_pydatetime())
     per_day = {}
     for gid, values in expected.items():
@@ -172,32 +174,35 @@ def test_trend_chart_adherence_panel_uses_stairs(daily):
         np.testing.assert_allclose(days, np.round(days), atol=1e-9)  # steps of whole days
         assert len(steps) < len(daily)  # fewer steps than days: runs of equal days merged
     assert (~logged).any() and (day == "rest").any() and (day == "flare").any()
-    # "logged, nothing done" (blank) never looks like "not logged" (grey)
+    for k, gid in enumerate(classes, start=1):  # each class in the calendar's colour
+        drawn = next(p for p in panel.patches if p.get_gid() == gid)
+        assert drawn.get_facecolor() == pytest.approx(plots.ADHERENCE_COLOURS[k])
+    rest = line(panel, "rest")  # rest days: an open circle, as in the calendar
+    np.testing.assert_allclose(rest.get_xdata(), x[logged & (day == "rest")])
+    # "logged, nothing done" (blank) never looks like "not logged" (hatched)
     nothing = logged & (day == "routine") & (credit == 0)
     assert nothing.any() and (per_day["not_logged"][nothing] == 0).all()
+    assert all((per_day[gid][nothing] == 0).all() for gid in classes)
 
 
-def test_rest_and_flare_days_hatched_while_a_day_is_at_least_a_point_wide(daily):
+def test_not_logged_hatched_while_a_day_is_at_least_a_point_wide(daily):
     def styles(data):
         pain, panel = plots.trend_figure(data).axes
-        (legend,) = [a for a in legends(pain) if "rest day (planned)" in labels_of(a)]
+        (legend,) = [a for a in legends(pain) if "not logged" in labels_of(a)]
         keys = dict(zip(labels_of(legend), legend.legend_handles, strict=True))
         drawn = {p.get_gid(): p for p in panel.patches}
-        for gid, label in (
-            ("rest", "rest day (planned)"),
-            ("adherence_flare", "done on a flare day"),
-        ):
-            assert keys[label].get_hatch() == drawn[gid].get_hatch()  # the legend as drawn
+        shown = keys["not logged"]  # the legend as drawn
+        assert shown.get_hatch() == drawn["not_logged"].get_hatch()
+        assert shown.get_facecolor() == drawn["not_logged"].get_facecolor()
         return drawn
 
     short = styles(daily)  # 120 days over 7.6 inches: 4.6 points a day
-    assert short["rest"].get_hatch() and short["adherence_flare"].get_hatch()
+    assert short["not_logged"].get_hatch() == plots.NOT_LOGGED_HATCH
     assert all(p.get_snap() for p in short.values())  # crisp whole-pixel days
     long = styles(plots.daily_for(demo_log(1000, seed=3, end=END), default_routine()))
-    assert long["rest"].get_hatch() is None and long["adherence_flare"].get_hatch() is None
+    assert long["not_logged"].get_hatch() is None
     assert not any(p.get_snap() for p in long.values())  # a day's share of a pixel: a tint
-    rest_grey = long["rest"].get_facecolor()[0]
-    assert rest_grey > float(plots.NOT_LOGGED_GREY)  # still apart from "not logged"
+    assert long["not_logged"].get_facecolor()[0] == pytest.approx(float(plots.NOT_LOGGED_GREY))
 
 
 def test_trend_chart_with_given_panel_and_labels(daily):
@@ -261,7 +266,7 @@ def overlap(a, b):
     return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0.5
 
 
-@pytest.mark.parametrize(("width", "rows"), [(9.0, 2), (6.5, 4), (4.0, 8)])
+@pytest.mark.parametrize(("width", "rows"), [(9.0, 3), (6.5, 4), (4.0, 9)])
 def test_legends_above_in_reading_order_never_overlap_and_wrap_at_the_width(daily, width, rows):
     fig = plt.figure(figsize=(width, 5.6))
     ax = plots.trend_chart(daily, ax=fig.add_axes([0.15, 0.12, 0.8, 0.6]))
@@ -270,13 +275,13 @@ def test_legends_above_in_reading_order_never_overlap_and_wrap_at_the_width(dail
     expected = [h.get_label() for h in plots._adherence_legend_handles()]
     by_row = sorted(
         zip(entry_boxes(adherence), adherence.get_texts(), strict=True),
-        key=lambda box_text: (-round(box_text[0].y0 / box_text[0].height), box_text[0].x0),
+        key=lambda box_text: (-round(box_text[0].y0 / 5), box_text[0].x0),
     )
     assert [text.get_text() for _, text in by_row] == expected  # left to right, then down
     assert [t.get_text() for t in pain.get_texts()][0] == "pain that day"
     ax_box = ax.get_window_extent()
     boxes = entry_boxes(pain) + entry_boxes(adherence)
-    assert len(boxes) == 10  # 5 entries per panel
+    assert len(boxes) == 5 + len(expected)
     for i, a in enumerate(boxes):
         for b in boxes[i + 1 :]:
             assert not overlap(a, b), (a, b)
@@ -286,7 +291,8 @@ def test_legends_above_in_reading_order_never_overlap_and_wrap_at_the_width(dail
         assert ax_box.x0 - 1 <= box.x0 and box.x1 <= ax_box.x1 + 1  # wrapped at its width
     assert pain.get_window_extent().y0 > adherence.get_window_extent().y1  # pain on top
     columns = [len({round(box.x0) for box in entry_boxes(legend)}) for legend in (pain, adherence)]
-    assert sum(-(-5 // n) for n in columns) == rows  # a row per panel at 9 inches
+    counts = [len(legend.get_texts()) for legend in (pain, adherence)]
+    assert sum(-(-n // c) for n, c in zip(counts, columns, strict=True)) == rows
 
 
 @pytest.mark.parametrize("days", [120, 3650])
@@ -563,3 +569,64 @@ def test_week_grid_date_labels_never_run_into_each_other(days, chart):
     assert len(boxes) >= 2
     for left, right in zip(boxes, boxes[1:], strict=False):
         assert left.x1 <= right.x0, (days, chart, left, right)
+
+
+def _look(artist):
+    """What tells a kind of day apart: a marker's shape and colours, or a patch's fill,
+    hatch and hatch colour."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Line2D):
+        return (
+            "marker",
+            artist.get_marker(),
+            to_rgba(artist.get_markerfacecolor()),
+            to_rgba(artist.get_markeredgecolor()),
+        )
+    hatch = artist.get_hatch() or None
+    return (
+        "patch",
+        tuple(np.round(artist.get_facecolor(), 4)),
+        hatch,
+        tuple(np.round(artist.get_hatchcolor(), 4)) if hatch else None,
+    )
+
+
+def _legend_looks(axes):
+    return {
+        text.get_text(): _look(handle)
+        for ax in axes
+        for legend in legends(ax)
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+
+
+DAY_KINDS = ("not logged", "rest day (planned)", "flare day", *plots.ADHERENCE_CLASSES[1:])
+"""Not logged, rest, flare, partial (under 50%, 50-79%, 80-99%) and full (100%)."""
+
+
+def test_the_chart_and_the_calendar_draw_each_kind_of_day_alike(daily):
+    """Issue 24: in the chart's legend hatching meant rest day and grey not logged; in
+    the calendar's, hatching meant not logged and an open circle rest day. Both legends'
+    handles are read and compared, and each legend is checked against what is drawn."""
+    chart = plots.trend_figure(daily)
+    fig = plt.figure(figsize=(9, 2.6))
+    cal = plots.calendar(daily, ax=fig.add_axes([0.08, 0.2, 0.6, 0.7]))
+    fig.canvas.draw()
+    in_chart, in_calendar = _legend_looks(chart.axes), _legend_looks([cal])
+    for kind in DAY_KINDS:
+        assert kind in in_chart and kind in in_calendar, kind
+    shared = sorted(set(in_chart) & set(in_calendar))
+    assert {k: in_chart[k] for k in shared} == {k: in_calendar[k] for k in shared}
+    # as drawn: markers by gid, the not-logged fill, each class colour
+    pain, panel = chart.axes
+    for gid, kind in (("flare", "flare day"), ("rest", "rest day (planned)")):
+        drawn_chart = line(pain if gid == "flare" else panel, gid)
+        assert _look(drawn_chart) == _look(line(cal, gid)) == in_chart[kind], gid
+    patches = {p.get_gid(): p for p in panel.patches}
+    background = next(p for p in cal.patches if p.get_hatch())
+    assert _look(patches["not_logged"]) == _look(background)
+    assert _look(background)[1:] == in_chart["not logged"][1:]
+    for k, label in enumerate(plots.ADHERENCE_CLASSES[1:], start=1):
+        assert _look(patches[f"adherence_{k}"])[1] == in_calendar[label][1], label

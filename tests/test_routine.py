@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, timedelta
+
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtrack.errors import RoutineError
-from backtrack.routine import RED_FLAGS, default_routine, load_routine, load_routine_file
+from backtrack.metrics import paused_days
+from backtrack.routine import (
+    RED_FLAGS,
+    Pause,
+    default_routine,
+    load_routine,
+    load_routine_file,
+)
 
 
 def test_default_routine_is_the_articles_five_exercises():
@@ -96,3 +109,33 @@ def test_invalid_routine_names_the_key(tmp_path, body, key):
     assert isinstance(info.value, ValueError)
     assert info.value.key == key
     assert str(info.value).startswith(f"{path}: {key}: expected ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pauses=st.lists(
+        st.tuples(
+            st.sampled_from(default_routine().ids + ("retired",)),
+            st.integers(0, 20),
+            st.integers(0, 5),
+        ),
+        max_size=6,
+    ),
+    offset=st.integers(-2, 28),
+)
+def test_the_routine_of_a_day_is_the_pause_rule_of_the_daily_series(pauses, offset):
+    """``Routine.prescribed_on`` (the form's "whole routine") and ``metrics.paused_days``
+    (adherence) say the same for every day: the exercises not paused that day."""
+    start = date(2026, 3, 1)
+    routine = dataclasses.replace(
+        default_routine(),
+        pauses=tuple(
+            Pause(eid, start + timedelta(days=s), start + timedelta(days=s + n), "test")
+            for eid, s, n in pauses
+        ),
+    )
+    day = start + timedelta(days=offset)
+    paused = paused_days(routine, pd.DatetimeIndex([pd.Timestamp(day)]))[0]
+    of_the_day = routine.prescribed_on(day)
+    assert of_the_day.ids == tuple(e for e, p in zip(routine.ids, paused, strict=True) if not p)
+    assert of_the_day.pauses == () and of_the_day.doses().items() <= routine.doses().items()

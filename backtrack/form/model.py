@@ -245,6 +245,25 @@ class LogFormModel(HasTraits):
         except (TrialPlanError, OSError) as exc:
             self.problems = [*self.problems, f"self-trial plan: {exc}"]
 
+    def _trial_condition(self, day: date | None) -> str | None:
+        """``A`` or ``B`` when the self-trial assigns ``day`` to a condition, else None."""
+        from ..trial import assignment_on
+
+        plan = self.trial_plan
+        assigned = assignment_on(plan, day) if plan is not None and day is not None else None
+        return None if assigned is None else assigned.block.condition
+
+    def day_routine(self) -> Routine:
+        """The routine of the chosen date: a self-trial's B routine on a B day (less what
+        B leaves out, or its own ``b_routine``), else the routine in force; without the
+        exercises paused that day. "Did the whole routine" means exactly this."""
+        from ..trial import routine_for
+
+        routine = self.routine
+        if self.trial_plan is not None and self._trial_condition(self.day) == "B":
+            routine = routine_for(self.trial_plan, "B", routine)
+        return routine if self.day is None else routine.prescribed_on(self.day)
+
     def _trial_lines(self, day: date | None) -> list[str]:
         from ..trial import assignment_on, left_out_in_b
 
@@ -326,10 +345,7 @@ class LogFormModel(HasTraits):
         self.pain_text = "" if pd.isna(latest["pain"]) else str(int(latest["pain"]))
         self.day_type = latest["day"]
         self.done = {eid: eid in done for eid in self.routine.ids}
-        self.minutes = {
-            e.id: format_minutes(done[e.id]) if e.id in done else format_minutes(e.dose_minutes)
-            for e in self.routine.exercises
-        }
+        self.minutes = {eid: format_minutes(done.get(eid)) for eid in self.routine.ids}
         self.where = parse_where(latest["where"])
         self.note = latest["note"]
         self._loaded = self.values()
@@ -347,11 +363,12 @@ class LogFormModel(HasTraits):
         )
 
     def clear(self) -> None:
-        """An empty form: pain not set, nothing ticked, minutes at the prescribed doses."""
+        """An empty form: pain not set, nothing ticked, no minutes typed (the view shows
+        each dose as the box's placeholder, not as a value)."""
         self.pain_text = ""
         self.day_type = "routine"
         self.done = {eid: False for eid in self.routine.ids}
-        self.minutes = {e.id: format_minutes(e.dose_minutes) for e in self.routine.exercises}
+        self.minutes = {eid: "" for eid in self.routine.ids}
         self.where = ()
         self.note = ""
         self._loaded = self.values()
@@ -359,15 +376,17 @@ class LogFormModel(HasTraits):
     # ------------------------------------------------------------------ editing
 
     def set_done(self, exercise_id: str, ticked: bool) -> None:
-        """Tick or untick one exercise."""
+        """Tick or untick one exercise; unticking empties its minutes (an unticked row
+        holds no number that would read as saved)."""
+        if not ticked and self.minutes.get(exercise_id, ""):
+            self.minutes = {**self.minutes, exercise_id: ""}
         self.done = {**self.done, exercise_id: bool(ticked)}
 
     def set_minutes(self, exercise_id: str, text: str) -> None:
-        """Minutes as typed for one exercise (validated on save). Typing minutes ticks
-        the exercise: what you type is what is saved."""
-        before = self.minutes.get(exercise_id, "")
+        """Minutes as typed for one exercise (validated on save). Any minutes typed, the
+        dose itself included, tick the exercise: what you type is what is saved."""
         self.minutes = {**self.minutes, exercise_id: text}
-        if text.strip() and text.strip() != before.strip() and not self.done.get(exercise_id):
+        if text.strip() and not self.done.get(exercise_id):
             self.set_done(exercise_id, True)
 
     def set_where(self, place: str, hurts: bool) -> None:
@@ -378,9 +397,12 @@ class LogFormModel(HasTraits):
         self.where = tuple(places)
 
     def tick_all(self) -> None:
-        """ "Did the whole routine": every exercise ticked at its prescribed dose."""
-        self.done = {eid: True for eid in self.routine.ids}
-        self.minutes = {e.id: format_minutes(e.dose_minutes) for e in self.routine.exercises}
+        """ "Did the whole routine": each exercise of the date's routine
+        (:meth:`day_routine`: on a self-trial's B day, not what B leaves out) ticked at
+        its prescribed dose. Exercises outside it are left as they are, never ticked."""
+        day = [e for e in self.day_routine().exercises if e.id in self.routine.ids]
+        self.minutes = {**self.minutes, **{e.id: format_minutes(e.dose_minutes) for e in day}}
+        self.done = {**self.done, **{e.id: True for e in day}}
 
     # ------------------------------------------------------------------ saving
 
@@ -494,10 +516,10 @@ class LogFormModel(HasTraits):
                 "the earlier ones are kept as history."
             )
         if was_demo:
-            lines.append(f"Your own log starts here: {saved.path} (the demo data is not in it).")
-        elif not duplicate:
-            lines.append(f"Added to {saved.path}.")
-        lines.extend(self.summary())
+            lines.append(
+                "Your own log starts here, on this computer only (the demo data is not in it)."
+            )
+        lines.extend(self.summary(saved.entry.date))
         title = "Already saved" if duplicate else "Saved"
         self.message = Message(
             "saved", f"{title}: {long_date(saved.entry.date, self.today)}.", tuple(lines)
@@ -541,27 +563,40 @@ class LogFormModel(HasTraits):
         )
         return True
 
-    def summary(self) -> list[str]:
-        """Current streak and 7-day mean pain of the user's log, in words."""
-        return metrics_summary(self.entries, self.routine, self.today)
+    def summary(self, saved: date | None = None) -> list[str]:
+        """Current streak (and the streak up to ``saved``, the date just saved, when it is
+        another day) and 7-day mean pain of the user's log, in words."""
+        return metrics_summary(self.entries, self.routine, self.today, saved)
 
 
-def metrics_summary(entries: pd.DataFrame, routine: Routine, today: date) -> list[str]:
-    """Streak (days) and the latest 7-day mean pain (points) from :mod:`backtrack.metrics`."""
+def _days(n: int) -> str:
+    return f"{n} full-routine day" + ("" if n == 1 else "s")
+
+
+def metrics_summary(
+    entries: pd.DataFrame, routine: Routine, today: date, saved: date | None = None
+) -> list[str]:
+    """The streaks (days) and the latest 7-day mean pain (points) from
+    :mod:`backtrack.metrics`, each naming the days it covers: the current streak up to
+    ``today``, the streak up to ``saved`` when that is an earlier day (a backfilled day
+    can end a streak that is over by today), and how streaks count
+    (:data:`metrics.STREAK_RULE`)."""
     from .. import metrics  # on first use: the form opens before the analysis is needed
 
     daily = metrics.daily_series(entries, routine)
     streak = metrics.current_streak(daily, today)
-    unit = "day" if streak == 1 else "days"
-    lines = [
-        f"Current streak: {streak} full-routine {unit} (rest and flare days do not break it)."
-    ]
+    lines = [f"Current streak: {_days(streak)}, up to today ({long_date(today)})."]
+    if saved is not None and saved != today:
+        lines.append(
+            f"Streak up to {long_date(saved)}: {_days(metrics.current_streak(daily, saved))}."
+        )
+    lines.append(f"How a streak counts: {metrics.STREAK_RULE}.")
     mean = metrics.latest_pain_mean(daily)
     if mean.value is None or mean.start is None or mean.end is None:
         lines.append(f"7-day mean pain: not yet ({mean.reason}).")
     else:
         lines.append(
             f"7-day mean pain: {mean.value:.1f}/10 over {mean.n} rated days, "
-            f"{mean.start.date()} to {mean.end.date()}."
+            f"{mean.start.date()} to {mean.end.date()} (the 7 days to the latest logged day)."
         )
     return lines

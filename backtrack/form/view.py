@@ -36,6 +36,12 @@ _COLOURS = {
 _WIDE = {"description_width": "initial"}
 
 
+def _full_width(**layout: str) -> widgets.Layout:
+    """The layout of a control as wide as the form: 100% with no side margin (ipywidgets
+    adds 2 px each side, which made the form pan 4 px sideways on a 390 px phone)."""
+    return widgets.Layout(width="100%", margin="2px 0", **layout)
+
+
 _CSS = """
 <style>
 /* backtrack's form: touch targets of at least 44 px, nothing wider than a phone. */
@@ -66,6 +72,19 @@ _CSS = """
   min-height: 44px; line-height: 44px; }
 .bt-log-form .bt-field-error { color: #8a1c1c; font-weight: 600; }
 .bt-log-form .bt-exercise { border-bottom: 1px solid #eee; }
+/* "Did the whole routine" and Save stay on the screen: a bar stuck to its bottom edge
+   until the form scrolls to where the bar sits. The output areas around the form must
+   not scroll themselves (their overflow would hold the bar). */
+.jp-OutputArea-output:has(.bt-log-form), .jp-OutputArea-child:has(.bt-log-form),
+.jp-OutputArea:has(.bt-log-form) { overflow: visible; }
+.bt-log-form .bt-save-bar {
+  position: sticky; bottom: 0; z-index: 5; background: var(--jp-layout-color0, #fff);
+  border-top: 1px solid #ccc; padding: 4px 0; margin-top: 4px;
+}
+.bt-log-form details > summary { min-height: 44px; display: flex; align-items: center;
+  cursor: pointer; }
+.bt-log-form details > summary::before { content: "▸"; margin-right: 6px; }
+.bt-log-form details[open] > summary::before { content: "▾"; }
 </style>
 """
 
@@ -112,7 +131,7 @@ def _how_tos(routine: Routine) -> widgets.Accordion:
         [body],
         titles=("How to do each exercise",),
         selected_index=None,
-        layout=widgets.Layout(width="100%", max_width="760px"),
+        layout=_full_width(max_width="760px"),
     )
 
 
@@ -136,7 +155,7 @@ def _safety(routine: Routine) -> widgets.Accordion:
         [body],
         titles=("Safety & when to see a clinician",),
         selected_index=None,
-        layout=widgets.Layout(width="100%", max_width="760px"),
+        layout=_full_width(max_width="760px"),
     )
 
 
@@ -197,7 +216,7 @@ class LogForm:
         )
         self.whole = widgets.Button(
             description="Did the whole routine",
-            tooltip="tick every exercise at its dose",
+            tooltip="tick each exercise of this date's routine at its dose",
             layout=widgets.Layout(width="auto", align_self="flex-start"),
         )
         self.ticks: dict[str, widgets.Checkbox] = {}
@@ -249,7 +268,7 @@ class LogForm:
         self.note = widgets.Textarea(
             description="Note",
             placeholder="optional: anything worth remembering (sleep, work, what helped)",
-            layout=widgets.Layout(width="100%", max_width="560px", height="64px"),
+            layout=_full_width(max_width="560px", height="64px"),
         )
         self.save = widgets.Button(
             description="Save",
@@ -274,6 +293,18 @@ class LogForm:
         )
         self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
         self.remove_question = widgets.HTML()
+        self.bar_note = widgets.HTML()  # what the last Save did, one line in the bar
+        self.save_bar = widgets.VBox(
+            [
+                self.bar_note,
+                widgets.HBox(
+                    [self.whole, self.save, self.restore, self.remove],
+                    layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
+                ),
+            ],
+            layout=widgets.Layout(overflow="visible"),
+        )
+        self.save_bar.add_class("bt-save-bar")
         self.remove_confirm = widgets.VBox(
             [
                 self.remove_question,
@@ -300,10 +331,7 @@ class LogForm:
                 self.errors["pain"],
                 self.day_type,
                 self.errors["day"],
-                widgets.HBox(
-                    [widgets.HTML("<b>Exercises done</b>"), self.whole],
-                    layout=widgets.Layout(align_items="center"),
-                ),
+                widgets.HTML("<b>Exercises done</b>"),
                 *rows,
                 self.errors["exercises"],
                 widgets.HTML("<b>Where does it hurt?</b> (optional)"),
@@ -313,17 +341,15 @@ class LogForm:
                 self.errors["where"],
                 self.note,
                 self.errors["note"],
-                widgets.HBox(
-                    [self.save, self.restore, self.remove],
-                    layout=widgets.Layout(flex_flow="row wrap"),
-                ),
+                self.save_bar,
                 self.remove_confirm,
                 self.status,
                 _how_tos(m.routine),
                 _safety(m.routine),
                 self.out,
             ],
-            layout=widgets.Layout(width="100%", max_width="980px"),
+            # visible: a Box's own overflow (auto) would hold the sticky Save bar in place
+            layout=widgets.Layout(width="100%", max_width="980px", overflow="visible"),
         )
         self.widget.add_class("bt-log-form")
         self._wire()
@@ -438,6 +464,7 @@ class LogForm:
         self.trial.value = _box("info", "Self-trial", m.trial_day) if m.trial_day else ""
         self.history.value = self._history()
         self.status.value = _message(m.message)
+        self.bar_note.value = _bar_note(m.message)
         self.save.description = "Save correction" if m.correcting else "Save"
         self.save.disabled = m.saving
         self.restore.layout.display = "" if m.draft is not None else "none"
@@ -462,8 +489,8 @@ class LogForm:
                     "info",
                     "DEMO DATA",
                     [
-                        f"There is no log yet at {m.path}. What is shown as already logged "
-                        "is made-up demo data.",
+                        "There is no log yet: what is shown as already logged is made-up "
+                        "demo data.",
                         "Your first save starts your own log with only your entry.",
                     ],
                 )
@@ -490,11 +517,24 @@ class LogForm:
         lines = list(m.history)
         if not m.demo and m.correcting:
             lines.append("Saving adds a correction; the earlier saves stay as history.")
-        return _box("info", f"{who} ({len(m.history)} save(s), latest last):", lines)
+        # folded: however many corrections a day has, the pain box stays near the top
+        title = f"{who} ({len(m.history)} save(s), latest last)"
+        return f"<details><summary>{escape(title)}</summary>{_box('info', '', lines)}</details>"
 
 
 def _message(message: Message | None) -> str:
     return "" if message is None else _box(message.kind, message.title, message.lines)
+
+
+def _bar_note(message: Message | None) -> str:
+    """A saved or refused Save in one line for the save bar: the message's title and,
+    after a save, the current streak (the whole message is below the form's fields)."""
+    if message is None or message.kind not in ("saved", "error"):
+        return ""
+    streak = [line for line in message.lines if line.startswith("Current streak")]
+    colour = _COLOURS[message.kind][1]
+    text = " ".join([message.title, *streak[:1]])
+    return f"<div class='bt-bar-note' style='color:{colour}'><small>{escape(text)}</small></div>"
 
 
 def log_form(

@@ -13,7 +13,13 @@ import urllib.request
 from datetime import date
 
 import pytest
-from test_log_form_browser import open_form, outside, record_requests, screenshot
+from test_log_form_browser import (
+    open_form,
+    outside,
+    record_console_errors,
+    record_requests,
+    screenshot,
+)
 
 from backtrack.store import read_log
 
@@ -23,6 +29,7 @@ pytestmark = pytest.mark.browser
 def test_printed_address_opens_the_form_alone(page, app):
     assert "demo data" in app.printed and "/lab?" not in app.printed
     urls = record_requests(page)
+    errors = record_console_errors(page)
     form, usable = open_form(page, app.address)
     assert form.get_by_role("link", name="JupyterLab: trends, analysis, report").count() == 0
     form.get_by_label("Pain (0-10)").fill("2")
@@ -32,6 +39,8 @@ def test_printed_address_opens_the_form_alone(page, app):
     row = read_log(app.csv).entries.iloc[-1]
     assert row["date"].date() == date.today() and row["pain"] == 2
     assert outside(urls, app.port) == []
+    page.wait_for_load_state("networkidle")
+    assert errors == []
     screenshot(page, "form-app.png")
     print(f"\nTIMING app form: open → usable {usable:.2f} s")
 
