@@ -12,8 +12,10 @@ Everywhere else the token counts for nothing: 403, or a redirect to the login pa
 
 Kernels: no route that starts, restarts or interrupts one is reachable, so the kernels
 running are the ones Voila started for a page. On their channels the server passes on
-only :data:`KERNEL_MESSAGES` (Voila standalone's list): widget messages, no
-``execute_request``, so no code runs but the form's own.
+only ``backtrack.serve.KERNEL_MESSAGES`` (Voila standalone's list): widget messages, no
+``execute_request``, so no code runs but the form's own. ``backtrack.serve`` names this
+module's class on the server's command line and does not import it (jupyter-server and
+Voila take seconds to import; the server process imports them anyway).
 """
 
 from __future__ import annotations
@@ -27,17 +29,6 @@ from tornado import web
 from traitlets import Unicode
 from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
 from voila.tornado.handler import TornadoVoilaHandler
-
-KERNEL_MESSAGES = (
-    "comm_open",
-    "comm_close",
-    "comm_msg",
-    "comm_info_request",
-    "kernel_info_request",
-    "shutdown_request",
-)
-"""The kernel messages a page may send (what Voila standalone allows its pages):
-``--MappingKernelManager.allowed_message_types``; the server drops any other."""
 
 KERNEL_HANDLERS: dict[type[web.RequestHandler], frozenset[str]] = {
     KernelHandler: frozenset({"GET"}),

@@ -20,7 +20,7 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
   template without its Font Awesome and mermaid links to CDNs (Voila ships Font Awesome
   in its own bundle), and its MathJax 2 plugin (loaded from a CDN) is turned off: the
   page makes no outside request (a browser test records them).
-- ``app --lan`` serves the form and nothing else (:mod:`backtrack.lan`: no contents,
+- ``app --lan`` serves the form and nothing else (``backtrack/lan.py``: no contents,
   files, sessions, terminals or JupyterLab; no kernel but the page's own, which runs no
   code sent to it) on the one home-network address it prints, over HTTPS with a
   self-signed certificate made on first use, with its own token (``lan-token``, changed
@@ -45,8 +45,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import lan as lan_gate
-
 FORM_PATH = "voila/render/01-log.ipynb"
 TEMPLATES = Path(__file__).resolve().parent / "jupyter"
 """A folder on ``JUPYTER_PATH`` holding ``voila/templates/backtrack``."""
@@ -60,6 +58,19 @@ JupyterLab's own MathJax 3 is bundled and stays)."""
 NOTEBOOK_KEEP_METADATA = ("kernelspec", "title")
 """Notebook metadata a person or the project sets (``title``: the page's and bookmark's name)."""
 CELL_DROP_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "trusted")
+LAN_GATE = "backtrack.lan.FormOnlyIdentityProvider"
+"""The LAN server's identity provider: the token counts on the form's page and kernel only."""
+KERNEL_MESSAGES = (
+    "comm_open",
+    "comm_close",
+    "comm_msg",
+    "comm_info_request",
+    "kernel_info_request",
+    "shutdown_request",
+)
+"""The kernel messages a LAN page may send (what Voila standalone allows its pages):
+``--MappingKernelManager.allowed_message_types``; the server drops any other
+(``execute_request`` among them)."""
 TOKEN_FILES = {False: "token", True: "lan-token"}
 """The token file in the state folder of the loopback servers (``False``) and of the LAN
 server (``True``)."""
@@ -284,18 +295,16 @@ def server_command(
         ]
     if lan:
         cert, key = ensure_certificate(state, ["localhost", "127.0.0.1", lan_address()])
-        provider = lan_gate.FormOnlyIdentityProvider
         command += [
             f"--ServerApp.certfile={cert}",
             f"--ServerApp.keyfile={key}",
             # backtrack/lan.py: the token counts on the form's page and kernel only
-            f"--ServerApp.identity_provider_class={provider.__module__}.{provider.__name__}",
+            f"--ServerApp.identity_provider_class={LAN_GATE}",
             f"--FormOnlyIdentityProvider.form_path=/{FORM_PATH}",
             # a handler that forgot to ask who the user is asks too (all but the
             # methods jupyter-server marks public: static files, login, the version)
             "--ServerApp.allow_unauthenticated_access=False",
-            "--MappingKernelManager.allowed_message_types="
-            + json.dumps(list(lan_gate.KERNEL_MESSAGES)),
+            "--MappingKernelManager.allowed_message_types=" + json.dumps(list(KERNEL_MESSAGES)),
             # Voila's /voila/files/ asks for no token: serve no file through it
             "--VoilaConfiguration.file_allowlist=[]",
         ]

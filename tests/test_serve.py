@@ -4,6 +4,7 @@ notebooks saved as committed, LAN only over HTTPS, no outside hosts in the Voila
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import stat
@@ -177,14 +178,15 @@ def test_each_server_binds_the_one_address_it_prints(tmp_path, lan):
 
 def test_lan_serves_the_form_through_the_gate_and_its_kernel_runs_no_code(tmp_path):
     command = serve.server_command("app", port=8866, root=tmp_path, state=tmp_path, lan=True)
-    provider = "--ServerApp.identity_provider_class=backtrack.lan.FormOnlyIdentityProvider"
-    assert provider in command
+    assert f"--ServerApp.identity_provider_class={serve.LAN_GATE}" in command
+    module, name = serve.LAN_GATE.rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is lan_gate.FormOnlyIdentityProvider
     assert f"--FormOnlyIdentityProvider.form_path=/{serve.FORM_PATH}" in command
     assert "--ServerApp.allow_unauthenticated_access=False" in command
     assert "--VoilaConfiguration.file_allowlist=[]" in command
     (allowed,) = [p for p in command if p.startswith("--MappingKernelManager.allowed_message")]
     messages = json.loads(allowed.split("=", 1)[1])
-    assert messages == list(lan_gate.KERNEL_MESSAGES) and "execute_request" not in messages
+    assert messages == list(serve.KERNEL_MESSAGES) and "execute_request" not in messages
     for mode in ("lab", "app"):  # on loopback the servers are as they were
         loopback = serve.server_command(mode, port=8866, root=tmp_path, state=tmp_path)
         assert not any("FormOnly" in part or "allowed_message" in part for part in loopback)
