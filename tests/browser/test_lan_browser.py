@@ -55,6 +55,25 @@ BODY = json.dumps(  # what would create a kernel, a session or a file if it were
     }
 ).encode()
 ATTACK = "open({path!r}, 'w').write('code ran')"
+NAMED = (  # the routes issue 23 names, each matched by a route of the lab or LAN server
+    "/api/contents",
+    "/api/contents/x",
+    "/api/kernels",
+    "/api/kernels/{kernel}",
+    "/api/kernels/{kernel}/restart",
+    "/api/kernels/{kernel}/interrupt",
+    "/api/sessions",
+    "/api/terminals",
+    "/api/kernelspecs",
+    "/api/config/notebook",
+    "/api/nbconvert",
+    "/files/01-log.ipynb",
+    "/lab",
+    "/api/me",
+    "/api/status",
+    "/api/events",
+    "/api/shutdown",
+)
 
 
 @dataclass(frozen=True)
@@ -242,9 +261,8 @@ def test_every_jupyter_route_answers_only_the_form_and_its_kernel_with_the_lan_t
         "*": ["01-log.ipynb", "02-trends.ipynb", kernel, "1"],
     }
     table = {r.pattern: r for r in lab_routes + lan_routes}  # the lab's /lab, /tree, terminals
-    names = " ".join(table)
-    for wanted in ("/api/contents", "/api/kernels", "/api/sessions", "/api/terminals", "/lab"):
-        assert wanted in names, wanted  # what the issue names is among the routes walked
+    for named in NAMED:  # what the issue names is among the routes walked
+        assert any(re.fullmatch(p, named.format(kernel=kernel)) for p in table), named
     allowed = {
         ("GET", FORM),  # the page (Voila renders the form's notebook)
         ("GET", f"/api/kernels/{kernel}"),  # its kernel's model
@@ -258,6 +276,9 @@ def test_every_jupyter_route_answers_only_the_form_and_its_kernel_with_the_lan_t
             serving = next(r for r in lan_routes if r.serves(path))  # what answers it
             for method in route.methods or ("GET",):
                 probes.append((method, path, serving))
+    for named in ("/tree", "/tree/01-log.ipynb", "/notebooks/01-log.ipynb"):  # notebook 7's
+        serving = next(r for r in lan_routes if r.serves(named))
+        probes += [(method, named, serving) for method in ("GET", "POST", "PUT", "DELETE")]
     # each probe once; the shutdowns (of the page's kernel, of the server) last
     last = [("POST", f"/voila/api/shutdown/{kernel}"), ("POST", "/api/shutdown")]
     probes = sorted(set(probes), key=lambda p: last.index(p[:2]) if p[:2] in last else -1)
