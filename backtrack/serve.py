@@ -263,6 +263,8 @@ def server_command(
         f"--ServerApp.default_url=/{FORM_PATH}",
         "--ContentsManager.pre_save_hook=backtrack.serve.strip_notebook",
         "--VoilaConfiguration.template=backtrack",
+        # no ?template= swaps it for Voila's own, which load fonts and scripts from CDNs
+        "--VoilaConfiguration.allow_template_override=NO",
         f"--ServerApp.extra_static_paths={STATIC}",
         "--ServerApp.tornado_settings=mathjax_url=/static/no-mathjax.js",
         # Voila's page asks to shut its kernel down as it closes, but that request lacks

@@ -121,6 +121,7 @@ def test_servers_listen_on_loopback_and_keep_the_token_off_the_command_line(tmp_
         assert not any("token" in part.lower() for part in command)
         assert "--ContentsManager.pre_save_hook=backtrack.serve.strip_notebook" in command
         assert "--VoilaConfiguration.template=backtrack" in command
+        assert "--VoilaConfiguration.allow_template_override=NO" in command  # no ?template=
     env = serve.server_environment("secret-token", "lab", environ={"JUPYTER_PATH": "/x"})
     assert env["JUPYTER_TOKEN"] == "secret-token"
     assert env["JUPYTER_PATH"].split(os.pathsep) == [str(serve.TEMPLATES), "/x"]

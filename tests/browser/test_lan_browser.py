@@ -345,3 +345,47 @@ def test_the_form_opens_and_saves_through_lan_mode_in_a_browser(browser, lan_app
         context.close()
     row = read_log(lan_app.csv).entries.iloc[-1]
     assert row["date"].date() == date.today() and row["pain"] == 4
+
+
+def installed_templates(env: dict[str, str]) -> list[str]:
+    """The Voila page templates a ``?template=`` could name: those with an
+    ``index.html.j2`` in a ``voila/templates`` folder on the server's ``JUPYTER_PATH``
+    (as ``jupyter_core`` lists them); Voila's page stalls on one without."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, jupyter_core.paths as p; "
+            "print(json.dumps(p.jupyter_path('voila', 'templates')))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folders = [Path(f) for f in json.loads(done.stdout)]
+    found = (t for f in folders if f.is_dir() for t in f.iterdir())
+    return sorted({t.name for t in found if (t / "index.html.j2").is_file()})
+
+
+def test_no_query_parameter_swaps_the_pages_template(lan_app):
+    """Voila lets ``?template=NAME`` pick another installed template; Voila's own load
+    Font Awesome, jQuery, mermaid or reveal.js from CDNs: the page would make outside
+    requests from the phone."""
+    env = serve.server_environment("t", "app", lan_app.env)
+    names = installed_templates(env)
+    assert {"backtrack", "lab", "classic"} <= set(names)
+    plain = urllib.request.Request(f"{lan_app.url}{FORM}", headers=_auth(lan_app.token))
+    with OPENER.open(plain, timeout=120) as answer:
+        page = answer.read().decode()
+    assert "/voila/templates/backtrack/" in page
+    named = set(re.findall(r"https?://([\w.-]+)", page))  # XML namespaces, a licence
+    for name in names:
+        request = urllib.request.Request(
+            f"{lan_app.url}{FORM}?template={name}", headers=_auth(lan_app.token)
+        )
+        with OPENER.open(request, timeout=120) as answer:
+            html = answer.read().decode()
+        hosts = set(re.findall(r"https?://([\w.-]+)", html)) - named
+        assert hosts == set(), (name, hosts)  # no host the form's own page does not name
+        assert "/voila/templates/backtrack/" in html, name
