@@ -7,8 +7,12 @@ very command ``backtrack.serve`` runs) with every method the handler implements,
 no token, the lab's token and the LAN token, against the running LAN server. Only the
 form's page and its own kernel answer, and only with the LAN token; besides them only
 what jupyter-server marks public (static files, the version, the login page) answers
-without a user. The page's kernel runs no code sent to it, and a real browser still
-opens the form and saves a day through it.
+without a user. The page's kernel runs no code sent to it, no other websocket opens, no
+``?template=`` swaps the page for one that loads from CDNs, and a real browser still
+opens the form and saves a day through it. The LAN address is this machine's own
+(``serve.lan_address()``; 192.0.2.2 on the sandbox where this was written), so nothing
+is injected: on a machine with no network it is 127.0.0.1, and the check that other
+loopback addresses are not listened on then covers 127.0.0.2 only.
 """
 
 from __future__ import annotations
