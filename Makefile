@@ -41,12 +41,14 @@ $(LAB_SETTINGS): | $(BIN)/python
 lab: $(VENV)/.installed-run $(LAB_SETTINGS)
 	@exec $(BIN)/python -m backtrack.serve lab --port $(PORT) --root notebooks
 
-# The form alone (no JupyterLab, no terminals) on 127.0.0.1:$(APP_PORT). LAN=1 serves it to
-# the home network for a phone: HTTPS with a self-signed certificate made on first use,
-# the same token, a warning and a QR code of the address.
+# The form alone (no JupyterLab, no terminals) on 127.0.0.1:$(APP_PORT). LAN=1 serves the form
+# and nothing else (backtrack/lan.py) to the home network for a phone, on the one address it
+# prints: HTTPS with a self-signed certificate made on first use, its own token
+# (lan-token in the state folder), a warning and a QR code of the address.
 app: $(VENV)/.installed-run
 	@exec $(BIN)/python -m backtrack.serve app --port $(APP_PORT) --root notebooks $(if $(LAN),--lan)
 
+# New tokens for both: the lab's and app's (token) and the phone's (lan-token).
 rotate-token: $(VENV)/.installed-run
 	@$(BIN)/python -m backtrack.serve rotate-token
 

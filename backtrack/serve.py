@@ -20,15 +20,20 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
   template without its Font Awesome and mermaid links to CDNs (Voila ships Font Awesome
   in its own bundle), and its MathJax 2 plugin (loaded from a CDN) is turned off: the
   page makes no outside request (a browser test records them).
-- ``app --lan`` serves the form alone (no JupyterLab, no terminals) on every interface,
-  over HTTPS with a self-signed certificate made on first use, prints a warning and a
-  QR code of the address. Without ``--lan`` everything listens on 127.0.0.1 only.
+- ``app --lan`` serves the form and nothing else (``backtrack/lan.py``: no contents,
+  files, sessions, terminals or JupyterLab; no kernel but the page's own, which runs no
+  code sent to it) on the one home-network address it prints, over HTTPS with a
+  self-signed certificate made on first use, with its own token (``lan-token``, changed
+  by ``rotate-token`` too: a phone never holds the lab's token), a warning saying what a
+  token holder can do and a QR code of the address. Without ``--lan`` everything listens
+  on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -53,6 +58,22 @@ JupyterLab's own MathJax 3 is bundled and stays)."""
 NOTEBOOK_KEEP_METADATA = ("kernelspec", "title")
 """Notebook metadata a person or the project sets (``title``: the page's and bookmark's name)."""
 CELL_DROP_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "trusted")
+LAN_GATE = "backtrack.lan.FormOnlyIdentityProvider"
+"""The LAN server's identity provider: the token counts on the form's page and kernel only."""
+KERNEL_MESSAGES = (
+    "comm_open",
+    "comm_close",
+    "comm_msg",
+    "comm_info_request",
+    "kernel_info_request",
+    "shutdown_request",
+)
+"""The kernel messages a LAN page may send (what Voila standalone allows its pages):
+``--MappingKernelManager.allowed_message_types``; the server drops any other
+(``execute_request`` among them)."""
+TOKEN_FILES = {False: "token", True: "lan-token"}
+"""The token file in the state folder of the loopback servers (``False``) and of the LAN
+server (``True``)."""
 
 
 def state_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -80,12 +101,13 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def read_token(state: Path, *, rotate: bool = False) -> str:
-    """The server's token from ``state/token``; made (0600) on first use or when ``rotate``.
+def read_token(state: Path, *, rotate: bool = False, lan: bool = False) -> str:
+    """The server's token from ``state/token`` (``state/lan-token`` for ``lan``); made
+    (0600) on first use or when ``rotate``.
 
     A token file readable by others is refused: fix its mode or rotate it.
     """
-    path = state / "token"
+    path = state / TOKEN_FILES[lan]
     if path.exists() and not rotate:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
@@ -142,6 +164,12 @@ def lan_address() -> str:
         except OSError:
             address = "127.0.0.1"
     return address
+
+
+def listen_address(lan: bool) -> str:
+    """The one address the server binds and prints: :func:`lan_address` for ``lan``,
+    127.0.0.1 otherwise (never every interface)."""
+    return lan_address() if lan else "127.0.0.1"
 
 
 def ensure_certificate(state: Path, hosts: Sequence[str]) -> tuple[Path, Path]:
@@ -227,7 +255,7 @@ def server_command(
         python,
         "-m",
         app,
-        f"--ServerApp.ip={'0.0.0.0' if lan else '127.0.0.1'}",
+        f"--ServerApp.ip={listen_address(lan)}",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root}",
@@ -235,6 +263,8 @@ def server_command(
         f"--ServerApp.default_url=/{FORM_PATH}",
         "--ContentsManager.pre_save_hook=backtrack.serve.strip_notebook",
         "--VoilaConfiguration.template=backtrack",
+        # no ?template= swaps it for Voila's own, which load fonts and scripts from CDNs
+        "--VoilaConfiguration.allow_template_override=NO",
         f"--ServerApp.extra_static_paths={STATIC}",
         "--ServerApp.tornado_settings=mathjax_url=/static/no-mathjax.js",
         # Voila's page asks to shut its kernel down as it closes, but that request lacks
@@ -267,7 +297,19 @@ def server_command(
         ]
     if lan:
         cert, key = ensure_certificate(state, ["localhost", "127.0.0.1", lan_address()])
-        command += [f"--ServerApp.certfile={cert}", f"--ServerApp.keyfile={key}"]
+        command += [
+            f"--ServerApp.certfile={cert}",
+            f"--ServerApp.keyfile={key}",
+            # backtrack/lan.py: the token counts on the form's page and kernel only
+            f"--ServerApp.identity_provider_class={LAN_GATE}",
+            f"--FormOnlyIdentityProvider.form_path=/{FORM_PATH}",
+            # a handler that forgot to ask who the user is asks too (all but the
+            # methods jupyter-server marks public: static files, login, the version)
+            "--ServerApp.allow_unauthenticated_access=False",
+            "--MappingKernelManager.allowed_message_types=" + json.dumps(list(KERNEL_MESSAGES)),
+            # Voila's /voila/files/ asks for no token: serve no file through it
+            "--VoilaConfiguration.file_allowlist=[]",
+        ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     return command
@@ -292,7 +334,7 @@ def server_environment(
 
 def addresses(mode: str, *, port: int, token: str, lan: bool) -> dict[str, str]:
     """The addresses to print: ``form`` (bookmark it) and, for ``lab``, ``lab``."""
-    host = lan_address() if lan else "127.0.0.1"
+    host = listen_address(lan)
     base = f"{'https' if lan else 'http'}://{host}:{port}"
     found = {"form": f"{base}/{FORM_PATH}?token={token}"}
     if mode == "lab":
@@ -317,22 +359,27 @@ def banner(mode: str, *, port: int, token: str, lan: bool, log: Path, state: Pat
     if "lab" in urls:
         lines += ["JupyterLab (trends, analysis) is one click away:", f"    {urls['lab']}"]
     lines.append(
-        f"The address stays the same at every start (token in {state / 'token'}, readable "
-        "by you only; `make rotate-token` changes it)."
+        f"The address stays the same at every start (token in {state / TOKEN_FILES[lan]}, "
+        "readable by you only; `make rotate-token` changes it)."
     )
     if lan:
         if urls["form"].startswith("https://127.0.0.1"):
             lines.append("No home-network address found (no network?): a phone cannot reach it.")
-        lines += [
-            "",
-            "WARNING: the form is served to your home network (HTTPS, self-signed certificate).",
-            "Anyone on this network who has the address (it includes the token) can read and",
-            "change your log. Use it on a network you trust; stop it (Ctrl-C) when done.",
-            "Your phone will warn that the certificate is not trusted: it is this computer's own.",
-            "",
-            qr_code(urls["form"]),
-        ]
+        lines += ["", *LAN_WARNING, "", qr_code(urls["form"])]
     return "\n".join(lines)
+
+
+LAN_WARNING = (
+    "WARNING: the form is served to your home network (HTTPS, self-signed certificate).",
+    "Anyone on this network who has the address (it includes the phone's own token,",
+    "not JupyterLab's) can do what the form does, and only that: see any day of your",
+    "log (pain, exercises, where it hurts, notes, earlier saves, a self-trial's day) by",
+    "picking its date, and save, correct or remove a day. They cannot open JupyterLab,",
+    "a terminal, another notebook or any file, start a kernel or run code.",
+    "Use it on a network you trust; stop it (Ctrl-C) when done.",
+    "Your phone will warn that the certificate is not trusted: it is this computer's own.",
+)
+"""What ``make app LAN=1`` prints: what a holder of the LAN address can and cannot do."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -347,13 +394,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .store import resolve_log_path
 
     if args.mode == "rotate-token":
-        read_token(state, rotate=True)
-        print(f"New token written to {state / 'token'}: old bookmarks stop working.")
+        for lan in TOKEN_FILES:
+            read_token(state, rotate=True, lan=lan)
+        written = " and ".join(str(state / name) for name in TOKEN_FILES.values())
+        print(f"New tokens written to {written}: old bookmarks stop working.")
         return 0
     if args.lan and args.mode == "lab":
         parser.error("--lan serves the form alone: use `make app LAN=1`")
     try:
-        token = read_token(state)
+        token = read_token(state, lan=args.lan)
     except PermissionError as exc:
         print(f"backtrack: {exc}", file=sys.stderr)
         return 2

@@ -4,14 +4,17 @@ notebooks saved as committed, LAN only over HTTPS, no outside hosts in the Voila
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import pytest
 
+from backtrack import lan as lan_gate
 from backtrack import serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +121,7 @@ def test_servers_listen_on_loopback_and_keep_the_token_off_the_command_line(tmp_
         assert not any("token" in part.lower() for part in command)
         assert "--ContentsManager.pre_save_hook=backtrack.serve.strip_notebook" in command
         assert "--VoilaConfiguration.template=backtrack" in command
+        assert "--VoilaConfiguration.allow_template_override=NO" in command  # no ?template=
     env = serve.server_environment("secret-token", "lab", environ={"JUPYTER_PATH": "/x"})
     assert env["JUPYTER_TOKEN"] == "secret-token"
     assert env["JUPYTER_PATH"].split(os.pathsep) == [str(serve.TEMPLATES), "/x"]
@@ -151,7 +155,6 @@ def test_the_form_alone_has_no_jupyterlab_and_no_terminals(tmp_path):
 def test_lan_is_https_with_a_private_self_signed_certificate(tmp_path):
     state = tmp_path / "s"
     command = serve.server_command("app", port=8866, root=tmp_path, state=state, lan=True)
-    assert "--ServerApp.ip=0.0.0.0" in command
     cert, key = state / "tls" / "cert.pem", state / "tls" / "key.pem"
     assert f"--ServerApp.certfile={cert}" in command and f"--ServerApp.keyfile={key}" in command
     assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
@@ -163,6 +166,65 @@ def test_lan_is_https_with_a_private_self_signed_certificate(tmp_path):
         "app", port=8866, token="t" * 43, lan=True, log=tmp_path / "none.csv", state=state
     )
     assert "WARNING" in text and "https://" in text and "█" in text  # the QR code
+
+
+@pytest.mark.parametrize("lan", [False, True])
+def test_each_server_binds_the_one_address_it_prints(tmp_path, lan):
+    command = serve.server_command("app", port=8866, root=tmp_path, state=tmp_path, lan=lan)
+    binds = [part.split("=", 1)[1] for part in command if part.startswith("--ServerApp.ip=")]
+    printed = serve.addresses("app", port=8866, token="t" * 43, lan=lan)["form"]
+    assert binds == [urlsplit(printed).hostname]
+    assert binds == [serve.lan_address() if lan else "127.0.0.1"]  # never every interface
+
+
+def test_lan_serves_the_form_through_the_gate_and_its_kernel_runs_no_code(tmp_path):
+    command = serve.server_command("app", port=8866, root=tmp_path, state=tmp_path, lan=True)
+    assert f"--ServerApp.identity_provider_class={serve.LAN_GATE}" in command
+    module, name = serve.LAN_GATE.rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is lan_gate.FormOnlyIdentityProvider
+    assert f"--FormOnlyIdentityProvider.form_path=/{serve.FORM_PATH}" in command
+    assert "--ServerApp.allow_unauthenticated_access=False" in command
+    assert "--VoilaConfiguration.file_allowlist=[]" in command
+    (allowed,) = [p for p in command if p.startswith("--MappingKernelManager.allowed_message")]
+    messages = json.loads(allowed.split("=", 1)[1])
+    assert messages == list(serve.KERNEL_MESSAGES) and "execute_request" not in messages
+    for mode in ("lab", "app"):  # on loopback the servers are as they were
+        loopback = serve.server_command(mode, port=8866, root=tmp_path, state=tmp_path)
+        assert not any("FormOnly" in part or "allowed_message" in part for part in loopback)
+
+
+def test_the_lan_has_its_own_token_and_rotate_token_changes_both(tmp_path, monkeypatch, capsys):
+    state = tmp_path / "state"
+    monkeypatch.setenv("BACKTRACK_STATE_DIR", str(state))
+    addresses = {}
+    for lan in (False, True):
+        assert serve.main(["print-address", *(["--lan"] if lan else [])]) == 0
+        addresses[lan] = capsys.readouterr().out.strip().rsplit("token=", 1)[1]
+    assert addresses[False] == serve.read_token(state)
+    assert addresses[True] == serve.read_token(state, lan=True) != addresses[False]
+    assert _mode(state / "lan-token") == 0o600
+    assert serve.main(["rotate-token"]) == 0
+    said = capsys.readouterr().out
+    assert str(state / "token") in said and str(state / "lan-token") in said
+    assert serve.read_token(state) != addresses[False]
+    assert serve.read_token(state, lan=True) != addresses[True]
+    (state / "lan-token").chmod(0o644)
+    assert serve.main(["app", "--lan"]) == 2  # a LAN token others can read: no start
+    assert "lan-token: readable by others" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lan", [False, True])
+def test_the_banner_names_the_token_file_and_what_a_lan_token_holder_can_do(tmp_path, lan):
+    text = serve.banner(
+        "app", port=8866, token="t" * 43, lan=lan, log=tmp_path / "log.csv", state=tmp_path
+    )
+    assert f"token in {tmp_path / serve.TOKEN_FILES[lan]}," in text
+    assert ("\n".join(serve.LAN_WARNING) in text) is lan
+    warning = " ".join(serve.LAN_WARNING)
+    for can in ("see any day of your", "save, correct or remove a day"):
+        assert can in warning
+    for cannot in ("JupyterLab", "terminal", "another notebook or any file", "run code"):
+        assert cannot in warning.split("They cannot", 1)[1]
 
 
 def test_banner_mentions_demo_data_only_without_a_log(tmp_path):

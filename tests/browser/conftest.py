@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,16 @@ class Tracker:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """Scheme, host and port of the printed address (``http://127.0.0.1:PORT`` on
+        loopback; ``https://LAN-ADDRESS:PORT`` with ``lan``), or loopback before a start."""
+        if not self.address:
+            return f"http://127.0.0.1:{self.port}"
+        parts = urllib.parse.urlsplit(self.address)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.url).hostname or ""
 
     @property
     def token(self) -> str:
@@ -241,7 +251,7 @@ class Tracker:
     def _ready(self) -> bool:
         if self.lan:  # HTTPS with a self-signed certificate: probe the port only
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.host, self.port), timeout=1):
                     return True
             except OSError:
                 return False
@@ -277,10 +287,11 @@ class Tracker:
         return _git(self.repo, "status", "--porcelain", "--untracked-files=all")
 
 
-def _tracker(mode: str, base: Path):
+def _tracker(mode: str, base: Path, *, lan: bool = False):
     repo = _repo_copy(base)
     csv = base / "data" / "backtrack.csv"
-    tracker = Tracker(mode, base, repo, csv, _isolated_env(base, csv), _free_port())
+    env = _isolated_env(base, csv)
+    tracker = Tracker(mode, base, repo, csv, env, _free_port(), lan=lan)
     try:
         tracker.start()
         yield tracker
@@ -298,3 +309,10 @@ def lab(tmp_path_factory):
 def app(tmp_path_factory):
     """``make app``: the form alone, one per test module."""
     yield from _tracker("app", tmp_path_factory.mktemp("app"))
+
+
+@pytest.fixture(scope="module")
+def lan_app(tmp_path_factory):
+    """``make app LAN=1``: the form alone over HTTPS on the LAN address it prints (this
+    machine's, found as ``backtrack.serve`` finds it), one per test module."""
+    yield from _tracker("app", tmp_path_factory.mktemp("lan"), lan=True)

@@ -1,13 +1,11 @@
 """``make app``: the form alone (no JupyterLab, no terminals), through its own server.
 
 The printed address opens the form at once; no request leaves the server; JupyterLab and
-terminals are not there; the token is required; and ``LAN=1`` serves the same form over
-HTTPS (opened here on 127.0.0.1, the certificate being self-signed).
+terminals are not there; the token is required. ``LAN=1``: ``test_lan_browser.py``.
 """
 
 from __future__ import annotations
 
-import ssl
 import urllib.error
 import urllib.request
 from datetime import date
@@ -92,37 +90,6 @@ def test_the_form_shows_todays_self_trial_condition(page, app):
         screenshot(page, "form-trial.png")
     finally:
         path.unlink()
-
-
-def test_lan_serves_the_form_over_https_with_the_same_token(browser, app):
-    app.stop()
-    app.lan = True
-    try:
-        app.start()
-        assert "WARNING" in app.printed and "█" in app.printed  # the warning, the QR code
-        assert app.address.startswith("https://")
-        local = f"https://127.0.0.1:{app.port}/voila/render/01-log.ipynb?{app.query}"
-        insecure = ssl.create_default_context()
-        insecure.check_hostname = False
-        insecure.verify_mode = ssl.CERT_NONE
-        with urllib.request.urlopen(
-            f"https://127.0.0.1:{app.port}/api/status?{app.query}", context=insecure, timeout=30
-        ) as answer:
-            assert answer.status == 200
-        with pytest.raises(OSError):  # plain http is not served (reset or refused)
-            urllib.request.urlopen(f"http://127.0.0.1:{app.port}/api/status", timeout=10)
-        context = browser.new_context(
-            viewport={"width": 390, "height": 844}, ignore_https_errors=True
-        )
-        page = context.new_page()
-        try:
-            form, _ = open_form(page, local)
-            assert form.get_by_label("Pain (0-10)").input_value() == "2"  # the same log
-        finally:
-            context.close()
-    finally:
-        app.stop()
-        app.lan = False
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -59,13 +59,13 @@ def record_requests(page) -> list[str]:
     return urls
 
 
-def outside(urls: list[str], port: int) -> list[str]:
+def outside(urls: list[str], port: int, host: str = "127.0.0.1") -> list[str]:
     """The URLs for any host other than the server's (data:/blob: URLs stay in the page)."""
     return [
         url
         for url in urls
         if urlsplit(url).scheme not in ("data", "blob", "about")
-        and urlsplit(url).netloc != f"127.0.0.1:{port}"
+        and urlsplit(url).netloc != f"{host}:{port}"
     ]
 
 
