@@ -18,8 +18,10 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
   notebook and start a kernel for each.
 - The Voila page uses the ``backtrack`` template (``backtrack/jupyter``): Voila's ``lab``
   template without its Font Awesome and mermaid links to CDNs (Voila ships Font Awesome
-  in its own bundle), and its MathJax 2 plugin (loaded from a CDN) is turned off: the
-  page makes no outside request (a browser test records them).
+  in its own bundle); its MathJax 2 typesetter, which Voila registers itself, is pointed
+  at ``no-mathjax.js`` (``mathjax_url``), a local script of no-op MathJax calls instead of
+  MathJax from a CDN: the page makes no outside request and no console error (browser
+  tests record both).
 - ``app --lan`` serves the form and nothing else (``backtrack/lan.py``: no contents,
   files, sessions, terminals or JupyterLab; no kernel but the page's own, which runs no
   code sent to it) on the one home-network address it prints, over HTTPS with a
@@ -52,9 +54,10 @@ STATIC = TEMPLATES / "static"
 """Served under ``/static/``: ``no-mathjax.js``, what the Voila page loads instead of
 MathJax from a CDN."""
 LAB_CONFIG = TEMPLATES / "config"
-"""A folder on ``JUPYTER_CONFIG_PATH``: ``labconfig/page_config.json`` turns off the Voila
-page's MathJax 2 plugin, which loads MathJax from a CDN (the form shows no maths;
-JupyterLab's own MathJax 3 is bundled and stays)."""
+"""A folder on ``JUPYTER_CONFIG_PATH``: ``labconfig/page_config.json`` lists the MathJax 2
+plugin as disabled; that reaches only federated extensions, not the typesetter Voila
+registers itself, which is why :data:`STATIC`'s ``no-mathjax.js`` is what keeps the page
+offline (JupyterLab's own MathJax 3 is bundled and stays)."""
 NOTEBOOK_KEEP_METADATA = ("kernelspec", "title")
 """Notebook metadata a person or the project sets (``title``: the page's and bookmark's name)."""
 CELL_DROP_METADATA = ("execution", "collapsed", "scrolled", "jupyter", "trusted")

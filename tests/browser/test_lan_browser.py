@@ -18,6 +18,7 @@ loopback addresses are not listened on then covers 127.0.0.2 only.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import json
 import re
@@ -39,6 +40,14 @@ from tornado.websocket import websocket_connect
 
 from backtrack import serve
 from backtrack.store import read_log
+
+
+def _run(coroutine):
+    """Run ``coroutine`` to its end on a loop of its own thread: Playwright's sync API
+    keeps an event loop running in this thread once a browser test has started one."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 pytestmark = pytest.mark.browser
 
@@ -314,7 +323,7 @@ def test_the_pages_kernel_runs_no_code_and_no_other_websocket_opens(lan_app, tok
     ]
     base = lan_app.url.replace("https://", "wss://")
     channels = f"{base}/api/kernels/{kernel}/channels"
-    got = asyncio.run(_channel(f"{channels}?token={tokens['lan']}", attack))
+    got = _run(_channel(f"{channels}?token={tokens['lan']}", attack))
     kinds = [m["header"]["msg_type"] for m in got if m["parent_header"]]
     assert "kernel_info_reply" in kinds  # the channel works (the page's widgets use it)
     assert "execute_reply" not in kinds and "execute_input" not in kinds
@@ -330,7 +339,7 @@ def test_the_pages_kernel_runs_no_code_and_no_other_websocket_opens(lan_app, tok
                     continue
                 query = f"?token={token}" if token else ""
                 tried += 1
-                assert not asyncio.run(_opens(f"{base}{path}{query}")), (name, path)
+                assert not _run(_opens(f"{base}{path}{query}")), (name, path)
     assert tried >= 3 * len(tokens) - 1  # kernel channels, events, terminals
     assert not witness.exists()
 
