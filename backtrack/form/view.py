@@ -219,6 +219,11 @@ class LogForm:
             tooltip="tick each exercise of this date's routine at its dose",
             layout=widgets.Layout(width="auto", align_self="flex-start"),
         )
+        self.usual = widgets.Button(
+            description="Same as usual",
+            tooltip="tick what you usually do (your most common recent routine day)",
+            layout=widgets.Layout(width="auto", align_self="flex-start", display="none"),
+        )
         self.ticks: dict[str, widgets.Checkbox] = {}
         self.minutes: dict[str, widgets.Text] = {}
         self.errors: dict[str, widgets.HTML] = {
@@ -294,11 +299,27 @@ class LogForm:
         self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
         self.remove_question = widgets.HTML()
         self.bar_note = widgets.HTML()  # what the last Save did, one line in the bar
+        # progress at a glance after a Save: 4 weeks of pain and adherence (drawn then)
+        self.glance = widgets.Image(
+            format="png", layout=widgets.Layout(width="100%", max_width="351px", height="auto")
+        )
+        self.glance.add_class("bt-glance")
+        self.glance_box = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<small>Last 4 weeks: pain (line, 0-10) above; routine done beneath "
+                    "(darker = more; hatched = not logged; ○ rest; ▲ flare).</small>"
+                ),
+                self.glance,
+            ],
+            layout=widgets.Layout(display="none"),
+        )
         self.save_bar = widgets.VBox(
             [
                 self.bar_note,
+                self.glance_box,
                 widgets.HBox(
-                    [self.whole, self.save, self.restore, self.remove],
+                    [self.usual, self.whole, self.save, self.restore, self.remove],
                     layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
                 ),
             ],
@@ -406,6 +427,7 @@ class LogForm:
             self._on(box, set_where(place))
         self._on(self.note, lambda v: setattr(m, "note", v))
         self.whole.on_click(self._visible(lambda _: m.tick_all()))
+        self.usual.on_click(self._visible(lambda _: m.same_as_usual()))
         self.save.on_click(self._visible(lambda _: self._save_clicked()))
         self.restore.on_click(self._visible(lambda _: m.restore_draft()))
         self.remove.on_click(self._visible(lambda _: m.ask_remove()))
@@ -415,12 +437,16 @@ class LogForm:
 
     def _save_clicked(self) -> None:
         """Save with the button disabled while the save runs (a second click meanwhile
-        is ignored; one that arrives after is a repeat the actions do not append)."""
+        is ignored; one that arrives after is a repeat the actions do not append); once
+        saved, the 4-week sparkline (:meth:`LogFormModel.glance_png`) under the bar's note."""
         self.save.disabled = True
         try:
-            self.model.save()
+            saved = self.model.save()
         finally:
             self.save.disabled = False
+        if saved:  # the confirmation is on the screen already; the sparkline follows
+            self.glance.value = self.model.glance_png()
+            self.glance_box.layout.display = ""
 
     def _date_changed(self, value: date | None) -> None:
         self.model.select_date(value)
@@ -468,6 +494,11 @@ class LogForm:
         self.save.description = "Save correction" if m.correcting else "Save"
         self.save.disabled = m.saving
         self.restore.layout.display = "" if m.draft is not None else "none"
+        self.usual.layout.display = "" if m.usual else "none"
+        self.usual.tooltip = "tick what you usually do: " + ", ".join(
+            f"{m.names.get(eid, eid)} {minutes} min" if minutes else m.names.get(eid, eid)
+            for eid, minutes in m.usual.items()
+        )
         self.remove.layout.display = "" if m.correcting and not m.demo else "none"
         self.remove_confirm.layout.display = "" if m.confirming_removal else "none"
         if m.confirming_removal and m.day is not None:
