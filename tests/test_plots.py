@@ -505,6 +505,20 @@ def test_trends_view_shows_demo_data_labelled_when_there_is_no_log(monkeypatch, 
     assert "Pain now" in words.value and "In words" in words.value
 
 
+def test_trends_view_of_a_users_log_names_no_file_path(monkeypatch, tmp_path):
+    """Issue 24 item 10: the trends view's banner showed the log's full path."""
+    from backtrack.trends_view import trends_view
+
+    path = write_demo(tmp_path / "private folder" / "log.csv", 40, seed=2, end=END)
+    monkeypatch.setenv("BACKTRACK_CSV", str(path))
+    label, *_, words, _calendar, errors = trends_view(today=END).children
+    assert errors.outputs == ()
+    assert "Your log" in label.value and "DEMO" not in label.value
+    for shown in (label.value, words.value):
+        assert str(tmp_path) not in shown and "log.csv" not in shown
+    assert "how settled the routine is" in words.value  # habit strength, in words
+
+
 def test_period_view_uses_the_summary_for_the_period(tmp_path):
     from backtrack.store import read_log
     from backtrack.trends_view import numbers_html, period_view
