@@ -910,3 +910,19 @@ def test_no_same_as_usual_in_the_demo_or_without_a_usual_day(log_path, today):
     assert form.model.demo and form.model.usual == {} and form.usual.layout.display == "none"
     form.model.same_as_usual()  # nothing to fill: nothing changes
     assert not any(form.model.done.values())
+
+
+def test_removing_a_day_redraws_the_sparkline_without_it(log_path, today):
+    actions.log_day(log_path, routine=default_routine(), pain=6, done={},
+                    day=today - timedelta(days=1), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    form.pain.value = 2
+    form.whole.click()
+    form.save.click()
+    with_today = form.glance.value
+    form.remove.click()
+    form.remove_yes.click()
+    assert "Removed" in form.status.value
+    assert form.glance.value != with_today
+    pain = next(x for x in form.model.glance().axes[0].texts)  # one logged day left
+    assert pain.get_text().startswith("Not enough data yet")

@@ -432,7 +432,7 @@ class LogForm:
         self.restore.on_click(self._visible(lambda _: m.restore_draft()))
         self.remove.on_click(self._visible(lambda _: m.ask_remove()))
         self.remove_no.on_click(self._visible(lambda _: m.cancel_remove()))
-        self.remove_yes.on_click(self._visible(lambda _: m.remove_day()))
+        self.remove_yes.on_click(self._visible(lambda _: self._remove_clicked()))
         m.observe(self._visible(lambda _: self._refresh()))
 
     def _save_clicked(self) -> None:
@@ -447,6 +447,11 @@ class LogForm:
         if saved:  # the confirmation is on the screen already; the sparkline follows
             self.glance.value = self.model.glance_png()
             self.glance_box.layout.display = ""
+
+    def _remove_clicked(self) -> None:
+        """Withdraw the day; a sparkline already shown is redrawn without it."""
+        if self.model.remove_day() and self.glance_box.layout.display == "":
+            self.glance.value = self.model.glance_png()
 
     def _date_changed(self, value: date | None) -> None:
         self.model.select_date(value)
