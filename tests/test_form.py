@@ -926,3 +926,38 @@ def test_removing_a_day_redraws_the_sparkline_without_it(log_path, today):
     assert form.glance.value != with_today
     pain = next(x for x in form.model.glance().axes[0].texts)  # one logged day left
     assert pain.get_text().startswith("Not enough data yet")
+
+
+@pytest.mark.parametrize("day_type", ["routine", "rest", "flare"])
+@pytest.mark.parametrize("pain", [None, "", "  ", "no rating", " No Rating ", "4", "11"])
+def test_check_pain_no_rating_only_when_said(day_type, pain):
+    """Pain may be left out on a rest day, or on any day when the person says "no rating";
+    never by leaving it empty on a routine or flare day."""
+    said = isinstance(pain, str) and pain.strip().casefold() == actions.NO_RATING
+    empty = pain is None or (isinstance(pain, str) and not pain.strip())
+    if pain == "11" or (empty and day_type != "rest"):
+        with pytest.raises(actions.InputError):
+            actions.check_pain(pain, day_type)
+    else:
+        assert actions.check_pain(pain, day_type) == (None if said or empty else 4)
+
+
+def test_same_as_usual_saves_without_pain_only_after_no_rating(log_path, today):
+    for back in (1, 2, 3):
+        actions.log_day(log_path, routine=default_routine(), pain=4, done=HIP,
+                        day=today - timedelta(days=back), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    form.usual.click()
+    form.save.click()
+    assert "No pain rating today" in form.errors["pain"].value and len(rows(log_path)) == 3
+    form.unrated.value = True  # the person says so
+    assert form.pain_text.description == "Pain (optional)"
+    form.save.click()
+    saved = store.history_for(rows(log_path), today).iloc[-1]
+    assert pd.isna(saved["pain"]) and saved["exercises"] == "hip_stretch=2;seated_stretch=1"
+    reopened = make_form(log_path, today)  # a correction shows what was said
+    assert reopened.unrated.value and reopened.pain_text.value == ""
+    reopened.pain_text.value = "5"  # typing a pain takes it back
+    assert not reopened.model.unrated and not reopened.unrated.value
+    reopened.unrated.value = True
+    assert reopened.model.pain_text == "" and reopened.pain.value == NOT_SET

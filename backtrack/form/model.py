@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 
-from ..actions import load_log, log_day
+from ..actions import NO_RATING, load_log, log_day
 from ..errors import FieldError, InputError, LogFormatError, LogLockedError
 from ..routine import Routine, load_routine
 from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
@@ -108,7 +108,7 @@ def plain_error(exc: FieldError, names: Mapping[str, str] | None = None) -> str:
         if not typed.strip():
             return (
                 "Set your pain: move the slider or type a whole number from 0 to 10 "
-                "(only a rest day can be saved without it)."
+                "(or tick “No pain rating today”; a rest day needs none)."
             )
         return (
             f"Pain is a whole number from 0 (no pain) to 10 (worst imaginable); you typed {shown}."
@@ -194,6 +194,8 @@ class LogFormModel(HasTraits):
 
     day = Instance(date, allow_none=True)
     pain_text = Unicode("")
+    unrated = Bool(False)
+    """True when the person says "no pain rating" for the day (a save then needs none)."""
     day_type = Unicode("routine")
     done = Dict()
     """Exercise id → ticked (bool)."""
@@ -226,7 +228,7 @@ class LogFormModel(HasTraits):
     """What "Same as usual" fills for the chosen date (:func:`usual_pattern`: exercise id
     → minutes, '' = not timed); empty when there is no usual pattern, or in the demo."""
 
-    FIELDS = ("pain_text", "day_type", "done", "minutes", "where", "note")
+    FIELDS = ("pain_text", "unrated", "day_type", "done", "minutes", "where", "note")
 
     def __init__(
         self,
@@ -257,8 +259,21 @@ class LogFormModel(HasTraits):
 
     @property
     def pain_required(self) -> bool:
-        """Pain must be rated unless the day is a planned rest day."""
-        return self.day_type != "rest"
+        """Pain must be rated unless the day is a planned rest day, or the person says
+        "no pain rating" (:attr:`unrated`)."""
+        return self.day_type != "rest" and not self.unrated
+
+    def set_pain(self, text: str) -> None:
+        """Pain as typed; a pain typed takes back "no pain rating"."""
+        self.pain_text = text
+        if text.strip():
+            self.unrated = False
+
+    def set_unrated(self, unrated: bool) -> None:
+        """ "No pain rating" ticked (clears the pain typed) or unticked."""
+        self.unrated = bool(unrated)
+        if unrated:
+            self.pain_text = ""
 
     def reload(self) -> None:
         """Read the log (leniently: unreadable rows become ``problems``), or the demo data."""
@@ -394,6 +409,7 @@ class LogFormModel(HasTraits):
         latest = rows.iloc[-1]
         done = parse_exercises(latest["exercises"])
         self.pain_text = "" if pd.isna(latest["pain"]) else str(int(latest["pain"]))
+        self.unrated = bool(pd.isna(latest["pain"])) and latest["day"] != "rest"
         self.day_type = latest["day"]
         self.done = {eid: eid in done for eid in self.routine.ids}
         self.minutes = {eid: format_minutes(done.get(eid)) for eid in self.routine.ids}
@@ -422,6 +438,7 @@ class LogFormModel(HasTraits):
         """An empty form: pain not set, nothing ticked, no minutes typed (the view shows
         each dose as the box's placeholder, not as a value)."""
         self.pain_text = ""
+        self.unrated = False
         self.day_type = "routine"
         self.done = {eid: False for eid in self.routine.ids}
         self.minutes = {eid: "" for eid in self.routine.ids}
@@ -473,7 +490,7 @@ class LogFormModel(HasTraits):
             f"{self.names.get(eid, eid)} {m} min" if m else f"{self.names.get(eid, eid)}"
             for eid, m in self.usual.items()
         )
-        then = "Save" if self.pain_text.strip() else "rate your pain, then Save"
+        then = "Save" if self.pain_text.strip() or self.unrated else "rate your pain, then Save"
         self.message = Message("info", f"Filled your usual day: {words}. Check it, {then}.")
 
     # ------------------------------------------------------------------ saving
@@ -544,7 +561,9 @@ class LogFormModel(HasTraits):
             saved = log_day(
                 self.path,
                 routine=self.routine,
-                pain=self.pain_text.strip(),
+                pain=NO_RATING
+                if self.unrated and not self.pain_text.strip()
+                else self.pain_text.strip(),
                 done=self.done_minutes(),
                 day=self.day,
                 day_type=self.day_type,

@@ -203,6 +203,11 @@ class LogForm:
             tooltip="Pain 0-10: 0 = no pain, 10 = worst imaginable; left end = not set",
             layout=widgets.Layout(width="auto", flex="1 1 180px", max_width="420px"),
         )
+        self.unrated = widgets.Checkbox(
+            description="No pain rating today",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.pain_hint = widgets.HTML()
         self.day_type = widgets.ToggleButtons(
             options=[("routine day", "routine"), ("rest day", "rest"), ("flare day", "flare")],
@@ -343,7 +348,9 @@ class LogForm:
                 self.errors["date"],
                 self.trial,
                 self.history,
-                self.pain_text,
+                widgets.HBox(
+                    [self.pain_text, self.unrated], layout=widgets.Layout(align_items="center")
+                ),
                 widgets.HBox(
                     [widgets.HTML("0 = no pain"), self.pain, widgets.HTML("10 = worst")],
                     layout=widgets.Layout(align_items="center"),
@@ -405,8 +412,9 @@ class LogForm:
         m = self.model
         self._updating = False
         self._on(self.date, self._date_changed)
-        self._on(self.pain, lambda v: setattr(m, "pain_text", "" if v == NOT_SET else str(v)))
-        self._on(self.pain_text, lambda v: setattr(m, "pain_text", v))
+        self._on(self.pain, lambda v: m.set_pain("" if v == NOT_SET else str(v)))
+        self._on(self.pain_text, lambda v: m.set_pain(v))
+        self._on(self.unrated, lambda v: m.set_unrated(v))
         self._on(self.day_type, lambda v: setattr(m, "day_type", v))
         # m.set_... is looked up at each change (not bound here), as a lambda does
 
@@ -465,6 +473,7 @@ class LogForm:
         try:
             self.date.value = m.day
             self.pain_text.value = m.pain_text
+            self.unrated.value = m.unrated
             text = m.pain_text.strip()
             self.pain.value = int(text) if text.isdigit() and int(text) <= 10 else NOT_SET
             self.day_type.value = m.day_type
