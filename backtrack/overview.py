@@ -144,7 +144,8 @@ class Summary:
         """The readable report (one screen)."""
         lines = []
         label = " (DEMO DATA, not yours)" if self.demo else ""
-        lines.append(f"backtrack summary: {self.source}{label}")
+        # the file's name, not its folders: a patient reads this (``--json`` has the path)
+        lines.append(f"backtrack summary of {os.path.basename(self.source)}{label}")
         if self.last_logged_day is None or self.first_day is None:
             lines.append("No days logged yet.")
             lines += [f"  - {m}" for m in self.messages]

@@ -272,3 +272,13 @@ def test_habit_strength_is_explained_where_it_is_shown(days):
     )
     assert "13 such days in a row take it from 0 to 0.5" in overview.HABIT_MEANING
     assert metrics.habit_strength(full).iloc[-1] == pytest.approx(0.5)
+
+
+def test_summary_text_names_the_log_without_its_folders(tmp_path):
+    """Issue 24 item 10: the summary's first line showed the log's full path."""
+    path = write_demo(tmp_path / "private folder" / "my log.csv", 30, seed=4)
+    result = backtrack.summary(path)
+    first = result.text().splitlines()[0]
+    assert first == "backtrack summary of my log.csv"
+    assert str(tmp_path) not in result.text()
+    assert result.to_dict()["source"] == str(path)  # the JSON keeps where it came from
