@@ -46,13 +46,24 @@ def _refused(exc: FieldError) -> InputError:
     return InputError(exc.field, exc.expected, exc.found)
 
 
+NO_RATING = "no rating"
+"""What a person gives as the pain to say they choose not to rate it (any day type)."""
+
+
 def check_pain(pain: object, day_type: str) -> int | None:
     """Pain as an integer 0-10 (NRS), typed (``"4"``) or given (``4``); None (not rated)
-    only on a rest day. Text goes through the log's own parser (:func:`schema.parse_pain`)."""
+    on a rest day, or on any day when the person says so (:data:`NO_RATING`, any case).
+    Text goes through the log's own parser (:func:`schema.parse_pain`)."""
+    if isinstance(pain, str) and pain.strip().casefold() == NO_RATING:
+        return None
     if pain is None or (isinstance(pain, str) and pain.strip() == ""):
         if day_type == "rest":
             return None
-        raise InputError("pain", "an integer 0-10 (required unless the day is a rest day)", pain)
+        raise InputError(
+            "pain",
+            f"an integer 0-10 (required unless the day is a rest day, or '{NO_RATING}')",
+            pain,
+        )
     if isinstance(pain, str):
         try:
             return parse_pain(pain.strip())

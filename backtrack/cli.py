@@ -768,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Log a day. A second save for the same date corrects it: the fields "
         "you do not give are kept from the earlier save (say which), unless --replace.",
     )
-    log.add_argument("--pain", help="pain 0-10 (0 no pain, 10 worst imaginable)")
+    log.add_argument("--pain", help="pain 0-10 (0 no pain, 10 worst imaginable), or 'no rating'")
     log.add_argument(
         "--done",
         help="exercises done: ids, each optionally =minutes (default: its dose), 'all' or "

@@ -22,6 +22,20 @@ from .store import LogData, read_log
 SCHEMA = 1
 
 
+HABIT_MEANING = (
+    "how settled the routine is, from 0 (not yet) to 1 (fully); each day of the whole "
+    "routine moves it up (13 such days in a row take it from 0 to 0.5), a day done in "
+    "part counts for the share done, a day missed or not logged moves it down, rest and "
+    "flare days leave it as it is (Loop Habit Tracker's score)"
+)
+"""What :func:`metrics.habit_strength` means, in the words a patient reads."""
+
+
+def habit_value(strength: float | None) -> str:
+    """The habit strength as shown: ``0.19 of 1``, or ``not yet`` with no days."""
+    return "not yet (no days logged)" if strength is None else f"{strength:.2f} of 1"
+
+
 @dataclass(frozen=True)
 class Summary:
     """Everything the summary shows; :meth:`to_dict` is the ``--json`` object and
@@ -130,7 +144,8 @@ class Summary:
         """The readable report (one screen)."""
         lines = []
         label = " (DEMO DATA, not yours)" if self.demo else ""
-        lines.append(f"backtrack summary: {self.source}{label}")
+        # the file's name, not its folders: a patient reads this (``--json`` has the path)
+        lines.append(f"backtrack summary of {os.path.basename(self.source)}{label}")
         if self.last_logged_day is None or self.first_day is None:
             lines.append("No days logged yet.")
             lines += [f"  - {m}" for m in self.messages]
@@ -169,11 +184,10 @@ class Summary:
             f"entry ({self.adherence_7day.n} routine days), {_pct(self.adherence_28day.value)} "
             f"in 28 days ({self.adherence_28day.n}); dose credit, 80%+ is high"
         )
-        strength = "n/a" if self.habit_strength is None else f"{self.habit_strength:.2f}"
         lines.append(
             f"Streak:             {self.streak_days} full-routine day"
             f"{'' if self.streak_days == 1 else 's'}; habit strength "
-            f"{strength} (0-1, falls on days not logged)"
+            f"{habit_value(self.habit_strength)}: {HABIT_MEANING}"
         )
         lines.append(f"Flares (28 days):   {self.flares_28day} day(s)")
         lines.append("")

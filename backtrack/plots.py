@@ -675,6 +675,63 @@ def trend_figure(
     return fig
 
 
+# ----------------------------------------------------------------------------- sparkline
+
+
+GLANCE_DAYS = 28
+"""Days the form's sparkline shows (4 weeks)."""
+
+
+def sparkline(daily: pd.DataFrame, *, ax: Axes | None = None, days: int = GLANCE_DAYS) -> Axes:
+    """Progress at a glance, for the form after a Save: the last ``days`` days of
+    ``daily`` (its last rows), pain that day (line and dots, 0-10, gid ``pain``) above and,
+    in an attached panel beneath (:func:`adherence_panel`), each day's adherence drawn as
+    the trend chart draws it (:data:`DAY_KIND_STYLE`: class colours, rest an open circle,
+    not logged hatched); flare days a triangle. No legend or dates: small enough for a
+    phone's save bar. Returns the pain Axes; too few logged days give the message."""
+    _check_daily(daily)
+    if ax is None:
+        ax = plt.gca()
+    recent = daily.iloc[-days:] if days > 0 else daily.iloc[:0]
+    panel = attach_adherence_panel(ax, fraction=0.42)
+    panel.set_gid(ADHERENCE_PANEL_GID)
+    has = _logged_days(recent)
+    if has < MIN_DAYS:
+        _not_enough(ax, MIN_DAYS, has, "logged days in 4 weeks")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        panel.set_axis_off()
+        return ax
+    x = _day_numbers(recent.index)
+    pain = recent["pain"].to_numpy(dtype=float)
+    ax.plot(x, pain, color=BLUE, linewidth=1.4, marker="o", markersize=2.6, gid="pain")
+    flare = recent["flare"].to_numpy(dtype=bool)
+    ax.plot(x[flare], np.where(np.isnan(pain), 10.0, pain)[flare], linestyle="none",
+            markersize=4.5, markeredgewidth=0.5, gid="flare",
+            **DAY_KIND_STYLE[FLARE_LABEL])  # fmt: skip
+    ax.set_ylim(-0.5, 10.5)
+    ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+    ax.set_yticks([0, 10], ["0", "10"], fontsize="x-small")
+    ax.set_ylabel("pain", fontsize="x-small", labelpad=1)
+    ax.xaxis.set_visible(False)
+    _adherence_stairs(panel, recent, x)
+    panel.set_xlim(x[0] - 0.5, x[-1] + 0.5)
+    panel.set_yticks([])
+    panel.set_ylabel("done", fontsize="x-small", labelpad=9)
+    panel.xaxis.set_visible(False)
+    for axes in (ax, panel):
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+    return ax
+
+
+def sparkline_figure(daily: pd.DataFrame, *, width: float = 3.9, height: float = 1.0) -> Figure:
+    """A small figure holding :func:`sparkline` with fixed margins (no layout engine)."""
+    fig = Figure(figsize=(width, height))
+    sparkline(daily, ax=fig.add_axes((0.42 / width, 0.04, 1 - 0.48 / width, 0.92)))
+    return fig
+
+
 # ----------------------------------------------------------------------------- calendar
 
 

@@ -33,7 +33,7 @@ from matplotlib.text import Text
 from . import metrics, plots, stats
 from ._files import PDF, Kept, check_output, write_private
 from .errors import FieldError
-from .overview import Summary, summary
+from .overview import HABIT_MEANING, Summary, habit_value, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date
 
@@ -255,15 +255,14 @@ def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
         )
     )
     ratio = s.logging_completeness
-    strength = "n/a" if s.habit_strength is None else f"{s.habit_strength * 100:.0f}%"
     rows.append(
         (
             "Flares, habit",
-            f"{s.flares_28day} flare day(s) in the last 28 days; habit strength {strength}; "
+            f"{s.flares_28day} flare day(s) in the last 28 days; habit strength "
+            f"{habit_value(s.habit_strength)}; "
             f"logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)})",
             "Flare: pain ≥ 2.7 points above the person's own 28-day median, or marked as a "
-            "flare. Habit strength: Loop Habit Tracker's score (0-100%, falls on days not "
-            "logged).",
+            f"flare. Habit strength: {HABIT_MEANING}.",
         )
     )
     return rows

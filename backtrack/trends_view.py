@@ -150,7 +150,7 @@ def trends_view(
         "<b style='color:#D55E00'>DEMO DATA: made-up numbers. Save your first day in "
         "01-log to see your own.</b>"
         if log.demo
-        else f"Your log: <code>{escape(log.path)}</code>"
+        else "Your log, on this computer only."
     )
     buttons = widgets.ToggleButtons(
         options=[(name, days) for name, days in PERIODS],

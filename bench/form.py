@@ -102,5 +102,73 @@ def main(repeats: int = 5) -> int:
     return 0
 
 
+USUAL = {"hip_stretch": "2", "seated_stretch": "1"}
+"""The usual day of the interaction count: part of the routine, so "Same as usual" is
+the one tap that fills it (the whole routine is "Did the whole routine")."""
+
+
+def count_interactions(days: int = 7) -> list[int]:
+    """Interactions per day for ``days`` normal days, counted as a person makes them in
+    the browser (each fill or click on the form; picking the date being logged is left
+    out, since on the day itself the form opens on it): after 3 earlier days of
+    :data:`USUAL`, each day is pain, "Same as usual", Save, and the CSV row must be
+    exactly that day. Its own server, so the timing part above is not disturbed."""
+    from datetime import date, timedelta
+
+    from playwright.sync_api import sync_playwright
+
+    from backtrack.actions import log_day
+    from backtrack.routine import default_routine
+    from backtrack.store import history_for, read_log
+
+    today = date.today()
+    counts = []
+    with tempfile.TemporaryDirectory(prefix="backtrack-bench-taps-") as folder:
+        servers = _tracker("lab", Path(folder))
+        lab = next(servers)
+        try:
+            for back in range(days + 3, days, -1):
+                log_day(lab.csv, routine=default_routine(), pain=4, done=USUAL,
+                        day=today - timedelta(days=back), day_type="routine")  # fmt: skip
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=os.environ.get("BACKTRACK_CHROMIUM", "/usr/bin/chromium"),
+                    args=CHROMIUM_ARGS,
+                    headless=True,
+                )
+                page = browser.new_page(viewport={"width": 390, "height": 844})
+                form, _ = _open(page, lab.address)
+                for back in range(days, 0, -1):
+                    day = today - timedelta(days=back)
+                    form.get_by_label("Date").fill(day.isoformat())
+                    form.get_by_text("Nothing logged for this date yet.").wait_for()
+                    taps = 0
+                    form.get_by_label("Pain (0-10)").fill(str(back % 11))
+                    taps += 1
+                    form.get_by_role("button", name="Same as usual").click()
+                    taps += 1
+                    form.get_by_role("button", name="Save", exact=True).click()
+                    taps += 1
+                    form.locator(".bt-bar-note").get_by_text(
+                        f"Saved: {day:%A} {day.day} {day:%B %Y}", exact=False
+                    ).wait_for()
+                    saved = history_for(read_log(lab.csv).entries, day)
+                    if list(saved["exercises"]) != ["hip_stretch=2;seated_stretch=1"]:
+                        raise SystemExit(f"{day}: saved {list(saved['exercises'])}")
+                    if list(saved["pain"]) != [back % 11]:
+                        raise SystemExit(f"{day}: pain {list(saved['pain'])}")
+                    counts.append(taps)
+                browser.close()
+        finally:
+            next(servers, None)
+    print(
+        f"interactions per normal day ('Same as usual'), {days} days in the browser: "
+        f"{counts} (target: pain + 2 = 3)"
+    )
+    return counts
+
+
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 5))
+    code = main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    count_interactions()
+    sys.exit(code)

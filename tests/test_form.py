@@ -353,25 +353,35 @@ def test_model_alone(log_path, today, routine):
     assert model.pain_text == "2" and model.minutes["hip_stretch"] == "1.5"
 
 
-def test_logging_path_imports_no_matplotlib_or_scipy(tmp_path):
+def test_logging_path_imports_no_matplotlib_or_scipy_until_confirmed(tmp_path):
+    """Opening the form and saving up to the confirmation import none; the 4-week
+    sparkline drawn once the confirmation is out imports matplotlib."""
     script = textwrap.dedent(
         f"""
         import json, sys
         from backtrack.form import log_form
+        def heavy():
+            return sorted(m for m in sys.modules if m.split(".")[0] in
+                          ("matplotlib", "scipy", "statsmodels"))
         form = log_form({str(tmp_path / "log.csv")!r}).form
+        opened = heavy()
+        at_confirmation = []
+        form.model.observe(lambda change: at_confirmation.append(heavy()), names="message")
         form.pain.value = 5
         form.whole.click()
         form.save.click()
         assert "bt-saved" in form.status.value, form.status.value
-        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
-                                 ("matplotlib", "scipy", "statsmodels"))))
+        assert form.glance.value[1:4] == b"PNG"  # the sparkline, drawn after
+        print(json.dumps([opened, at_confirmation[-1], "matplotlib" in sys.modules]))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    opened, at_confirmation, afterwards = json.loads(done.stdout.strip().splitlines()[-1])
+    assert opened == [] and at_confirmation == []  # open and Save → confirmation: none
+    assert afterwards  # the sparkline after the confirmation draws with matplotlib
     assert (tmp_path / "log.csv").exists()
 
 
@@ -783,3 +793,171 @@ def test_the_save_bar_says_what_the_last_save_did(log_path, today):
     note = form.bar_note.value
     assert f"Saved: {today:%A} {today.day} {today:%B %Y} (today)." in note
     assert "Current streak: 1 full-routine day, up to today" in note
+
+
+# ----------------------------------------------------------------------------- at a glance
+
+
+def test_after_save_the_form_shows_the_sparkline_of_the_last_28_days(log_path, today):
+    from matplotlib.figure import Figure
+
+    from backtrack import metrics, plots
+
+    for back in (40, 30, 20, 9, 3, 2):  # days before the 4 weeks too, and gaps
+        actions.log_day(log_path, routine=default_routine(), pain=back % 11, done={},
+                        day=today - timedelta(days=back), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    assert form.glance.value == b"" and form.glance_box.layout.display == "none"
+    form.pain.value = 5
+    form.whole.click()
+    form.save.click()
+    assert form.glance_box.layout.display == "" and form.glance.value[:4] == b"\x89PNG"
+    model = form.model
+    daily = metrics.daily_series(rows(log_path), model.routine, end=today)
+    pd.testing.assert_frame_equal(model.glance_daily(), daily)
+    fig = model.glance()
+    assert isinstance(fig, Figure)
+    pain = next(line for line in fig.axes[0].lines if line.get_gid() == "pain")
+    recent = daily.iloc[-28:]
+    assert recent.index[-1].date() == today and len(recent) == 28
+    assert pain.get_ydata().tolist() == pytest.approx(
+        recent["pain"].tolist(), nan_ok=True
+    )  # 9 and 3 days ago, today 5; not logged = NaN
+    assert form.glance.value == plots.png_bytes(fig, dpi=90)
+
+
+def test_the_sparkline_of_a_first_save_after_the_demo(log_path, today):
+    form = make_form(log_path, today)
+    assert form.model.demo
+    form.pain.value = 2
+    form.whole.click()
+    form.save.click()
+    pain = next(line for line in form.model.glance().axes[0].texts)
+    assert pain.get_text() == "Not enough data yet: needs 2 logged days in 4 weeks, has 1"
+
+
+# ----------------------------------------------------------------------------- same as usual
+
+HIP, SEATED = {"hip_stretch": "2", "seated_stretch": "1"}, {"seated_stretch": "1.5"}
+PATTERNS = {"hip+seated": HIP, "seated": SEATED, "none": {}}
+
+
+def usual_by_hand(days: list[tuple[str, str]]) -> dict[str, str]:
+    """The definition read plainly: routine days with an exercise, 3+ of one pattern, more
+    than any other."""
+    counts: dict[str, int] = {}
+    for kind, name in days:
+        if kind == "routine" and PATTERNS[name]:
+            counts[name] = counts.get(name, 0) + 1
+    best = sorted(counts.values(), reverse=True)
+    if not best or best[0] < 3 or (len(best) > 1 and best[1] == best[0]):
+        return {}
+    return dict(PATTERNS[next(n for n, c in counts.items() if c == best[0])])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["routine", "rest", "flare", "gap"]), st.sampled_from(list(PATTERNS))
+        ),
+        max_size=17,
+    )
+)
+def test_usual_is_the_most_common_pattern_of_the_14_days_before(tmp_path_factory, days):
+    """Days 17..1 before the chosen date (the first 3 outside the 14-day window), each a
+    routine, rest or flare day with one of three patterns, or not logged."""
+    from backtrack.form.model import usual_pattern
+
+    path = tmp_path_factory.mktemp("usual") / "log.csv"
+    chosen = date(2026, 11, 30)
+    for back, (kind, name) in zip(range(len(days), 0, -1), days, strict=True):
+        if kind != "gap":
+            actions.log_day(path, routine=default_routine(), pain=None if kind == "rest" else 3,
+                            done=PATTERNS[name], day=chosen - timedelta(days=back),
+                            day_type=kind)  # fmt: skip
+    entries = read_log(path).entries if path.exists() else pd.DataFrame()
+    window = days[-14:]
+    assert usual_pattern(entries, default_routine(), chosen) == usual_by_hand(window)
+
+
+def test_same_as_usual_fills_the_usual_day_and_still_needs_the_pain(log_path, today):
+    for back in (1, 2, 3):
+        actions.log_day(log_path, routine=default_routine(), pain=4, done=HIP,
+                        day=today - timedelta(days=back), day_type="routine")  # fmt: skip
+    actions.log_day(log_path, routine=default_routine(), pain=4, done=SEATED,
+                    day=today - timedelta(days=4), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    assert form.model.usual == HIP and form.usual.layout.display == ""
+    assert "Hip stretch 2 min" in form.usual.tooltip
+    form.ticks["wall_squat"].value = True
+    form.day_type.value = "flare"
+    form.usual.click()  # 1 tap
+    assert form.model.day_type == "routine"
+    assert {e for e, ticked in form.model.done.items() if ticked} == set(HIP)
+    form.save.click()  # no pain: refused, nothing written
+    assert "bt-error" in form.status.value and "Set your pain" in form.errors["pain"].value
+    assert len(rows(log_path)) == 4
+    form.pain_text.value = "3"  # pain
+    form.save.click()  # 2 taps
+    saved = store.history_for(rows(log_path), today)
+    assert list(saved["exercises"]) == ["hip_stretch=2;seated_stretch=1"]
+    assert list(saved["pain"]) == [3] and list(saved["day"]) == ["routine"]
+
+
+def test_no_same_as_usual_in_the_demo_or_without_a_usual_day(log_path, today):
+    form = make_form(log_path, today)
+    assert form.model.demo and form.model.usual == {} and form.usual.layout.display == "none"
+    form.model.same_as_usual()  # nothing to fill: nothing changes
+    assert not any(form.model.done.values())
+
+
+def test_removing_a_day_redraws_the_sparkline_without_it(log_path, today):
+    actions.log_day(log_path, routine=default_routine(), pain=6, done={},
+                    day=today - timedelta(days=1), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    form.pain.value = 2
+    form.whole.click()
+    form.save.click()
+    with_today = form.glance.value
+    form.remove.click()
+    form.remove_yes.click()
+    assert "Removed" in form.status.value
+    assert form.glance.value != with_today
+    pain = next(x for x in form.model.glance().axes[0].texts)  # one logged day left
+    assert pain.get_text().startswith("Not enough data yet")
+
+
+@pytest.mark.parametrize("day_type", ["routine", "rest", "flare"])
+@pytest.mark.parametrize("pain", [None, "", "  ", "no rating", " No Rating ", "4", "11"])
+def test_check_pain_no_rating_only_when_said(day_type, pain):
+    """Pain may be left out on a rest day, or on any day when the person says "no rating";
+    never by leaving it empty on a routine or flare day."""
+    said = isinstance(pain, str) and pain.strip().casefold() == actions.NO_RATING
+    empty = pain is None or (isinstance(pain, str) and not pain.strip())
+    if pain == "11" or (empty and day_type != "rest"):
+        with pytest.raises(actions.InputError):
+            actions.check_pain(pain, day_type)
+    else:
+        assert actions.check_pain(pain, day_type) == (None if said or empty else 4)
+
+
+def test_same_as_usual_saves_without_pain_only_after_no_rating(log_path, today):
+    for back in (1, 2, 3):
+        actions.log_day(log_path, routine=default_routine(), pain=4, done=HIP,
+                        day=today - timedelta(days=back), day_type="routine")  # fmt: skip
+    form = make_form(log_path, today)
+    form.usual.click()
+    form.save.click()
+    assert "No pain rating today" in form.errors["pain"].value and len(rows(log_path)) == 3
+    form.unrated.value = True  # the person says so
+    assert form.pain_text.description == "Pain (optional)"
+    form.save.click()
+    saved = store.history_for(rows(log_path), today).iloc[-1]
+    assert pd.isna(saved["pain"]) and saved["exercises"] == "hip_stretch=2;seated_stretch=1"
+    reopened = make_form(log_path, today)  # a correction shows what was said
+    assert reopened.unrated.value and reopened.pain_text.value == ""
+    reopened.pain_text.value = "5"  # typing a pain takes it back
+    assert not reopened.model.unrated and not reopened.unrated.value
+    reopened.unrated.value = True
+    assert reopened.model.pain_text == "" and reopened.pain.value == NOT_SET

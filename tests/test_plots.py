@@ -505,6 +505,20 @@ def test_trends_view_shows_demo_data_labelled_when_there_is_no_log(monkeypatch, 
     assert "Pain now" in words.value and "In words" in words.value
 
 
+def test_trends_view_of_a_users_log_names_no_file_path(monkeypatch, tmp_path):
+    """Issue 24 item 10: the trends view's banner showed the log's full path."""
+    from backtrack.trends_view import trends_view
+
+    path = write_demo(tmp_path / "private folder" / "log.csv", 40, seed=2, end=END)
+    monkeypatch.setenv("BACKTRACK_CSV", str(path))
+    label, *_, words, _calendar, errors = trends_view(today=END).children
+    assert errors.outputs == ()
+    assert "Your log" in label.value and "DEMO" not in label.value
+    for shown in (label.value, words.value):
+        assert str(tmp_path) not in shown and "log.csv" not in shown
+    assert "how settled the routine is" in words.value  # habit strength, in words
+
+
 def test_period_view_uses_the_summary_for_the_period(tmp_path):
     from backtrack.store import read_log
     from backtrack.trends_view import numbers_html, period_view
@@ -630,3 +644,62 @@ def test_the_chart_and_the_calendar_draw_each_kind_of_day_alike(daily):
     assert _look(background)[1:] == in_chart["not logged"][1:]
     for k, label in enumerate(plots.ADHERENCE_CLASSES[1:], start=1):
         assert _look(patches[f"adherence_{k}"])[1] == in_calendar[label][1], label
+
+
+# ----------------------------------------------------------------------------- sparkline
+
+
+def per_day_steps(panel, x):
+    """Each day's height in the panel's step layers, by gid."""
+    return {
+        p.get_gid(): p.get_data().values[np.searchsorted(p.get_data().edges, x, side="right") - 1]
+        for p in panel.patches
+        if isinstance(p, StepPatch)
+    }
+
+
+@pytest.mark.parametrize("days", [1, 2, 27, 28, 29, 120])
+def test_sparkline_draws_the_last_28_days_of_the_daily_series(days):
+    daily = plots.daily_for(demo_log(days, seed=days, end=END), default_routine())
+    ax = plots.sparkline(daily, ax=plt.figure().add_subplot())
+    recent = daily.iloc[-28:]
+    panel = plots.adherence_panel(ax)
+    assert panel is not None
+    if recent["logged"].sum() < plots.MIN_DAYS:
+        assert "Not enough data yet" in " ".join(t.get_text() for t in ax.texts)
+        assert not ax.lines
+        return
+    x = mdates.date2num(recent.index.to_pydatetime())
+    pain = line(ax, "pain")
+    np.testing.assert_array_equal(pain.get_xdata(), x)
+    np.testing.assert_array_equal(pain.get_ydata(), recent["pain"].to_numpy(dtype=float))
+    flare = recent["flare"].to_numpy(dtype=bool)
+    np.testing.assert_array_equal(line(ax, "flare").get_xdata(), x[flare])
+    steps = per_day_steps(panel, x)
+    logged = recent["logged"].to_numpy(dtype=bool)
+    rest = recent["day"].to_numpy(dtype=object) == "rest"
+    credit = np.nan_to_num(recent["credit"].to_numpy(dtype=float)) * 100
+    drawn = sum(v for gid, v in steps.items() if gid.startswith("adherence_"))
+    np.testing.assert_allclose(drawn, np.where(logged & ~rest, credit, 0))
+    np.testing.assert_array_equal(steps["not_logged"], np.where(logged, 0, 100))
+    np.testing.assert_array_equal(line(panel, "rest").get_xdata(), x[logged & rest])
+
+
+def test_sparkline_of_an_empty_log_says_so():
+    empty = plots.daily_for(parse_log_text(to_csv_text([]), "<test>"), default_routine())
+    ax = plots.sparkline(empty, ax=plt.figure().add_subplot())
+    assert ax.texts[0].get_text() == "Not enough data yet: needs 2 logged days in 4 weeks, has 0"
+    assert not ax.lines and not ax.patches
+    assert plots.png_bytes(plots.sparkline_figure(empty))[:4] == b"\x89PNG"
+
+
+def test_sparkline_figure_is_small_and_in_the_day_kind_style(daily):
+    fig = plots.sparkline_figure(daily)
+    assert tuple(fig.get_size_inches()) == (3.9, 1.0)  # 351 x 90 px at the form's 90 dpi
+    ax = fig.axes[0]
+    flare = line(ax, "flare")
+    assert flare.get_marker() == plots.DAY_KIND_STYLE[plots.FLARE_LABEL]["marker"]
+    rest = line(plots.adherence_panel(ax), "rest")
+    assert rest.get_marker() == plots.DAY_KIND_STYLE[plots.REST_LABEL]["marker"]
+    hatched = patch(plots.adherence_panel(ax), "not_logged")
+    assert hatched.get_hatch() == plots.NOT_LOGGED_HATCH

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, date, timedelta
 
+import pandas as pd
 import pytest
 
 import backtrack
@@ -239,3 +240,45 @@ def test_text_names_exercises_in_words_and_no_internal_names(tmp_path):
         assert "Hip stretch:" in text and "Holm p = " in text
     else:
         assert "cannot be told apart" in text
+
+
+@pytest.mark.parametrize("days", [0, 1, 13, 40])
+def test_habit_strength_is_explained_where_it_is_shown(days):
+    """Issue 24 item 10: "habit strength 0.19" stood unexplained in the summary and the
+    report. Each now gives the value "of 1" and what it means, and the meaning's numbers
+    hold: 13 whole-routine days in a row from nothing take the score to 0.5."""
+    from backtrack import metrics, overview
+    from backtrack.report import ReportData, key_numbers
+    from backtrack.routine import default_routine
+    from backtrack.store import parse_log_text
+
+    end = date(2026, 11, 20)
+    log = demo_log(days, seed=days, end=end) if days else parse_log_text("", "<empty>")
+    result = backtrack.summary(log, routine=default_routine(), today=end + timedelta(days=1))
+    shown = overview.habit_value(result.habit_strength)
+    if days:
+        assert shown == f"{result.habit_strength:.2f} of 1"
+    text = result.text()
+    if days:
+        assert f"habit strength {shown}: {overview.HABIT_MEANING}" in text
+    data = ReportData(result.daily, result, default_routine(), log.entries, "", True)
+    habit = next(row for row in key_numbers(data) if row[0] == "Flares, habit")
+    assert f"habit strength {shown}" in habit[1]
+    assert overview.HABIT_MEANING in habit[2]
+    # the words' own numbers, against the metric
+    full = pd.DataFrame(
+        {"logged": True, "day": "routine", "credit": 1.0},
+        index=pd.date_range("2026-01-01", periods=13, name="date"),
+    )
+    assert "13 such days in a row take it from 0 to 0.5" in overview.HABIT_MEANING
+    assert metrics.habit_strength(full).iloc[-1] == pytest.approx(0.5)
+
+
+def test_summary_text_names_the_log_without_its_folders(tmp_path):
+    """Issue 24 item 10: the summary's first line showed the log's full path."""
+    path = write_demo(tmp_path / "private folder" / "my log.csv", 30, seed=4)
+    result = backtrack.summary(path)
+    first = result.text().splitlines()[0]
+    assert first == "backtrack summary of my log.csv"
+    assert str(tmp_path) not in result.text()
+    assert result.to_dict()["source"] == str(path)  # the JSON keeps where it came from

@@ -14,6 +14,7 @@ with an :class:`~backtrack.errors.InputError` before anything is written.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,16 +23,22 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 
-from ..actions import load_log, log_day
+from ..actions import NO_RATING, load_log, log_day
 from ..errors import FieldError, InputError, LogFormatError, LogLockedError
 from ..routine import Routine, load_routine
 from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
-from ..store import history_for, resolve_log_path
+from ..store import history_for, latest_per_date, resolve_log_path
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..trial import TrialPlan
 
 DEMO_DAYS = 120
+USUAL_DAYS = 14
+"""The days before the chosen date that "Same as usual" looks at."""
+USUAL_MIN_DAYS = 3
+"""The fewest of those days that must share one pattern for it to be "usual"."""
 
 
 def _system_clock() -> datetime:
@@ -101,7 +108,7 @@ def plain_error(exc: FieldError, names: Mapping[str, str] | None = None) -> str:
         if not typed.strip():
             return (
                 "Set your pain: move the slider or type a whole number from 0 to 10 "
-                "(only a rest day can be saved without it)."
+                "(or tick “No pain rating today”; a rest day needs none)."
             )
         return (
             f"Pain is a whole number from 0 (no pain) to 10 (worst imaginable); you typed {shown}."
@@ -129,6 +136,46 @@ def plain_error(exc: FieldError, names: Mapping[str, str] | None = None) -> str:
     return f"{field}: expected {exc.expected}, found {shown}."
 
 
+Pattern = tuple[tuple[str, str], ...]
+"""A day's exercises done as (exercise id, minutes as written, '' = not timed) pairs."""
+
+
+def usual_pattern(entries: pd.DataFrame, routine: Routine, day: date) -> dict[str, str]:
+    """What "Same as usual" fills for ``day``: exercise id → minutes ('' = not timed).
+
+    "Usual", precisely: take the latest save of each date in the :data:`USUAL_DAYS` (14)
+    days before ``day`` (``day`` itself left out; withdrawn dates are not logged); keep
+    the routine days (not rest or flare days) on which at least one exercise of
+    ``routine`` was done; a day's pattern is the exercises of ``routine`` it has and their
+    minutes, pain, note and where it hurt aside. The usual pattern is the most common one
+    when it is the pattern of at least :data:`USUAL_MIN_DAYS` (3) of those days and of
+    more days than any other pattern; otherwise there is none (empty: no button)."""
+    if entries.empty:
+        return {}
+    latest = latest_per_date(entries)
+    first = pd.Timestamp(day - timedelta(days=USUAL_DAYS))
+    recent = latest[
+        (latest["date"] >= first)
+        & (latest["date"] < pd.Timestamp(day))
+        & (latest["day"] == "routine")
+    ]
+    ids = set(routine.ids)
+    patterns: Counter[Pattern] = Counter()
+    for text in recent["exercises"]:
+        done = parse_exercises(text)
+        pattern = tuple(
+            sorted((eid, format_minutes(minutes)) for eid, minutes in done.items() if eid in ids)
+        )
+        if pattern:
+            patterns[pattern] += 1
+    ranked = patterns.most_common(2)
+    if not ranked or ranked[0][1] < USUAL_MIN_DAYS:
+        return {}
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return {}
+    return dict(ranked[0][0])
+
+
 @dataclass(frozen=True)
 class Draft:
     """Values typed for one date and not saved (kept when the date is switched)."""
@@ -147,6 +194,8 @@ class LogFormModel(HasTraits):
 
     day = Instance(date, allow_none=True)
     pain_text = Unicode("")
+    unrated = Bool(False)
+    """True when the person says "no pain rating" for the day (a save then needs none)."""
     day_type = Unicode("routine")
     done = Dict()
     """Exercise id → ticked (bool)."""
@@ -175,8 +224,11 @@ class LogFormModel(HasTraits):
     trial_day: List[str] = List()
     """During a self-trial: what the plan says for the chosen date, in words (lines);
     empty outside a trial."""
+    usual = Dict()
+    """What "Same as usual" fills for the chosen date (:func:`usual_pattern`: exercise id
+    → minutes, '' = not timed); empty when there is no usual pattern, or in the demo."""
 
-    FIELDS = ("pain_text", "day_type", "done", "minutes", "where", "note")
+    FIELDS = ("pain_text", "unrated", "day_type", "done", "minutes", "where", "note")
 
     def __init__(
         self,
@@ -207,8 +259,21 @@ class LogFormModel(HasTraits):
 
     @property
     def pain_required(self) -> bool:
-        """Pain must be rated unless the day is a planned rest day."""
-        return self.day_type != "rest"
+        """Pain must be rated unless the day is a planned rest day, or the person says
+        "no pain rating" (:attr:`unrated`)."""
+        return self.day_type != "rest" and not self.unrated
+
+    def set_pain(self, text: str) -> None:
+        """Pain as typed; a pain typed takes back "no pain rating"."""
+        self.pain_text = text
+        if text.strip():
+            self.unrated = False
+
+    def set_unrated(self, unrated: bool) -> None:
+        """ "No pain rating" ticked (clears the pain typed) or unticked."""
+        self.unrated = bool(unrated)
+        if unrated:
+            self.pain_text = ""
 
     def reload(self) -> None:
         """Read the log (leniently: unreadable rows become ``problems``), or the demo data."""
@@ -333,6 +398,7 @@ class LogFormModel(HasTraits):
         """Fill the form from the chosen date's latest save (or clear it)."""
         day = self.day
         self.trial_day = self._trial_lines(day)
+        self._find_usual()
         rows = self._rows_for(day) if day is not None else pd.DataFrame()
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
         if rows.empty or self.demo or rows.iloc[-1]["day"] == VOID:
@@ -343,12 +409,18 @@ class LogFormModel(HasTraits):
         latest = rows.iloc[-1]
         done = parse_exercises(latest["exercises"])
         self.pain_text = "" if pd.isna(latest["pain"]) else str(int(latest["pain"]))
+        self.unrated = bool(pd.isna(latest["pain"])) and latest["day"] != "rest"
         self.day_type = latest["day"]
         self.done = {eid: eid in done for eid in self.routine.ids}
         self.minutes = {eid: format_minutes(done.get(eid)) for eid in self.routine.ids}
         self.where = parse_where(latest["where"])
         self.note = latest["note"]
         self._loaded = self.values()
+
+    def _find_usual(self) -> None:
+        day = self.day
+        offered = day is not None and not self.demo and not self.entries.empty
+        self.usual = usual_pattern(self.entries, self.routine, day) if day and offered else {}
 
     def restore_draft(self) -> None:
         """Put the values left behind by the last date switch into the form."""
@@ -366,6 +438,7 @@ class LogFormModel(HasTraits):
         """An empty form: pain not set, nothing ticked, no minutes typed (the view shows
         each dose as the box's placeholder, not as a value)."""
         self.pain_text = ""
+        self.unrated = False
         self.day_type = "routine"
         self.done = {eid: False for eid in self.routine.ids}
         self.minutes = {eid: "" for eid in self.routine.ids}
@@ -403,6 +476,22 @@ class LogFormModel(HasTraits):
         day = [e for e in self.day_routine().exercises if e.id in self.routine.ids]
         self.minutes = {**self.minutes, **{e.id: format_minutes(e.dose_minutes) for e in day}}
         self.done = {**self.done, **{e.id: True for e in day}}
+
+    def same_as_usual(self) -> None:
+        """ "Same as usual": a routine day with the exercises and minutes of
+        :attr:`usual` ticked, every other exercise unticked; pain, where and the note are
+        left as they are (pain still has to be rated before Save)."""
+        if not self.usual:
+            return
+        self.day_type = "routine"
+        self.minutes = {eid: self.usual.get(eid, "") for eid in self.routine.ids}
+        self.done = {eid: eid in self.usual for eid in self.routine.ids}
+        words = ", ".join(
+            f"{self.names.get(eid, eid)} {m} min" if m else f"{self.names.get(eid, eid)}"
+            for eid, m in self.usual.items()
+        )
+        then = "Save" if self.pain_text.strip() or self.unrated else "rate your pain, then Save"
+        self.message = Message("info", f"Filled your usual day: {words}. Check it, {then}.")
 
     # ------------------------------------------------------------------ saving
 
@@ -472,7 +561,9 @@ class LogFormModel(HasTraits):
             saved = log_day(
                 self.path,
                 routine=self.routine,
-                pain=self.pain_text.strip(),
+                pain=NO_RATING
+                if self.unrated and not self.pain_text.strip()
+                else self.pain_text.strip(),
                 done=self.done_minutes(),
                 day=self.day,
                 day_type=self.day_type,
@@ -505,6 +596,7 @@ class LogFormModel(HasTraits):
         rows = self._rows_for(saved.entry.date)
         self.history = [describe_row(row, self.names) for _, row in rows.iterrows()]
         self.correcting = True
+        self._find_usual()
         self._loaded = self.values()
         duplicate = bool(getattr(saved, "duplicate", False))
         lines = [describe_row(rows.iloc[-1], self.names, when=False)]
@@ -567,6 +659,28 @@ class LogFormModel(HasTraits):
         """Current streak (and the streak up to ``saved``, the date just saved, when it is
         another day) and 7-day mean pain of the user's log, in words."""
         return metrics_summary(self.entries, self.routine, self.today, saved)
+
+    def glance_daily(self) -> pd.DataFrame:
+        """The daily series (:func:`metrics.daily_series` of the user's log, up to today:
+        days since the last save show as not logged) the sparkline after a Save draws
+        its last 4 weeks from."""
+        from .. import metrics  # on first use, as in metrics_summary
+
+        return metrics.daily_series(self.entries, self.routine, end=self.today)
+
+    def glance(self) -> Figure:
+        """The 4-week sparkline of pain with adherence (:func:`plots.sparkline_figure`)
+        of :meth:`glance_daily`. Imports matplotlib: called after the confirmation is
+        shown, never on the way to it (the form opens and saves without it)."""
+        from .. import plots  # matplotlib: only once a save has been confirmed
+
+        return plots.sparkline_figure(self.glance_daily())
+
+    def glance_png(self) -> bytes:
+        """:meth:`glance` as PNG (:func:`plots.png_bytes`, as the trends view draws)."""
+        from .. import plots
+
+        return plots.png_bytes(self.glance(), dpi=90)
 
 
 def _days(n: int) -> str:

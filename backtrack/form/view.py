@@ -203,6 +203,11 @@ class LogForm:
             tooltip="Pain 0-10: 0 = no pain, 10 = worst imaginable; left end = not set",
             layout=widgets.Layout(width="auto", flex="1 1 180px", max_width="420px"),
         )
+        self.unrated = widgets.Checkbox(
+            description="No pain rating today",
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.pain_hint = widgets.HTML()
         self.day_type = widgets.ToggleButtons(
             options=[("routine day", "routine"), ("rest day", "rest"), ("flare day", "flare")],
@@ -218,6 +223,11 @@ class LogForm:
             description="Did the whole routine",
             tooltip="tick each exercise of this date's routine at its dose",
             layout=widgets.Layout(width="auto", align_self="flex-start"),
+        )
+        self.usual = widgets.Button(
+            description="Same as usual",
+            tooltip="tick what you usually do (your most common recent routine day)",
+            layout=widgets.Layout(width="auto", align_self="flex-start", display="none"),
         )
         self.ticks: dict[str, widgets.Checkbox] = {}
         self.minutes: dict[str, widgets.Text] = {}
@@ -294,11 +304,27 @@ class LogForm:
         self.remove_no = widgets.Button(description="Keep it", layout=widgets.Layout(width="auto"))
         self.remove_question = widgets.HTML()
         self.bar_note = widgets.HTML()  # what the last Save did, one line in the bar
+        # progress at a glance after a Save: 4 weeks of pain and adherence (drawn then)
+        self.glance = widgets.Image(
+            format="png", layout=widgets.Layout(width="100%", max_width="351px", height="auto")
+        )
+        self.glance.add_class("bt-glance")
+        self.glance_box = widgets.VBox(
+            [
+                widgets.HTML(
+                    "<small>Last 4 weeks: pain (line, 0-10) above; routine done beneath "
+                    "(darker = more; hatched = not logged; ○ rest; ▲ flare).</small>"
+                ),
+                self.glance,
+            ],
+            layout=widgets.Layout(display="none"),
+        )
         self.save_bar = widgets.VBox(
             [
                 self.bar_note,
+                self.glance_box,
                 widgets.HBox(
-                    [self.whole, self.save, self.restore, self.remove],
+                    [self.usual, self.whole, self.save, self.restore, self.remove],
                     layout=widgets.Layout(flex_flow="row wrap", overflow="visible"),
                 ),
             ],
@@ -322,7 +348,9 @@ class LogForm:
                 self.errors["date"],
                 self.trial,
                 self.history,
-                self.pain_text,
+                widgets.HBox(
+                    [self.pain_text, self.unrated], layout=widgets.Layout(align_items="center")
+                ),
                 widgets.HBox(
                     [widgets.HTML("0 = no pain"), self.pain, widgets.HTML("10 = worst")],
                     layout=widgets.Layout(align_items="center"),
@@ -384,8 +412,9 @@ class LogForm:
         m = self.model
         self._updating = False
         self._on(self.date, self._date_changed)
-        self._on(self.pain, lambda v: setattr(m, "pain_text", "" if v == NOT_SET else str(v)))
-        self._on(self.pain_text, lambda v: setattr(m, "pain_text", v))
+        self._on(self.pain, lambda v: m.set_pain("" if v == NOT_SET else str(v)))
+        self._on(self.pain_text, lambda v: m.set_pain(v))
+        self._on(self.unrated, lambda v: m.set_unrated(v))
         self._on(self.day_type, lambda v: setattr(m, "day_type", v))
         # m.set_... is looked up at each change (not bound here), as a lambda does
 
@@ -406,21 +435,31 @@ class LogForm:
             self._on(box, set_where(place))
         self._on(self.note, lambda v: setattr(m, "note", v))
         self.whole.on_click(self._visible(lambda _: m.tick_all()))
+        self.usual.on_click(self._visible(lambda _: m.same_as_usual()))
         self.save.on_click(self._visible(lambda _: self._save_clicked()))
         self.restore.on_click(self._visible(lambda _: m.restore_draft()))
         self.remove.on_click(self._visible(lambda _: m.ask_remove()))
         self.remove_no.on_click(self._visible(lambda _: m.cancel_remove()))
-        self.remove_yes.on_click(self._visible(lambda _: m.remove_day()))
+        self.remove_yes.on_click(self._visible(lambda _: self._remove_clicked()))
         m.observe(self._visible(lambda _: self._refresh()))
 
     def _save_clicked(self) -> None:
         """Save with the button disabled while the save runs (a second click meanwhile
-        is ignored; one that arrives after is a repeat the actions do not append)."""
+        is ignored; one that arrives after is a repeat the actions do not append); once
+        saved, the 4-week sparkline (:meth:`LogFormModel.glance_png`) under the bar's note."""
         self.save.disabled = True
         try:
-            self.model.save()
+            saved = self.model.save()
         finally:
             self.save.disabled = False
+        if saved:  # the confirmation is on the screen already; the sparkline follows
+            self.glance.value = self.model.glance_png()
+            self.glance_box.layout.display = ""
+
+    def _remove_clicked(self) -> None:
+        """Withdraw the day; a sparkline already shown is redrawn without it."""
+        if self.model.remove_day() and self.glance_box.layout.display == "":
+            self.glance.value = self.model.glance_png()
 
     def _date_changed(self, value: date | None) -> None:
         self.model.select_date(value)
@@ -434,6 +473,7 @@ class LogForm:
         try:
             self.date.value = m.day
             self.pain_text.value = m.pain_text
+            self.unrated.value = m.unrated
             text = m.pain_text.strip()
             self.pain.value = int(text) if text.isdigit() and int(text) <= 10 else NOT_SET
             self.day_type.value = m.day_type
@@ -468,6 +508,11 @@ class LogForm:
         self.save.description = "Save correction" if m.correcting else "Save"
         self.save.disabled = m.saving
         self.restore.layout.display = "" if m.draft is not None else "none"
+        self.usual.layout.display = "" if m.usual else "none"
+        self.usual.tooltip = "tick what you usually do: " + ", ".join(
+            f"{m.names.get(eid, eid)} {minutes} min" if minutes else m.names.get(eid, eid)
+            for eid, minutes in m.usual.items()
+        )
         self.remove.layout.display = "" if m.correcting and not m.demo else "none"
         self.remove_confirm.layout.display = "" if m.confirming_removal else "none"
         if m.confirming_removal and m.day is not None:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from backtrack.actions import log_day
 from backtrack.routine import default_routine
 from backtrack.store import history_for, read_log
 from backtrack.trial import analyse, plan_trial, trial_path, write_plan
@@ -277,6 +278,23 @@ def test_pain_whole_routine_and_save_are_on_the_first_screen(browser, lab, viewp
             "el => { const r = el.getBoundingClientRect();"
             " return r.top >= 0 && r.bottom <= window.innerHeight; }"
         )
+        # and the 4-week sparkline, drawn, whole and uncovered on the same screen
+        glance = form.locator("img.bt-glance")
+        expect(glance).to_be_visible()
+        seen = glance.evaluate(
+            """el => { const r = el.getBoundingClientRect();
+              const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+              return {top: Math.round(r.top), bottom: Math.round(r.bottom),
+                      width: Math.round(r.width), natural: el.naturalWidth,
+                      inside: r.top >= 0 && r.bottom <= window.innerHeight
+                              && r.left >= 0 && r.right <= window.innerWidth,
+                      uncovered: hit === el}; }"""
+        )
+        assert seen["inside"] and seen["uncovered"] and seen["natural"] > 0, (viewport, seen)
+        assert seen["width"] >= 300, seen  # readable, not a thumbnail
+        print(f"\nLAYOUT {viewport['width']}x{viewport['height']} after Save: sparkline {seen}")
+        if not phone:
+            screenshot(page, "form-laptop-saved-glance.png", full_page=False)
     finally:
         context.close()
 
@@ -409,6 +427,64 @@ def test_after_a_restart_the_same_address_opens_the_form(page, lab):
     assert {k["id"] for k in lab.kernels()} <= before
     assert lab.git_status() == ""
     print(f"\nTIMING lab form after restart: open → usable {usable:.2f} s")
+
+
+def test_a_week_of_days_each_takes_the_pain_and_two_taps(page, lab):
+    """Deliver 4: 7 dates picked in the form's date box, each logged with its pain and at
+    most 2 taps (picking the date is not counted: on the day itself the form opens on it).
+    Three earlier days of the same partial routine (hip stretch 2, seated stretch 1) make
+    it the usual one, so "Same as usual" fills it; one flare day and one whole-routine day
+    go their own way. Then the CSV is checked row by row. (Days 17-27 ago: no other test
+    of the module logs them, nor does the trial test's plan, which ends 36 days ago.)"""
+    usual = {"hip_stretch": "2", "seated_stretch": "1"}
+    for back in (27, 26, 25):
+        log_day(lab.csv, routine=default_routine(), pain=4, done=usual,
+                day=date.today() - timedelta(days=back), day_type="routine")  # fmt: skip
+    week = [  # (days ago, pain, the taps between the pain and Save)
+        (24, 4, ["Same as usual"]),
+        (23, 7, ["flare day"]),
+        (22, 3, ["Did the whole routine"]),
+        (21, 4, ["Same as usual"]),
+        (20, 5, ["Same as usual"]),
+        (19, 3, ["Same as usual"]),
+        (18, 2, ["Same as usual"]),
+    ]
+    form, _ = open_form(page, lab.address)
+    counts = []
+    for back, pain, taps in week:
+        day = date.today() - timedelta(days=back)
+        form.get_by_label("Date").fill(day.isoformat())  # the day being logged
+        form.get_by_text("Nothing logged for this date yet.").wait_for()
+        interactions = 0
+        form.get_by_label("Pain (0-10)").fill(str(pain))
+        interactions += 1
+        for name in taps:
+            form.get_by_role("button", name=name, exact=True).click()
+            interactions += 1
+        if "Same as usual" in taps:
+            expect(form.get_by_label("Hip stretch", exact=True)).to_be_checked()
+            expect(form.get_by_label("Wall squat", exact=True)).not_to_be_checked()
+        form.get_by_role("button", name="Save", exact=True).click()
+        interactions += 1
+        expect(form.locator(".bt-bar-note")).to_contain_text(
+            f"Saved: {day:%A} {day.day} {day:%B %Y}"
+        )
+        counts.append(interactions)
+    assert max(counts) <= 3, counts  # pain + 2 taps
+    entries = read_log(lab.csv).entries
+    whole = "floor_relaxation=5;hip_stretch=2;legs_up_wall=2;seated_stretch=1;wall_squat="
+    expected = {
+        "Same as usual": ("routine", "hip_stretch=2;seated_stretch=1"),
+        "flare day": ("flare", ""),
+        "Did the whole routine": ("routine", whole),
+    }
+    for back, pain, taps in week:
+        saved = history_for(entries, date.today() - timedelta(days=back))
+        assert len(saved) == 1, (back, saved)
+        row = saved.iloc[0]
+        assert (row["day"], row["exercises"]) == expected[taps[0]], (back, row.to_dict())
+        assert row["pain"] == pain and row["note"] == "" and row["where"] == ""
+    print(f"\nINTERACTIONS a week of days: {counts} (pain + taps + Save, date pick aside)")
 
 
 def test_one_tap_on_a_trial_b_day_is_no_deviation(page, lab):
