@@ -23,6 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from . import fonts
 from ._files import PDF, Kept, check_output, write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
@@ -224,7 +225,8 @@ def write_trial_pdf(
     check_output(path, kind=PDF, force=force, keep=keep or {})  # before the page is drawn
     buffer = io.BytesIO()
     metadata = {"Title": "backtrack self-trial report", "Creator": "backtrack"}
-    with matplotlib.rc_context({"font.size": 8}), PdfPages(buffer, metadata=metadata) as pdf:
+    style = {"font.size": 8, **fonts.font_style()}  # condition names in any script
+    with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:
         pdf.savefig(trial_figure(result, entries))
     return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})
 
