@@ -37,7 +37,9 @@ def unit_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _quote(word: str) -> str:
-    """A word of a systemd command line (quoted when it holds spaces or quotes)."""
+    """A word of a systemd unit's value: ``%`` (a specifier) doubled, quoted when it
+    holds spaces, quotes or backslashes."""
+    word = word.replace("%", "%%")
     if any(c in word for c in " \t\"'\\"):
         return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return word
@@ -58,7 +60,7 @@ def unit_text(*, port: int = DEFAULT_PORT, project: Path = PROJECT, log: Path | 
             "",
             "[Service]",
             "Type=simple",
-            f"WorkingDirectory={_quote(str(project))}",
+            f"WorkingDirectory={str(project).replace('%', '%%')}",  # a path: never quoted
             f"Environment={_quote('BACKTRACK_CSV=' + str(log))}",
             f"ExecStart={' '.join(_quote(w) for w in command)}",
             "Restart=on-failure",

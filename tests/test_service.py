@@ -148,3 +148,29 @@ def test_systemd_analyze_accepts_the_unit(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "folder", ["plain", "with space", "100%", "%h", "it's", 'say "hi"', "a\\b"]
+)
+def test_paths_with_spaces_quotes_and_percent_survive(tmp_path, folder):
+    """A project or log path with a space, quote, backslash or % (a systemd specifier)
+    reads back as itself from the unit's ExecStart and Environment lines (and systemd
+    accepts the unit, where systemd-analyze exists)."""
+    project = tmp_path / folder
+    text = service.unit_text(project=project, log=project / "log.csv", python=sys.executable)
+    body = text.split("\n", 1)[1]  # below the mark: every % doubled, never a specifier
+    assert "%" not in body.replace("%%", "")
+    command = [w.replace("%%", "%") for w in exec_start(text)]
+    assert command[-1] == str(project / "notebooks")
+    env = next(x for x in text.splitlines() if x.startswith("Environment="))
+    assert shlex.split(env.removeprefix("Environment="))[0].replace("%%", "%") == (
+        f"BACKTRACK_CSV={project / 'log.csv'}"
+    )
+    analyze = shutil.which("systemd-analyze")
+    if analyze is not None:
+        project.mkdir()
+        unit = tmp_path / "backtrack.service"
+        unit.write_text(text)
+        result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
