@@ -11,7 +11,7 @@ APP_PORT ?= 8866
 # pass the project's data/ folder as an absolute path.
 export BACKTRACK_CSV ?= $(CURDIR)/data/backtrack.csv
 
-.PHONY: lab app rotate-token test lint chromium libreoffice bench figures clean
+.PHONY: lab app rotate-token service test lint chromium libreoffice fonts bench figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ app: $(VENV)/.installed-run
 rotate-token: $(VENV)/.installed-run
 	@$(BIN)/python -m backtrack.serve rotate-token
 
+# Start the tracker at login (a systemd user unit; README "Start at login").
+service: $(VENV)/.installed-run
+	@$(BIN)/backtrack service install --port $(PORT)
+
 # Debian's chromium for the browser tests: installed when missing and we are root (CI);
 # otherwise the browser tests skip and say why.
 chromium:
@@ -62,12 +66,17 @@ chromium:
 libreoffice:
 	@bash tests/ensure-libreoffice.sh
 
+# Noto Sans CJK for the report test of Japanese notes (tests/test_fonts.py): installed
+# when missing and we are root (CI); otherwise that test skips and says why.
+fonts:
+	@bash tests/ensure-fonts.sh
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-test chromium libreoffice lint
+test: $(VENV)/.installed-test chromium libreoffice fonts lint
 	$(BIN)/python -m pytest --nbval-lax -p no:cacheprovider
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

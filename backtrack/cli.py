@@ -395,6 +395,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_service(args: argparse.Namespace) -> int:
+    """Start the tracker at login (a systemd user unit): install, remove or status."""
+    from . import service
+
+    if args.action == "install":
+        print(service.install(port=args.port))
+    elif args.action == "remove":
+        print(service.remove())
+    else:
+        print(service.status(port=args.port))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
     from .actions import load_log
@@ -978,6 +991,15 @@ def build_parser() -> argparse.ArgumentParser:
         step.add_argument("--trial", help="the plan file (default: trial.toml beside the log)")
         step.add_argument("--routine", help="routine TOML file (default: see README)")
         _add_csv(step)
+
+    service = sub.add_parser(
+        "service", help="start the tracker at login (systemd user unit): install|remove|status"
+    )
+    service.add_argument("action", choices=["install", "remove", "status"])
+    service.add_argument(
+        "--port", type=int, default=8888, help="the tracker's port (default 8888, as make lab)"
+    )
+    service.set_defaults(handler=cmd_service)
 
     demo = sub.add_parser("demo", help="write a realistic synthetic log")
     demo.add_argument("--days", type=int, default=120)

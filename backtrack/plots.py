@@ -41,6 +41,7 @@ from matplotlib.transforms import Affine2DBase, ScaledTranslation, Transform
 
 from . import metrics, stats
 from .errors import FieldError
+from .fonts import ZWNBSP, drawable
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.typing import RcKeyType
@@ -605,17 +606,6 @@ LITERAL_TEXT: dict[RcKeyType, Any] = {"text.parse_math": False, "text.usetex": F
 """Texts drawn as typed, never as mathtext or LaTeX: the settings for texts matplotlib
 makes while it draws (tick labels); :func:`literal_text` sets the ones already made."""
 
-_ZWNBSP, _WORD_JOINER = "\ufeff", "\u2060"
-
-
-def drawable(text: str) -> str:
-    """``text`` as matplotlib can draw it: U+FEFF (a byte-order mark, or the old
-    zero-width no-break space) becomes U+2060 WORD JOINER, the character Unicode
-    recommends in its place (the same invisible no-break). Matplotlib 3.11 lays U+FEFF
-    out with no character, and its PDF and PostScript writers raise IndexError on it."""
-    return text.replace(_ZWNBSP, _WORD_JOINER)
-
-
 _A = TypeVar("_A", bound=Artist)
 
 
@@ -630,7 +620,7 @@ def literal_text(artist: _A) -> _A:
         text.set_parse_math(False)
         text.set_usetex(False)
         shown = text.get_text()
-        if _ZWNBSP in shown:
+        if ZWNBSP in shown:
             text.set_text(drawable(shown))
     return artist
 

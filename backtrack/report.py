@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import io
 import os
+import re
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +32,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from . import metrics, plots, stats
+from . import fonts, metrics, plots, stats
 from ._files import PDF, Kept, check_output, write_private
 from .errors import FieldError
 from .overview import HABIT_MEANING, Summary, habit_value, summary
@@ -121,9 +123,49 @@ class _Page:
 
 
 def _wrap(text: str, inches: float, size: float) -> str:
-    """Wrap to a width in inches (DejaVu Sans: about 0.55 em per character)."""
+    """Wrap to a width in inches (DejaVu Sans: about 0.55 em per character; a wide
+    character, Chinese, Japanese or Korean, about 1 em and a line may break after it)."""
     chars = max(int(inches * 72 / (size * 0.55)), 10)
-    return "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
+    return "\n".join(
+        _wrap_wide(part, chars) if _has_wide(part) else textwrap.fill(part, chars)
+        for part in text.split("\n")
+    )
+
+
+def _is_wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in ("W", "F")
+
+
+def _has_wide(text: str) -> bool:
+    return any(_is_wide(c) for c in text)
+
+
+def _width(text: str) -> int:
+    return sum(2 if _is_wide(c) else 1 for c in text)
+
+
+def _wrap_wide(text: str, columns: int) -> str:
+    """Fill ``text`` into lines of ``columns`` narrow characters, a wide one counting two:
+    a line breaks at a space or next to a wide character (a word too long: anywhere)."""
+    lines: list[str] = []
+    line = ""
+    for space, token in re.findall(r"(\s*)(\S)", text):
+        glue = " " if space and line else ""
+        joins_word = not glue and line and not _is_wide(token) and not _is_wide(line[-1])
+        if _width(line + glue + token) <= columns:
+            line += glue + token
+            continue
+        if joins_word and " " in line.strip() or joins_word and _has_wide(line):
+            # move the word begun on this line to the next one
+            cut = max([line.rfind(" "), *(i for i, c in enumerate(line) if _is_wide(c))])
+            lines.append(line[: cut + 1].rstrip())
+            line = line[cut + 1 :].lstrip() + token
+        else:
+            lines.append(line)
+            line = token
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _lines(text: str) -> int:
@@ -279,7 +321,8 @@ def page_one(data: ReportData) -> Figure:
     s = data.summary
     page.text(MARGIN, 0.45, TITLE, fontsize=15, fontweight="bold")
     if data.name:
-        page.text(page.width - MARGIN, 0.48, data.name, fontsize=11, ha="right")
+        name = fonts.showable(data.name)[0]  # no boxes (a name is not a note: no sentence)
+        page.text(page.width - MARGIN, 0.48, name, fontsize=11, ha="right")
     daily = data.daily
     if len(daily):
         period = plots.period_text(daily.index[0], daily.index[-1])
@@ -425,23 +468,6 @@ def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float)
     page.text(x, y + _TABLE_NOTE_GAP, _exercise_note(w), fontsize=6.3, color=GREY_TEXT)
 
 
-def _printable(text: str) -> str:
-    """Characters the page font lacks (e.g. emoji) shown as □ instead of a warning."""
-    glyphs = _font_glyphs()
-    return "".join(c if ord(c) in glyphs or c == "\n" else "□" for c in text)
-
-
-_GLYPHS: set[int] = set()
-
-
-def _font_glyphs() -> set[int]:
-    if not _GLYPHS:
-        from matplotlib.font_manager import FontProperties, findfont, get_font
-
-        _GLYPHS.update(get_font(findfont(FontProperties())).get_charmap())
-    return _GLYPHS
-
-
 def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, limit: float) -> None:
     """The latest flare episodes with the notes of their days, down to ``limit`` inches
     (then "and N earlier")."""
@@ -468,7 +494,9 @@ def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, lim
         text = ""
         if notes:
             text = textwrap.shorten("“" + "”; “".join(notes) + "”", 100, placeholder=" …”")
-            text = _wrap(_printable(text), w - 0.12, 6.6)
+            text, cannot = fonts.showable(text)  # no boxes: say what cannot be shown
+            # the sentence on its own line: a line is laid out in its own direction
+            text = "\n".join(_wrap(t, w - 0.12, 6.6) for t in (text, cannot) if t)
         height = 0.14 + (0.11 * _lines(text) if text else 0.0) + 0.03
         if y + height + 0.14 > limit and shown < count:
             page.text(x, y, f"… and {count - shown} earlier", fontsize=7.3, color=GREY_TEXT)
@@ -478,7 +506,8 @@ def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, lim
         how = "marked by the person" if marked else "detected from pain"
         page.text(x, y, f"{_day(start)}{days}: {peak}, {how}", fontsize=7.3)
         if text:
-            page.text(x + 0.12, y + 0.14, text, fontsize=6.6, color=GREY_TEXT, style="italic")
+            # upright: DejaVu Sans Oblique lacks the Arabic and Hebrew the regular face has
+            page.text(x + 0.12, y + 0.14, text, fontsize=6.6, color=GREY_TEXT)
         y += height
 
 
@@ -663,7 +692,7 @@ def write_report(
     metadata = {"Title": title, "Creator": "backtrack", "Subject": "pain and exercise log"}
     to_file = isinstance(path, (str, os.PathLike))
     buffer = io.BytesIO()
-    with matplotlib.rc_context(PDF_STYLE):
+    with matplotlib.rc_context({**PDF_STYLE, **fonts.font_style()}):
         pages = build_pages(data, details=details)
         with PdfPages(buffer if to_file else path, metadata=metadata) as pdf:
             for fig in pages:

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from . import plots
+from . import fonts, plots
 from ._files import PDF, Kept, check_output, write_private
 from .store import latest_per_date
 from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
@@ -225,7 +225,7 @@ def write_trial_pdf(
     check_output(path, kind=PDF, force=force, keep=keep or {})  # before the page is drawn
     buffer = io.BytesIO()
     metadata = {"Title": "backtrack self-trial report", "Creator": "backtrack"}
-    style = {"font.size": 8, **plots.LITERAL_TEXT}
+    style = {"font.size": 8, **plots.LITERAL_TEXT, **fonts.font_style()}  # any script
     with matplotlib.rc_context(style), PdfPages(buffer, metadata=metadata) as pdf:
         pdf.savefig(plots.literal_text(trial_figure(result, entries)))
     return write_private(path, buffer.getvalue(), kind=PDF, force=force, keep=keep or {})

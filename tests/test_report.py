@@ -178,7 +178,7 @@ def test_flare_notes_are_printed_and_unprintable_characters_do_not_warn(tmp_path
         assert main(["report", "-o", str(out), "--csv", str(csv)]) == 0
     _, text = pdf_text(out)
     assert "Flare episodes (1 in the period)" in text
-    assert "=lifted boxes, rounded back □" in text
+    assert "=lifted boxes, rounded back […]" in text  # no box (tests/test_fonts.py)
     assert "peak 9/10, marked by the person" in text
 
 
