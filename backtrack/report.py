@@ -338,9 +338,9 @@ def page_one(data: ReportData) -> Figure:
         color=GREY_TEXT,
     )
     if s.days_since_entry is not None and s.days_since_entry > metrics.STALE_DAYS:
-        page.text(
+        page.text(  # under the name, clear of the period line's full width
             page.width - MARGIN,
-            0.8,
+            0.66,
             f"Latest entry {s.days_since_entry} days old",
             fontsize=8.5,
             fontweight="bold",

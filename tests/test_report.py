@@ -317,6 +317,25 @@ def test_every_page_keeps_its_content_inside_and_apart(days):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("days_old", [10, 1000])
+def test_a_stale_log_s_warning_stands_apart_from_the_period_line(days_old):
+    """A log whose latest entry is days old, with a long name: the warning, the period
+    line and the name each stand apart (the warning ran into "Made ... with backtrack")."""
+    from datetime import timedelta
+
+    from backtrack.demo import demo_log
+
+    log = demo_log(120, seed=1, end=END)
+    data = report.report_data(
+        log, today=END + timedelta(days=days_old), name="Maria-Theresa Longname-Example"
+    )
+    with matplotlib.rc_context(report.PDF_STYLE):
+        pages = report.build_pages(data, details=False)
+    assert any("days old" in t.get_text() for t in pages[0].texts)
+    problems = layout_problems(pages)
+    assert not problems, "\n".join(problems)
+
+
 def test_details_too_long_for_one_page_go_on_to_another():
     """Words that leave too little room below them for the charts, even shrunk: the
     charts that do not fit move to a further page, in order, none lost or cut."""
