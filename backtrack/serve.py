@@ -280,6 +280,10 @@ def server_command(
         # reads every ServerApp setting, the deprecated ServerApp.token among them, and
         # so printed jupyter-server's deprecation warning at each start.
         "--ServerApp.jpserver_extensions=notebook_shim=False",
+        # the terminal shows backtrack's own lines (the address, what to do), not the
+        # server's 20 start-up INFO lines (one more address, where nothing listens in
+        # LAN mode); its warnings and errors still print
+        "--Application.log_level=WARN",  # ServerApp and its extensions (LabApp)
     ]
     if mode == "lab":
         workspaces = state / "workspaces"

@@ -235,15 +235,16 @@ class Tracker:
             text = output.read_text(errors="replace")
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.mode} exited: {text[-3000:]}")
-            if "is running at" in text:
-                self.startup = text
-                self.printed = text.split("[I ", 1)[0]
-                self.address = next(
-                    line.strip()
-                    for line in self.printed.splitlines()
-                    if line.strip().startswith("http") and "/voila/render/" in line
-                )
-                if self._ready():
+            address = [
+                line.strip()
+                for line in text.splitlines()
+                if line.strip().startswith("http") and "/voila/render/" in line
+            ]
+            if address:  # backtrack printed it
+                self.address = address[0]
+                if self._ready():  # and the server answers
+                    self.startup = output.read_text(errors="replace")
+                    self.printed = self.startup.split("[", 1)[0]
                     return
             time.sleep(0.2)
         raise RuntimeError(f"{self.mode} not ready in {START_TIMEOUT:g} s: {text[-3000:]}")
@@ -274,8 +275,13 @@ class Tracker:
         with urllib.request.urlopen(f"{self.url}/api/kernels?{self.query}", timeout=10) as r:
             return json.loads(r.read())
 
+    def startup_server_lines(self) -> list[str]:
+        """Lines of the start-up output that jupyter-server logged (``[I``, ``[W``, ...),
+        not backtrack's own."""
+        return [line for line in self.startup.splitlines() if line.startswith("[")]
+
     def startup_warnings(self) -> list[str]:
-        """Lines of the start-up output (up to "is running at") that warn: jupyter's
+        """Lines of the start-up output (until the server answers) that warn: jupyter's
         ``[W`` log lines, Python warnings, tracebacks."""
         markers = ("[W ", "Warning:", "Traceback")
         return [line for line in self.startup.splitlines() if any(m in line for m in markers)]

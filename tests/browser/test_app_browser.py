@@ -49,6 +49,13 @@ def test_the_start_prints_no_warnings(app):
     assert app.startup_warnings() == []
 
 
+def test_the_start_prints_only_the_address_and_what_to_do(app):
+    """Issue 24: the terminal shows backtrack's lines (the address, what to do), none of
+    jupyter-server's start-up log (20 INFO lines, a second address)."""
+    assert app.startup_server_lines() == []
+    assert "/voila/render/01-log.ipynb?token=" in app.printed
+
+
 def test_no_jupyterlab_no_terminals_and_the_token_is_required(app):
     opener = urllib.request.build_opener(_NoRedirect)
     for path in ("/lab", "/api/terminals"):

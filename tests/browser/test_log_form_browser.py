@@ -155,6 +155,13 @@ def test_the_start_prints_no_warnings(lab):
     assert lab.startup_warnings() == []
 
 
+def test_the_start_prints_only_the_address_and_what_to_do(lab):
+    """Issue 24: the terminal shows backtrack's lines (the address, what to do), none of
+    jupyter-server's start-up log (20 INFO lines, a second address)."""
+    assert lab.startup_server_lines() == []
+    assert "/voila/render/01-log.ipynb?token=" in lab.printed
+
+
 def test_a_double_click_on_save_gives_one_row(page, lab):
     form, _ = open_form(page, lab.address)
     day = date.today() - timedelta(days=3)
