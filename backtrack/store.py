@@ -186,17 +186,24 @@ def _read_note(path: Path) -> _Note | None:
     return _Note(signature, device, inode, size, tail)
 
 
-def _note_signature(path: Path, info: os.stat_result, tail: bytes) -> None:
+def _note_signature(path: Path, info: os.stat_result, tail: bytes, end: int | None = None) -> None:
     """Remember the file as our last write left it, and ``tail``, the bytes that end it
     (a cache for the append's fast path, and what marks a later unfinished save; when it
-    is lost or stale, the next append reads the whole file once instead)."""
+    is lost or stale, the next append reads the whole file once instead). ``end``: the
+    confirmed end to note when it is not the file's size (before a write, the bytes
+    after it are not confirmed: such a note never matches the fast path)."""
     try:
         fd = os.open(_note_path(path), os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600)
     except OSError:
         return
     try:
-        signature = _signature(info).encode("ascii").ljust(_NOTE_WIDTH)
-        os.pwrite(fd, signature + f"{len(tail)}\n".encode("ascii") + tail, 0)
+        signature = _signature(info)
+        if end is not None and end != info.st_size:
+            fields = signature.split()
+            fields[2] = str(end)
+            signature = " ".join(fields) + "\n"
+        noted = signature.encode("ascii").ljust(_NOTE_WIDTH)
+        os.pwrite(fd, noted + f"{len(tail)}\n".encode("ascii") + tail, 0)
     except OSError:
         pass
     finally:
@@ -319,15 +326,18 @@ _NOTED_TAIL_BYTES = 256
 """Bytes of a file's end noted before a write that does not follow our own note."""
 
 
-def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[str], str]:
-    """The log's header, and what to write before the new row: nothing when the file is
-    as our last append left it (its note says so); else the whole file is read once and
+def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[str], str, bytes]:
+    """The log's header, what to write before the new row, and the bytes after the last
+    confirmed save (which the note after this save keeps too, so that a later cut into
+    them is known). Nothing is written before the row when the file is as our last
+    append left it (its note says so); else the whole file is read once and
     :func:`tail_separator` decides (the rest of the header when a first save was torn
-    inside it). Then, before anything is written, the note is made to name this file as
-    it is now, so that a save that dies inside its write is known as unfinished."""
+    inside it), and before anything is written the note is made to name this file and
+    its confirmed end as they are now, so that a save that dies inside its write is
+    known as unfinished, and so is what was unfinished before it."""
     note = _read_note(path)
     if info.st_size and note is not None and note.signature == _signature(info):
-        return _read_header(fd, path), ""
+        return _read_header(fd, path), "", b""
     data = _read_all(fd, info.st_size)
     end = _confirmed_end(note, info, data)
     first_line = csv_line(list(COLUMNS)).encode("utf-8")
@@ -338,8 +348,10 @@ def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[st
         header = _read_header(fd, path)
         decoded = data.decode("utf-8-sig", errors="replace")
         text = tail_separator(decoded, header, _unconfirmed_line(data, end))
-    _note_signature(path, info, data[-_NOTED_TAIL_BYTES:])
-    return header, text
+    confirmed = len(data) if end is None else end
+    before = data[max(0, confirmed - _NOTED_TAIL_BYTES) : confirmed]
+    _note_signature(path, info, before, end=confirmed)
+    return header, text, data[confirmed:]
 
 
 def _undo(fd: int, size: int, path: Path, created: bool, reason: str) -> SaveFailedError:
@@ -423,7 +435,7 @@ def append_row(
         try:
             info = os.fstat(fd)
             size = info.st_size
-            header, text = _text_before_row(fd, info, path)
+            header, text, unconfirmed = _text_before_row(fd, info, path)
             line = row_line(header, row).encode("utf-8")
             data = text.encode("utf-8") + line
             try:
@@ -440,7 +452,8 @@ def append_row(
                 raise _undo(
                     fd, size, path, created, f"the disk did not confirm the save ({exc})"
                 ) from exc
-            _note_signature(path, os.fstat(fd), line)
+            since = unconfirmed + data  # all after the confirmed end, this save last
+            _note_signature(path, os.fstat(fd), since if len(since) < _NOTE_LIMIT // 2 else line)
         finally:
             os.close(fd)
         if created:

@@ -234,3 +234,34 @@ LogMachine.TestCase.settings = settings(
     max_examples=60, stateful_step_count=25, deadline=None, derandomize=False
 )
 test_the_log_keeps_its_promise = LogMachine.TestCase
+
+
+def test_a_cut_that_takes_the_marker_off_an_earlier_tear_leaves_it_torn():
+    """Found by the machine: a save torn, the next save closing it with the marker, then
+    the file cut back to before that save's write (the marker gone). The note keeps all
+    bytes after the last confirmed end, so the fragment is still an unfinished save."""
+    from datetime import date
+
+    def entry(note: str) -> Entry:
+        return Entry(
+            recorded_at=datetime(2020, 1, 1, tzinfo=UTC),
+            date=date(2020, 1, 1),
+            pain=None,
+            exercises={},
+            day="routine",
+            where=(),
+            note=note,
+        )
+
+    machine = LogMachine()
+    try:
+        for _ in range(18):
+            machine.append(entry(""))
+        machine.append(entry(";;"))
+        machine.tear_the_last_save(0.9375)  # cut just before the note's quote
+        machine.every_acknowledged_save_loads_as_itself_in_order()
+        machine.append(entry(""))
+        machine.tear_the_last_save(0.0)  # the whole write gone, the marker with it
+        machine.every_acknowledged_save_loads_as_itself_in_order()
+    finally:
+        machine.teardown()
