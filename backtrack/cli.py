@@ -556,17 +556,24 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         print(json.dumps(json_records(table), ensure_ascii=False, indent=2))
         return 0
     print(
-        f"{'patient':<16} {'days':>5} {'base':>5} {'7d':>5} {'change':>6} {'class':<18} "
-        f"{'adh28':>5} {'trend/wk':>8}  attention"
+        f"{'patient':<16} {'days':>5} {'base':>5} {'7d':>5} {'change (95% CI)':>19} "
+        f"{'mde':>4} {'class':<11} {'adh28':>5} {'trend/wk':>8}  attention"
     )
     for row in table.itertuples(index=False):
         klass = row.change_class if isinstance(row.change_class, str) else "-"
+        change = _num(row.change, "+.1f")
+        if _num(row.change_low) != "-":  # an interval
+            change += f" ({_num(row.change_low, '+.1f')},{_num(row.change_high, '+.1f')})"
+        if row.change_regression_to_mean is True:
+            klass += "*"
         print(
             f"{str(row.patient)[:16]:<16} {row.days_logged:>5} {_num(row.baseline):>5} "
-            f"{_num(row.pain_7day_mean):>5} {_num(row.change_points, '+.1f'):>6} "
-            f"{klass:<18} {_num(row.adherence_28day, '.0%'):>5} "
-            f"{_num(row.trend_per_week, '+.2f'):>8}  {row.attention}"
+            f"{_num(row.pain_7day_mean):>5} {change:>19} {_num(row.change_mde):>4} "
+            f"{klass:<11} {_num(row.adherence_28day, '.0%'):>5} "
+            f"{_num(row.trend, '+.2f'):>8}  {row.attention}"
         )
+    if table["change_regression_to_mean"].eq(True).any():
+        print("* first week unusually bad: part of the change may be regression to the mean")
     return 0
 
 

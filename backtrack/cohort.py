@@ -1,24 +1,19 @@
 """The cohort view: one row per patient log, over a folder (or a URL) of logs.
 
-The cohort computes nothing of its own. Each patient is one task that reads the log with
+The cohort computes nothing of its own. Each task reads a batch of patients' logs with
 the store's one validator (:func:`backtrack.store.read_log`, or
-:func:`backtrack.store.parse_log_bytes` on the bytes of a remote file) and takes every
-number from the functions :func:`backtrack.summary` uses
-(:func:`backtrack.metrics.daily_since`, :func:`~backtrack.metrics.latest_pain_mean`,
-:func:`~backtrack.metrics.adherence_window`, :func:`backtrack.stats.change_vs_baseline`,
-:func:`backtrack.stats.trend`), so a change to a definition changes both views. The tasks
-run in a local process pool (default) or on a Dask cluster (``scheduler`` = its
-address); logs are found and read through fsspec, so ``s3://bucket/logs/`` works where
-``s3fs`` is installed.
+:func:`backtrack.store.parse_log_bytes` on the bytes of a remote file) and runs every
+registered statistic over them as one batch (:func:`backtrack.registry.compute`), the
+same units :func:`backtrack.summary` runs on a batch of one, so the two views cannot
+drift. The tasks run in a local process pool (default) or on a Dask cluster
+(``scheduler`` = its address); logs are found and read through fsspec, so
+``s3://bucket/logs/`` works where ``s3fs`` is installed.
 
-Columns (definitions: ``docs/analysis.md``): ``days_logged`` (dates with a save);
-``first_day``/``last_day``; ``baseline`` (mean pain of the first 7 rated days, points
-0-10); ``pain_7day_mean`` (the 7 calendar days ending on the last logged day, ≥ 4 rated)
-and ``pain_7day_n``; ``change_points`` = baseline − latest (positive = better),
-``change_percent`` (% of baseline) and ``change_class``; ``adherence_28day`` (mean dose
-credit 0-1 of logged routine days in the 28 days ending on the last logged day) and its
-``_n``; ``trend_per_week`` (Theil–Sen slope of weekly mean pain, points per week) with
-``trend_low``/``trend_high`` (95%) and ``trend_weeks``; ``problems``
+Columns: ``patient``, ``path``, ``first_day``/``last_day``, then every registered
+statistic's columns (:data:`backtrack.registry.COLUMNS`; definitions in
+``docs/analysis.md``, "Registered statistics"): e.g. ``change`` = baseline − latest
+(points, positive = better) with ``change_low``/``change_high`` (95%), ``change_mde``,
+``change_class`` and ``change_regression_to_mean``; then ``problems``
 (``path:line:column: message``; the file's valid rows still count, a file that is no
 log has no numbers).
 
@@ -45,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import metrics, stats
+from . import metrics, registry, stats
 from ._files import LOG_LIMIT, SETTINGS_LIMIT, read_stream
 from .errors import FieldError, LogProblem, RoutineError
 from .routine import (
@@ -56,30 +51,18 @@ from .routine import (
     parse_routine,
     toml_document,
 )
-from .store import LogData, parse_log_bytes, read_log
+from .schema import COLUMNS
+from .store import LogData, parse_log_bytes, parse_log_text, read_log
+from .units import Batch, Options, finite_or_none
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
 """Below this 28-day adherence (fraction) a patient is flagged (Jones et al. 2025: < 60%)."""
-COLUMNS_OUT = (
-    "patient",
-    "path",
-    "days_logged",
-    "first_day",
-    "last_day",
-    "baseline",
-    "pain_7day_mean",
-    "pain_7day_n",
-    "change_points",
-    "change_percent",
-    "change_class",
-    "adherence_28day",
-    "adherence_28day_n",
-    "trend_per_week",
-    "trend_low",
-    "trend_high",
-    "trend_weeks",
-    "problems",
-)
+COLUMNS_OUT = ("patient", "path", "first_day", "last_day", *registry.COLUMNS, "problems")
+"""The cohort table's columns: every registered statistic's (:mod:`backtrack.units`
+says how a unit's columns are named), between the patient and the file's problems."""
+BATCH_PATIENTS = 16
+"""Patients per task: each task reads its logs and runs every unit over them as one
+batch (:func:`backtrack.registry.compute`)."""
 
 
 def _is_url(path: str) -> bool:
@@ -215,88 +198,58 @@ def read_patient_log(path: str, routine: Routine) -> LogData:
     return parse_log_bytes(data, path, known_exercises=routine.ids)
 
 
-def _number(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def patient_row(path: str, routine: Routine) -> dict[str, Any]:
-    """One row of :data:`COLUMNS_OUT` for the log at ``path``: the store's validation
-    (:func:`backtrack.store.read_log`) then :func:`log_row`. A file that cannot be read
-    as a log gives a row of no days with the reason in ``problems``."""
+def _read_or_problem(path: str, routine: Routine) -> LogData:
+    """The validated log at ``path``; a file that cannot be read as a log gives a log of
+    no days with the reason as its one problem."""
     try:
-        log = read_patient_log(path, routine)
+        return read_patient_log(path, routine)
     except (OSError, ValueError) as exc:
-        row = _empty_row(path)
-        row["problems"] = [str(LogProblem(path, 1, "(file)", f"expected a log, found: {exc}"))]
-        return row
-    return log_row(log, path, routine)
+        empty = parse_log_text(",".join(COLUMNS) + "\n", path)
+        problem = LogProblem(path, 1, "(file)", f"expected a log, found: {exc}")
+        return LogData(path, empty.entries, [problem])
 
 
-def _empty_row(path: str) -> dict[str, Any]:
-    """The row of a log with no days (counts 0, numbers NaN)."""
-    return {
-        "patient": Path(path).stem,
-        "path": path,
-        "days_logged": 0,
-        "first_day": None,
-        "last_day": None,
-        "pain_7day_n": 0,
-        "change_class": None,
-        "adherence_28day_n": 0,
-        "trend_weeks": 0,
-        **dict.fromkeys(
-            (
-                "baseline",
-                "pain_7day_mean",
-                "change_points",
-                "change_percent",
-                "adherence_28day",
-                "trend_per_week",
-                "trend_low",
-                "trend_high",
-            ),
-            math.nan,
-        ),
-    }
+def batch_rows(jobs: Sequence[tuple[str, Routine]], today: date) -> list[dict[str, Any]]:
+    """The rows of :data:`COLUMNS_OUT` for the logs of ``jobs`` ((path, routine) pairs),
+    each read by the store's one validator, then :func:`rows_of`."""
+    logs = [_read_or_problem(path, routine) for path, routine in jobs]
+    return rows_of(logs, [routine for _, routine in jobs], today)
 
 
-def log_row(log: LogData, path: str, routine: Routine) -> dict[str, Any]:
-    """One row of :data:`COLUMNS_OUT` for a validated log read from ``path``: the
-    summary's own functions (no number is computed here). Days as
-    :class:`datetime.date` (None for an empty log), NaN for a number that cannot be
-    computed, ``problems`` as text."""
-    row = _empty_row(path)
-    row["problems"] = [str(p) for p in log.problems]
-    daily = metrics.daily_since(log.entries, routine)
-    last = metrics.last_logged_day(daily)
-    if last is None:
-        return row
-    latest = metrics.latest_pain_mean(daily)
-    change = stats.change_vs_baseline(daily)
-    adherence = metrics.adherence_window(daily, 28)
-    trend = stats.trend(daily)
-    row.update(
-        days_logged=int(daily["logged"].sum()),
-        first_day=daily.index[0].date(),
-        last_day=last.date(),
-        baseline=_number(change.baseline),
-        pain_7day_mean=_number(latest.value),
-        pain_7day_n=latest.n,
-        change_points=_number(change.estimate),
-        change_percent=_number(change.percent),
-        change_class=change.clinical_class,
-        adherence_28day=_number(adherence.value),
-        adherence_28day_n=adherence.n,
-        trend_per_week=_number(trend.estimate),
-        trend_low=_number(trend.low),
-        trend_high=_number(trend.high),
-        trend_weeks=trend.n,
+def rows_of(
+    logs: Sequence[LogData], routines: Sequence[Routine], today: date
+) -> list[dict[str, Any]]:
+    """The rows of :data:`COLUMNS_OUT` for validated logs (each with its routine): every
+    registered unit over them as one batch. Days as :class:`datetime.date` (None for an
+    empty log), None for a number that cannot be computed, ``problems`` as text."""
+    daily = tuple(
+        metrics.daily_since(log.entries, routine)
+        for log, routine in zip(logs, routines, strict=True)
     )
-    return row
+    batch = Batch(tuple(log.path for log in logs), daily, Options(today))
+    rows = []
+    for log, days, results in zip(logs, daily, registry.compute(batch), strict=True):
+        last = metrics.last_logged_day(days)
+        rows.append(
+            {
+                "patient": Path(log.path).stem,
+                "path": log.path,
+                "first_day": days.index[0].date() if last is not None else None,
+                "last_day": None if last is None else last.date(),
+                **registry.columns_of(results),
+                "problems": [str(p) for p in log.problems],
+            }
+        )
+    return rows
 
 
-def _row_task(job: tuple[str, Routine]) -> dict[str, Any]:
-    return patient_row(*job)
+def patient_row(path: str, routine: Routine, today: date | None = None) -> dict[str, Any]:
+    """One row of :data:`COLUMNS_OUT` for the log at ``path`` (a batch of one)."""
+    return batch_rows([(path, routine)], today or date.today())[0]
+
+
+def _batch_task(job: tuple[list[tuple[str, Routine]], date]) -> list[dict[str, Any]]:
+    return batch_rows(*job)
 
 
 _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -304,7 +257,15 @@ _ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 workers: one BLAS thread per process, as many processes as cores."""
 
 
-def _pool_rows(jobs: list[tuple[str, Routine]], workers: int) -> Iterator[dict[str, Any]]:
+def _batches(
+    jobs: list[tuple[str, Routine]], today: date, size: int
+) -> list[tuple[list[tuple[str, Routine]], date]]:
+    return [(jobs[i : i + size], today) for i in range(0, len(jobs), size)]
+
+
+def _pool_rows(
+    jobs: list[tuple[str, Routine]], workers: int, today: date
+) -> Iterator[dict[str, Any]]:
     """Rows from a local process pool (forkserver: safe beside threads, the package
     imported once in the server; one BLAS thread per process)."""
     added = [name for name in _ONE_THREAD if name not in os.environ]
@@ -312,17 +273,20 @@ def _pool_rows(jobs: list[tuple[str, Routine]], workers: int) -> Iterator[dict[s
     try:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["backtrack.cohort"])
-        chunk = max(1, min(8, len(jobs) // (workers * 8)))  # small: no worker idle at the end
+        size = max(1, min(BATCH_PATIENTS, len(jobs) // (workers * 4)))  # no worker idle
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield from pool.map(_row_task, jobs, chunksize=chunk)
+            for rows in pool.map(_batch_task, _batches(jobs, today, size)):
+                yield from rows
     finally:
         for name in added:
             os.environ.pop(name, None)
 
 
-def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict[str, Any]]:
-    """Rows from one Dask task per patient on the cluster at ``scheduler``, as they
-    finish. A worker lost mid-run has its tasks run again elsewhere by the scheduler;
+def _dask_rows(
+    jobs: list[tuple[str, Routine]], scheduler: str, today: date
+) -> Iterator[dict[str, Any]]:
+    """Rows from one Dask task per batch of patients on the cluster at ``scheduler``, as
+    they finish. A worker lost mid-run has its tasks run again elsewhere by the scheduler;
     each future's result is taken once, so no patient is lost or counted twice."""
     from distributed import Client, as_completed
 
@@ -332,14 +296,14 @@ def _dask_rows(jobs: list[tuple[str, Routine]], scheduler: str) -> Iterator[dict
         raise FieldError("--scheduler", "a Dask scheduler reachable from here", scheduler) from exc
     run = uuid.uuid4().hex  # keys of this run only: another run's are other tasks
     with client:
+        batches = _batches(jobs, today, BATCH_PATIENTS)
         futures = client.map(
-            patient_row,
-            [path for path, _ in jobs],
-            [routine for _, routine in jobs],
-            key=[f"backtrack-cohort-{run}-{i}" for i in range(len(jobs))],
+            _batch_task,
+            batches,
+            key=[f"backtrack-cohort-{run}-{i}" for i in range(len(batches))],
         )
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # unannotated
-            yield future.result()
+            yield from future.result()
 
 
 def iter_rows(
@@ -349,22 +313,26 @@ def iter_rows(
     routine_path: str | os.PathLike[str] | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
+    today: date | None = None,
 ) -> Iterator[dict[str, Any]]:
     """:func:`patient_row` for each distinct log in ``paths``, as the rows finish (in no
     set order on a cluster). ``routine`` applies to every patient; otherwise each log's
     own (:func:`routine_for`, with ``routine_path`` if given). ``scheduler``: a Dask
     scheduler address (``tcp://host:8786``); None runs locally, on ``workers`` processes
-    (default: the CPU count; one runs in this process)."""
+    (default: the CPU count; one runs in this process). ``today`` (default: the real
+    today) is the day streaks and habit strength are counted to."""
     names = list(dict.fromkeys(os.fspath(p) for p in paths))
     jobs = [(name, routine or routine_for(name, routine_path)) for name in names]
+    today = today or date.today()
     if scheduler:
-        yield from _dask_rows(jobs, scheduler)
+        yield from _dask_rows(jobs, scheduler, today)
         return
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < 2:
-        yield from (patient_row(*job) for job in jobs)
+        for batch, day in _batches(jobs, today, BATCH_PATIENTS):
+            yield from batch_rows(batch, day)
         return
-    yield from _pool_rows(jobs, min(workers, len(jobs)))
+    yield from _pool_rows(jobs, min(workers, len(jobs)), today)
 
 
 def table_of(rows: Sequence[dict[str, Any]], order: Sequence[str] | None = None) -> pd.DataFrame:
@@ -374,14 +342,20 @@ def table_of(rows: Sequence[dict[str, Any]], order: Sequence[str] | None = None)
         position = {path: i for i, path in enumerate(order)}
         rows = sorted(rows, key=lambda r: position[r["path"]])
     table = pd.DataFrame(list(rows), columns=list(COLUMNS_OUT))
-    for column in ("days_logged", "pain_7day_n", "adherence_28day_n", "trend_weeks"):
-        table[column] = table[column].astype(np.int64)
     for column in ("first_day", "last_day"):
         table[column] = pd.to_datetime(table[column])
-    floats = [c for c in COLUMNS_OUT if c.startswith(("baseline", "pain_7day_m", "change_p"))]
-    floats += ["adherence_28day", "trend_per_week", "trend_low", "trend_high"]
-    table[floats] = table[floats].astype(float)
-    table["change_class"] = pd.array(table["change_class"].to_numpy(dtype=object), dtype="str")
+    for column, kind in registry.TYPES.items():
+        values = table[column]
+        if kind is float:
+            table[column] = values.astype(float)
+        elif kind is int:
+            table[column] = values.astype(np.int64)
+        elif kind is date:
+            table[column] = pd.to_datetime(values)
+        elif kind is bool:
+            table[column] = values.astype("boolean")
+        else:
+            table[column] = pd.array(values.to_numpy(dtype=object), dtype="str")
     return table
 
 
@@ -392,6 +366,7 @@ def summarise(
     routine_path: str | os.PathLike[str] | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
+    today: date | None = None,
 ) -> pd.DataFrame:
     """One row per patient log (columns :data:`COLUMNS_OUT`; units in the module
     docstring), in the order of ``paths``; ``patient`` is the file name without
@@ -399,7 +374,12 @@ def summarise(
     names = list(dict.fromkeys(os.fspath(p) for p in paths))
     rows = list(
         iter_rows(
-            names, routine=routine, routine_path=routine_path, scheduler=scheduler, workers=workers
+            names,
+            routine=routine,
+            routine_path=routine_path,
+            scheduler=scheduler,
+            workers=workers,
+            today=today,
         )
     )
     return table_of(rows, names)
@@ -414,10 +394,12 @@ def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
         for key, value in row.items():
             if isinstance(value, pd.Timestamp):
                 value = value.date().isoformat()
+            elif isinstance(value, np.bool_ | bool):
+                value = bool(value)
             elif isinstance(value, np.integer):
                 value = int(value)
             elif isinstance(value, float | np.floating):
-                value = stats.finite_or_none(float(value))
+                value = finite_or_none(float(value))
             elif value is pd.NaT or (not isinstance(value, list | str) and pd.isna(value)):
                 value = None
             record[str(key)] = value
@@ -433,7 +415,7 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
     below 60%, problems in the file, or (with ``today``) no entry for more than 3 days
     (the numbers are old). Then by change (worst first) and adherence (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
-    points = table["change_points"].astype(float)
+    points = table["change"].astype(float)
     percent = (
         table["change_percent"]
         .astype(float)
@@ -464,7 +446,7 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
         + low.astype(int)
         + broken
         + stale.astype(int),
-        _change=table["change_points"].astype(float).fillna(math.inf),
+        _change=table["change"].astype(float).fillna(math.inf),
         _adherence=adherence.fillna(math.inf),
     )
     ranked = ranked.sort_values(

@@ -9,31 +9,20 @@ and sources: ``docs/analysis.md``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
-from . import metrics, stats
+from . import metrics, registry, stats, wording
 from .routine import CHRONIC_NOTICE, Routine, load_routine, routine_of
 from .store import LogData, read_log
+from .units import Batch, Options, Result, finite_or_none
 
-SCHEMA = 1
-
-
-HABIT_MEANING = (
-    "how settled the routine is, from 0 (not yet) to 1 (fully); each day of the whole "
-    "routine moves it up (13 such days in a row take it from 0 to 0.5), a day done in "
-    "part counts for the share done, a day missed or not logged moves it down, rest and "
-    "flare days leave it as it is (Loop Habit Tracker's score)"
-)
-"""What :func:`metrics.habit_strength` means, in the words a patient reads."""
-
-
-def habit_value(strength: float | None) -> str:
-    """The habit strength as shown: ``0.19 of 1``, or ``not yet`` with no days."""
-    return "not yet (no days logged)" if strength is None else f"{strength:.2f} of 1"
+SCHEMA = 2
+"""The ``summary --json`` layout: 2 = every statistic's columns from the registry."""
 
 
 @dataclass(frozen=True)
@@ -47,19 +36,16 @@ class Summary:
     today: date
     first_day: pd.Timestamp | None
     last_logged_day: pd.Timestamp | None
-    days_logged: int
-    logging_completeness: metrics.Ratio
+    results: Mapping[str, Result]
+    """Every registered statistic (:data:`backtrack.registry.UNITS`), by key."""
     latest: metrics.WindowMean
     change: stats.Change
     adherence_7day: metrics.WindowMean
     adherence_28day: metrics.WindowMean
-    streak_days: int
-    habit_strength: float | None
     trend: stats.Trend
     lag: stats.Estimate
     reverse: stats.Estimate
     weekly: stats.Estimate
-    flares_28day: int
     chronic: bool
     chronic_span_days: int
     messages: tuple[str, ...]
@@ -74,26 +60,44 @@ class Summary:
     """The daily series the numbers come from (:func:`backtrack.metrics.daily_since`)."""
 
     @property
+    def days_logged(self) -> int:
+        """Dates with a save."""
+        return self.results["days_logged"].n
+
+    @property
+    def logging_completeness(self) -> metrics.Ratio:
+        """Days logged ÷ days from the first logged day to yesterday."""
+        ratio: metrics.Ratio = self.results["logging_completeness"].detail
+        return ratio
+
+    @property
+    def streak_days(self) -> int:
+        """Full-routine days in the streak running today (:data:`metrics.STREAK_RULE`)."""
+        return self.results["streak_days"].n
+
+    @property
+    def habit_strength(self) -> float | None:
+        """Loop Habit Tracker's score (0-1), None with no days."""
+        return self.results["habit_strength"].estimate
+
+    @property
+    def flares_28day(self) -> int:
+        """Flare days in the 28 days ending on the last logged day."""
+        return int(self.results["flares_28day"].estimate or 0)
+
+    @property
     def messages_stale(self) -> str:
         """The note that the latest entry is more than 3 days old, or ""."""
         return next((m for m in self.messages if m.startswith("Your latest entry is")), "")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: pain in points (0-10), adherence fractions 0-1, percent as 35.0."""
+        """JSON-ready (schema 2): the run's facts, then every registered statistic's
+        columns (:data:`backtrack.registry.COLUMNS`: pain in points 0-10, adherence
+        fractions 0-1, percent as 35.0, full precision), the sentences, the verdict and
+        the notes."""
 
         def day(value: pd.Timestamp | None) -> str | None:
             return None if value is None else value.date().isoformat()
-
-        number = stats.finite_or_none  # full precision: rounding is for the text
-
-        def estimate(result: stats.Estimate) -> dict[str, Any]:
-            return {
-                **result.as_dict(),
-                "p_value": number(result.p_value),
-                "minimum_detectable": number(result.mde),
-                "unit": result.unit,
-                "sentence": result.sentence,
-            }
 
         return {
             "schema": SCHEMA,
@@ -102,46 +106,22 @@ class Summary:
             "today": self.today.isoformat(),
             "first_day": day(self.first_day),
             "last_logged_day": day(self.last_logged_day),
-            "days_logged": self.days_logged,
-            "days_elapsed": self.logging_completeness.denominator,
             "days_since_last_entry": self.days_since_entry,
-            "logging_completeness": number(self.logging_completeness.value),
-            "latest_window": {"start": day(self.latest.start), "end": day(self.latest.end)},
-            "pain_7day_mean": number(self.latest.value),
-            "pain_7day_n": self.latest.n,
-            "baseline": number(self.change.baseline),
-            "baseline_window": {
-                "start": day(self.change.baseline_start),
-                "end": day(self.change.baseline_end),
+            **registry.columns_of(self.results),
+            "sentences": {
+                key: result.detail.sentence
+                for key, result in self.results.items()
+                if getattr(result.detail, "sentence", "")
             },
-            "change_points": number(self.change.estimate),
-            "change_low": number(self.change.low),
-            "change_high": number(self.change.high),
-            "change_percent": number(self.change.percent),
-            "change_class": self.change.clinical_class,
-            "change_minimum_detectable": number(self.change.mde),
-            "regression_to_mean": self.change.regression_to_mean,
-            "adherence_7day": number(self.adherence_7day.value),
-            "adherence_7day_n": self.adherence_7day.n,
-            "adherence_28day": number(self.adherence_28day.value),
-            "adherence_28day_n": self.adherence_28day.n,
-            "streak_days": self.streak_days,
-            "habit_strength": number(self.habit_strength),
-            "trend_points_per_week": estimate(self.trend),
-            "trend_mann_kendall": self.trend.direction or None,
-            "lag1_adherence_effect": estimate(self.lag),
-            "lag1_pain_on_adherence": estimate(self.reverse),
-            "weekly_adherence_effect": estimate(self.weekly),
             "exercise_links": None if self.exercises is None else _links_dict(self.exercises),
             "phase": None if self.phase is None else _phase_dict(self.phase),
-            "flares_28day": self.flares_28day,
             "chronic": self.chronic,
             "verdict": self.verdict,
             "messages": list(self.messages),
         }
 
     def text(self) -> str:
-        """The readable report (one screen)."""
+        """The readable report (one screen): every registered statistic, one line each."""
         lines = []
         label = " (DEMO DATA, not yours)" if self.demo else ""
         # the file's name, not its folders: a patient reads this (``--json`` has the path)
@@ -150,49 +130,20 @@ class Summary:
             lines.append("No days logged yet.")
             lines += [f"  - {m}" for m in self.messages]
             return "\n".join(lines)
-        ratio = self.logging_completeness
-        lines.append(
-            f"Logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)}), "
-            f"{self.first_day.date()} to {self.last_logged_day.date()}."
-        )
+        lines.append(f"Days: {self.first_day.date()} to {self.last_logged_day.date()}.")
         age = self.days_since_entry
         old = f", {age} days ago" if age is not None and age > metrics.STALE_DAYS else ""
         lines.append(
             f"Latest = the 7 days ending {self.last_logged_day.date()} (last logged day{old})."
         )
         lines.append("")
-        lines.append(
-            f"Pain, 7-day mean:   {_pts(self.latest.value)}  ({self.latest.n} rated days)"
-        )
-        change = self.change
-        lines.append(
-            f"Baseline:           {_pts(change.baseline)}  "
-            f"({_baseline_words(change, self.baseline_chosen)})"
-        )
-        if change.estimate is not None and change.low is not None and change.high is not None:
-            percent = "" if change.percent is None else f", {abs(change.percent):.0f}%"
-            more = "less" if change.estimate >= 0 else "more"
-            lines.append(
-                f"Change:             {abs(change.estimate):.1f} points{percent} {more} pain "
-                f"(+ = less: {_signed(change.estimate)}, 95% CI {_signed(change.low)} to "
-                f"{_signed(change.high)}) -> {change.clinical_class}"
-            )
-        else:
-            lines.append("Change:             not computable yet")
-        lines.append(
-            f"Adherence:          {_pct(self.adherence_7day.value)} in the 7 days to the last "
-            f"entry ({self.adherence_7day.n} routine days), {_pct(self.adherence_28day.value)} "
-            f"in 28 days ({self.adherence_28day.n}); dose credit, 80%+ is high"
-        )
-        lines.append(
-            f"Streak:             {self.streak_days} full-routine day"
-            f"{'' if self.streak_days == 1 else 's'}; habit strength "
-            f"{habit_value(self.habit_strength)}: {HABIT_MEANING}"
-        )
-        lines.append(f"Flares (28 days):   {self.flares_28day} day(s)")
+        width = max(len(unit.label) for unit in registry.UNITS) + 2
+        for unit in registry.UNITS:
+            lines.append(f"{unit.label + ':':<{width}}{unit.words(self.results[unit.key])}")
         lines.append("")
         lines.append(f"In short: {self.verdict}")
         lines.append("")
+        change = self.change
         if change.ok:
             lines.append(f"* {change.sentence}")
         for result in (self.trend, self.weekly, self.lag, self.reverse):
@@ -211,6 +162,7 @@ class Summary:
                         )
         if self.phase is not None:
             lines.append(f"* {self.phase.sentence}")
+        lines.append(f"* Habit strength: {wording.HABIT_MEANING}.")
         if self.messages:
             lines.append("")
             lines.append("Notes:")
@@ -218,22 +170,10 @@ class Summary:
         return "\n".join(lines)
 
 
-def _signed(value: float) -> str:
-    text = f"{value:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
-
-
-def _baseline_words(change: stats.Change, chosen: bool) -> str:
-    if change.baseline_start is None or change.baseline_end is None:
-        return "first 7 rated days"
-    days = f"{change.baseline_start.date()} to {change.baseline_end.date()}"
-    return f"chosen period, {days}" if chosen else f"first 7 rated days, {days}"
-
-
 def _links_dict(links: stats.ExerciseLinks) -> dict[str, Any]:
     table = links.table
     rows = {
-        exercise: {k: stats.finite_or_none(float(v)) for k, v in row.items() if k != "n"}
+        exercise: {k: finite_or_none(float(v)) for k, v in row.items() if k != "n"}
         | {"n": int(row["n"])}
         for exercise, row in table.iterrows()
     }
@@ -296,14 +236,6 @@ def verdict(change: stats.Change, trend: stats.Trend) -> str:
     return f"No clear change: {change_words}, and over {weeks} there is no clear trend."
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
-def _pts(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} /10"
-
-
 def summary(
     log: LogData | pd.DataFrame | str | os.PathLike[str],
     *,
@@ -348,24 +280,17 @@ def summary(
     stale = metrics.stale_message(daily, today) if last is not None else ""
     if stale:
         messages.append(stale)
-    latest = metrics.latest_pain_mean(daily)
-    start, end = baseline if baseline is not None else (None, None)
-    change = stats.change_vs_baseline(daily, baseline_start=start, baseline_end=end)
-    adherence_7 = metrics.adherence_window(daily, 7)
-    adherence_28 = metrics.adherence_window(daily, 28)
-    trend = stats.trend(daily)
-    pairs = stats.link_pairs(daily)
-    lag = stats.lagged_link(daily, pairs)
-    reverse = stats.reverse_link(daily, pairs)
-    weekly = stats.weekly_link(daily)
+    options = Options(today, baseline)
+    results = registry.compute(Batch.of_one(daily, options, source))[0]
+    latest = results["pain_7day_mean"].detail
+    change = results["change"].detail
+    adherence_7 = results["adherence_7day"].detail
+    adherence_28 = results["adherence_28day"].detail
+    trend = results["trend"].detail
     exercises = stats.exercise_links(daily) if last is not None else None
     phase = stats.phase_comparison(daily, phase_start) if phase_start is not None else None
     chronic, span = metrics.chronic_span(daily)
-    strength = metrics.habit_strength(daily, today=today)
-    flares = 0
     if last is not None:
-        window = metrics.day_window(daily, last - pd.Timedelta(days=27), last)
-        flares = int(daily["flare"].to_numpy(dtype=bool)[window].sum())
         if latest.value is None:
             messages.append(f"7-day mean pain: {latest.reason}")
         messages += [f"Change: {note}" if not change.ok else note for note in change.notes]
@@ -386,21 +311,15 @@ def summary(
         today=today,
         first_day=daily.index[0] if len(daily) else None,
         last_logged_day=last,
-        days_logged=int(daily["logged"].sum()),
-        logging_completeness=metrics.logging_completeness(
-            daily, pd.Timestamp(today) - pd.Timedelta(days=1)
-        ),
+        results=results,
         latest=latest,
         change=change,
         adherence_7day=adherence_7,
         adherence_28day=adherence_28,
-        streak_days=metrics.current_streak(daily, today),
-        habit_strength=float(strength.iloc[-1]) if len(strength) else None,
         trend=trend,
-        lag=lag,
-        reverse=reverse,
-        weekly=weekly,
-        flares_28day=flares,
+        lag=results["lag1_adherence_effect"].detail,
+        reverse=results["lag1_pain_on_adherence"].detail,
+        weekly=results["weekly_adherence_effect"].detail,
         chronic=chronic,
         chronic_span_days=span,
         messages=tuple(messages),

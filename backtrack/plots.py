@@ -1009,20 +1009,30 @@ def habit_chart(daily: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 
 def change_vs_adherence(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """A cohort (:func:`backtrack.cohort.summarise`): change vs baseline (points, + =
-    better) against 28-day adherence (%), one labelled dot per patient, triangles where
-    pain is rising; the 2-point line of a clinically important change and the 60%
-    adherence line are drawn. Patients without both numbers are left out (and counted in
-    the title); none with both gives empty axes saying so."""
+    """A cohort (:func:`backtrack.cohort.summarise`): change vs baseline (points,
+    + = better) with its 95% interval against 28-day adherence (%), one labelled dot per
+    patient, triangles where pain is rising; the 2-point line of a clinically important
+    change and the 60% adherence line are drawn. Patients without both numbers are left
+    out (and counted in the title); none with both gives empty axes saying so."""
     ax = plt.gca() if ax is None else ax
-    both = table.dropna(subset=["change_points", "adherence_28day"])
+    both = table.dropna(subset=["change", "adherence_28day"])
     ax.set_xlabel("adherence, last 28 days (% of prescribed dose)")
     ax.set_ylabel("change vs baseline (points, + = less pain)")
     if both.empty:
         return _not_enough(ax, 1, 0, "patient with a change and an adherence")
     x = both["adherence_28day"].astype(float) * 100
-    y = both["change_points"].astype(float)
+    y = both["change"].astype(float)
     rising = both["trend_low"].astype(float) > 0
+    low, high = both["change_low"].astype(float), both["change_high"].astype(float)
+    ax.errorbar(  # the change's 95% interval (no bar where it is not computable)
+        x,
+        y,
+        yerr=[y - low, high - y],
+        fmt="none",
+        ecolor="0.6",
+        elinewidth=0.8,
+        label="95% interval of the change",
+    )
     ax.scatter(x[~rising], y[~rising], color=BLUE, label="patient")
     ax.scatter(x[rising], y[rising], color=VERMILLION, marker="^", label="patient, pain rising")
     for patient, xi, yi in zip(both["patient"], x, y, strict=True):

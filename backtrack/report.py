@@ -32,12 +32,13 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from . import fonts, metrics, plots, stats
+from . import fonts, metrics, plots, registry, stats, wording
 from ._files import PDF, Kept, check_output, write_private
 from .errors import FieldError
-from .overview import HABIT_MEANING, Summary, habit_value, summary
+from .overview import Summary, summary
 from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
 from .store import LogData, latest_per_date
+from .units import Unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.typing import RcKeyType
@@ -53,6 +54,8 @@ PAIN_CHART = (1.2, 0.8)
 above it leave too little room for the exercise table above the red flags."""
 DETAIL_MIN_DAYS = 28
 """Logged days needed for the detail page (page 2, and 3 if its words are long)."""
+DETAIL_POINTS = 7.6
+"""Font size of the detail page's sentences, points."""
 CALENDAR_WEEKS = 53
 """The calendar shows at most the last year."""
 TITLE = "Back pain and exercise report"
@@ -190,124 +193,61 @@ def _day(value: pd.Timestamp | date | None, year: bool = True) -> str:
     return f"{value.day} {value:%b %Y}" if year else f"{value.day} {value:%b}"
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
-
-
-def _interval(e: stats.Estimate | stats.Change) -> tuple[float, float, float]:
-    """``(estimate, low, high)`` of a computed (``ok``) estimate: it always has all three."""
-    if e.estimate is None or e.low is None or e.high is None:
-        raise FieldError("estimate", "a number with its 95% interval", (e.estimate, e.low, e.high))
-    return e.estimate, e.low, e.high
-
-
-def _signed(value: float, digits: int) -> str:
-    text = f"{value:+.{digits}f}"
-    return text.replace("-", "−") if float(text) != 0 else f"{0:.{digits}f}"
-
-
 # ----------------------------------------------------------------------------- key numbers
 
 
-def key_numbers(data: ReportData) -> list[tuple[str, str, str]]:
-    """(label, value, definition) rows; a value that cannot be computed says what it
-    needs ("needs N, has M")."""
-    s = data.summary
+@dataclass(frozen=True)
+class KeyNumber:
+    """One row of the key numbers: the report's ``label`` for a group of registered
+    statistics (:attr:`backtrack.units.Unit.group`), their ``value`` as a patient reads
+    it, their ``definition``, and the registry ``keys`` it shows."""
+
+    label: str
+    value: str
+    definition: str
+    keys: tuple[str, ...]
+
+
+PAGE_ONE_GROUPS = ("Pain now", "Change vs baseline", "Adherence", "Trend", "Flares, habit")
+"""The key numbers on page 1, below its period line (the "Period" group); the
+statistics of the other groups are worded on the detail page (each unit's sentence)."""
+PERIOD_GROUP = "Period"
+
+
+def key_numbers(data: ReportData) -> list[KeyNumber]:
+    """One row per group of registered statistics, in registry order; a value that
+    cannot be computed says what it needs ("not yet: needs N ..., has M")."""
+    results = data.summary.results
+    groups: dict[str, list[Unit]] = {label: [] for label in (PERIOD_GROUP, *PAGE_ONE_GROUPS)}
+    for unit in registry.UNITS:
+        groups.setdefault(unit.group, []).append(unit)
     rows = []
-    latest = s.latest
-    if latest.value is None:
-        value = f"not yet: {latest.reason}"
-    else:
-        value = (
-            f"{latest.value:.1f} / 10   (7 days {_day(latest.start, year=False)} – "
-            f"{_day(latest.end)}, {latest.n} rated)"
+    for label, units in groups.items():
+        words = [unit.words(results[unit.key]) for unit in units]
+        if len(units) > 1:  # "Adherence, 28 days" reads "28 days" in the Adherence row
+            words = [
+                f"{unit.label.removeprefix(f'{label}, ')}: {text}"
+                for unit, text in zip(units, words, strict=True)
+            ]
+        definition = wording.GROUP_DEFINITIONS.get(label) or " ".join(
+            dict.fromkeys(unit.definition for unit in units)
         )
-    rows.append(
-        (
-            "Pain now",
-            value,
-            "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one day "
-            "alone is too noisy to compare.",
-        )
-    )
-    change = s.change
-    base_days = (
-        f" ({change.baseline_start.day} {change.baseline_start:%b} – {_day(change.baseline_end)})"
-        if change.baseline_start is not None
-        else ""
-    )
-    if change.ok:
-        estimate, low, high = _interval(change)
-        direction = "lower" if estimate > 0 else "higher"
-        percent = "" if change.percent is None else f" ({abs(change.percent):.0f}%)"
-        value = (
-            f"{change.baseline:.1f} → {change.latest:.1f}: {abs(estimate):.1f} points"
-            f"{percent} {direction}, 95% CI {low:+.1f} to {high:+.1f} "
-            f"(+ = less); {change.clinical_class}"
-        )
-        if change.regression_to_mean:
-            value += "; first week unusually bad (regression to the mean likely)"
-    else:
-        value = "not yet: " + "; ".join(change.notes or ("too little data",))
-    rows.append(
-        (
-            "Change vs baseline",
-            value,
-            f"Baseline{base_days}; the interval allows for one day resembling the next. "
-            "Ostelo 2008: important ≥ 2 points or 30%, substantial ≥ 50%, if the interval "
-            "excludes 0 (else unclear).",
-        )
-    )
-    a7, a28 = s.adherence_7day, s.adherence_28day
-    if a28.value is None:
-        value = f"not yet: {a28.reason}"
-    else:
-        value = (
-            f"{_pct(a28.value)} over the last 28 days ({a28.n} routine days); "
-            f"{_pct(a7.value)} over the last 7 ({a7.n})"
-        )
-    rows.append(
-        (
-            "Adherence",
-            value,
-            "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over the "
-            "exercises, on logged routine days; rest days left out, flare days apart, days "
-            "not logged never counted as not done. 80% or more is high.",
-        )
-    )
-    trend = s.trend
-    if trend.ok:
-        words = {"increasing": "rising", "decreasing": "falling"}
-        verdict = words.get(trend.direction, "no clear change")
-        estimate, low, high = _interval(trend)
-        value = (
-            f"{_signed(estimate, 2)} points per week (95% CI {_signed(low, 2)} to "
-            f"{_signed(high, 2)}), {trend.n} weeks: {verdict}"
-        )
-        p_text = f"; Mann–Kendall p = {trend.p_value:.2g}" if trend.p_value is not None else ""
-    else:
-        value = "not yet: " + trend.sentence.removeprefix("Not enough data: ")
-        p_text = ""
-    rows.append(
-        (
-            "Trend",
-            value,
-            "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = falling)"
-            f"{p_text}; interval and test allow for one week resembling the next.",
-        )
-    )
-    ratio = s.logging_completeness
-    rows.append(
-        (
-            "Flares, habit",
-            f"{s.flares_28day} flare day(s) in the last 28 days; habit strength "
-            f"{habit_value(s.habit_strength)}; "
-            f"logged {ratio.numerator} of {ratio.denominator} days ({_pct(ratio.value)})",
-            "Flare: pain ≥ 2.7 points above the person's own 28-day median, or marked as a "
-            f"flare. Habit strength: {HABIT_MEANING}.",
-        )
-    )
+        rows.append(KeyNumber(label, "; ".join(words), definition, tuple(u.key for u in units)))
     return rows
+
+
+def _key_number_rows(page: _Page, rows: list[KeyNumber], y: float, width: float) -> float:
+    """Draw key-number rows from ``y`` (inches); returns the y below them."""
+    label_w = 1.45
+    for row in rows:
+        page.text(MARGIN, y, row.label, fontsize=8.5, fontweight="bold")
+        value = _wrap(row.value, width - label_w, 9)
+        page.text(MARGIN + label_w, y, value, fontsize=9)
+        y += 0.165 * _lines(value)
+        definition = _wrap(row.definition, width - label_w, 6.6)
+        page.text(MARGIN + label_w, y, definition, fontsize=6.6, color=GREY_TEXT)
+        y += 0.11 * _lines(definition) + 0.06
+    return y
 
 
 # ----------------------------------------------------------------------------- page 1
@@ -326,8 +266,7 @@ def page_one(data: ReportData) -> Figure:
     daily = data.daily
     if len(daily):
         period = plots.period_text(daily.index[0], daily.index[-1])
-        ratio = s.logging_completeness
-        period += f"; {ratio.numerator} days logged"
+        period += f"; {registry.BY_KEY['days_logged'].words(s.results['days_logged'])}"
     else:
         period = "no days logged yet"
     page.text(
@@ -362,15 +301,8 @@ def page_one(data: ReportData) -> Figure:
         verdict = _wrap("In short: " + s.verdict, width, 8.2)
         page.text(MARGIN, y - 0.1, verdict, fontsize=8.2, fontweight="bold")
         y += 0.15 * _lines(verdict)
-    label_w = 1.45
-    for label, value, definition in key_numbers(data):
-        page.text(MARGIN, y, label, fontsize=8.5, fontweight="bold")
-        value = _wrap(value, width - label_w, 9)
-        page.text(MARGIN + label_w, y, value, fontsize=9)
-        y += 0.165 * _lines(value)
-        definition = _wrap(definition, width - label_w, 6.6)
-        page.text(MARGIN + label_w, y, definition, fontsize=6.6, color=GREY_TEXT)
-        y += 0.11 * _lines(definition) + 0.08
+    rows = [row for row in key_numbers(data) if row.label in PAGE_ONE_GROUPS]
+    y = _key_number_rows(page, rows, y, width)
 
     # the red flags boxed at the bottom; the pain chart gives up height when the words
     # above leave too little room for the exercise table above the box
@@ -580,7 +512,7 @@ def _detail_charts(data: ReportData) -> list[_Chart]:
     labels = {e.id: e.name for e in data.routine.exercises}
     daily = data.daily
     return [
-        _Chart(left, 3.6, 2.6, 1.8, lambda ax: plots.next_day_pain(daily, ax=ax)),
+        _Chart(left, 3.6, 2.6, 1.5, lambda ax: plots.next_day_pain(daily, ax=ax)),
         # not shrunk: its legend, right of it, is as tall
         _Chart(MARGIN + 1.45, width - 1.45 - 1.35, 1.3, 1.3,
                lambda ax: plots.exercise_adherence(daily, ax=ax, labels=labels)),
@@ -627,13 +559,21 @@ def detail_pages(data: ReportData) -> list[Figure]:
     width = page.width - 2 * MARGIN
     s = data.summary
     y = 0.85
-    sentences = [s.verdict, s.trend.sentence, s.weekly.sentence, s.lag.sentence]
+    # the verdict and the sentences of the numbers on page 1 that have them, then the
+    # sentences of every registered statistic not on page 1 (the links)
+    later = [
+        unit.key for unit in registry.UNITS if unit.group not in (PERIOD_GROUP, *PAGE_ONE_GROUPS)
+    ]
+    sentences = [s.verdict, s.trend.sentence]
     if s.change.ok:
         sentences.insert(1, s.change.sentence)
+    sentences += [s.results[key].detail.sentence for key in later]
+    # every page's footer says that one person's records prove no cause: not each sentence
+    sentences = [sentence.replace(f" {stats.ONE_PERSON}", "") for sentence in sentences]
     for sentence in sentences:
-        text = _wrap(sentence, width, 8)
-        page.text(MARGIN, y, text, fontsize=8)
-        y += page.text_height(text, 8) + 0.1
+        text = _wrap(sentence, width, DETAIL_POINTS)
+        page.text(MARGIN, y, text, fontsize=DETAIL_POINTS)
+        y += page.text_height(text, DETAIL_POINTS) + 0.08
     figures = [fig]
     charts = _detail_charts(data)
     while charts:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import metrics
 from .errors import FieldError
+from .units import finite_or_none
 
 CONFIDENCE = 0.95
 MIN_WEEKS = 6
@@ -114,13 +115,6 @@ class Estimate:
             "high": finite_or_none(self.high),
             "n": self.n,
         }
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """``value`` as a float, or None when it is None, NaN or infinite."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def _too_little(name: str, unit: str, needs: int, has: int, what: str) -> Estimate:

@@ -112,9 +112,9 @@ def numbers_html(view: PeriodView, log: LogData, routine: Routine) -> str:
     data = ReportData(view.daily, view.summary, routine, log.entries, "", bool(log.demo))
     rows = "".join(
         f"<tr><th style='text-align:left;vertical-align:top;padding-right:1em'>"
-        f"{escape(label)}</th><td style='text-align:left'>{escape(value)}<br>"
-        f"<small style='color:#555'>{escape(definition)}</small></td></tr>"
-        for label, value, definition in key_numbers(data)
+        f"{escape(row.label)}</th><td style='text-align:left'>{escape(row.value)}<br>"
+        f"<small style='color:#555'>{escape(row.definition)}</small></td></tr>"
+        for row in key_numbers(data)
     )
     result = view.summary
     stale = result.messages_stale

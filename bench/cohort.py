@@ -64,9 +64,9 @@ CHECKED = (
     "days_logged",
     "baseline",
     "pain_7day_mean",
-    "change_points",
+    "change",
     "adherence_28day",
-    "trend_per_week",
+    "trend",
     "trend_low",
 )
 
@@ -198,22 +198,22 @@ def run_records(paths: list[str], **_: object) -> None:
 def run_parts(paths: list[str], **_: object) -> dict[str, float]:
     """Per patient, in one process with one BLAS thread (as in the pool), the CPU
     milliseconds of the two halves of :func:`backtrack.cohort.patient_row`: the store's
-    validated read (:func:`~backtrack.cohort.read_patient_log`) and the summary's
-    functions on it (:func:`~backtrack.cohort.log_row`); medians over the first
+    validated read (:func:`~backtrack.cohort.read_patient_log`) and every registered
+    statistic on it (:func:`~backtrack.cohort.rows_of`, a batch of one); medians over the first
     :data:`PARTS_SAMPLE` logs (after one warm-up)."""
     import statistics
 
-    from backtrack.cohort import log_row, read_patient_log
+    from backtrack.cohort import read_patient_log, rows_of
     from backtrack.routine import default_routine
 
     routine = default_routine()
-    log_row(read_patient_log(paths[0], routine), paths[0], routine)  # warm-up
+    rows_of([read_patient_log(paths[0], routine)], [routine], END)  # warm-up
     read_ms, analysis_ms = [], []
     for path in paths[:PARTS_SAMPLE]:
         start = time.process_time()
         log = read_patient_log(path, routine)
         middle = time.process_time()
-        log_row(log, path, routine)
+        rows_of([log], [routine], END)
         read_ms.append(1000 * (middle - start))
         analysis_ms.append(1000 * (time.process_time() - middle))
     return {"read": statistics.median(read_ms), "analysis": statistics.median(analysis_ms)}
@@ -223,7 +223,7 @@ def run_cohort(paths: list[str], **options: object):
     from backtrack.cohort import summarise
     from backtrack.routine import default_routine
 
-    return summarise(paths, routine=default_routine(), **options)
+    return summarise(paths, routine=default_routine(), today=END, **options)
 
 
 def child(engine: str, folder: str, result_path: str) -> None:

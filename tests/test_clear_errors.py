@@ -377,7 +377,9 @@ def test_patient_names_in_the_clinic_chart_are_drawn_as_typed():
     table = pd.DataFrame(
         {
             "patient": NAMES,
-            "change_points": [float(i) for i in range(len(NAMES))],
+            "change": [float(i) for i in range(len(NAMES))],
+            "change_low": [float(i) - 1 for i in range(len(NAMES))],
+            "change_high": [float(i) + 1 for i in range(len(NAMES))],
             "adherence_28day": [0.1 * i for i in range(len(NAMES))],
             "trend_low": [-1.0] * len(NAMES),
         }

@@ -17,12 +17,20 @@ import pandas as pd
 import pytest
 
 from backtrack.cli import main
-from backtrack.cohort import LOW_ADHERENCE, log_files, needs_attention, scan_folder, summarise
+from backtrack.cohort import (
+    LOW_ADHERENCE,
+    json_records,
+    log_files,
+    needs_attention,
+    scan_folder,
+    summarise,
+)
 from backtrack.demo import DEMO_TZ, generate, to_csv_text, write_demo
 from backtrack.overview import summary
 from backtrack.schema import Entry, csv_line
 
 END = date(2026, 3, 1)
+TODAY = END + timedelta(days=1)
 
 
 def _close(a, b) -> bool:
@@ -62,34 +70,39 @@ def cohort_dir(tmp_path):
 
 
 def test_cohort_equals_per_patient_summary(cohort_dir, routine):
-    table = summarise(log_files(cohort_dir), routine=routine)
+    """Every registered statistic's every column, patient by patient, equals the
+    single-patient summary's JSON (a batch of many vs a batch of one)."""
+    table = summarise(log_files(cohort_dir), routine=routine, today=TODAY)
     patients = ["p0", "p1", "p2", "p3", "reordered", "rising", "sparse_end"]
     assert list(table["patient"]) == patients
     assert table["problems"].map(len).sum() == 0
     computed = {"change": 0, "trend": 0}
-    for row in table.to_dict("records"):
-        one = summary(row["path"], routine=routine, today=END + timedelta(days=1))
-        assert row["days_logged"] == one.days_logged
-        assert row["last_day"] == one.last_logged_day
-        assert _close(row["baseline"], one.change.baseline)
-        assert _close(row["pain_7day_mean"], one.latest.value)
-        assert row["pain_7day_n"] == one.latest.n
-        assert _close(row["change_points"], one.change.estimate)
-        assert _close(row["change_percent"], one.change.percent)
-        klass = row["change_class"] if isinstance(row["change_class"], str) else None
-        assert klass == one.change.clinical_class
-        assert _close(row["adherence_28day"], one.adherence_28day.value)
-        assert row["adherence_28day_n"] == one.adherence_28day.n
-        assert _close(row["trend_per_week"], one.trend.estimate)
-        assert _close(row["trend_low"], one.trend.low)
-        assert _close(row["trend_high"], one.trend.high)
-        assert row["trend_weeks"] == one.trend.n
+    for row in json_records(table):
+        one = summary(row["path"], routine=routine, today=TODAY)
+        assert_row_is_summary(row, one)
         computed["change"] += one.change.ok
         computed["trend"] += one.trend.ok
     assert computed["change"] >= 3 and computed["trend"] >= 3  # not only "too little data"
-    assert table.loc[table["patient"] == "p0", "trend_per_week"].isna().all()
+    assert table.loc[table["patient"] == "p0", "trend"].isna().all()
     sparse = table.set_index("patient").loc["sparse_end"]
-    assert sparse["pain_7day_n"] == 3 and math.isnan(sparse["change_points"])
+    assert sparse["pain_7day_mean_n"] == 3 and math.isnan(sparse["change"])
+    assert "needs 4 rated days" in sparse["pain_7day_mean_why_null"]
+
+
+def test_the_cohort_shows_each_change_with_its_uncertainty(cohort_dir, routine, capsys):
+    """Issue 26 item 5: per patient the change's interval, class, minimum detectable
+    change and regression-to-the-mean flag, in the table and in ``backtrack cohort``."""
+    table = summarise(log_files(cohort_dir), routine=routine).set_index("patient")
+    for column in ("change_low", "change_high", "change_mde", "change_class"):
+        assert table.loc["p3", column] == table.loc["p3", column], column  # not NaN
+    assert table.loc["p3", "change_low"] <= table.loc["p3", "change"]
+    assert table.loc["p3", "change"] <= table.loc["p3", "change_high"]
+    assert table["change_regression_to_mean"].dropna().isin([True, False]).all()
+    assert main(["cohort", str(cohort_dir)]) == 0
+    out = capsys.readouterr().out
+    row = table.loc["p3"]
+    shown = f"{row['change']:+.1f} ({row['change_low']:+.1f},{row['change_high']:+.1f})"
+    assert shown in out and f"{row['change_mde']:.1f}" in out
 
 
 def test_bad_files_are_reported_and_the_others_computed(cohort_dir, routine):
@@ -177,17 +190,13 @@ def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
     (cohort_dir / "split.csv").write_text(header + "".join(split), encoding="utf-8")
     short = rows[:8] + [",".join(rows[8].split(",")[:4]) + "\n"] + rows[9:]
     (cohort_dir / "short.csv").write_text(header + "".join(short), encoding="utf-8")
-    table = summarise(log_files(cohort_dir), routine=routine).set_index("patient")
+    table = summarise(log_files(cohort_dir), routine=routine, today=TODAY)
+    records = {row["patient"]: row for row in json_records(table)}
+    table = table.set_index("patient")
     assert table.loc["corrected", "problems"] == []
     for patient in ("corrected", "split", "short", "p3"):
-        one = summary(cohort_dir / f"{patient}.csv", routine=routine)
-        row = table.loc[patient]
-        assert row["days_logged"] == one.days_logged
-        assert _close(row["baseline"], one.change.baseline)
-        assert _close(row["pain_7day_mean"], one.latest.value)
-        assert _close(row["adherence_28day"], one.adherence_28day.value)
-        assert _close(row["trend_per_week"], one.trend.estimate)
-        assert _close(row["trend_low"], one.trend.low)
+        one = summary(cohort_dir / f"{patient}.csv", routine=routine, today=TODAY)
+        assert_row_is_summary(records[patient], one)
     problems = table.loc["split", "problems"]
     assert len(problems) == 1 and problems[0].startswith(f"{cohort_dir / 'split.csv'}:7:")
     problems = table.loc["short", "problems"]
@@ -203,7 +212,7 @@ def test_small_worsening_is_not_flagged_only_a_clinically_important_one():
         {
             "patient": ["noise", "two_points", "thirty_percent", "low_baseline_percent"],
             "baseline": [6.0, 6.0, 5.0, 3.0],
-            "change_points": [-0.5, -2.0, -1.5, -1.0],
+            "change": [-0.5, -2.0, -1.5, -1.0],
             "change_percent": [-8.3, -33.3, -30.0, -33.3],
             "trend_low": [-0.1] * 4,
             "adherence_28day": [0.9] * 4,
@@ -230,31 +239,19 @@ def test_needs_attention_says_when_a_log_is_stale(cohort_dir, routine):
     assert needs_attention(table)["attention"].str.contains("no entry").sum() == 0
 
 
-SUMMARY_KEYS = {
-    "days_logged": lambda s: s.days_logged,
-    "last_day": lambda s: s.last_logged_day,
-    "baseline": lambda s: s.change.baseline,
-    "pain_7day_mean": lambda s: s.latest.value,
-    "pain_7day_n": lambda s: s.latest.n,
-    "change_points": lambda s: s.change.estimate,
-    "change_percent": lambda s: s.change.percent,
-    "adherence_28day": lambda s: s.adherence_28day.value,
-    "adherence_28day_n": lambda s: s.adherence_28day.n,
-    "trend_per_week": lambda s: s.trend.estimate,
-    "trend_low": lambda s: s.trend.low,
-    "trend_weeks": lambda s: s.trend.n,
-}
+def assert_row_is_summary(row: dict, one) -> None:
+    """``row`` (a :func:`json_records` record) holds the summary ``one``'s every
+    registered column (to 1e-12) and its last day."""
+    from backtrack import registry
 
-
-def assert_row_is_summary(row, one) -> None:
-    for key, get in SUMMARY_KEYS.items():
-        want = get(one)
-        if key == "last_day" and want is None:
-            assert pd.isna(row[key]), key
-        elif isinstance(want, int) or key == "last_day":
-            assert row[key] == want, key
+    want = one.to_dict()
+    assert row["last_day"] == want["last_logged_day"]
+    for column in registry.COLUMNS:
+        got, expected = row[column], want[column]
+        if isinstance(expected, float):
+            assert _close(got, expected), (column, got, expected)
         else:
-            assert _close(row[key], want), (key, row[key], want)
+            assert got == expected, (column, got, expected)
 
 
 def damaged_corpus(folder) -> dict[str, bytes]:
@@ -304,7 +301,9 @@ def damaged_corpus(folder) -> dict[str, bytes]:
 def test_cohort_equals_summary_on_every_kind_of_damaged_file(tmp_path, routine):
     folder = tmp_path / "damaged"
     corpus = damaged_corpus(folder)
-    table = summarise(log_files(folder), routine=routine).set_index("patient")
+    table = summarise(log_files(folder), routine=routine, today=TODAY)
+    records = {row["patient"]: row for row in json_records(table)}
+    table = table.set_index("patient")
     assert sorted(table.index) == sorted(corpus)
     damaged = 0
     for name in corpus:
@@ -312,8 +311,8 @@ def test_cohort_equals_summary_on_every_kind_of_damaged_file(tmp_path, routine):
         if name == "not_a_log":
             assert row["problems"] and row["days_logged"] == 0
             continue
-        one = summary(folder / f"{name}.csv", routine=routine)
-        assert_row_is_summary(row, one)
+        one = summary(folder / f"{name}.csv", routine=routine, today=TODAY)
+        assert_row_is_summary(records[name], one)
         problems = one.messages and any(
             "row(s) of the log have problems" in m for m in one.messages
         )

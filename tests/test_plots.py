@@ -531,7 +531,7 @@ def test_period_view_uses_the_summary_for_the_period(tmp_path):
     assert view.daily.index[0] >= view.since and view.daily.index[-1] == pd.Timestamp(END)
     assert view.summary.first_day >= view.since
     html = numbers_html(view, log, routine)
-    assert f"{view.summary.latest.value:.1f} / 10" in html
+    assert f"{view.summary.latest.value:.1f} /10" in html
     assert view.summary.trend.sentence.split("(")[0].replace("'", "&#x27;") in html
     whole = period_view(log, routine, None, today=END)
     assert whole.since is None and len(whole.daily) == 90
@@ -541,7 +541,9 @@ def _cohort_table() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "patient": ["a", "b", "c", "d"],
-            "change_points": [2.5, -1.0, 0.4, np.nan],
+            "change": [2.5, -1.0, 0.4, np.nan],
+            "change_low": [1.0, -2.0, np.nan, np.nan],
+            "change_high": [4.0, 0.5, np.nan, np.nan],
             "adherence_28day": [0.9, 0.4, 0.7, 0.8],
             "trend_low": [-0.3, 0.05, -0.1, np.nan],
         }
@@ -549,9 +551,15 @@ def _cohort_table() -> pd.DataFrame:
 
 
 def test_change_vs_adherence_draws_each_patient_with_both_numbers():
+    from matplotlib.collections import PathCollection
+
     ax = plots.change_vs_adherence(_cohort_table())
-    steady, rising = ax.collections
+    steady, rising = (c for c in ax.collections if isinstance(c, PathCollection))
     np.testing.assert_allclose(steady.get_offsets(), [[90, 2.5], [70, 0.4]])
+    (bars,) = ax.containers  # each change's 95% interval; none where it has none
+    segments = bars.lines[2][0].get_segments()
+    drawn = [segment[:, 1] for segment in segments if len(segment)]
+    np.testing.assert_allclose(drawn, [[1.0, 4.0], [-2.0, 0.5]])
     np.testing.assert_allclose(rising.get_offsets(), [[40, -1.0]])  # trend interval above 0
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
     assert "1 patient(s) without both" in ax.get_title()

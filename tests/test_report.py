@@ -66,24 +66,49 @@ def test_report_is_one_a4_page_with_a_title(one_page):
 
 
 def test_report_numbers_are_the_summary_numbers(one_page, demo_csv, capsys):
+    """Page 1's key numbers are the JSON's numbers, worded by the registry's units."""
     numbers = summary_json(capsys, "--csv", str(demo_csv))
     _, text = pdf_text(one_page)
-    assert numbers["pain_7day_mean"] is not None and numbers["change_points"] is not None
-    assert f"{numbers['pain_7day_mean']:.1f} / 10" in text
-    assert f"{numbers['baseline']:.1f} → {numbers['pain_7day_mean']:.1f}" in text
-    change = f"{abs(numbers['change_points']):.1f} points ({abs(numbers['change_percent']):.0f}%)"
+    assert numbers["pain_7day_mean"] is not None and numbers["change"] is not None
+    assert f"{numbers['pain_7day_mean']:.1f} /10" in text
+    assert f"Baseline: {numbers['baseline']:.1f} /10" in text
+    change = f"{abs(numbers['change']):.1f} points ({abs(numbers['change_percent']):.0f}%)"
     assert change in text
     assert f"95% CI {numbers['change_low']:+.1f} to {numbers['change_high']:+.1f}" in text
-    assert f"(+ = less); {numbers['change_class']}" in text
+    assert f"(+ = less): {numbers['change_class']}" in text
     assert "In short: " in text
-    assert f"{numbers['adherence_28day'] * 100:.0f}% over the last 28 days" in text
+    assert f"28 days: {numbers['adherence_28day'] * 100:.0f}%" in text
     assert f"({numbers['adherence_28day_n']} routine days)" in text
-    trend = numbers["trend_points_per_week"]
-    assert trend["estimate"] is not None
-    for key in ("estimate", "low", "high"):
-        assert f"{abs(trend[key]):.2f}" in text
-    assert f"{trend['n']} weeks" in text
-    assert f"{numbers['flares_28day']} flare day(s) in the last 28 days" in text
+    assert numbers["trend"] is not None
+    for key in ("trend", "trend_low", "trend_high"):
+        assert f"{abs(numbers[key]):.2f}" in text
+    assert f"{numbers['trend_n']} weeks" in text
+    assert f"Flares, 28 days: {numbers['flares_28day']} day(s)" in text
+
+
+def test_every_registered_statistic_is_in_the_report(demo_csv):
+    """Each unit of the registry is on page 1 (its group's row, worded by the unit) or
+    worded on the detail page (its sentence)."""
+    from backtrack import registry
+    from backtrack.store import read_log
+
+    data = report.report_data(read_log(demo_csv), today=END)
+    rows = report.key_numbers(data)
+    shown = {key for row in rows for key in row.keys}
+    assert shown == set(registry.BY_KEY)
+    with matplotlib.rc_context(report.PDF_STYLE):
+        pages = report.build_pages(data, details=True)
+    page_one = " ".join(t.get_text().replace("\n", " ") for t in pages[0].texts)
+    details = " ".join(t.get_text().replace("\n", " ") for t in pages[1].texts)
+    for row in rows:
+        for unit in (registry.BY_KEY[key] for key in row.keys):
+            words = unit.words(data.summary.results[unit.key])
+            if row.label in (report.PERIOD_GROUP, *report.PAGE_ONE_GROUPS):
+                assert "".join(words.split()) in "".join(page_one.split()), unit.key
+            else:
+                sentence = data.summary.results[unit.key].detail.sentence
+                lead = " ".join(sentence.split()[:8])
+                assert "".join(lead.split()) in "".join(details.split()), unit.key
 
 
 def images(reader) -> list:
@@ -102,8 +127,8 @@ def test_daily_dots_are_vector_in_a_short_log_and_an_image_in_a_long_one(
     numbers = summary_json(capsys, "--csv", str(csv))
     reader, text = pdf_text(out)
     assert len(images(reader)) == 2  # the calendar, and 1100 dots as one picture
-    assert f"{numbers['pain_7day_mean']:.1f} / 10" in text  # the text is still text
-    assert f"{numbers['adherence_28day'] * 100:.0f}% over the last 28 days" in text
+    assert f"{numbers['pain_7day_mean']:.1f} /10" in text  # the text is still text
+    assert f"28 days: {numbers['adherence_28day'] * 100:.0f}%" in text
 
 
 def test_report_has_definitions_table_and_red_flags(one_page):
@@ -134,11 +159,11 @@ def test_ten_days_give_an_honest_short_report(tmp_path, capsys):
     numbers = summary_json(capsys, "--csv", str(csv))
     reader, text = pdf_text(out)
     assert len(reader.pages) == 1  # no detail page of "not enough data"
-    assert numbers["trend_points_per_week"]["estimate"] is None
-    needs = numbers["trend_points_per_week"]["sentence"].removeprefix("Not enough data: ")
+    assert numbers["trend"] is None
+    needs = numbers["trend_why_null"].removeprefix("Not enough data: ").rstrip(".")
     assert needs.startswith("needs ") and f"not yet: {needs}" in text
-    assert numbers["change_points"] is None
-    assert "Change vs baseline not yet:" in text
+    assert numbers["change"] is None
+    assert "Change: not yet:" in text
 
 
 def test_since_limits_the_period(demo_csv, tmp_path, capsys):
@@ -149,7 +174,7 @@ def test_since_limits_the_period(demo_csv, tmp_path, capsys):
     _, text = pdf_text(out)
     first = date.fromisoformat(numbers["first_day"])
     assert f"Period: {first.day} {first:%b %Y} – 20 Nov 2026" in text
-    assert f"{numbers['baseline']:.1f} →" in text
+    assert f"Baseline: {numbers['baseline']:.1f} /10" in text
 
 
 def test_flare_notes_are_printed_and_unprintable_characters_do_not_warn(tmp_path):
@@ -344,8 +369,13 @@ def test_details_too_long_for_one_page_go_on_to_another():
     from backtrack.demo import demo_log
 
     data = report.report_data(demo_log(120, seed=1, end=END), today=END)
-    lag = data.summary.lag
-    long = replace(data.summary, lag=replace(lag, sentence=" ".join([lag.sentence] * 6)))
+    results = data.summary.results
+    lag = results["lag1_adherence_effect"]
+    longer = replace(lag.detail, sentence=" ".join([lag.detail.sentence] * 6))
+    long = replace(
+        data.summary,
+        results={**results, "lag1_adherence_effect": replace(lag, detail=longer)},
+    )
     with matplotlib.rc_context(report.PDF_STYLE):
         pages = report.build_pages(replace(data, summary=long), details=True)
     assert len(pages) == 3

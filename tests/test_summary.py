@@ -4,6 +4,7 @@ reasons on short logs, no log yet, and light imports."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, date, timedelta
@@ -18,9 +19,9 @@ from backtrack.demo import demo_log, write_demo
 END = date(2026, 10, 31)
 TODAY = END + timedelta(days=1)
 
-NUMBER_KEYS = ("pain_7day_mean", "baseline", "change_points", "change_percent")
+NUMBER_KEYS = ("pain_7day_mean", "baseline", "change", "change_percent")
 FRACTION_KEYS = ("adherence_7day", "adherence_28day")
-ESTIMATE_KEYS = ("trend_points_per_week", "lag1_adherence_effect")
+ESTIMATE_KEYS = ("trend", "lag1_adherence_effect")
 
 
 def run_json(capsys, *args: str) -> dict:
@@ -37,25 +38,22 @@ def test_summary_json_keys_and_types_on_a_demo_log(tmp_path, capsys):
     for key in NUMBER_KEYS:
         assert isinstance(data[key], float), key
     assert 0 <= data["pain_7day_mean"] <= 10 and 0 <= data["baseline"] <= 10
-    assert data["change_points"] == pytest.approx(
-        data["baseline"] - data["pain_7day_mean"], abs=0.02
-    )
+    assert data["change"] == pytest.approx(data["baseline"] - data["pain_7day_mean"], abs=0.02)
     assert data["change_percent"] == pytest.approx(
-        100 * data["change_points"] / data["baseline"], abs=0.5
+        100 * data["change"] / data["baseline"], abs=0.5
     )
     assert data["change_class"] in backtrack.stats.CLASSES
     for key in FRACTION_KEYS:
         assert isinstance(data[key], float) and 0 <= data[key] <= 1, key
     assert isinstance(data["streak_days"], int) and data["streak_days"] >= 0
     for key in ESTIMATE_KEYS:
-        value = data[key]
-        assert {"estimate", "low", "high", "n"} <= set(value)
-        assert isinstance(value["n"], int)
-        assert value["low"] <= value["estimate"] <= value["high"], key
+        assert isinstance(data[f"{key}_n"], int)
+        assert data[f"{key}_low"] <= data[key] <= data[f"{key}_high"], key
     assert data["chronic"] is True  # 180 days of rated pain ≥ 1
     assert isinstance(data["messages"], list) and all(isinstance(m, str) for m in data["messages"])
     assert data["last_logged_day"] <= END.isoformat()
-    assert data["latest_window"]["end"] == data["last_logged_day"]
+    assert data["pain_7day_mean_end"] == data["last_logged_day"]
+    assert data["schema"] == 2
 
 
 def test_summary_numbers_agree_with_the_metrics(tmp_path):
@@ -76,14 +74,15 @@ def test_a_too_short_log_gives_nulls_with_reasons(tmp_path, capsys):
     path = write_demo(tmp_path / "short.csv", days=5, seed=1, end=END)
     data = run_json(capsys, "--csv", str(path))
     assert data["days_logged"] <= 5
-    for key in ("baseline", "change_points", "change_percent", "change_class"):
+    for key in ("baseline", "change", "change_percent", "change_class"):
         assert data[key] is None, key
     for key in ESTIMATE_KEYS:
-        assert data[key]["estimate"] is None and data[key]["low"] is None
+        assert data[key] is None and data[f"{key}_low"] is None
     text = " ".join(data["messages"])
     assert "baseline needs 7 rated days" in text
-    assert "needs 6 weeks" in data["trend_points_per_week"]["sentence"]
-    assert "needs 28 pairs" in data["lag1_adherence_effect"]["sentence"]
+    assert "needs 6 weeks" in data["trend_why_null"]
+    assert "needs 28 pairs" in data["lag1_adherence_effect_why_null"]
+    assert "baseline needs 7 rated days" in data["change_why_null"]
     assert "lag1_" not in text and "adherence_7day" not in text  # no internal names
     assert data["chronic"] is False
 
@@ -171,8 +170,8 @@ def test_degenerate_logs_say_not_computable_and_exit_0(tmp_path, capsys, odd_pai
     assert "Traceback" not in captured.err and captured.err == ""
     assert "Not computable: " in captured.out or "not computable" in captured.out.lower()
     data = run_json(capsys, "--csv", str(path))
-    assert data["lag1_adherence_effect"]["estimate"] is None
-    assert data["lag1_adherence_effect"]["sentence"].startswith(("Not computable: ", "Not enough"))
+    assert data["lag1_adherence_effect"] is None
+    assert data["lag1_adherence_effect_why_null"].startswith(("Not computable: ", "Not enough"))
     assert data["change_class"] in (*backtrack.stats.CLASSES, None)
     pdf = tmp_path / "r.pdf"
     assert main(["report", "--csv", str(path), "-o", str(pdf), "--details"]) == 0
@@ -186,10 +185,9 @@ def test_json_keeps_full_precision_and_equals_the_cohort(tmp_path, capsys):
     path = write_demo(tmp_path / "log.csv", days=150, seed=4, end=END)
     data = run_json(capsys, "--csv", str(path))
     row = summarise([path]).iloc[0]
-    for key in ("baseline", "pain_7day_mean", "change_points", "change_percent"):
+    for key in ("baseline", "pain_7day_mean", "change", "change_percent", "trend_low"):
         assert data[key] == row[key], key  # exactly: no rounding in the JSON
     assert data["change_class"] == row["change_class"]
-    assert data["trend_points_per_week"]["low"] == row["trend_low"]
 
 
 def test_baseline_period_and_phase_start_options(tmp_path, capsys):
@@ -197,8 +195,9 @@ def test_baseline_period_and_phase_start_options(tmp_path, capsys):
     start = (END - timedelta(days=119)).isoformat()
     end = (END - timedelta(days=100)).isoformat()
     data = run_json(capsys, "--csv", str(path), "--baseline", f"{start}:{end}")
-    assert data["baseline_window"] == {"start": start, "end": end}
-    assert data["regression_to_mean"] is False  # only the default first week is checked
+    assert (data["baseline_start"], data["baseline_end"]) == (start, end)
+    assert data["baseline_chosen"] is True
+    assert data["change_regression_to_mean"] is False  # only the default first week
     phase = run_json(capsys, "--csv", str(path), "--phase-start", "2026-09-15")["phase"]
     assert phase["difference"]["estimate"] is not None
     assert main(["summary", "--csv", str(path), "--baseline", "2026-09-10"]) == 2
@@ -218,13 +217,13 @@ def test_stale_log_says_so_and_habit_strength_decays(tmp_path, capsys):
 def test_null_results_print_their_minimum_detectable_effect(tmp_path, capsys):
     path = write_demo(tmp_path / "log.csv", days=120, seed=1, end=END)
     data = run_json(capsys, "--csv", str(path))
-    for key in ("trend_points_per_week", "lag1_adherence_effect", "weekly_adherence_effect"):
-        result = data[key]
-        if result["low"] is not None and result["low"] <= 0 <= result["high"]:
-            assert "would usually be missed" in result["sentence"], key
-            assert result["minimum_detectable"] > 0
+    for key in ("trend", "lag1_adherence_effect", "weekly_adherence_effect"):
+        low, high = data[f"{key}_low"], data[f"{key}_high"]
+        if low is not None and low <= 0 <= high:
+            assert "would usually be missed" in data["sentences"][key], key
+            assert data[f"{key}_mde"] > 0
     if data["change_class"] in ("none", "unclear"):
-        assert data["change_minimum_detectable"] > 0
+        assert data["change_mde"] > 0
     text = backtrack.summary(path, today=TODAY).text()
     assert text.count("would usually be missed") >= 1
     assert "In short: " in text
@@ -247,7 +246,7 @@ def test_habit_strength_is_explained_where_it_is_shown(days):
     """Issue 24 item 10: "habit strength 0.19" stood unexplained in the summary and the
     report. Each now gives the value "of 1" and what it means, and the meaning's numbers
     hold: 13 whole-routine days in a row from nothing take the score to 0.5."""
-    from backtrack import metrics, overview
+    from backtrack import metrics, wording
     from backtrack.report import ReportData, key_numbers
     from backtrack.routine import default_routine
     from backtrack.store import parse_log_text
@@ -255,22 +254,23 @@ def test_habit_strength_is_explained_where_it_is_shown(days):
     end = date(2026, 11, 20)
     log = demo_log(days, seed=days, end=end) if days else parse_log_text("", "<empty>")
     result = backtrack.summary(log, routine=default_routine(), today=end + timedelta(days=1))
-    shown = overview.habit_value(result.habit_strength)
+    shown = wording.habit(result.results["habit_strength"])
     if days:
         assert shown == f"{result.habit_strength:.2f} of 1"
     text = result.text()
     if days:
-        assert f"habit strength {shown}: {overview.HABIT_MEANING}" in text
+        assert f"Habit strength: {wording.HABIT_MEANING}" in text
+        assert re.search(rf"^Habit strength: +{re.escape(shown)}$", text, re.MULTILINE)
     data = ReportData(result.daily, result, default_routine(), log.entries, "", True)
-    habit = next(row for row in key_numbers(data) if row[0] == "Flares, habit")
-    assert f"habit strength {shown}" in habit[1]
-    assert overview.HABIT_MEANING in habit[2]
+    habit = next(row for row in key_numbers(data) if row.label == "Flares, habit")
+    assert f"Habit strength: {shown}" in habit.value
+    assert wording.HABIT_MEANING in habit.definition
     # the words' own numbers, against the metric
     full = pd.DataFrame(
         {"logged": True, "day": "routine", "credit": 1.0},
         index=pd.date_range("2026-01-01", periods=13, name="date"),
     )
-    assert "13 such days in a row take it from 0 to 0.5" in overview.HABIT_MEANING
+    assert "13 such days in a row take it from 0 to 0.5" in wording.HABIT_MEANING
     assert metrics.habit_strength(full).iloc[-1] == pytest.approx(0.5)
 
 

@@ -1,0 +1,153 @@
+"""How each registered statistic is worded for a patient: one function per kind of
+value, from the numbers-only :class:`backtrack.units.Result` (no number is computed
+here). Units: pain in points on the 0-10 NRS, adherence as percentages of dose credit.
+"""
+
+from __future__ import annotations
+
+from .units import Result
+
+
+def signed(value: float, digits: int = 1) -> str:
+    """``+1.2`` / ``-0.4``; a value that rounds to zero is ``0.0``, never ``-0.0``."""
+    text = f"{value:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text
+
+
+def percent(value: float | None) -> str:
+    """A fraction 0-1 as ``85%``; ``n/a`` when missing."""
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def points(value: float | None) -> str:
+    """A pain level as ``4.2 /10``; ``n/a`` when missing."""
+    return "n/a" if value is None else f"{value:.1f} /10"
+
+
+def not_yet(result: Result) -> str:
+    """What a missing estimate needs, in words."""
+    reason = result.why_null.removeprefix("Not enough data: ").rstrip(".")
+    return f"not yet: {reason}" if reason else "not yet"
+
+
+def _interval(result: Result, digits: int = 1) -> str:
+    if result.low is None or result.high is None:
+        return ""
+    return f"95% CI {signed(result.low, digits)} to {signed(result.high, digits)}"
+
+
+def pain_mean(result: Result) -> str:
+    """``4.2 /10 (6 rated days)``."""
+    if result.estimate is None:
+        return not_yet(result)
+    return f"{points(result.estimate)} ({result.n} rated days)"
+
+
+def baseline(result: Result) -> str:
+    """``6.1 /10 (first 7 rated days from 2026-01-05)``."""
+    if result.estimate is None:
+        return not_yet(result)
+    start, end = result.extra.get("start"), result.extra.get("end")
+    if result.extra.get("chosen"):
+        return f"{points(result.estimate)} (chosen period {start} to {end})"
+    return f"{points(result.estimate)} (first 7 rated days from {start})"
+
+
+def change(result: Result) -> str:
+    """``2.1 points (35%) less pain, 95% CI +1.0 to +3.2 (+ = less): important``."""
+    if result.estimate is None:
+        return not_yet(result)
+    share = result.extra.get("percent")
+    share_text = "" if not isinstance(share, float) else f" ({abs(share):.0f}%)"
+    direction = "less" if result.estimate >= 0 else "more"
+    words = (
+        f"{abs(result.estimate):.1f} points{share_text} {direction} pain, "
+        f"{_interval(result)} (+ = less): {result.extra.get('class')}"
+    )
+    if result.extra.get("regression_to_mean"):
+        words += "; first week unusually bad (regression to the mean likely)"
+    return words
+
+
+def adherence(result: Result) -> str:
+    """``85% (24 routine days)``."""
+    if result.estimate is None:
+        return not_yet(result)
+    return f"{percent(result.estimate)} ({result.n} routine days)"
+
+
+def trend(result: Result) -> str:
+    """``-0.12 points per week (95% CI -0.20 to -0.04), 12 weeks: falling`` (the
+    Mann-Kendall p is in the sentence and the JSON)."""
+    if result.estimate is None:
+        return not_yet(result)
+    direction = {"increasing": "rising", "decreasing": "falling"}.get(
+        str(result.extra.get("direction")), "no clear change"
+    )
+    return (
+        f"{signed(result.estimate, 2)} points per week ({_interval(result, 2)}), "
+        f"{result.n} weeks: {direction}"
+    )
+
+
+def link(result: Result) -> str:
+    """``-0.31 points (95% CI -0.52 to -0.10), 84 pairs``."""
+    if result.estimate is None:
+        return not_yet(result)
+    return f"{signed(result.estimate, 2)} {result.unit} ({_interval(result, 2)}), n = {result.n}"
+
+
+def streak(result: Result) -> str:
+    """``5 full-routine days``."""
+    days = int(result.estimate or 0)
+    return f"{days} full-routine day{'' if days == 1 else 's'}"
+
+
+HABIT_MEANING = (
+    "how settled the routine is, from 0 (not yet) to 1 (fully); each day of the whole "
+    "routine moves it up (13 such days in a row take it from 0 to 0.5), a day done in "
+    "part counts for the share done, a day missed or not logged moves it down, rest and "
+    "flare days leave it as it is (Loop Habit Tracker's score)"
+)
+"""What :func:`backtrack.metrics.habit_strength` means, in the words a patient reads."""
+
+
+def habit(result: Result) -> str:
+    """``0.19 of 1``, or ``not yet`` with no days."""
+    if result.estimate is None:
+        return "not yet (no days logged)"
+    return f"{result.estimate:.2f} of 1"
+
+
+def days(result: Result) -> str:
+    """``40 days logged``."""
+    return f"{int(result.estimate or 0)} days logged"
+
+
+def count(result: Result) -> str:
+    """``3 day(s)``."""
+    return f"{int(result.estimate or 0)} day(s)"
+
+
+def completeness(result: Result) -> str:
+    """``80 of 90 days (89%)``."""
+    if result.estimate is None:
+        return not_yet(result)
+    return f"{result.extra.get('days')} of {result.n} days ({percent(result.estimate)})"
+
+
+GROUP_DEFINITIONS = {
+    "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
+    "day alone is too noisy to compare.",
+    "Change vs baseline": "Important ≥ 2 points or 30% (Ostelo 2008), substantial ≥ 50% "
+    "(IMMPACT), if the interval (days resemble the next) excludes 0.",
+    "Adherence": "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over "
+    "the exercises, on logged routine days; rest days left out, flare days apart, days "
+    "not logged never counted as not done. 80% or more is high.",
+    "Trend": "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = "
+    "falling); interval and Mann–Kendall p allow for one week resembling the next.",
+    "Flares, habit": "Flare: pain ≥ 2.7 points above the person's own 28-day median, or "
+    f"marked as a flare. Habit strength: {HABIT_MEANING}.",
+}
+"""The report's definition under each row of key numbers (one per group of units: the
+units' own definitions, in the registry, are longer)."""
