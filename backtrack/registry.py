@@ -184,8 +184,8 @@ UNITS: tuple[Unit, ...] = (
         "Change",
         "points",
         "Baseline − latest 7-day mean (+ = less pain); the interval allows for one day "
-        "resembling the next. Ostelo 2008: important ≥ 2 points or 30%, substantial ≥ 50%, "
-        "if the interval excludes 0 (else unclear).",
+        "resembling the next. Important: ≥ 2 points or 30% (Ostelo 2008); substantial: "
+        "≥ 50% (IMMPACT, Dworkin 2008); if the interval excludes 0 (else unclear).",
         "Change vs baseline and its class (`change_class`)",
         per_patient(change),
         wording.change,
