@@ -140,7 +140,7 @@ GROUP_DEFINITIONS = {
     "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
     "day alone is too noisy to compare.",
     "Change vs baseline": "Important ≥ 2 points or 30% (Ostelo 2008), substantial ≥ 50% "
-    "(IMMPACT), if the interval (days resemble the next) excludes 0.",
+    "(IMMPACT), if the interval, which allows for one day resembling the next, excludes 0.",
     "Adherence": "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over "
     "the exercises, on logged routine days; rest days left out, flare days apart, days "
     "not logged never counted as not done. 80% or more is high.",
