@@ -9,13 +9,15 @@ resembling the next through one AR(1) model of the person's days (:func:`daily_n
 calibrated by simulation (``tests/test_calibration.py``). Definitions, sources and the
 reasons for each choice: ``docs/analysis.md``.
 
-The methods used by :func:`backtrack.summary` (Theil–Sen with Sen's 1968 interval, the
-Mann–Kendall test, OLS with Newey–West or classical errors, the noise model) are written
-here in numpy: importing ``scipy.stats`` alone takes about 0.8 s on a small machine, and
-the summary must answer in under a second. The tests check each one against a reference
-implementation (``scipy.stats.theilslopes``, ``pymannkendall``, ``statsmodels`` OLS) or
-a hand-computed case. Functions outside the summary (variability) call scipy /
-statsmodels directly, imported inside the function.
+Every minimum detectable effect is the one the test actually used detects with 80% power
+(:func:`minimum_detectable`, the noncentral t at the interval's own df). The methods used
+by :func:`backtrack.summary` (the trend's least-squares slope and its t test, OLS with
+Newey–West or classical errors, the noise model) are written here in numpy and
+``scipy.special``: importing ``scipy.stats`` alone takes about 0.8 s on a small machine,
+and the summary must answer in under a second. The tests check each one against a
+reference implementation (``scipy.stats``, ``statsmodels`` OLS) or a hand-computed case.
+Functions outside the summary (variability) call scipy / statsmodels directly, imported
+inside the function.
 """
 
 from __future__ import annotations
@@ -39,21 +41,37 @@ MIN_WEEKS = 6
 """Weekly means needed for a trend."""
 MAX_WEEKS = 26
 """The trend looks at the last 26 weeks at most (recent change; and keeps it fast)."""
-MK_LAGS = 3
-"""Autocorrelation lags the trend test corrects for (the first 3, as Hamed & Rao 1998
-proposed): with a few dozen weeks, spurious high lags would otherwise shrink the variance
-and make noise look like a trend."""
 MIN_PAIRS = 28
 """Pairs of consecutive logged days needed for a lagged model."""
 MIN_PHASE_DAYS = 7
 IMPORTANT_PERCENT = 30.0
 """Minimal important change for low back pain: 30% of baseline, or 2 points (Ostelo 2008)."""
 SUBSTANTIAL_PERCENT = 50.0
+"""Substantial improvement: at least 50% less pain (IMMPACT, Dworkin 2008)."""
 IMPORTANT_POINTS = 2.0
 PERCENT_MIN_BASELINE = 4.0
-"""Below this baseline (points) a percentage change is not classed (trials enrolled ≥ 4)."""
-DETECTABLE_POINTS = 3.6
-"""Smallest detectable change of a back-pain NRS rating (Parai et al. 2020)."""
+"""Percentages are taken of the baseline, or of 4 points when the baseline is lower (trials
+enrolled people at ≥ 4; a percentage of a low baseline overstates a small change): the
+thresholds are then continuous in the baseline, with no jump at 4."""
+WORSE_POINTS = 1.0
+WORSE_PERCENT = 15.0
+"""Minimal important worsening: 1 point or 15% more pain, the minimal clinically
+important change of Salaffi et al. 2004 (chronic musculoskeletal pain, 0-10 NRS). No
+study has anchored worsening of back pain on this scale; the minimal, not the 2-point
+"much better", threshold is used so that a worsening is not missed."""
+MIN_INTERVAL_DAYS = 56
+"""Days from the first analysed day to the end of the latest week before the change gets
+an interval and a class: shorter logs covered the truth less than 93% of the time at
+persistence 0.9 (bench/analysis.py, docs/analysis.md "Change vs baseline")."""
+PERSISTENCE_MARGIN = 0.5
+"""Standard errors of the persistence estimate added to it for intervals: estimated from a
+few weeks it is more often too low than too high, which makes intervals too narrow."""
+TREND_PERSISTENCE_MARGIN = 1.5
+"""The same for the trend: a slope through 6-26 weekly means is more sensitive to
+persistence than a difference of two weeks (false trends at persistence 0.9 on 8 and 26
+weeks: 7.3% and 8.0% with a margin of 0.5, 4.3% and 4.0% with 1.5; bench/analysis.py)."""
+POWER = 0.8
+"""Power of every minimum detectable effect."""
 NOISE_MIN_DAYS = 14
 """Rated days needed to estimate the day-to-day noise (its SD and persistence)."""
 NOISE_MIN_PAIRS = 7
@@ -65,20 +83,20 @@ _RHO_BIAS = (2.0, 5.5)
 (measured by simulation of AR(1) series of 60-365 days; see docs/analysis.md)."""
 _EPS = 1e-9
 
-CLASSES = ("substantial", "important", "small", "none", "unclear", "worse")
+CLASSES = ("substantial", "important", "improved", "small", "none", "unclear", "worse")
 """``change_class`` values (JSON contract; None when not computable)."""
-IMPROVED = ("substantial", "important", "small")
+IMPROVED = ("substantial", "important", "improved", "small")
 CLASS_WORDS = {
-    "substantial": "a substantial improvement (at least 50% less pain), and the interval "
-    "excludes no change",
-    "important": "an important improvement (at least 2 points or 30% less pain, the "
-    "minimal important change for back pain), and the interval excludes no change",
-    "small": "a small improvement, below the 2 points or 30% that count as important, "
-    "though the interval excludes no change",
-    "none": "no clear change: the difference is below the 2 points or 30% that would "
-    "matter, and within day-to-day noise",
-    "unclear": "unclear: the difference is large enough to matter, but day-to-day noise "
-    "could explain it (the interval includes no change)",
+    "substantial": "a substantial improvement: even the low end of the interval is at "
+    "least 50% less pain",
+    "important": "an important improvement: even the low end of the interval reaches the "
+    "2 points or 30% less pain that count as important for back pain",
+    "improved": "better, beyond day-to-day noise; whether by enough to matter is not yet clear",
+    "small": "a small improvement: beyond day-to-day noise, but the whole interval is "
+    "below the 2 points or 30% that count as important",
+    "none": "no change that matters: the interval rules out an important improvement and "
+    "an important worsening",
+    "unclear": "unclear: the interval includes no change and reaches a change that would matter",
     "worse": "worse than at the start, beyond day-to-day noise",
 }
 
@@ -204,14 +222,15 @@ def _line_absorbs(days: np.ndarray, persistence: float) -> float:
     return float(np.trace(np.linalg.solve(x.T @ x, x.T @ correlation @ x)))
 
 
-def daily_noise(pain: np.ndarray) -> DailyNoise:
+def daily_noise(pain: np.ndarray, margin: float = 0.0) -> DailyNoise:
     """:class:`DailyNoise` of ``pain`` (points), one value per calendar day, NaN = not
     rated: residuals from the least-squares line through the rated days; ``sd`` =
     sqrt(SS / (n − tr(H R))) (:func:`_line_absorbs`: n − 2 for independent days; the
     line absorbs more of persistent noise); persistence = Σ r_t r_{t−1} over pairs of
     consecutive rated days divided by (pairs × SS / n) (with fewer than 7 such pairs:
     the square root of the same over pairs two days apart), plus its first-order bias
-    (2 + 5.5 ρ) / n, clipped to 0-0.98."""
+    (2 + 5.5 ρ) / n, clipped to 0-0.98; plus ``margin`` of its standard errors,
+    √((1 − ρ²) / n), where an interval rests on it (:data:`PERSISTENCE_MARGIN`)."""
     pain = np.asarray(pain, dtype=float)
     days = np.flatnonzero(~np.isnan(pain))
     n = len(days)
@@ -231,6 +250,8 @@ def daily_noise(pain: np.ndarray) -> DailyNoise:
             raw = float(residual[pairs] @ residual[pairs + 1]) / (len(pairs) * ss / n)
             raw = raw if gap == 1 else math.sqrt(max(raw, 0.0))
             persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
+            spread = math.sqrt((1 - persistence**2) / n)
+            persistence = min(persistence + margin * spread, MAX_PERSISTENCE)
             dof = n - _line_absorbs(days, persistence)
             return DailyNoise(math.sqrt(ss / dof), persistence, n)
     reason = (
@@ -245,9 +266,11 @@ class Change:
     """Change from baseline to the latest 7-day mean (points on the 0-10 NRS).
 
     ``estimate`` = baseline − latest (positive = less pain) with a 95% interval that
-    allows for day-to-day persistence (:func:`daily_noise`, an AR(1) model of the days);
-    ``percent`` of baseline; ``clinical_class`` one of :data:`CLASSES` (None when not
-    computable). ``notes`` hold warnings (regression to the mean, low baseline).
+    allows for day-to-day persistence (:func:`daily_noise`, an AR(1) model of the days)
+    and stays inside the scale (the latest level 0-10); no interval before
+    :data:`MIN_INTERVAL_DAYS`; ``percent`` of baseline; ``clinical_class`` one of
+    :data:`CLASSES` (None when not computable). ``notes`` hold warnings (regression to the
+    mean, low baseline, too few days).
     """
 
     estimate: float | None
@@ -265,24 +288,41 @@ class Change:
     baseline_end: pd.Timestamp | None = None
     regression_to_mean: bool = False
     mde: float | None = None
-    """Minimum detectable change (points): 2.8 × its standard error (80% power)."""
+    """Minimum detectable change (points): detected with 80% power by the interval's own
+    t test (:func:`minimum_detectable`)."""
+    chance_important: float | None = None
+    """P(true change ≥ the important threshold), 0-1 (:func:`chance_beyond`)."""
+    chance_worse: float | None = None
+    """P(true change ≤ −the worsening threshold), 0-1."""
+    days_needed: int = 0
+    """Days still needed before the change gets an interval (:data:`MIN_INTERVAL_DAYS`)."""
 
     @property
     def ok(self) -> bool:
         return self.estimate is not None
 
 
-def _reaches(points: float, percent: float | None, baseline: float) -> str | None:
-    """The improvement class a change of ``points`` (> 0) reaches by its size alone."""
-    # the percentage counts only from a baseline of PERCENT_MIN_BASELINE points
-    used = percent if percent is not None and baseline >= PERCENT_MIN_BASELINE - _EPS else None
-    if used is not None and used >= SUBSTANTIAL_PERCENT - _EPS:
-        return "substantial"
-    if points >= IMPORTANT_POINTS - _EPS or (
-        used is not None and used >= IMPORTANT_PERCENT - _EPS
-    ):
-        return "important"
-    return None
+@dataclass(frozen=True)
+class Thresholds:
+    """Changes that matter from a ``baseline`` (points, 0-10 NRS), each in points:
+    ``important`` improvement (2 points or 30%, whichever is less: Ostelo 2008),
+    ``substantial`` (50%: IMMPACT, Dworkin 2008) and ``worse`` (1 point or 15% more pain:
+    Salaffi 2004). Percentages are of the baseline, or of 4 points below a baseline of 4
+    (:data:`PERCENT_MIN_BASELINE`), so every threshold is continuous in the baseline."""
+
+    important: float
+    substantial: float
+    worse: float
+
+
+def change_thresholds(baseline: float) -> Thresholds:
+    """:class:`Thresholds` for a ``baseline`` (points)."""
+    reference = max(float(baseline), PERCENT_MIN_BASELINE)
+    return Thresholds(
+        min(IMPORTANT_POINTS, IMPORTANT_PERCENT / 100 * reference),
+        SUBSTANTIAL_PERCENT / 100 * reference,
+        min(WORSE_POINTS, WORSE_PERCENT / 100 * reference),
+    )
 
 
 def classify_change(
@@ -292,12 +332,12 @@ def classify_change(
     ``low``-``high`` the 95% interval of the points (None: taken as exact).
 
     points = baseline − latest (positive = improvement); percent = points / baseline × 100
-    (None when baseline is 0). Thresholds for low back pain (Ostelo 2008): important
-    ≥ 2 points or ≥ 30%; substantial ≥ 50%; below baseline 4 only points count. Classes:
-    substantial / important when the size reaches them and the interval excludes no
-    change; small when it excludes no change below that; worse when the interval lies
-    wholly on the side of more pain; unclear when the size reaches important (either
-    way) but the interval includes no change; else none.
+    (None when baseline is 0). A class names only what the interval supports
+    (:func:`change_thresholds`): substantial / important when its low end reaches them;
+    improved when it excludes no change but its high end reaches important; small when
+    the whole interval lies between no change and important; worse when it lies wholly on
+    the side of more pain; none when it rules out an important change either way; else
+    unclear (it includes no change and reaches a change that would matter).
     """
     for name, value in (("baseline", baseline), ("latest", latest)):
         if not isinstance(value, int | float) or not 0 <= value <= 10:
@@ -306,28 +346,52 @@ def classify_change(
     percent = 100.0 * points / baseline if baseline > 0 else None
     low = points if low is None else low
     high = points if high is None else high
-    if low > _EPS:
-        return _reaches(points, percent, baseline) or "small", points, percent
-    if high < -_EPS:
-        return "worse", points, percent
-    worse_percent = None if percent is None else -percent
-    size = (
-        _reaches(points, percent, baseline)
-        if points > 0
-        else _reaches(-points, worse_percent, baseline)
-    )
-    return ("unclear" if size else "none"), points, percent
+    limits = change_thresholds(baseline)
+    if low >= limits.substantial - _EPS:
+        klass = "substantial"
+    elif low >= limits.important - _EPS:
+        klass = "important"
+    elif low > _EPS:
+        klass = "improved" if high >= limits.important - _EPS else "small"
+    elif high < -_EPS:
+        klass = "worse"
+    elif high < limits.important - _EPS and low > -limits.worse + _EPS:
+        klass = "none"
+    else:
+        klass = "unclear"
+    return klass, points, percent
+
+
+def minimum_detectable(se: float, df: float | None = None, power: float = POWER) -> float:
+    """The true effect (the unit of ``se``) that a two-sided 5% test on ``estimate / se``
+    detects with ``power``: the noncentrality of Student's t with ``df`` degrees of freedom
+    at which P(T > t₀.₉₇₅) = power, times ``se`` (df None: the normal, 2.80 × se at 80%;
+    with 2 df it is 5.65 × se). The other tail adds under 0.1% and is left out."""
+    from scipy.special import nctdtrinc  # light (no scipy.stats)
+
+    if df is None or not math.isfinite(df):
+        return (normal_quantile() + NormalDist().inv_cdf(power)) * se
+    return float(nctdtrinc(df, 1 - power, t_quantile(df))) * se
+
+
+def chance_beyond(estimate: float, se: float, df: float, threshold: float) -> float:
+    """P(true value ≥ ``threshold``) for an ``estimate`` with standard error ``se`` and a
+    t with ``df`` degrees of freedom (the interval's own): the share of the interval's
+    distribution above the threshold (a flat prior). 0-1."""
+    if not se > 0:
+        return float(estimate >= threshold - _EPS)
+    return 1 - t_cdf((threshold - estimate) / se, df)
 
 
 def change_interval(
     pain: np.ndarray, baseline_days: np.ndarray, latest_days: np.ndarray
 ) -> tuple[float, float, DailyNoise]:
     """For mean(pain[baseline_days]) − mean(pain[latest_days]): its standard error
-    (points) under the AR(1) noise, the t quantile of a 95% interval (df = the noise's
-    effective n − 2), and the noise. ``pain`` holds one
-    value per calendar day from the first analysed day to the end of the latest window
-    (NaN = not rated); the noise is estimated on all of it (:func:`daily_noise`)."""
-    noise = daily_noise(pain)
+    (points) under the AR(1) noise, the t quantile of a 95% interval (df =
+    :func:`interval_df`), and the noise. ``pain`` holds one value per calendar day from
+    the first analysed day to the end of the latest window (NaN = not rated); the noise
+    is estimated on all of it (:func:`daily_noise`, with :data:`PERSISTENCE_MARGIN`)."""
+    noise = daily_noise(pain, PERSISTENCE_MARGIN)
     if not noise.ok:
         return math.nan, normal_quantile(), noise
     positions = np.concatenate([baseline_days, latest_days])
@@ -338,7 +402,13 @@ def change_interval(
         ]
     )
     variance = float(weights @ noise.covariance(positions) @ weights)
-    return math.sqrt(max(variance, 0.0)), t_quantile(max(noise.effective_n - 2, 2)), noise
+    return math.sqrt(max(variance, 0.0)), t_quantile(interval_df(noise)), noise
+
+
+def interval_df(noise: DailyNoise) -> float:
+    """Degrees of freedom of an interval resting on ``noise``: its effective n − 2, at
+    least 2."""
+    return max(noise.effective_n - 2, 2.0)
 
 
 def _interval_words(low: float, high: float) -> str:
@@ -406,18 +476,36 @@ def change_vs_baseline(
             (f"its interval {noise.reason} (to learn how much one day resembles the next)",),
             lead="not computable",
         )
-    low, high = points - z * se, points + z * se
-    klass, points, percent = classify_change(base.value, latest.value, low, high)
+    span = len(pain)  # days from the first analysed day to the end of the latest week
+    limits = change_thresholds(base.value)
+    df = interval_df(noise)
+    short = span < MIN_INTERVAL_DAYS
+    if short:
+        low = high = mde = chance = chance_worse = None
+        klass, points, percent = "unclear", points, classify_change(base.value, latest.value)[2]
+    else:  # inside what the scale allows: the latest level is 0-10
+        low = max(points - z * se, base.value - 10.0)
+        high = min(points + z * se, base.value)
+        klass, points, percent = classify_change(base.value, latest.value, low, high)
+        mde = minimum_detectable(se, df)
+        chance = chance_beyond(points, se, df, limits.important)
+        chance_worse = 1 - chance_beyond(points, se, df, -limits.worse)
     notes = []
     rtm = False
     if not chosen:
         rtm, rtm_note = _regression_to_mean(daily, base, noise, first)
         if rtm:
             notes.append(rtm_note)
+    if short:
+        notes.append(
+            f"An interval and a class need {MIN_INTERVAL_DAYS} days from your first entry "
+            f"to the end of the latest week; you have {span} ({MIN_INTERVAL_DAYS - span} "
+            "more). Over fewer days the interval would be too narrow too often."
+        )
     if base.value < PERCENT_MIN_BASELINE:
         notes.append(
-            f"Your baseline {_fmt(base.value)} is below 4: the percentage change is shown but "
-            "not used for the class (percentages are unreliable at low pain)."
+            f"Your baseline {_fmt(base.value)} is below 4: percentages of a low baseline "
+            "overstate small changes, so the thresholds use percentages of 4 points."
         )
     direction = "lower" if points > 0 else ("higher" if points < 0 else "the same")
     percent_text = f" ({_fmt(abs(percent), 0)}%)" if percent is not None and points else ""
@@ -427,18 +515,33 @@ def change_vs_baseline(
         else "the same as"
     )
     period = "the chosen baseline period" if chosen else "your first 7 rated days"
-    sentence = (
+    lead = (
         f"Your pain over the 7 days to {latest.end.date()} averaged {_fmt(latest.value)}, "
-        f"{size} {period} ({_fmt(base.value)}; {_interval_words(low, high)}, allowing "
-        f"for how much one day resembles the next): {CLASS_WORDS[klass]}."
+        f"{size} {period} ({_fmt(base.value)}"
     )
+    if low is None or high is None or chance is None or mde is None:
+        sentence = (
+            f"{lead}). It is too early to tell that from day-to-day variation: "
+            f"{MIN_INTERVAL_DAYS - span} more days are needed."
+        )
+    else:
+        sentence = (
+            f"{lead}; {_interval_words(low, high)}, allowing for how much one day resembles "
+            f"the next): {CLASS_WORDS[klass]}."
+        )
+        if klass in ("improved", "unclear"):
+            sentence += f" The true change could be anywhere {_range_words(low, high)}."
+        sentence += (
+            f" Chance that it is an important improvement ({_fmt(limits.important)} points "
+            f"or more): {chance:.0%}."
+        )
+        if klass in ("none", "unclear"):
+            sentence += (
+                f" With these days, a true change smaller than about {_fmt(mde)} points "
+                "would usually be missed."
+            )
     if rtm:
         sentence += " Part of it may be regression to the mean (see the notes)."
-    if klass in ("none", "unclear"):
-        sentence += (
-            f" With these days, a true change smaller than about {_fmt(MDE_FACTOR * se)} "
-            "points would usually be missed."
-        )
     sentence += f" {ONE_PERSON}"
     return Change(
         points,
@@ -455,8 +558,22 @@ def change_vs_baseline(
         base.start,
         base.end,
         rtm,
-        MDE_FACTOR * se,
+        mde,
+        chance,
+        chance_worse,
+        max(MIN_INTERVAL_DAYS - span, 0),
     )
+
+
+def _range_words(low: float, high: float) -> str:
+    """``from 0.4 points more pain to 3.1 points less`` (points of the change)."""
+
+    def side(value: float) -> str:
+        if abs(value) < 0.05:
+            return "no change"
+        return f"{_fmt(abs(value))} points {'less pain' if value > 0 else 'more pain'}"
+
+    return f"from {side(low)} to {side(high)}"
 
 
 RTM_WEEKS = 3
@@ -498,122 +615,11 @@ def _regression_to_mean(
 # ----------------------------------------------------------------------------- trend
 
 
-def theil_sen(
-    x: np.ndarray,
-    y: np.ndarray,
-    confidence: float = CONFIDENCE,
-    variance_factor: float = 1.0,
-    quantile: float | None = None,
-) -> tuple[float, float, float]:
-    """Theil–Sen slope (median of pairwise slopes) and Sen's (1968, eq. 2.6) interval,
-    as ``(slope, low, high)``. Same definition as ``scipy.stats.theilslopes`` when
-    ``variance_factor`` is 1; otherwise the variance of the Kendall score is multiplied
-    by it (autocorrelated points: see :func:`trend_variance_factor`) and ``quantile``
-    replaces the normal z of ``confidence``."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    dx = x[:, None] - x
-    dy = y[:, None] - y
-    slopes = np.sort(dy[dx > 0] / dx[dx > 0])
-    if slopes.size == 0:
-        return math.nan, math.nan, math.nan
-    slope = float(np.median(slopes))
-    n = len(y)
-
-    def ties(values: np.ndarray) -> float:
-        _, counts = np.unique(values, return_counts=True)
-        counts = counts[counts > 1].astype(float)
-        return float(np.sum(counts * (counts - 1) * (2 * counts + 5)))
-
-    sigma = math.sqrt(
-        max(n * (n - 1) * (2 * n + 5) - ties(x) - ties(y), 0.0) / 18.0 * variance_factor
-    )
-    z = normal_quantile(confidence) if quantile is None else quantile
-    upper = min(int(np.round((slopes.size + z * sigma) / 2.0)), slopes.size - 1)
-    lower = max(int(np.round((slopes.size - z * sigma) / 2.0)) - 1, 0)
-    return slope, float(slopes[lower]), float(slopes[upper])
-
-
-@dataclass(frozen=True)
-class MannKendall:
-    """Mann–Kendall trend test with Hamed & Rao's (1998) variance correction for
-    autocorrelation: score ``s``, corrected variance ``var_s``, ``z``, two-sided ``p``,
-    ``trend`` (increasing / decreasing / no trend at the 5% level), ``n``."""
-
-    s: float
-    var_s: float
-    z: float
-    p: float
-    trend: str
-    n: int
-
-
-def _rank(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties get their average rank."""
-    order = np.argsort(values, kind="mergesort")
-    sorted_values = values[order]
-    ranks = np.empty(len(values))
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_values[end] != sorted_values[start]:
-            ranks[order[start:end]] = (start + end + 1) / 2.0
-            start = end
-    return ranks
-
-
-def mann_kendall_hamed_rao(
-    values: np.ndarray, alpha: float = 0.05, lags: int | None = None
-) -> MannKendall:
-    """Mann–Kendall test on an equally spaced series (NaN skipped), its variance corrected
-    by the significant autocorrelations (lags 1..``lags``, default all) of the ranks of the
-    Sen-detrended series (Hamed & Rao 1998; same definition as
-    ``pymannkendall.hamed_rao_modification_test(values, alpha, lag=lags)``)."""
-    raw = np.asarray(values, dtype=float)
-    x = raw[~np.isnan(raw)]
-    n = len(x)
-    if n < 3:
-        raise FieldError("values", "at least 3 values", n)
-    diff = np.sign(x[None, :] - x[:, None])
-    s = float(np.sum(np.triu(diff, 1)))
-    _, counts = np.unique(x, return_counts=True)
-    counts = counts.astype(float)
-    var_s = (n * (n - 1) * (2 * n + 5) - np.sum(counts * (counts - 1) * (2 * counts + 5))) / 18
-    # Sen slope on the original positions (pymannkendall detrends with this slope)
-    index = np.arange(len(raw), dtype=float)
-    keep = ~np.isnan(raw)
-    ii, vv = index[keep], raw[keep]
-    d_index = ii[None, :] - ii[:, None]
-    slopes = (vv[None, :] - vv[:, None])[d_index > 0] / d_index[d_index > 0]
-    slope = float(np.median(slopes))
-    ranks = _rank(x - np.arange(1, n + 1) * slope)
-    centred = ranks - ranks.mean()
-    acov = np.correlate(centred, centred, "full")[n - 1 :] / n
-    acf = acov / acov[0]
-    bound = NormalDist().inv_cdf(1 - alpha / 2) / math.sqrt(n)
-    last = n - 1 if lags is None else min(lags, n - 1)
-    lag = np.arange(1, last + 1)
-    significant = np.abs(acf[1 : last + 1]) > bound
-    terms = (n - lag) * (n - lag - 1) * (n - lag - 2) * acf[1 : last + 1]
-    correction = 1 + 2 / (n * (n - 1) * (n - 2)) * float(np.sum(terms[significant]))
-    var_s *= correction
-    if not var_s > 0:  # the correction can fail on degenerate series (as in pymannkendall)
-        z = math.nan
-    elif s > 0:
-        z = (s - 1) / math.sqrt(var_s)
-    elif s < 0:
-        z = (s + 1) / math.sqrt(var_s)
-    else:
-        z = 0.0
-    p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
-    significant_trend = abs(z) > NormalDist().inv_cdf(1 - alpha / 2)
-    trend = ("increasing" if z > 0 else "decreasing") if significant_trend else "no trend"
-    return MannKendall(s, float(var_s), float(z), float(p), trend, n)
-
-
 @dataclass(frozen=True)
 class Trend(Estimate):
-    """Theil–Sen slope of weekly mean pain, points per week, with Sen's 95% interval and
-    the Hamed–Rao Mann–Kendall test (``p_value``, ``direction``) on the same weeks."""
+    """Least-squares slope of weekly mean pain, points per week, with its 95% interval and
+    the two-sided ``p_value`` of one t test, both allowing for day-to-day persistence
+    (:func:`trend_covariance`); ``direction`` follows that test (and so the interval)."""
 
     direction: str = ""
     weeks_from: pd.Timestamp | None = None
@@ -634,77 +640,45 @@ def weekly_means_for_trend(daily: pd.DataFrame, max_weeks: int = MAX_WEEKS) -> p
     return pd.Series(mean[recent][usable], index=index, name="mean")
 
 
-def trend_variance_factor(pain: np.ndarray, noise: DailyNoise | None = None) -> float:
-    """How much day-to-day persistence inflates the variance of a slope through weekly
-    means: Var(OLS slope | AR(1) days) / Var(OLS slope | independent weeks of the same
-    variances). ``pain`` (points) holds one value per calendar day from a Monday (NaN = not
-    rated); weeks with ≥ 4 rated days count. NaN when the noise cannot be estimated."""
+def trend_covariance(
+    pain: np.ndarray, noise: DailyNoise | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(week numbers, covariance of the weekly means, points²) under the AR(1) noise of
+    the days: ``pain`` (points) holds one value per calendar day from a Monday (NaN = not
+    rated); weeks with ≥ 4 rated days count. Empty when the noise cannot be estimated."""
     pain = np.asarray(pain, dtype=float)
-    noise = daily_noise(pain) if noise is None else noise
+    noise = daily_noise(pain, TREND_PERSISTENCE_MARGIN) if noise is None else noise
     if not noise.ok:
-        return math.nan
+        return np.array([]), np.zeros((0, 0))
     days = np.flatnonzero(~np.isnan(pain))
     week = days // 7
     counts = np.bincount(week)
     usable = np.flatnonzero(counts >= metrics.ROLLING_MIN_RATED)
-    if len(usable) < 3 or noise.sd == 0:
-        return 1.0
     keep = np.isin(week, usable)
     days, week = days[keep], week[keep]
     rows = np.searchsorted(usable, week)
     average = np.zeros((len(usable), len(days)))
     average[rows, np.arange(len(days))] = 1.0 / counts[week]
-    cov = average @ noise.covariance(days) @ average.T
-    x = usable - usable.mean()
+    return usable, average @ noise.covariance(days) @ average.T
+
+
+def trend_variance_factor(pain: np.ndarray, noise: DailyNoise | None = None) -> float:
+    """How much day-to-day persistence inflates the variance of a slope through weekly
+    means: Var(OLS slope | AR(1) days) / Var(OLS slope | independent weeks of the same
+    variances) (:func:`trend_covariance`). NaN when the noise cannot be estimated."""
+    weeks, cov = trend_covariance(pain, noise)
+    if not len(weeks):
+        return math.nan
+    if len(weeks) < 3 or not np.any(np.diag(cov) > 0):
+        return 1.0
+    x = weeks - weeks.mean()
     return float(x @ cov @ x) / float(x @ (np.diag(cov) * x))
 
 
-def trend_quantile(weeks: int, factor: float) -> float:
-    """The t quantile of the trend's 95% interval: df = weeks / factor − 2 (the effective
-    number of independent weeks, less the two a line uses; at least 2)."""
-    return t_quantile(max(weeks / factor - 2, 2.0))
-
-
-def mann_kendall(
-    values: np.ndarray,
-    variance_factor: float = 1.0,
-    alpha: float = 0.05,
-    df: float | None = None,
-) -> MannKendall:
-    """Mann–Kendall test on an equally spaced series (NaN skipped), the variance of S
-    (ties corrected) multiplied by ``variance_factor``; the p-value from the normal (as
-    ``pymannkendall.original_test`` when the factor is 1) or a t with ``df``."""
-    raw = np.asarray(values, dtype=float)
-    x = raw[~np.isnan(raw)]
-    n = len(x)
-    if n < 3:
-        raise FieldError("values", "at least 3 values", n)
-    s = float(np.sum(np.triu(np.sign(x[None, :] - x[:, None]), 1)))
-    _, counts = np.unique(x, return_counts=True)
-    counts = counts.astype(float)
-    var_s = (n * (n - 1) * (2 * n + 5) - np.sum(counts * (counts - 1) * (2 * counts + 5))) / 18
-    return _mk_result(s, float(var_s) * variance_factor, n, alpha, df)
-
-
-def _mk_result(
-    s: float, var_s: float, n: int, alpha: float, df: float | None = None
-) -> MannKendall:
-    if not var_s > 0:
-        z = math.nan
-    elif s > 0:
-        z = (s - 1) / math.sqrt(var_s)
-    elif s < 0:
-        z = (s + 1) / math.sqrt(var_s)
-    else:
-        z = 0.0
-    if df is None:
-        p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
-    else:
-        from scipy.special import stdtr
-
-        p = float(2 * stdtr(max(df, 2.0), -abs(z))) if math.isfinite(z) else math.nan
-    trend = ("increasing" if z > 0 else "decreasing") if p < alpha else "no trend"
-    return MannKendall(s, float(var_s), float(z), float(p), trend, n)
+def trend_df(weeks: int, factor: float) -> float:
+    """Degrees of freedom of the trend's t test: weeks / factor − 2 (the effective number
+    of independent weeks, less the two a line uses; at least 2)."""
+    return max(weeks / factor - 2, 2.0)
 
 
 def trend_days(daily: pd.DataFrame, means: pd.Series) -> np.ndarray:
@@ -720,10 +694,12 @@ def trend_days(daily: pd.DataFrame, means: pd.Series) -> np.ndarray:
 
 
 def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = MIN_WEEKS) -> Trend:
-    """Trend of pain, points per week (negative = falling): Theil–Sen slope over weekly
-    means (weeks with ≥ 4 rated days, the last ``max_weeks`` weeks); its 95% interval and
-    the Mann–Kendall test allow for day-to-day persistence (variance of the Kendall score
-    times :func:`trend_variance_factor`). ``direction`` follows the interval."""
+    """Trend of pain, points per week (negative = falling): the least-squares slope through
+    weekly means (weeks with ≥ 4 rated days, the last ``max_weeks`` weeks); its standard
+    error from the covariance of the weekly means under the AR(1) noise of the days
+    (:func:`trend_covariance`), and one t test (df :func:`trend_df`) gives the 95%
+    interval, the p-value, the direction and the minimum detectable slope. The interval
+    stays inside what the scale allows (10 points over the weeks spanned)."""
     means = weekly_means_for_trend(daily, max_weeks)
     unit = "points per week"
     if len(means) < min_weeks:
@@ -732,9 +708,10 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
                 "trend", unit, min_weeks, len(means), "weeks with at least 4 rated days"
             ).__dict__
         )
-    factor = trend_variance_factor(trend_days(daily, means))
-    if not math.isfinite(factor):
-        noise = daily_noise(trend_days(daily, means))
+    days = trend_days(daily, means)
+    noise = daily_noise(days, TREND_PERSISTENCE_MARGIN)
+    weeks, cov = trend_covariance(days, noise)
+    if not noise.ok or len(weeks) != len(means):
         return Trend(
             "trend",
             None,
@@ -744,23 +721,25 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
             unit,
             f"Trend not computable: its day-to-day noise {noise.reason}.",
         )
-    weeks = ((means.index - means.index[0]).days // 7).to_numpy(dtype=float)
-    quantile = trend_quantile(len(means), factor)
-    slope, low, high = theil_sen(
-        weeks, means.to_numpy(), variance_factor=factor, quantile=quantile
-    )
-    grid = np.full(int(weeks[-1]) + 1, np.nan)
-    grid[weeks.astype(int)] = means.to_numpy()
-    test = mann_kendall(grid, factor, df=len(means) / factor - 2)
-    span = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
-    if low > 0:
-        words, direction = "rose", "increasing"
-    elif high < 0:
-        words, direction = "fell", "decreasing"
+    x = weeks - weeks.mean()
+    y = means.to_numpy()
+    slope = float(x @ (y - y.mean())) / float(x @ x)
+    se = math.sqrt(max(float(x @ cov @ x), 0.0)) / float(x @ x)
+    factor = float(x @ cov @ x) / float(x @ (np.diag(cov) * x)) if se > 0 else 1.0
+    df = trend_df(len(means), factor)
+    quantile = t_quantile(df)
+    span = float(weeks[-1] - weeks[0])
+    bound = 10.0 / span  # a line cannot move more than the scale over its weeks
+    low = min(max(slope - quantile * se, -bound), slope)
+    high = max(min(slope + quantile * se, bound), slope)
+    p = float(2 * t_cdf(-abs(slope) / se, df)) if se > 0 else float(slope == 0)
+    mde = minimum_detectable(se, df)
+    if p < 1 - CONFIDENCE:
+        words, direction = ("rose", "increasing") if slope > 0 else ("fell", "decreasing")
     else:
         words, direction = "did not clearly change", "no trend"
+    period = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
     size = f" by {_fmt(abs(slope), 2)} points per week" if direction != "no trend" else ""
-    mde = MDE_FACTOR * (high - low) / (2 * quantile)  # the interval's standard error
     missed = (
         f" With {len(means)} weeks, a trend smaller than about {_fmt(mde, 2)} points per "
         "week would usually be missed."
@@ -768,9 +747,9 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
         else ""
     )
     sentence = (
-        f"Over {span} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
+        f"Over {period} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
         f"{_fmt(slope, 2)} points per week, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, "
-        f"allowing for how much one week resembles the next).{missed} "
+        f"p = {p:.2g}, allowing for how much one week resembles the next).{missed} "
         f"{ONE_PERSON}"
     )
     return Trend(
@@ -781,7 +760,7 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
         len(means),
         unit,
         sentence,
-        test.p,
+        p,
         mde=mde,
         direction=direction,
         weeks_from=means.index[0],
@@ -877,9 +856,6 @@ def lag_frame(daily: pd.DataFrame, *, exercises: bool = False) -> pd.DataFrame:
     return frame
 
 
-MDE_FACTOR = 2.8
-"""Minimum detectable effect = 2.8 × standard error: the true effect a two-sided 5% test
-detects with 80% power (1.96 + 0.84)."""
 MIN_WEEK_PAIRS = 8
 """Pairs of consecutive weeks needed for the weekly link."""
 TOGETHER = 0.8
@@ -949,8 +925,8 @@ def link_pairs(daily: pd.DataFrame) -> dict[str, np.ndarray]:
     return pairs
 
 
-def _mde_words(n: int, what: str, se: float, unit: str, scale: float = 1.0) -> str:
-    mde = MDE_FACTOR * se * scale
+def _mde_words(n: int, what: str, mde: float, unit: str, scale: float = 1.0) -> str:
+    mde = mde * scale
     return (
         f" With {n} {what}, an effect smaller than about {_fmt(mde, 2)} {unit} would "
         "usually be missed (80% power)."
@@ -973,7 +949,8 @@ FLARE_WORDS = (
 
 
 _LinkWords: TypeAlias = Callable[[float, float, float, float], str]
-"""The sentence of a link from its estimate, 95% interval (low, high) and standard error."""
+"""The sentence of a link from its estimate, 95% interval (low, high) and minimum
+detectable effect."""
 
 
 def _link_estimate(name: str, unit: str, fit: Regression, n: int, words: _LinkWords) -> Estimate:
@@ -982,11 +959,9 @@ def _link_estimate(name: str, unit: str, fit: Regression, n: int, words: _LinkWo
     minimum detectable effect, and the sentence ``words`` makes of them."""
     estimate = float(fit.params[2])
     low, high = fit.interval(2)
-    se = math.sqrt(fit.cov[2, 2])
-    sentence = words(estimate, low, high, se)
-    return Estimate(
-        name, estimate, low, high, n, unit, sentence, fit.p_value(2), mde=MDE_FACTOR * se
-    )
+    mde = minimum_detectable(math.sqrt(fit.cov[2, 2]), fit.df_resid)
+    sentence = words(estimate, low, high, mde)
+    return Estimate(name, estimate, low, high, n, unit, sentence, fit.p_value(2), mde=mde)
 
 
 def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None) -> Estimate:
@@ -1004,14 +979,14 @@ def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None)
             "next-day link", unit, n, "pairs of consecutive days with pain rated", reason
         )
 
-    def words(estimate: float, low: float, high: float, se: float) -> str:
+    def words(estimate: float, low: float, high: float, mde: float) -> str:
         lead = (
             f"On days after a full routine, your pain was {_fmt(abs(estimate), 2)} points "
             f"{'lower' if estimate < 0 else 'higher'} than after a day with nothing done, "
             "allowing for the day before"
         )
         interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of days"
-        mde = _mde_words(n, "pairs of days", se, "points")
+        mde = _mde_words(n, "pairs of days", mde, "points")
         return (
             _link_sentence(lead, low, high, interval, mde)
             + f" {FLARE_WORDS} Pain can also drive what you do, and other things change "
@@ -1041,7 +1016,7 @@ def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None
             reason,
         )
 
-    def words(estimate: float, low: float, high: float, se: float) -> str:
+    def words(estimate: float, low: float, high: float, mde: float) -> str:
         size = _fmt(abs(estimate) * 100, 0)
         change = (
             "about the same share of the routine done the next day"
@@ -1054,7 +1029,7 @@ def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None
             f"95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} "
             "pairs of days"
         )
-        mde = _mde_words(n, "pairs of days", se, "percentage points", 100)
+        mde = _mde_words(n, "pairs of days", mde, "percentage points", 100)
         return (
             _link_sentence(lead, low, high, interval, mde)
             + f" If pain drives skipping, the link from exercise to pain is harder to read. "
@@ -1117,14 +1092,14 @@ def weekly_link(daily: pd.DataFrame) -> Estimate:
             MIN_WEEK_PAIRS,
         )
 
-    def words(estimate: float, low: float, high: float, se: float) -> str:
+    def words(estimate: float, low: float, high: float, mde: float) -> str:
         lead = (
             f"A week with the full routine was followed by a week with "
             f"{_fmt(abs(estimate), 2)} points {'less' if estimate < 0 else 'more'} pain than "
             "a week with none, allowing for this week's pain"
         )
         interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of weeks"
-        mde = _mde_words(n, "pairs of weeks", se, "points")
+        mde = _mde_words(n, "pairs of weeks", mde, "points")
         return _link_sentence(lead, low, high, interval, mde) + f" {FLARE_WORDS} {ONE_PERSON}"
 
     return _link_estimate("weekly link", unit, fit, n, words)
@@ -1371,10 +1346,12 @@ __all__ = [
     "Change",
     "Estimate",
     "ExerciseLinks",
-    "MannKendall",
     "PhaseComparison",
     "Regression",
+    "Thresholds",
     "Trend",
+    "chance_beyond",
+    "change_thresholds",
     "change_vs_baseline",
     "classify_change",
     "exercise_links",
@@ -1383,13 +1360,12 @@ __all__ = [
     "lag_frame",
     "lagged_link",
     "link_pairs",
-    "mann_kendall_hamed_rao",
+    "minimum_detectable",
     "newey_west_lags",
     "normal_quantile",
     "ols_hac",
     "phase_comparison",
     "reverse_link",
-    "theil_sen",
     "trend",
     "variability",
     "weekly_means_for_trend",

@@ -1,22 +1,25 @@
-"""Statistics: clinical-class boundaries by hand; Theil–Sen, Mann–Kendall (Hamed–Rao) and
-the HAC regressions against scipy / pymannkendall / statsmodels; a planted effect found."""
+"""Statistics: clinical-class boundaries by hand; the trend's slope, interval and p by hand
+(numpy, scipy); the HAC regressions against statsmodels; a planted effect found."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pymannkendall
 import pytest
+import scipy.optimize
 import scipy.stats
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from backtrack import _simulate as simulate
-from backtrack import metrics, stats
+from backtrack import metrics, overview, stats
 from backtrack.demo import demo_log, generate, to_csv_text
 from backtrack.errors import FieldError
 from backtrack.routine import default_routine
@@ -26,6 +29,18 @@ from backtrack.store import parse_log_text
 ROUTINE = default_routine()
 END = date(2026, 10, 31)
 TZ = timezone(timedelta(hours=1))
+
+
+def mde_by_scipy(se: float, df: float) -> float:
+    """The effect a two-sided 5% t test (df) detects 80% of the time: solved for with
+    scipy's noncentral t, both tails counted."""
+    t = scipy.stats.t.ppf(0.975, df)
+
+    def power(effect: float) -> float:
+        ncp = effect / se
+        return scipy.stats.nct.sf(t, df, ncp) + scipy.stats.nct.cdf(-t, df, ncp) - 0.8
+
+    return scipy.optimize.brentq(power, 0.0, 6 * se)  # 5.65 se at 2 df
 
 
 def demo_daily(days: int = 200, seed: int = 1, **kwargs) -> pd.DataFrame:
@@ -54,21 +69,30 @@ def pain_daily(pains: list[float | None], start: date = date(2026, 1, 5)) -> pd.
 @pytest.mark.parametrize(
     ("baseline", "latest", "low", "high", "expected"),
     [
-        (8.0, 6.0, 0.5, 3.5, "important"),  # exactly 2.0 points (25%)
-        (8.0, 6.01, 0.5, 3.5, "small"),  # 1.99 points, 24.9%: below important
-        (5.0, 3.5, 0.2, 2.8, "important"),  # exactly 30% (1.5 points)
-        (5.0, 3.55, 0.2, 2.8, "small"),  # 29%
-        (6.0, 3.0, 0.5, 5.5, "substantial"),  # exactly 50%
-        (6.0, 3.05, 0.5, 5.5, "important"),  # 49.2% (2.95 points)
-        (5.0, 4.5, 0.1, 0.9, "small"),  # 10%: never important (IMMPACT's band is not LBP)
-        (4.0, 2.0, 0.5, 3.5, "substantial"),  # baseline 4.0: percentages count (50%)
-        (3.9, 1.95, 0.5, 3.4, "small"),  # baseline 3.9: 50% not used, 1.95 points < 2
-        (3.9, 1.9, 0.5, 3.5, "important"),  # baseline 3.9: 2.0 points still count
+        # thresholds by hand: important min(2, 30% of max(baseline, 4)), substantial 50%
+        # of max(baseline, 4), worse min(1, 15% of max(baseline, 4)); a class names what
+        # the interval's bound supports
+        (8.0, 6.0, 2.0, 3.5, "important"),  # the low end reaches exactly 2 points
+        (8.0, 6.0, 1.99, 3.5, "improved"),  # better, but 2 points not yet supported
+        (8.0, 7.0, 0.5, 1.9, "small"),  # the whole interval below important
+        (5.0, 3.5, 1.5, 2.8, "important"),  # 30% of 5 = 1.5 points
+        (5.0, 3.5, 1.45, 2.8, "improved"),
+        (6.0, 3.0, 3.0, 5.5, "substantial"),  # 50% of 6
+        (6.0, 3.0, 2.95, 5.5, "important"),
+        (5.0, 4.5, 0.1, 0.9, "small"),
+        (4.0, 2.0, 2.0, 3.0, "substantial"),  # 50% of 4
+        (3.99, 1.99, 2.0, 3.0, "substantial"),  # no jump below 4: 50% of 4 points
+        (3.9, 1.95, 1.95, 3.4, "important"),  # 30% of 4 = 1.2 ≤ 1.95 < 2.0
+        (3.99, 0.0, 3.5, 3.99, "substantial"),  # pain-free from just under 4
+        (2.0, 0.5, 1.2, 1.8, "important"),
+        (2.0, 0.8, 1.19, 1.8, "improved"),
         (8.0, 5.0, -0.5, 6.5, "unclear"),  # 3 points, but the interval includes 0
-        (5.0, 4.5, -0.5, 1.5, "none"),  # small and within noise
+        (5.0, 4.5, -0.5, 1.4, "none"),  # rules out 1.5 better and 0.75 worse
+        (5.0, 4.5, -0.8, 1.4, "unclear"),  # reaches the 0.75-point worsening
         (5.0, 7.0, -3.5, -0.5, "worse"),  # interval wholly on the side of more pain
         (5.0, 7.0, -3.5, 0.5, "unclear"),  # 2 points worse, within noise
-        (5.0, 5.5, -1.5, 0.5, "none"),
+        (8.0, 8.5, -0.9, 0.4, "none"),  # a 1-point worsening ruled out
+        (8.0, 8.5, -1.0, 0.4, "unclear"),
         (0.0, 0.0, None, None, "none"),
     ],
 )
@@ -83,6 +107,21 @@ def test_clinical_class_boundaries(baseline, latest, low, high, expected):
         assert percent is None
 
 
+def test_thresholds_are_continuous_in_the_baseline_and_cite_their_sources():
+    baselines = np.linspace(0, 10, 2001)
+    limits = [stats.change_thresholds(b) for b in baselines]
+    for name in ("important", "substantial", "worse"):
+        values = np.array([getattr(t, name) for t in limits])
+        assert np.max(np.abs(np.diff(values))) <= 0.5 * 0.005 + 1e-12  # no jump anywhere
+    at = stats.change_thresholds
+    assert (at(8).important, at(8).substantial, at(8).worse) == (2.0, 4.0, 1.0)
+    assert (at(5).important, at(5).substantial, at(5).worse) == (1.5, 2.5, 0.75)
+    assert at(3.9) == at(4.0) == stats.Thresholds(1.2, 2.0, 0.6)
+    source = Path(stats.__file__).read_text()
+    for cite in ("Ostelo 2008", "Dworkin 2008", "Salaffi et al. 2004"):
+        assert cite in source
+
+
 def test_clinical_class_rejects_values_off_the_scale():
     with pytest.raises(FieldError, match="baseline"):
         stats.classify_change(11, 3)
@@ -90,9 +129,9 @@ def test_clinical_class_rejects_values_off_the_scale():
 
 def test_change_interval_by_hand_under_the_ar1_noise():
     """The interval is the contrast's AR(1) variance, written out with scipy and a
-    least-squares line from numpy.polyfit."""
+    least-squares line from numpy.polyfit; the SD's degrees of freedom n − tr(H R)."""
     rng = np.random.default_rng(3)
-    pains = [int(np.clip(round(6 + e), 0, 10)) for e in rng.normal(0, 1.3, 40)]
+    pains = [int(np.clip(round(6 + e), 0, 10)) for e in rng.normal(0, 1.3, 60)]
     pains[20] = None
     daily = pain_daily(pains)
     change = stats.change_vs_baseline(daily)
@@ -106,21 +145,54 @@ def test_change_interval_by_hand_under_the_ar1_noise():
     both = ~np.isnan(resid[1:]) & ~np.isnan(resid[:-1])
     raw = np.sum((resid[1:] * resid[:-1])[both]) / (both.sum() * ss / n)
     rho = min(max(raw + (2 + 5.5 * raw) / n, 0), 0.98)
-    sd = math.sqrt(ss / (n - 2))
+    rho = min(rho + 0.5 * math.sqrt((1 - rho**2) / n), 0.98)  # the margin for intervals
+    x = np.column_stack([np.ones(n), rated])
+    hat = x @ np.linalg.inv(x.T @ x) @ x.T
+    sd = math.sqrt(ss / (n - np.trace(hat @ rho ** np.abs(rated[:, None] - rated[None, :]))))
     base, late = rated[:7], rated[rated >= len(pain) - 7]
     pos = np.r_[base, late]
     w = np.r_[np.full(7, 1 / 7), np.full(len(late), -1 / len(late))]
     se = sd * math.sqrt(w @ (rho ** np.abs(pos[:, None] - pos[None, :])) @ w)
-    t = scipy.stats.t.ppf(0.975, max(n * (1 - rho) / (1 + rho) - 2, 2))
+    df = max(n * (1 - rho) / (1 + rho) - 2, 2)
+    t = scipy.stats.t.ppf(0.975, df)
     points = pain[base].mean() - pain[late].mean()
     assert change.estimate == pytest.approx(points)
     assert (change.low, change.high) == pytest.approx((points - t * se, points + t * se))
+    assert change.mde == pytest.approx(mde_by_scipy(se, df), rel=1e-4)  # one tail left out
+    assert change.chance_important == pytest.approx(
+        scipy.stats.t.sf((stats.change_thresholds(pain[base].mean()).important - points) / se, df)
+    )
     assert change.clinical_class in stats.CLASSES
     assert "does not prove" in change.sentence
 
 
+def test_a_short_log_gets_no_interval_and_says_how_many_days_it_needs():
+    daily = pain_daily([7] * 7 + [4] * 23)  # 30 days, 3 points lower
+    change = stats.change_vs_baseline(daily)
+    assert change.estimate == pytest.approx(3.0)
+    assert change.low is None and change.high is None and change.mde is None
+    assert change.clinical_class == "unclear" and change.days_needed == 26
+    assert "26 more days" in change.sentence
+    assert any("need 56 days" in note for note in change.notes)
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [(8, 0), (9, 1), (1, 9), (0, 8), (10, 10), (0, 0), (10, 0)],
+)
+def test_change_intervals_stay_inside_the_scale(first, later):
+    """From a baseline b the change can only be b - 10 to b (the latest level 0-10)."""
+    rng = np.random.default_rng(first * 11 + later)
+    pains = [int(np.clip(round(first + e), 0, 10)) for e in rng.normal(0, 1.5, 7)]
+    pains += [int(np.clip(round(later + e), 0, 10)) for e in rng.normal(0, 1.5, 80)]
+    change = stats.change_vs_baseline(pain_daily(pains))
+    assert change.low is not None
+    assert change.baseline - 10 - 1e-9 <= change.low <= change.estimate
+    assert change.estimate <= change.high <= change.baseline + 1e-9
+
+
 def test_change_on_constant_pain_is_none_not_a_crash():
-    change = stats.change_vs_baseline(pain_daily([5] * 30))
+    change = stats.change_vs_baseline(pain_daily([5] * 60))
     assert change.estimate == 0 and change.clinical_class == "none"
 
 
@@ -133,22 +205,6 @@ def test_change_needs_a_baseline_and_separate_latest_days():
 
 
 # ----------------------------------------------------------------------------- Theil–Sen
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_theil_sen_matches_scipy_on_demo_data(seed):
-    daily = demo_daily(200, seed)
-    weekly = stats.weekly_means_for_trend(daily, max_weeks=52)
-    x = ((weekly.index - weekly.index[0]).days // 7).to_numpy(dtype=float)
-    ours = stats.theil_sen(x, weekly.to_numpy())
-    ref = scipy.stats.theilslopes(weekly.to_numpy(), x, alpha=0.95)
-    assert ours == pytest.approx((ref.slope, ref.low_slope, ref.high_slope))
-    # integer daily ratings (many ties), with gaps in x
-    rated = daily["pain"].dropna().iloc[:90]
-    days = ((rated.index - rated.index[0]).days).to_numpy(dtype=float)
-    ours = stats.theil_sen(days, rated.to_numpy())
-    ref = scipy.stats.theilslopes(rated.to_numpy(), days, alpha=0.95)
-    assert ours == pytest.approx((ref.slope, ref.low_slope, ref.high_slope))
 
 
 def test_trend_is_in_points_per_week_and_finds_a_planted_slope():
@@ -164,13 +220,76 @@ def test_trend_is_in_points_per_week_and_finds_a_planted_slope():
     assert "fell" in result.sentence
 
 
-def test_mann_kendall_on_a_degenerate_series_is_not_computable_like_pymannkendall():
-    weekly = [7.86, 8.0, 7.14, 6.86, 6.0, 6.14, 4.86, 5.0, 4.14, 3.86, 3.0, 3.14]
-    ours = stats.mann_kendall_hamed_rao(weekly, lags=3)
-    with pytest.warns(RuntimeWarning):
-        ref = pymannkendall.hamed_rao_modification_test(weekly, lag=3)
-    assert math.isnan(ref.z) and math.isnan(ours.z) and math.isnan(ours.p)
-    assert ours.trend == ref.trend == "no trend"
+def test_trend_by_hand_ols_slope_with_the_ar1_covariance_of_weekly_means():
+    """Slope from numpy.polyfit on pandas' weekly means; its variance the OLS sandwich
+    x' C x / (x' x)² with C written out from the noise's SD and persistence; p and the
+    interval from scipy's t with the stated df."""
+    daily = demo_daily(200, 4)
+    result = stats.trend(daily)
+    pain = daily["pain"]
+    weeks = pain.resample("W-SUN").agg(["mean", "count"])
+    weeks = weeks[weeks["count"] >= 4].iloc[-stats.MAX_WEEKS :]
+    monday = weeks.index[0] - pd.Timedelta(days=6)
+    days = pain[monday:].to_numpy()
+    noise = stats.daily_noise(days, stats.TREND_PERSISTENCE_MARGIN)
+    number = ((weeks.index - weeks.index[0]).days // 7).to_numpy(dtype=float)
+    slope = np.polyfit(number, weeks["mean"].to_numpy(), 1)[0]
+    rated = np.flatnonzero(~np.isnan(days))
+    keep = np.isin(rated // 7, number.astype(int))
+    rated = rated[keep]
+    a = np.zeros((len(number), len(rated)))
+    for j, day in enumerate(rated):
+        a[list(number).index(day // 7), j] = 1
+    a /= a.sum(axis=1, keepdims=True)
+    corr = noise.persistence ** np.abs(rated[:, None] - rated[None, :])
+    cov = noise.sd**2 * a @ corr @ a.T
+    x = number - number.mean()
+    se = math.sqrt(x @ cov @ x) / (x @ x)
+    factor = (x @ cov @ x) / (x @ (np.diag(cov) * x))
+    df = max(len(number) / factor - 2, 2)
+    t = scipy.stats.t.ppf(0.975, df)
+    assert result.estimate == pytest.approx(slope)
+    assert (result.low, result.high) == pytest.approx((slope - t * se, slope + t * se))
+    assert result.p_value == pytest.approx(2 * scipy.stats.t.sf(abs(slope) / se, df))
+    power = scipy.stats.nct.sf(t, df, result.mde / se) + scipy.stats.nct.cdf(
+        -t, df, result.mde / se
+    )
+    assert power == pytest.approx(0.8, abs=1e-3)
+
+
+def test_a_steady_fall_with_only_rounding_noise_is_seen_by_the_change_and_the_trend():
+    """Issue 27: 7 → 3 over 8 weeks, one whole-number rating a day; the change called it
+    substantial while the trend said "did not clearly change" (a rank test with the
+    persistence of rounding)."""
+    pains = [int(round(7 - 4 * i / 55)) for i in range(56)]
+    daily = pain_daily(pains)
+    change, trend = stats.change_vs_baseline(daily), stats.trend(daily)
+    assert change.clinical_class in ("important", "substantial")
+    assert trend.direction == "decreasing" and trend.high < 0 and trend.p_value < 0.05
+    assert "did not clearly change" not in trend.sentence
+    assert overview.verdict(change, trend).startswith("Both agree")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    weeks=st.integers(6, 30),
+    persistence=st.sampled_from([0.0, 0.5, 0.9]),
+    effect=st.floats(-3, 3),
+)
+def test_the_trend_verdict_its_p_and_its_interval_are_one_test(seed, weeks, persistence, effect):
+    daily = simulate.simulate(7 * weeks, seed, persistence=persistence, effect=effect).daily
+    result = stats.trend(daily)
+    if not result.ok:
+        return
+    excludes_zero = result.low > 0 or result.high < 0
+    assert (result.p_value < 0.05) == excludes_zero
+    expected = (
+        "no trend" if not excludes_zero else ("decreasing" if result.high < 0 else "increasing")
+    )
+    assert result.direction == expected
+    span = (result.weeks_to - result.weeks_from).days / 7
+    assert -10 / span - 1e-9 <= result.low <= result.estimate <= result.high <= 10 / span + 1e-9
 
 
 def test_trend_with_too_few_weeks_says_what_it_needs():
@@ -178,41 +297,6 @@ def test_trend_with_too_few_weeks_says_what_it_needs():
     assert result.estimate is None and result.low is None
     assert result.sentence.startswith("Not enough data: needs 6 weeks")
     assert "has 3" in result.sentence
-
-
-# ----------------------------------------------------------------------------- Mann–Kendall
-
-
-def test_mann_kendall_small_case_by_hand():
-    # S = 5 concordant - 1 discordant = 4; Var(S) = 4·3·13/18; no lag of the detrended
-    # ranks (2, 4, 1, 3) is beyond ±1.96/√4, so no correction; z = (S−1)/√Var(S)
-    result = stats.mann_kendall_hamed_rao([1.0, 3.0, 2.0, 4.0])
-    assert stats.mann_kendall_hamed_rao([1.0, 3.0, 2.0, 4.0], lags=3) == result
-    var_s = 4 * 3 * 13 / 18
-    z = 3 / math.sqrt(var_s)
-    assert result.s == 4
-    assert result.var_s == pytest.approx(var_s)
-    assert result.z == pytest.approx(z)
-    assert result.p == pytest.approx(2 * (1 - scipy.stats.norm.cdf(z)))
-    assert result.trend == "no trend"
-
-
-@pytest.mark.parametrize("lags", [None, 3])
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_mann_kendall_matches_pymannkendall_on_demo_data(seed, lags):
-    daily = demo_daily(150, seed)
-    corrected = 0
-    for values in (daily["pain"].to_numpy()[:120], metrics.weekly_pain(daily)["mean"].to_numpy()):
-        ours = stats.mann_kendall_hamed_rao(values, lags=lags)
-        ref = pymannkendall.hamed_rao_modification_test(values, lag=lags)
-        assert ours.s == ref.s
-        assert ours.var_s == pytest.approx(ref.var_s)
-        assert ours.z == pytest.approx(ref.z)
-        assert ours.p == pytest.approx(ref.p)
-        assert ours.trend == ref.trend
-        plain = pymannkendall.original_test(values)
-        corrected += not math.isclose(ours.var_s, plain.var_s)
-    assert corrected >= 1  # the autocorrelation correction is actually exercised
 
 
 # ----------------------------------------------------------------------------- lagged links
@@ -360,7 +444,7 @@ def test_weekly_link_matches_statsmodels_ols_and_reports_a_detectable_effect():
     assert result.n == n
     assert result.estimate == pytest.approx(fit.params["credit"])
     assert (result.low, result.high) == pytest.approx(tuple(fit.conf_int(0.05).loc["credit"]))
-    assert result.mde == pytest.approx(2.8 * fit.bse["credit"])
+    assert result.mde == pytest.approx(mde_by_scipy(fit.bse["credit"], fit.df_resid), rel=1e-4)
     if result.low <= 0 <= result.high:
         assert "would usually be missed" in result.sentence
         assert "not evidence that there is none" in result.sentence
@@ -418,17 +502,6 @@ def test_daily_noise_recovers_a_planted_ar1():
     assert fit.persistence == pytest.approx(0.6, abs=0.03)
     assert fit.sd == pytest.approx(1.5, rel=0.05)
     assert stats.daily_noise(np.full(10, 5.0)).reason.startswith("needs 14 rated days")
-
-
-def test_mann_kendall_without_a_factor_matches_pymannkendall():
-    rng = np.random.default_rng(2)
-    values = np.round(rng.normal(5, 1, 26) + np.linspace(0, 1, 26))
-    ours = stats.mann_kendall(values)
-    ref = pymannkendall.original_test(values)
-    assert (ours.s, ours.var_s, ours.z, ours.p) == pytest.approx((ref.s, ref.var_s, ref.z, ref.p))
-    assert ours.trend == ref.trend
-    inflated = stats.mann_kendall(values, 2.0)
-    assert inflated.var_s == pytest.approx(2 * ref.var_s)
 
 
 def test_trend_variance_factor_matches_a_monte_carlo_of_the_slope():

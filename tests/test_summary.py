@@ -129,8 +129,8 @@ def test_summary_of_an_empty_log(tmp_path):
     ("module", "forbidden"),
     [
         ("backtrack", ("pandas", "scipy", "statsmodels", "matplotlib")),
-        ("backtrack.metrics", ("scipy", "statsmodels", "matplotlib", "pymannkendall")),
-        ("backtrack.overview", ("scipy.stats", "statsmodels", "matplotlib", "pymannkendall")),
+        ("backtrack.metrics", ("scipy", "statsmodels", "matplotlib")),
+        ("backtrack.overview", ("scipy.stats", "statsmodels", "matplotlib")),
     ],
 )
 def test_imports_stay_light(module, forbidden):
