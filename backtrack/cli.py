@@ -336,6 +336,7 @@ def _log_or_demo(args: argparse.Namespace, demo_command: str) -> tuple[LogData, 
     from .actions import load_log
     from .demo import demo_log
     from .routine import load_routine
+    from .trial import load_routine_with_pauses
 
     if args.demo:
         return demo_log(120, seed=1), load_routine(args.routine)
@@ -345,7 +346,7 @@ def _log_or_demo(args: argparse.Namespace, demo_command: str) -> tuple[LogData, 
             f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
             f"or see what it looks like with: {demo_command}"
         )
-    routine = load_routine(args.routine, log_path=log_path)
+    routine = load_routine_with_pauses(args.routine, log_path=log_path)  # adherence counts them
     log = load_log(log_path, routine=routine, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)

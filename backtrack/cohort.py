@@ -53,6 +53,7 @@ from .routine import (
 )
 from .schema import COLUMNS
 from .store import LogData, parse_log_bytes, parse_log_text, read_log
+from .trial import load_routine_with_pauses
 from .units import Batch, Options, finite_or_none
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
@@ -173,8 +174,10 @@ def routine_for(path: str, routine_path: str | os.PathLike[str] | None = None) -
     default (with a self-trial's pauses for a local log). Beside a remote log (a URL),
     ``routine.toml`` is read through fsspec."""
     local = _local(path)
-    if local is not None or routine_path or os.environ.get(ENV_VAR):
-        return load_routine(routine_path, log_path=local)
+    if local is not None:
+        return load_routine_with_pauses(routine_path, log_path=local)
+    if routine_path or os.environ.get(ENV_VAR):
+        return load_routine(routine_path)
     import fsspec
 
     beside = path.rsplit("/", 1)[0] + "/" + ROUTINE_FILE_NAME

@@ -25,7 +25,7 @@ from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 
 from ..actions import NO_RATING, load_log, log_day
 from ..errors import FieldError, InputError, LogFormatError, LogLockedError
-from ..routine import Routine, load_routine
+from ..routine import Routine
 from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
 from ..store import history_for, latest_per_date, resolve_log_path
 
@@ -239,7 +239,11 @@ class LogFormModel(HasTraits):
         super().__init__()
         self.clock = clock or _system_clock
         self.path = resolve_log_path(csv)
-        self.routine = routine or load_routine(log_path=self.path)
+        if routine is None:
+            from ..trial import load_routine_with_pauses  # lazy: trial imports the analysis
+
+            routine = load_routine_with_pauses(log_path=self.path)  # the streak counts them
+        self.routine = routine
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
         self._loaded: dict[str, Any] = {}
