@@ -143,14 +143,14 @@ def normal_quantile(confidence: float = CONFIDENCE) -> float:
 def t_quantile(df: float, confidence: float = CONFIDENCE) -> float:
     """Student's t of a two-sided interval with ``df`` degrees of freedom (2.571 for 95%
     and 5 df)."""
-    from scipy.special import stdtrit  # light (no scipy.stats)
+    from scipy.special import stdtrit  # lazy: scipy when used (not scipy.stats)
 
     return float(stdtrit(df, 0.5 + confidence / 2))
 
 
 def t_cdf(x: float, df: float) -> float:
     """P(T ≤ x) for Student's t with ``df`` degrees of freedom."""
-    from scipy.special import stdtr  # light (no scipy.stats)
+    from scipy.special import stdtr  # lazy: scipy when used (not scipy.stats)
 
     return float(stdtr(df, x))
 
@@ -700,7 +700,7 @@ def _mk_result(
     if df is None:
         p = 2 * (1 - NormalDist().cdf(abs(z))) if math.isfinite(z) else math.nan
     else:
-        from scipy.special import stdtr
+        from scipy.special import stdtr  # lazy: scipy when used (not scipy.stats)
 
         p = float(2 * stdtr(max(df, 2.0), -abs(z))) if math.isfinite(z) else math.nan
     trend = ("increasing" if z > 0 else "decreasing") if p < alpha else "no trend"
@@ -806,7 +806,7 @@ class Regression:
         return float(self.params[j] - half), float(self.params[j] + half)
 
     def p_value(self, j: int) -> float:
-        from scipy.special import stdtr
+        from scipy.special import stdtr  # lazy: scipy when used (not scipy.stats)
 
         t = abs(self.params[j]) / math.sqrt(self.cov[j, j])
         return float(2 * stdtr(self.df_resid, -t))
@@ -1262,7 +1262,7 @@ class PhaseComparison:
 
 def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     """Compare rated pain before ``start`` with ``start`` and after (A-B design)."""
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import mannwhitneyu  # lazy: scipy.stats takes about 0.8 s
 
     cut = pd.Timestamp(start)
     rated = daily["pain"].dropna()
@@ -1339,7 +1339,7 @@ def variability(daily: pd.DataFrame, days: int = 28) -> pd.DataFrame:
     """Tidy table over the last ``days`` calendar days: ``sd`` (points), ``mssd`` (mean
     squared successive difference of consecutive rated days, points²) and
     ``lag1_autocorrelation`` (statsmodels ``acf``, unlogged days skipped), each with n."""
-    from statsmodels.tsa.stattools import acf
+    from statsmodels.tsa.stattools import acf  # lazy: statsmodels only when used
 
     end = metrics.last_logged_day(daily)
     window = (

@@ -17,6 +17,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
+from .actions import load_log
+from .demo import demo_log
 from .errors import FieldError
 from .overview import Summary, summary
 from .report import ReportData, key_numbers
@@ -36,8 +38,6 @@ DEMO_DAYS = 120
 def open_log(path: str | None = None) -> tuple[LogData, Routine]:
     """The user's log (``path``, ``$BACKTRACK_CSV`` or ``data/backtrack.csv``) when it
     exists, else 120 days of demo data (``demo`` set)."""
-    from .actions import load_log
-    from .demo import demo_log
 
     log_path = resolve_log_path(path)
     if log_path.exists():
