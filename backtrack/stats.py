@@ -393,7 +393,7 @@ def change_vs_baseline(
         base_days = base_days.iloc[: metrics.BASELINE_DAYS]
     latest_days = metrics.rated_pain(daily, latest.start, latest.end)
     window = metrics.day_window(daily, None, latest.end)
-    pain = metrics._column(daily, "pain", window)
+    pain = metrics.daily_column(daily, "pain", window)
     first = daily.index[window][0] if window.stop > window.start else latest.start
     se, z, noise = change_interval(
         pain,
@@ -714,7 +714,7 @@ def trend_days(daily: pd.DataFrame, means: pd.Series) -> np.ndarray:
         return np.array([])
     monday = means.index[0] - pd.Timedelta(days=6)
     window = metrics.day_window(daily, monday, None)
-    pain = metrics._column(daily, "pain", window)
+    pain = metrics.daily_column(daily, "pain", window)
     lead = (daily.index[window][0] - monday).days if window.stop > window.start else 0
     return np.concatenate([np.full(lead, np.nan), pain])
 
@@ -1068,10 +1068,10 @@ def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
     """Per ISO week (ending Sunday), flare days left out: ``pain`` (mean, points; NaN
     unless ≥ 4 rated days), ``credit`` (mean dose credit 0-1 of logged routine days; NaN
     without one), and ``next_pain`` (the following week's ``pain``)."""
-    calm = ~metrics._column(daily, "flare", dtype=bool)
-    pain = np.where(calm, metrics._column(daily, "pain"), np.nan)
-    routine = metrics._routine_mask(daily) & calm
-    credit = np.where(routine, metrics._column(daily, "credit"), np.nan)
+    calm = ~metrics.daily_column(daily, "flare", dtype=bool)
+    pain = np.where(calm, metrics.daily_column(daily, "pain"), np.nan)
+    routine = metrics.routine_day_mask(daily) & calm
+    credit = np.where(routine, metrics.daily_column(daily, "credit"), np.nan)
     sundays, week = metrics.week_numbers(metrics.day_index(daily))
 
     def mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1301,7 +1301,7 @@ def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     )
     diff_value = float(before.mean() - after.mean())
     days = metrics.day_window(daily, None, rated.index[-1])
-    grid = metrics._column(daily, "pain", days)
+    grid = metrics.daily_column(daily, "pain", days)
     position = metrics.days_from(rated.index, daily.index[0])
     split = int(rated.index.searchsorted(cut))
     se, t, noise = change_interval(grid, position[:split], position[split:])

@@ -140,6 +140,16 @@ def unexplained_function_imports(module: Module) -> list[str]:
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
+def test_no_module_imports_a_private_name_of_another(module):
+    assert private_imports(module) == []
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
+def test_no_module_reaches_into_another_modules_private_names(module):
+    assert private_attributes(module) == []
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
 def test_an_import_inside_a_function_says_why_it_is_lazy(module):
     assert unexplained_function_imports(module) == []
 
@@ -157,6 +167,12 @@ def test_the_checks_see_what_they_look_for():
         "    return metrics._routine_mask, metrics.__name__\n"
     )
     fake = Module("backtrack.fake", PACKAGE / "fake.py", source, ast.parse(source))
+    assert [e.split(": ", 1)[1] for e in private_imports(fake)] == [
+        "imports _column from backtrack.metrics"
+    ]
+    assert [e.split(": ", 1)[1] for e in private_attributes(fake)] == [
+        "uses metrics._routine_mask"
+    ]
     assert [e.split(": ", 1)[1] for e in unexplained_function_imports(fake)] == [
         "from .trial import routine_of"
     ]
