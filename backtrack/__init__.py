@@ -53,7 +53,7 @@ def summary(
     for a log (a ``LogData``, its ``entries`` frame or a path); ``baseline`` = (start,
     end) a chosen baseline period, ``phase_start`` a before/after date; see
     :func:`backtrack.overview.summary`. Imports the analysis only when called."""
-    from .overview import summary as _summary
+    from .overview import summary as _summary  # lazy: the analysis loads on the first call
 
     return _summary(
         log,

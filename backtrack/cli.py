@@ -4,8 +4,8 @@ Exit codes: 0 done; 1 the log has problems (``validate``) or ``repair`` had to l
 row out; 2 refused input or usage error, with the reason on stderr and no traceback;
 141 (silent) when the reader of the output closed it early (``summary --json | head``).
 The log is ``--csv``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``. Heavy
-modules (analysis, plots) are imported inside the commands that need them, so logging
-stays fast.
+modules (analysis, plots) are imported inside the commands that need them (``# lazy: per
+command``), so logging stays fast.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from .errors import (
     LogLockedError,
     SaveFailedError,
     SettingsFileError,
+    TrialPlanError,
     UserFileError,
 )
-from .store import resolve_log_path
+from .schema import COLUMNS, PAIN_LOCATIONS, csv_line, decode_note, parse_date
+from .store import history_for, raw_rows, resolve_log_path, row_line
 
 if TYPE_CHECKING:
     from .actions import Saved
@@ -131,9 +133,8 @@ def _log_fields(args: argparse.Namespace, routine: Routine) -> dict[str, object]
 def cmd_log(args: argparse.Namespace) -> int:
     """Log, correct or withdraw a day. A save for a date that has one already keeps the
     fields not given (and says which), unless ``--replace``."""
-    from .actions import carry_over, log_day, read_if_any, void_day
-    from .routine import load_routine
-    from .schema import decode_note
+    from .actions import carry_over, log_day, read_if_any, void_day  # lazy: per command
+    from .routine import load_routine  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     day = args.date or date.today()
@@ -185,8 +186,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 def _print_trial_day(log_path: Path, saved: Saved, routine: Routine) -> None:
     """During a self-trial, the saved day's assignment, and a deviation when the save
     includes an exercise B leaves out."""
-    from .errors import TrialPlanError
-    from .trial import assignment_on, left_out_in_b, load_plan, trial_path
+    from .trial import assignment_on, left_out_in_b, load_plan, trial_path  # lazy: per command
 
     path = trial_path(log_path)
     if not path.exists():
@@ -210,7 +210,7 @@ def _print_trial_day(log_path: Path, saved: Saved, routine: Routine) -> None:
 
 
 def _routine_of(args: argparse.Namespace, log_path: Path) -> Routine:
-    from .routine import load_routine
+    from .routine import load_routine  # lazy: per command
 
     return load_routine(getattr(args, "routine", None), log_path=log_path)
 
@@ -233,7 +233,7 @@ dates, a decimal comma, a date-time without its UTC offset."""
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .actions import load_log
+    from .actions import load_log  # lazy: per command
 
     log_path = _existing_log(args)
     log = load_log(log_path, strict=False)
@@ -262,8 +262,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .actions import load_log
-    from .store import history_for, raw_rows
+    from .actions import load_log  # lazy: per command
 
     log_path = _existing_log(args)
     day = args.date or date.today()
@@ -301,7 +300,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def _kept(args: argparse.Namespace, *, plan: bool = True) -> dict[Path, str]:
     """What an output command never writes over: the log (``--csv``, else as resolved)
     and the files kept beside it (the trial plan too, unless ``plan`` is false)."""
-    from .outputs import kept_files
+    from .outputs import kept_files  # lazy: per command
 
     return kept_files(resolve_log_path(getattr(args, "csv", None)), plan=plan)
 
@@ -315,7 +314,7 @@ def _add_force(parser: argparse.ArgumentParser, kind: str) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import write_demo
+    from .demo import write_demo  # lazy: per command
 
     try:
         path = write_demo(
@@ -333,9 +332,10 @@ def _log_or_demo(args: argparse.Namespace, demo_command: str) -> tuple[LogData, 
     """The log to analyse (leniently, warnings on stderr) and its routine; with ``--demo``,
     120 days of demo data in memory, labelled as demo. No log yet: a usage error that
     says how to start, or how to see the command on demo data."""
-    from .actions import load_log
-    from .demo import demo_log
-    from .routine import load_routine
+    from .actions import load_log  # lazy: per command
+    from .demo import demo_log  # lazy: per command
+    from .routine import load_routine  # lazy: per command
+    from .trial import load_routine_with_pauses  # lazy: per command
 
     if args.demo:
         return demo_log(120, seed=1), load_routine(args.routine)
@@ -345,7 +345,7 @@ def _log_or_demo(args: argparse.Namespace, demo_command: str) -> tuple[LogData, 
             f"{log_path}: no log there yet; log a day first (backtrack log --pain N), "
             f"or see what it looks like with: {demo_command}"
         )
-    routine = load_routine(args.routine, log_path=log_path)
+    routine = load_routine_with_pauses(args.routine, log_path=log_path)  # adherence counts them
     log = load_log(log_path, routine=routine, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -358,7 +358,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     With no log yet: exit 2 and say so, unless ``--demo`` (120 days of demo data, in
     memory, labelled as demo).
     """
-    from .overview import summary
+    from .overview import summary  # lazy: per command
 
     log, routine = _log_or_demo(args, "backtrack summary --demo")
     result = summary(
@@ -377,7 +377,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """The clinic report: one A4 page as PDF (``--details``: a second page)."""
-    from .report import write_report
+    from .report import write_report  # lazy: per command
 
     log, routine = _log_or_demo(args, "backtrack report --demo -o demo.pdf")
     path = write_report(
@@ -397,7 +397,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_service(args: argparse.Namespace) -> int:
     """Start the tracker at login (a systemd user unit): install, remove or status."""
-    from . import service
+    from . import service  # lazy: per command
 
     if args.action == "install":
         print(service.install(port=args.port))
@@ -410,9 +410,9 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
-    from .actions import load_log
-    from .interop.fhir import count_by_code, fhir_bundle, write_bundle
-    from .routine import load_routine
+    from .actions import load_log  # lazy: per command
+    from .interop.fhir import count_by_code, fhir_bundle, write_bundle  # lazy: per command
+    from .routine import load_routine  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     if not log_path.exists():
@@ -438,10 +438,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_import_loop(args: argparse.Namespace) -> int:
     """Append days from a Loop Habit Tracker export that the log does not have yet."""
-    from .interop.loop import import_loop, parse_mapping
-    from .routine import load_routine
-    from .schema import COLUMNS, csv_line
-    from .store import row_line
+    from .interop.loop import import_loop, parse_mapping  # lazy: per command
+    from .routine import load_routine  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     routine = load_routine(args.routine, log_path=log_path)
@@ -482,8 +480,8 @@ def cmd_import_loop(args: argparse.Namespace) -> int:
 
 def cmd_repair(args: argparse.Namespace) -> int:
     """Write a valid copy of a log a spreadsheet saved in its own dialect; list changes."""
-    from .actions import load_log
-    from .interop.repair import repair_log
+    from .actions import load_log  # lazy: per command
+    from .interop.repair import repair_log  # lazy: per command
 
     offset = None
     if args.utc_offset is not None:
@@ -536,7 +534,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 def cmd_cohort(args: argparse.Namespace) -> int:
     """One row per patient log in a folder (or fsspec URL), who needs attention first."""
-    from .cohort import needs_attention, scan_folder, summarise
+    from .cohort import json_records, needs_attention, scan_folder, summarise  # lazy: per command
 
     scan = scan_folder(args.folder)
     for skipped in scan.skipped:
@@ -551,8 +549,6 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
     if args.json:
-        from .cohort import json_records
-
         print(json.dumps(json_records(table), ensure_ascii=False, indent=2))
         return 0
     print(
@@ -580,7 +576,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 def cmd_remind(args: argparse.Namespace) -> int:
     """A daily reminder: a calendar file (``--ics``) or, for cron and systemd timers, a
     check that stays silent when today is logged (``--if-not-logged``)."""
-    from . import remind
+    from . import remind  # lazy: per command
 
     if args.ics == args.if_not_logged:
         raise UsageError("give either --ics (with -o FILE) or --if-not-logged")
@@ -609,8 +605,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_trial_plan(args: argparse.Namespace) -> int:
     """Plan a randomised self-trial and write it beside the log (never the log itself)."""
-    from .actions import load_log
-    from .trial import (
+    from .actions import load_log  # lazy: per command
+    from .trial import (  # lazy: per command
         SAFETY,
         minimum_detectable_effect,
         pairs_needed,
@@ -678,8 +674,8 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
 
 
 def _trial_result(args: argparse.Namespace) -> tuple[TrialResult, LogData]:
-    from .actions import load_log
-    from .trial import analyse, load_plan, trial_path
+    from .actions import load_log  # lazy: per command
+    from .trial import analyse, load_plan, trial_path  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     routine = _routine_of(args, log_path)
@@ -697,7 +693,7 @@ def _trial_result(args: argparse.Namespace) -> tuple[TrialResult, LogData]:
 
 def cmd_trial_result(args: argparse.Namespace) -> int:
     """The self-trial's answer: effect, interval, exact p-value, what it cannot show."""
-    from .trial import SAFETY
+    from .trial import SAFETY  # lazy: per command
 
     result, _ = _trial_result(args)
     if args.json:
@@ -728,7 +724,7 @@ def cmd_trial_result(args: argparse.Namespace) -> int:
 
 
 def cmd_trial_report(args: argparse.Namespace) -> int:
-    from .trial_report import write_trial_pdf
+    from .trial_report import write_trial_pdf  # lazy: per command
 
     result, log = _trial_result(args)
     path = write_trial_pdf(args.output, result, log.entries, force=args.force, keep=_kept(args))
@@ -737,7 +733,7 @@ def cmd_trial_report(args: argparse.Namespace) -> int:
 
 
 def cmd_trial_stop(args: argparse.Namespace) -> int:
-    from .trial import stop_trial, trial_path
+    from .trial import stop_trial, trial_path  # lazy: per command
 
     path = trial_path(resolve_log_path(args.csv), args.trial)
     if not path.exists():
@@ -758,8 +754,6 @@ def _num(value: object, spec: str = ".1f") -> str:
 def _date(text: str) -> date:
     """A day on the command line: ``YYYY-MM-DD`` (parsed as the log parses it), ``today``
     or ``yesterday``."""
-    from .errors import FieldError
-    from .schema import parse_date
 
     relative = {"today": 0, "yesterday": 1}
     if text.strip().lower() in relative:
@@ -778,8 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    from .routine import default_routine
-    from .schema import PAIN_LOCATIONS
+    from .routine import default_routine  # lazy: per command
 
     exercise_ids = ", ".join(default_routine().ids)
     log = sub.add_parser(

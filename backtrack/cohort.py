@@ -42,6 +42,7 @@ import pandas as pd
 
 from . import metrics, registry, stats
 from ._files import LOG_LIMIT, SETTINGS_LIMIT, read_stream
+from .demo import write_demo
 from .errors import FieldError, LogProblem, RoutineError
 from .routine import (
     ENV_VAR,
@@ -53,6 +54,7 @@ from .routine import (
 )
 from .schema import COLUMNS
 from .store import LogData, parse_log_bytes, parse_log_text, read_log
+from .trial import load_routine_with_pauses
 from .units import Batch, Options, finite_or_none
 
 LOW_ADHERENCE = metrics.LOW_ADHERENCE
@@ -148,7 +150,7 @@ def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
             else:
                 scan.skipped.append(Skipped(entry.name, reason))
         return scan
-    import fsspec
+    import fsspec  # lazy: only for a URL
 
     fs, root = fsspec.core.url_to_fs(text)
     if not fs.isdir(root):
@@ -173,9 +175,11 @@ def routine_for(path: str, routine_path: str | os.PathLike[str] | None = None) -
     default (with a self-trial's pauses for a local log). Beside a remote log (a URL),
     ``routine.toml`` is read through fsspec."""
     local = _local(path)
-    if local is not None or routine_path or os.environ.get(ENV_VAR):
-        return load_routine(routine_path, log_path=local)
-    import fsspec
+    if local is not None:
+        return load_routine_with_pauses(routine_path, log_path=local)
+    if routine_path or os.environ.get(ENV_VAR):
+        return load_routine(routine_path)
+    import fsspec  # lazy: only for a URL
 
     beside = path.rsplit("/", 1)[0] + "/" + ROUTINE_FILE_NAME
     fs, inner = fsspec.core.url_to_fs(beside)
@@ -191,7 +195,7 @@ def read_patient_log(path: str, routine: Routine) -> LogData:
     local = _local(path)
     if local is not None:
         return read_log(local, strict=False, known_exercises=routine.ids)
-    import fsspec
+    import fsspec  # lazy: only for a URL
 
     with fsspec.open(path, "rb") as handle:
         data = read_stream(handle, path, limit=LOG_LIMIT, what="a log (CSV)")
@@ -288,7 +292,7 @@ def _dask_rows(
     """Rows from one Dask task per batch of patients on the cluster at ``scheduler``, as
     they finish. A worker lost mid-run has its tasks run again elsewhere by the scheduler;
     each future's result is taken once, so no patient is lost or counted twice."""
-    from distributed import Client, as_completed
+    from distributed import Client, as_completed  # lazy: only with --scheduler
 
     try:
         client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]  # unannotated
@@ -466,7 +470,6 @@ def write_demo_cohort(
     """Write a small demo cohort (one log per patient, ``patient01.csv`` …) into a new or
     empty ``folder``; patients differ in how much exercise helps, in adherence and in
     baseline pain, and a few get worse. Returns the paths. Never overwrites a file."""
-    from .demo import write_demo
 
     rng = np.random.default_rng(seed)
     paths = []

@@ -108,11 +108,12 @@ def day_window(daily: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestam
     return slice(lo, max(lo, hi))
 
 
-def _column(
+def daily_column(
     daily: pd.DataFrame, name: str, window: slice = slice(None), dtype: type = float
 ) -> np.ndarray:
-    """A column of the daily series over ``window`` as a numpy array of ``dtype`` (float:
-    NaN for missing; bool; object for ``day``)."""
+    """The column ``name`` of the daily series (:func:`daily_series`) over ``window`` (row
+    positions, e.g. :func:`day_window`) as a numpy array of ``dtype``: float (the
+    column's unit, e.g. pain in points; NaN for missing), bool, or object for ``day``."""
     return daily[name].to_numpy(dtype=dtype)[window]
 
 
@@ -329,7 +330,7 @@ def weekly_pain_arrays(
     # week number of each day, counted from the Sunday ending the first week
     first_sunday = days[0] + pd.Timedelta(days=(6 - days[0].day_of_week))
     week = ((days - first_sunday).days.to_numpy() + 6) // 7
-    values = _column(daily, "pain", window)
+    values = daily_column(daily, "pain", window)
     rated = ~np.isnan(values)
     weeks = int(week[-1]) + 1
     count = np.bincount(week[rated], minlength=weeks)
@@ -382,7 +383,7 @@ def baseline(
     """Baseline pain (points): mean of the first 7 rated days, or of the rated days in a
     chosen period ``start``-``end`` (needs ≥ 4 rated days there)."""
     if start is None and end is None:
-        pain = _column(daily, "pain")
+        pain = daily_column(daily, "pain")
         rated = np.flatnonzero(~np.isnan(pain))
         if len(rated) < BASELINE_DAYS:
             reason = f"baseline needs {BASELINE_DAYS} rated days, has {len(rated)}"
@@ -413,7 +414,7 @@ def rated_pain(
     """Pain ratings (points) of the rated days from ``start`` to ``end`` (both included;
     None = open)."""
     window = day_window(daily, start, end)
-    pain = _column(daily, "pain", window)
+    pain = daily_column(daily, "pain", window)
     rated = ~np.isnan(pain)
     return pd.Series(pain[rated], index=daily.index[window][rated], name="pain")
 
@@ -464,19 +465,20 @@ def chronic_span(daily: pd.DataFrame) -> tuple[bool, int]:
 
 
 def _routine_days(daily: pd.DataFrame) -> pd.Series:
-    return pd.Series(_routine_mask(daily), index=daily.index)
+    return pd.Series(routine_day_mask(daily), index=daily.index)
 
 
-def _routine_mask(daily: pd.DataFrame, window: slice = slice(None)) -> np.ndarray:
-    """Logged routine days (not rest, flare or unlogged) over ``window``."""
-    logged = _column(daily, "logged", window, bool)
-    mask: np.ndarray = logged & (_column(daily, "day", window, object) == "routine")
+def routine_day_mask(daily: pd.DataFrame, window: slice = slice(None)) -> np.ndarray:
+    """True on the logged routine days of the daily series (not rest, flare, withdrawn or
+    unlogged days) over ``window`` (row positions): the days adherence is counted on."""
+    logged = daily_column(daily, "logged", window, bool)
+    mask: np.ndarray = logged & (daily_column(daily, "day", window, object) == "routine")
     return mask
 
 
 def _bridge_mask(daily: pd.DataFrame) -> np.ndarray:
     """Planned rest and marked flare days."""
-    day = _column(daily, "day", dtype=object)
+    day = daily_column(daily, "day", dtype=object)
     mask: np.ndarray = (day == "rest") | (day == "flare")
     return mask
 
@@ -492,7 +494,7 @@ def adherence_window(
         return WindowMean(None, 0, None, None, "no days logged yet")
     start_day = end_day - pd.Timedelta(days=days - 1)
     window = day_window(daily, start_day, end_day)
-    credit = _column(daily, "credit", window)[_routine_mask(daily, window)]
+    credit = daily_column(daily, "credit", window)[routine_day_mask(daily, window)]
     if len(credit) == 0:
         reason = f"no logged routine day in the {days} days ending {end_day.date()}"
         return WindowMean(None, 0, start_day, end_day, reason)

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from . import metrics, registry, stats, wording
-from .routine import CHRONIC_NOTICE, Routine, load_routine, routine_of
+from .routine import CHRONIC_NOTICE, Routine
 from .store import LogData, read_log
+from .trial import routine_of
 from .units import Batch, Options, Result, finite_or_none
 
 SCHEMA = 2
@@ -261,7 +262,7 @@ def summary(
     elif isinstance(log, pd.DataFrame):
         entries = log
     else:
-        routine = routine or load_routine(log_path=log)
+        routine = routine_of(log, routine)
         loaded = read_log(log, strict=False, known_exercises=routine.ids)
         entries, source, problems = loaded.entries, loaded.path, len(loaded.problems)
     routine = routine_of(log if isinstance(log, LogData) else source, routine)

@@ -42,6 +42,7 @@ from matplotlib.transforms import Affine2DBase, ScaledTranslation, Transform
 from . import metrics, stats
 from .errors import FieldError
 from .fonts import ZWNBSP, drawable
+from .trial import routine_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.typing import RcKeyType
@@ -102,9 +103,7 @@ def daily_for(
 ) -> pd.DataFrame:
     """The daily series the charts draw, for a log (or its ``entries``) from ``since``
     on, trimmed to start on the first logged day (as :func:`backtrack.summary` does), with the
-    log's routine (:func:`backtrack.routine.routine_of`) unless ``routine`` is given."""
-    from .routine import routine_of
-
+    log's routine (:func:`backtrack.trial.routine_of`) unless ``routine`` is given."""
     entries = log if isinstance(log, pd.DataFrame) else log.entries
     return metrics.daily_since(entries, routine_of(log, routine), since)
 

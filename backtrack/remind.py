@@ -23,8 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 from ._files import CALENDAR, Kept, write_private
+from .actions import load_log
 from .errors import InputError
 from .schema import VOID
+from .store import latest_per_date, resolve_log_path
 
 UID = "daily-log-reminder@backtrack.local"
 """The event's UID: stable across runs and machines (one reminder per calendar)."""
@@ -120,7 +122,6 @@ def logged_on(entries: pd.DataFrame, day: date) -> bool:
     """True when ``day`` has a save whose latest is not a withdrawal (``void``)."""
     if entries.empty:
         return False
-    from .store import latest_per_date
 
     latest = latest_per_date(entries)
     rows = latest[latest["date"] == pd.Timestamp(day)]
@@ -129,8 +130,6 @@ def logged_on(entries: pd.DataFrame, day: date) -> bool:
 
 def logged_today(path: str | os.PathLike[str] | None = None, today: date | None = None) -> bool:
     """Whether today (local date) is logged in the log at ``path`` (no log: not logged)."""
-    from .actions import load_log
-    from .store import resolve_log_path
 
     log_path = resolve_log_path(path)
     if not log_path.exists():

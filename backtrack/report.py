@@ -36,8 +36,9 @@ from . import fonts, metrics, plots, registry, stats, wording
 from ._files import PDF, Kept, check_output, write_private
 from .errors import FieldError
 from .overview import Summary, summary
-from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine, routine_of
+from .routine import CHRONIC_NOTICE, RED_FLAGS, Routine
 from .store import LogData, latest_per_date
+from .trial import routine_of
 from .units import Unit
 
 if TYPE_CHECKING:  # pragma: no cover

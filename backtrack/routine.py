@@ -221,31 +221,12 @@ def load_routine(
     path: str | os.PathLike[str] | None = None, *, log_path: str | os.PathLike[str] | None = None
 ) -> Routine:
     """The routine in force: ``path``, else ``$BACKTRACK_ROUTINE``, else ``routine.toml``
-    beside the log, else the default; with a self-trial planned beside the log, the
-    exercises its B blocks leave out are paused on those days (see :mod:`backtrack.trial`)."""
+    beside the log at ``log_path``, else the default. It reads no self-trial plan: a view
+    that counts adherence asks for the trial's pauses
+    (:func:`backtrack.trial.load_routine_with_pauses`)."""
     chosen = path or os.environ.get(ENV_VAR)
     if not chosen and log_path is not None:
         beside = Path(log_path).parent / ROUTINE_FILE_NAME
         if beside.exists():
             chosen = beside
-    routine = load_routine_file(chosen) if chosen else default_routine()
-    if log_path is not None:
-        from .trial import with_trial_pauses  # the plan is read by the trial module
-
-        routine = with_trial_pauses(routine, log_path)
-    return routine
-
-
-def routine_of(log: object, routine: Routine | None = None) -> Routine:
-    """The one routine every view uses for ``log`` (a :class:`~backtrack.store.LogData`,
-    its ``entries`` frame, or a path): ``routine`` when given; for a log read from a
-    file, :func:`load_routine` with that ``log_path`` (``routine.toml`` and a self-trial
-    plan beside it); otherwise (demo data, a bare frame) :func:`load_routine`."""
-    if routine is not None:
-        return routine
-    if isinstance(log, str | os.PathLike):
-        return load_routine(log_path=log)
-    path = getattr(log, "path", None)
-    if isinstance(path, str) and path and not path.startswith("<"):
-        return load_routine(log_path=path)
-    return load_routine()
+    return load_routine_file(chosen) if chosen else default_routine()

@@ -34,6 +34,7 @@ stale "model not found". JupyterLab is one click away at ``/lab`` on the same se
 from __future__ import annotations
 
 import argparse
+import io
 import ipaddress
 import json
 import os
@@ -233,9 +234,8 @@ def ensure_certificate(state: Path, hosts: Sequence[str]) -> tuple[Path, Path]:
 
 def qr_code(text: str) -> str:
     """``text`` as a QR code drawn with block characters, for a phone's camera."""
-    import io
 
-    import segno
+    import segno  # lazy: only for the --lan banner's QR code
 
     buffer = io.StringIO()
     segno.make(text, error="m").terminal(out=buffer, compact=True, border=2)
@@ -398,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lan", action="store_true", help="serve to the home network (HTTPS)")
     args = parser.parse_args(argv)
     state = state_dir()
-    from .store import resolve_log_path
+    from .store import resolve_log_path  # lazy: pandas; import backtrack.serve stays light
 
     if args.mode == "rotate-token":
         for lan in TOKEN_FILES:

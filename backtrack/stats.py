@@ -161,14 +161,14 @@ def normal_quantile(confidence: float = CONFIDENCE) -> float:
 def t_quantile(df: float, confidence: float = CONFIDENCE) -> float:
     """Student's t of a two-sided interval with ``df`` degrees of freedom (2.571 for 95%
     and 5 df)."""
-    from scipy.special import stdtrit  # light (no scipy.stats)
+    from scipy.special import stdtrit  # lazy: scipy when used (not scipy.stats)
 
     return float(stdtrit(df, 0.5 + confidence / 2))
 
 
 def t_cdf(x: float, df: float) -> float:
     """P(T ≤ x) for Student's t with ``df`` degrees of freedom."""
-    from scipy.special import stdtr  # light (no scipy.stats)
+    from scipy.special import stdtr  # lazy: scipy when used (not scipy.stats)
 
     return float(stdtr(df, x))
 
@@ -367,7 +367,7 @@ def minimum_detectable(se: float, df: float | None = None, power: float = POWER)
     detects with ``power``: the noncentrality of Student's t with ``df`` degrees of freedom
     at which P(T > t₀.₉₇₅) = power, times ``se`` (df None: the normal, 2.80 × se at 80%;
     with 2 df it is 5.65 × se). The other tail adds under 0.1% and is left out."""
-    from scipy.special import nctdtrinc  # light (no scipy.stats)
+    from scipy.special import nctdtrinc  # lazy: scipy when used (not scipy.stats)
 
     if df is None or not math.isfinite(df):
         return (normal_quantile() + NormalDist().inv_cdf(power)) * se
@@ -463,7 +463,7 @@ def change_vs_baseline(
         base_days = base_days.iloc[: metrics.BASELINE_DAYS]
     latest_days = metrics.rated_pain(daily, latest.start, latest.end)
     window = metrics.day_window(daily, None, latest.end)
-    pain = metrics._column(daily, "pain", window)
+    pain = metrics.daily_column(daily, "pain", window)
     first = daily.index[window][0] if window.stop > window.start else latest.start
     se, z, noise = change_interval(
         pain,
@@ -688,7 +688,7 @@ def trend_days(daily: pd.DataFrame, means: pd.Series) -> np.ndarray:
         return np.array([])
     monday = means.index[0] - pd.Timedelta(days=6)
     window = metrics.day_window(daily, monday, None)
-    pain = metrics._column(daily, "pain", window)
+    pain = metrics.daily_column(daily, "pain", window)
     lead = (daily.index[window][0] - monday).days if window.stop > window.start else 0
     return np.concatenate([np.full(lead, np.nan), pain])
 
@@ -785,7 +785,7 @@ class Regression:
         return float(self.params[j] - half), float(self.params[j] + half)
 
     def p_value(self, j: int) -> float:
-        from scipy.special import stdtr
+        from scipy.special import stdtr  # lazy: scipy when used (not scipy.stats)
 
         t = abs(self.params[j]) / math.sqrt(self.cov[j, j])
         return float(2 * stdtr(self.df_resid, -t))
@@ -1043,10 +1043,10 @@ def weekly_frame(daily: pd.DataFrame) -> pd.DataFrame:
     """Per ISO week (ending Sunday), flare days left out: ``pain`` (mean, points; NaN
     unless ≥ 4 rated days), ``credit`` (mean dose credit 0-1 of logged routine days; NaN
     without one), and ``next_pain`` (the following week's ``pain``)."""
-    calm = ~metrics._column(daily, "flare", dtype=bool)
-    pain = np.where(calm, metrics._column(daily, "pain"), np.nan)
-    routine = metrics._routine_mask(daily) & calm
-    credit = np.where(routine, metrics._column(daily, "credit"), np.nan)
+    calm = ~metrics.daily_column(daily, "flare", dtype=bool)
+    pain = np.where(calm, metrics.daily_column(daily, "pain"), np.nan)
+    routine = metrics.routine_day_mask(daily) & calm
+    credit = np.where(routine, metrics.daily_column(daily, "credit"), np.nan)
     sundays, week = metrics.week_numbers(metrics.day_index(daily))
 
     def mean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1237,7 +1237,7 @@ class PhaseComparison:
 
 def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     """Compare rated pain before ``start`` with ``start`` and after (A-B design)."""
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import mannwhitneyu  # lazy: scipy.stats takes about 0.8 s
 
     cut = pd.Timestamp(start)
     rated = daily["pain"].dropna()
@@ -1276,7 +1276,7 @@ def phase_comparison(daily: pd.DataFrame, start: date | str) -> PhaseComparison:
     )
     diff_value = float(before.mean() - after.mean())
     days = metrics.day_window(daily, None, rated.index[-1])
-    grid = metrics._column(daily, "pain", days)
+    grid = metrics.daily_column(daily, "pain", days)
     position = metrics.days_from(rated.index, daily.index[0])
     split = int(rated.index.searchsorted(cut))
     se, t, noise = change_interval(grid, position[:split], position[split:])
@@ -1314,7 +1314,7 @@ def variability(daily: pd.DataFrame, days: int = 28) -> pd.DataFrame:
     """Tidy table over the last ``days`` calendar days: ``sd`` (points), ``mssd`` (mean
     squared successive difference of consecutive rated days, points²) and
     ``lag1_autocorrelation`` (statsmodels ``acf``, unlogged days skipped), each with n."""
-    from statsmodels.tsa.stattools import acf
+    from statsmodels.tsa.stattools import acf  # lazy: statsmodels only when used
 
     end = metrics.last_logged_day(daily)
     window = (

@@ -17,11 +17,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from . import plots
+from .actions import load_log
+from .demo import demo_log
 from .errors import FieldError
 from .overview import Summary, summary
 from .report import ReportData, key_numbers
-from .routine import Routine, load_routine, routine_of
+from .routine import Routine, load_routine
 from .store import LogData, resolve_log_path
+from .trial import load_routine_with_pauses, routine_of
 
 PERIODS: tuple[tuple[str, int | None], ...] = (
     ("Last 4 weeks", 28),
@@ -35,12 +38,10 @@ DEMO_DAYS = 120
 def open_log(path: str | None = None) -> tuple[LogData, Routine]:
     """The user's log (``path``, ``$BACKTRACK_CSV`` or ``data/backtrack.csv``) when it
     exists, else 120 days of demo data (``demo`` set)."""
-    from .actions import load_log
-    from .demo import demo_log
 
     log_path = resolve_log_path(path)
     if log_path.exists():
-        routine = load_routine(log_path=log_path)
+        routine = load_routine_with_pauses(log_path=log_path)
         return load_log(log_path, routine=routine, strict=False), routine
     return demo_log(DEMO_DAYS, seed=1), load_routine()
 

@@ -46,8 +46,10 @@ import numpy as np
 import pandas as pd
 
 from ._files import Kept, OutputKind, check_output, write_private
+from .demo import demo_log
 from .errors import TrialPlanError
-from .routine import Pause, Routine, load_routine_file, read_toml
+from .metrics import dose_credits
+from .routine import Pause, Routine, default_routine, load_routine, load_routine_file, read_toml
 from .schema import MAX_DATE, MIN_DATE, exercise_pairs, parse_date
 from .stats import t_cdf, t_quantile
 from .store import latest_per_date
@@ -488,7 +490,7 @@ def assignment_on(plan: TrialPlan, day: date) -> Assignment | None:
     return None
 
 
-def with_trial_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Routine:
+def routine_with_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Routine:
     """``routine`` with a :class:`~backtrack.routine.Pause` for each exercise the B
     blocks of the trial planned beside the log leave out (``b_without``, or those not in
     ``b_routine``), so that adherence on B days counts what B prescribes. Without a plan
@@ -510,6 +512,32 @@ def with_trial_pauses(routine: Routine, log_path: str | os.PathLike[str]) -> Rou
         for exercise_id in left_out
     )
     return dataclasses.replace(routine, pauses=routine.pauses + pauses)
+
+
+def load_routine_with_pauses(
+    path: str | os.PathLike[str] | None = None, *, log_path: str | os.PathLike[str]
+) -> Routine:
+    """The routine adherence is counted against for the log at ``log_path``: the routine
+    in force (:func:`backtrack.routine.load_routine`: ``path``, ``$BACKTRACK_ROUTINE``,
+    ``routine.toml`` beside the log or the default) with the pauses of the self-trial
+    planned beside the log (:func:`routine_with_pauses`)."""
+    return routine_with_pauses(load_routine(path, log_path=log_path), log_path)
+
+
+def routine_of(log: object, routine: Routine | None = None) -> Routine:
+    """The one routine every view that counts adherence uses for ``log`` (a
+    :class:`~backtrack.store.LogData`, its ``entries`` frame, or a path): ``routine``
+    when given; for a log read from a file, :func:`load_routine_with_pauses` for that
+    file (``routine.toml`` and a self-trial plan beside it); otherwise (demo data, a bare
+    frame) :func:`backtrack.routine.load_routine`."""
+    if routine is not None:
+        return routine
+    if isinstance(log, str | os.PathLike):
+        return load_routine_with_pauses(log_path=log)
+    path = getattr(log, "path", None)
+    if isinstance(path, str) and path and not path.startswith("<"):
+        return load_routine_with_pauses(log_path=path)
+    return load_routine()
 
 
 def left_out_in_b(plan: TrialPlan, routine: Routine) -> tuple[str, ...]:
@@ -747,8 +775,6 @@ def analyse(
 
 
 def _credits(texts: pd.Series, routine: Routine) -> np.ndarray:
-    from .metrics import dose_credits
-
     if texts.empty or not routine.ids:
         return np.zeros(0)
     credits: np.ndarray = dose_credits(texts.to_numpy(dtype=object), routine).mean(axis=1)
@@ -845,9 +871,6 @@ def minimum_detectable_effect(
 def demo_trial(seed: int = 1) -> tuple[TrialPlan, pd.DataFrame]:
     """A finished 6-pair demo trial over the last 84 days of a demo log (in memory,
     nothing is written): what a trial looks like before you run one."""
-    from .demo import demo_log
-    from .routine import default_routine
-
     end = date.today() - timedelta(days=1)
     plan = plan_trial(
         a="full routine",

@@ -25,8 +25,20 @@ from matplotlib.patches import Patch
 
 from . import fonts, plots
 from ._files import PDF, Kept, check_output, write_private
-from .store import latest_per_date
-from .trial import MIN_RATED_DAYS, SAFETY, TrialResult, smallest_p_value
+from .actions import load_log
+from .routine import load_routine
+from .store import latest_per_date, resolve_log_path
+from .trial import (
+    MIN_RATED_DAYS,
+    SAFETY,
+    TrialResult,
+    analyse,
+    assignment_on,
+    demo_trial,
+    load_plan,
+    smallest_p_value,
+    trial_path,
+)
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -235,12 +247,7 @@ def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
     """The self-trial in a notebook: the plan beside the log (or a labelled demo when
     there is none), today's assignment, the answer in words, and the timeline chart.
     Returns an ipywidgets box; the notebook displays it."""
-    import ipywidgets as widgets
-
-    from .actions import load_log
-    from .routine import load_routine
-    from .store import resolve_log_path
-    from .trial import analyse, assignment_on, demo_trial, load_plan, trial_path
+    import ipywidgets as widgets  # lazy: the notebook view only; the PDF needs no widgets
 
     log_path = resolve_log_path(csv)
     routine = load_routine(log_path=log_path)

@@ -286,6 +286,16 @@ def test_issue25_pain_written_7_comma_0_is_repaired_and_said(tmp_path):
     assert [r["pain"] for r in _rows(tmp_path / "out.csv")] == ["7"]
 
 
+def test_the_reason_a_pain_was_rewritten_is_said_whole(tmp_path):
+    """The change's reason names every spelling it covers, its brackets closed (the
+    sentence was cut after "written with" by a stray line break in the source)."""
+    source = tmp_path / "a.csv"
+    source.write_text(HEADER + "2026-11-20T20:15:02+01:00,2026-11-20,07,,routine,,\n")
+    (change,) = [c for c in repair_log(source, tmp_path / "out.csv").changes if c.column == "pain"]
+    assert "written with decimals, a leading zero or spaces" in change.why
+    assert str(change).count("(") == str(change).count(")")
+
+
 PAIN_SPELLINGS = ("{}", "0{}", "{},0", "{}.0", " {} ", "{},00", "{}.000", "\u00a0{}")
 
 

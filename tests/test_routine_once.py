@@ -13,8 +13,9 @@ from backtrack.cli import main
 from backtrack.cohort import summarise
 from backtrack.demo import write_demo
 from backtrack.overview import summary
-from backtrack.routine import default_routine, load_routine_file, routine_of
+from backtrack.routine import default_routine, load_routine_file
 from backtrack.store import read_log
+from backtrack.trial import routine_of
 
 CUSTOM = (
     'title = "One long exercise"\nsource = "test"\nsafety = []\n\n[[exercise]]\n'

@@ -428,7 +428,7 @@ def test_adherence_on_b_days_counts_what_b_prescribes(tmp_path):
     without wall squat, the other four exercises are the whole prescription."""
     from backtrack.metrics import daily_series
     from backtrack.overview import summary
-    from backtrack.routine import load_routine
+    from backtrack.trial import load_routine_with_pauses
 
     log = tmp_path / "backtrack.csv"
     plan = a_plan(seed=2)
@@ -453,7 +453,7 @@ def test_adherence_on_b_days_counts_what_b_prescribes(tmp_path):
             )
             == 0
         )
-    routine = load_routine(log_path=log)
+    routine = load_routine_with_pauses(log_path=log)
     assert {p.exercise_id for p in routine.pauses} == {"wall_squat"}
     daily = daily_series(read_log(log).entries, routine)
     assert daily.loc[str(a_day), "credit"] == pytest.approx(0.8)

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from traitlets import Bool, Dict, HasTraits, Instance, List, Tuple, Unicode
 
-from ..actions import NO_RATING, load_log, log_day
-from ..errors import FieldError, InputError, LogFormatError, LogLockedError
-from ..routine import Routine, load_routine
+from ..actions import NO_RATING, load_log, log_day, void_day
+from ..demo import demo_log
+from ..errors import FieldError, InputError, LogFormatError, LogLockedError, TrialPlanError
+from ..routine import Routine
 from ..schema import MAX_MINUTES, VOID, format_minutes, parse_exercises, parse_where
 from ..store import history_for, latest_per_date, resolve_log_path
 
@@ -239,7 +240,11 @@ class LogFormModel(HasTraits):
         super().__init__()
         self.clock = clock or _system_clock
         self.path = resolve_log_path(csv)
-        self.routine = routine or load_routine(log_path=self.path)
+        if routine is None:
+            from ..trial import load_routine_with_pauses  # lazy: trial imports the analysis
+
+            routine = load_routine_with_pauses(log_path=self.path)  # the streak counts them
+        self.routine = routine
         self.names = {e.id: e.name for e in self.routine.exercises}
         self.entries = pd.DataFrame()
         self._loaded: dict[str, Any] = {}
@@ -278,8 +283,6 @@ class LogFormModel(HasTraits):
     def reload(self) -> None:
         """Read the log (leniently: unreadable rows become ``problems``), or the demo data."""
         if not self.path.exists():
-            from ..demo import demo_log
-
             log = demo_log(DEMO_DAYS, end=self.today - timedelta(days=1))
             self.demo = True
         else:
@@ -298,8 +301,7 @@ class LogFormModel(HasTraits):
     def _read_trial(self) -> None:
         """The self-trial plan beside the log, if any (a plan that cannot be read is
         named in ``problems``; logging goes on)."""
-        from ..errors import TrialPlanError
-        from ..trial import load_plan, trial_path
+        from ..trial import load_plan, trial_path  # lazy: trial imports the analysis
 
         self.trial_plan = None
         path = trial_path(self.path)
@@ -312,7 +314,7 @@ class LogFormModel(HasTraits):
 
     def _trial_condition(self, day: date | None) -> str | None:
         """``A`` or ``B`` when the self-trial assigns ``day`` to a condition, else None."""
-        from ..trial import assignment_on
+        from ..trial import assignment_on  # lazy: trial imports the analysis
 
         plan = self.trial_plan
         assigned = assignment_on(plan, day) if plan is not None and day is not None else None
@@ -322,7 +324,7 @@ class LogFormModel(HasTraits):
         """The routine of the chosen date: a self-trial's B routine on a B day (less what
         B leaves out, or its own ``b_routine``), else the routine in force; without the
         exercises paused that day. "Did the whole routine" means exactly this."""
-        from ..trial import routine_for
+        from ..trial import routine_for  # lazy: trial imports the analysis
 
         routine = self.routine
         if self.trial_plan is not None and self._trial_condition(self.day) == "B":
@@ -330,7 +332,10 @@ class LogFormModel(HasTraits):
         return routine if self.day is None else routine.prescribed_on(self.day)
 
     def _trial_lines(self, day: date | None) -> list[str]:
-        from ..trial import assignment_on, left_out_in_b
+        from ..trial import (  # lazy: trial imports the analysis
+            assignment_on,
+            left_out_in_b,
+        )
 
         plan = self.trial_plan
         assigned = assignment_on(plan, day) if plan is not None and day is not None else None
@@ -631,7 +636,6 @@ class LogFormModel(HasTraits):
     def remove_day(self) -> bool:
         """Withdraw the chosen date (``actions.void_day``): it then counts as not logged;
         its saves stay in the file as history. True when withdrawn."""
-        from ..actions import void_day
 
         self.confirming_removal = False
         if not self.correcting or self.day is None:
@@ -664,7 +668,7 @@ class LogFormModel(HasTraits):
         """The daily series (:func:`metrics.daily_series` of the user's log, up to today:
         days since the last save show as not logged) the sparkline after a Save draws
         its last 4 weeks from."""
-        from .. import metrics  # on first use, as in metrics_summary
+        from .. import metrics  # lazy: on first use, as in metrics_summary
 
         return metrics.daily_series(self.entries, self.routine, end=self.today)
 
@@ -672,13 +676,13 @@ class LogFormModel(HasTraits):
         """The 4-week sparkline of pain with adherence (:func:`plots.sparkline_figure`)
         of :meth:`glance_daily`. Imports matplotlib: called after the confirmation is
         shown, never on the way to it (the form opens and saves without it)."""
-        from .. import plots  # matplotlib: only once a save has been confirmed
+        from .. import plots  # lazy: matplotlib, only once a save has been confirmed
 
         return plots.sparkline_figure(self.glance_daily())
 
     def glance_png(self) -> bytes:
         """:meth:`glance` as PNG (:func:`plots.png_bytes`, as the trends view draws)."""
-        from .. import plots
+        from .. import plots  # lazy: matplotlib, only once a save has been confirmed
 
         return plots.png_bytes(self.glance(), dpi=90)
 
@@ -695,7 +699,7 @@ def metrics_summary(
     ``today``, the streak up to ``saved`` when that is an earlier day (a backfilled day
     can end a streak that is over by today), and how streaks count
     (:data:`metrics.STREAK_RULE`)."""
-    from .. import metrics  # on first use: the form opens before the analysis is needed
+    from .. import metrics  # lazy: the form opens before the analysis is needed
 
     daily = metrics.daily_series(entries, routine)
     streak = metrics.current_streak(daily, today)

@@ -286,8 +286,10 @@ def _repair_pain(text: str) -> tuple[str, str] | None:
     value = str(int(match["whole"]))
     if value == text or not PAIN_MIN <= int(value) <= PAIN_MAX:
         return None
-    return value, f"pain {text!r} has one reading, {value} (a whole number written with "
-    "decimals, a leading zero or spaces)"
+    return value, (
+        f"pain {text!r} has one reading, {value} (a whole number written with "
+        "decimals, a leading zero or spaces)"
+    )
 
 
 def _repair_exercises(text: str) -> tuple[str, str] | None:
