@@ -414,18 +414,22 @@ def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
     naming why: pain rising (trend interval above 0), pain clinically worse than baseline
-    (by at least the 2 points or 30% that count as an important change the other way;
-    a smaller rise is within day-to-day noise and only sorts the list), 28-day adherence
+    (by at least the worsening threshold, 1 point or 15%: ``stats.change_thresholds``; a
+    smaller rise only sorts the list), 28-day adherence
     below 60%, problems in the file, or (with ``today``) no entry for more than 3 days
     (the numbers are old). Then by change (worst first) and adherence (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
     points = table["change"].astype(float)
-    percent = (
-        table["change_percent"]
+    limit = (
+        table["baseline"]
         .astype(float)
-        .where(table["baseline"].astype(float) >= stats.PERCENT_MIN_BASELINE)
+        .map(
+            lambda baseline: (
+                stats.change_thresholds(baseline).worse if baseline == baseline else math.nan
+            )
+        )
     )
-    worse = (points <= -stats.IMPORTANT_POINTS) | (percent <= -stats.IMPORTANT_PERCENT)
+    worse = points <= -limit + 1e-9
     adherence = table["adherence_28day"].astype(float)
     low = adherence < LOW_ADHERENCE
     broken = table["problems"].map(len) > 0

@@ -248,8 +248,9 @@ def trend_chart(
     (:func:`metrics.pain_7day_mean`, ≥ 4 rated days), the baseline
     (:func:`metrics.baseline`: first 7 rated days, or the chosen period ``baseline`` =
     (start, end)) and the band where a clinically
-    meaningful improvement begins (2 points or 30% below baseline, Ostelo 2008; only 2
-    points when baseline < 4), flare days (triangles). Beneath (``adherence_ax``; when
+    meaningful improvement begins (2 points or 30% below baseline, Ostelo 2008; below a
+    baseline of 4, 30% of 4 points: :func:`stats.change_thresholds`), flare days
+    (triangles). Beneath (``adherence_ax``; when
     None, one is carved out of ``ax`` and attached: :func:`adherence_panel`): each day's
     dose credit in % drawn as filled steps (``StepPatch``, what ``stairs`` draws: one
     artist, not a bar per day) in the calendar's colour of its adherence class, rest days
@@ -326,7 +327,7 @@ def _baseline_and_band(
     ax: Axes, baseline: float, left: float, right: float, what: str = "first 7 rated days"
 ) -> None:
     """Baseline line, and the band between the two definitions of a clinically
-    meaningful improvement (baseline − 2 points, baseline × 0.7); one line below 4.
+    meaningful improvement (baseline − 2 points, baseline − 30% of max(baseline, 4)).
     A ``Line2D`` and a ``Rectangle`` (not ``hlines`` and ``fill_between``, whose
     collections draw the same pixels ~5 ms slower at 10 years)."""
     points = baseline - stats.IMPORTANT_POINTS
@@ -341,13 +342,14 @@ def _baseline_and_band(
             gid="baseline",
         )
     )
+    # the band's top is where an important improvement starts (stats.change_thresholds)
+    reference = max(baseline, stats.PERCENT_MIN_BASELINE)  # percentages of 4 below 4
+    percent = baseline - reference * stats.IMPORTANT_PERCENT / 100
+    low, high = sorted((points, percent))
     if baseline >= stats.PERCENT_MIN_BASELINE:
-        percent = baseline * (1 - stats.IMPORTANT_PERCENT / 100)
-        low, high = sorted((points, percent))
         label = "meaningful improvement starts\n(2 points or 30% below baseline)"
     else:
-        low = high = points
-        label = "meaningful improvement starts\n(2 points below baseline)"
+        label = "meaningful improvement starts\n(2 points, or 30% of 4, below baseline)"
     low, high = max(low, 0.0) - BAND_PAD, max(high, 0.0) + BAND_PAD
     ax.add_patch(
         Rectangle(

@@ -80,7 +80,9 @@ def change(daily: pd.DataFrame, options: Options) -> Result:
         {
             "percent": result.percent,
             "class": result.clinical_class,
+            "chance_important": result.chance_important,
             "regression_to_mean": result.regression_to_mean,
+            "days_needed": result.days_needed,  # 0 once it has an interval
         },
         detail=result,
     )
@@ -135,7 +137,7 @@ def logging_completeness(daily: pd.DataFrame, options: Options) -> Result:
 
 
 def trend(daily: pd.DataFrame, options: Options) -> Result:
-    """Theil-Sen slope of weekly mean pain (points per week), Mann-Kendall p."""
+    """Least-squares slope of weekly mean pain (points per week), its t test's p."""
     result = stats.trend(daily)
     return _estimate_result(result, direction=result.direction or None)
 
@@ -184,14 +186,21 @@ UNITS: tuple[Unit, ...] = (
         "Change",
         "points",
         "Baseline − latest 7-day mean (+ = less pain); the interval allows for one day "
-        "resembling the next. Important: ≥ 2 points or 30% (Ostelo 2008); substantial: "
-        "≥ 50% (IMMPACT, Dworkin 2008); if the interval excludes 0 (else unclear).",
+        "resembling the next, from 56 days on. A class only as far as the interval's low "
+        "end reaches it: important ≥ 2 points or 30% (Ostelo 2008), substantial ≥ 50% "
+        "(IMMPACT, Dworkin 2008); worse: 1 point or 15% (Salaffi 2004).",
         "Change vs baseline and its class (`change_class`)",
         per_patient(change),
         wording.change,
         "Change vs baseline",
         fields=("low", "high", "n", "mde", "why_null"),
-        extras={"percent": float, "class": str, "regression_to_mean": bool},
+        extras={
+            "percent": float,
+            "class": str,
+            "chance_important": float,
+            "regression_to_mean": bool,
+            "days_needed": int,
+        },
     ),
     Unit(
         "adherence_28day",
@@ -220,8 +229,9 @@ UNITS: tuple[Unit, ...] = (
         "trend",
         "Trend",
         "points per week",
-        "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = falling); "
-        "interval and Mann–Kendall test allow for one week resembling the next.",
+        "Least-squares slope of weekly mean pain, last 26 weeks at most (negative = "
+        "falling); one t test, allowing for one week resembling the next, gives its "
+        "interval, p and verdict.",
         "Trend",
         per_patient(trend),
         wording.trend,

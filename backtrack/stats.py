@@ -229,8 +229,9 @@ def daily_noise(pain: np.ndarray, margin: float = 0.0) -> DailyNoise:
     line absorbs more of persistent noise); persistence = Σ r_t r_{t−1} over pairs of
     consecutive rated days divided by (pairs × SS / n) (with fewer than 7 such pairs:
     the square root of the same over pairs two days apart), plus its first-order bias
-    (2 + 5.5 ρ) / n, clipped to 0-0.98; plus ``margin`` of its standard errors,
-    √((1 − ρ²) / n), where an interval rests on it (:data:`PERSISTENCE_MARGIN`)."""
+    (2 + 5.5 ρ) / n, plus ``margin`` of its standard errors,
+    √((1 − ρ²) / n), where an interval rests on it (:data:`PERSISTENCE_MARGIN`), clipped
+    to 0-0.98."""
     pain = np.asarray(pain, dtype=float)
     days = np.flatnonzero(~np.isnan(pain))
     n = len(days)
@@ -249,9 +250,9 @@ def daily_noise(pain: np.ndarray, margin: float = 0.0) -> DailyNoise:
         if len(pairs) >= NOISE_MIN_PAIRS:
             raw = float(residual[pairs] @ residual[pairs + 1]) / (len(pairs) * ss / n)
             raw = raw if gap == 1 else math.sqrt(max(raw, 0.0))
-            persistence = min(max(raw + (a + b * raw) / n, 0.0), MAX_PERSISTENCE)
-            spread = math.sqrt((1 - persistence**2) / n)
-            persistence = min(persistence + margin * spread, MAX_PERSISTENCE)
+            corrected = min(max(raw + (a + b * raw) / n, -MAX_PERSISTENCE), MAX_PERSISTENCE)
+            spread = math.sqrt((1 - corrected**2) / n)  # its standard error
+            persistence = min(max(corrected + margin * spread, 0.0), MAX_PERSISTENCE)
             dof = n - _line_absorbs(days, persistence)
             return DailyNoise(math.sqrt(ss / dof), persistence, n)
     reason = (
@@ -535,7 +536,12 @@ def change_vs_baseline(
             f" Chance that it is an important improvement ({_fmt(limits.important)} points "
             f"or more): {chance:.0%}."
         )
-        if klass in ("none", "unclear"):
+        if klass in ("none", "unclear") and mde > base.value:
+            sentence += (
+                f" With these days, even a fall to no pain at all ({_fmt(base.value)} points) "
+                "would usually be missed: more days narrow the interval."
+            )
+        elif klass in ("none", "unclear"):
             sentence += (
                 f" With these days, a true change smaller than about {_fmt(mde)} points "
                 "would usually be missed."
@@ -740,12 +746,15 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
         words, direction = "did not clearly change", "no trend"
     period = f"the {len(means)} weeks from {means.index[0].date() - pd.Timedelta(days=6)}"
     size = f" by {_fmt(abs(slope), 2)} points per week" if direction != "no trend" else ""
-    missed = (
-        f" With {len(means)} weeks, a trend smaller than about {_fmt(mde, 2)} points per "
-        "week would usually be missed."
-        if direction == "no trend"
-        else ""
-    )
+    missed = ""
+    if direction == "no trend":
+        missed = (
+            f" With {len(means)} weeks, a trend smaller than about {_fmt(mde, 2)} points per "
+            "week would usually be missed."
+            if mde <= bound
+            else f" With {len(means)} weeks, even a trend across the whole scale would "
+            "usually be missed."
+        )
     sentence = (
         f"Over {period} to {means.index[-1].date()}, your weekly pain {words}{size} (slope "
         f"{_fmt(slope, 2)} points per week, 95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, "

@@ -60,10 +60,19 @@ def change(result: Result) -> str:
     share = result.extra.get("percent")
     share_text = "" if not isinstance(share, float) else f" ({abs(share):.0f}%)"
     direction = "less" if result.estimate >= 0 else "more"
+    needed = result.extra.get("days_needed")
+    if result.low is None and isinstance(needed, int) and needed > 0:
+        return (
+            f"{abs(result.estimate):.1f} points{share_text} {direction} pain; too early for "
+            f"an interval ({needed} more days): unclear"
+        )
     words = (
         f"{abs(result.estimate):.1f} points{share_text} {direction} pain, "
         f"{_interval(result)} (+ = less): {result.extra.get('class')}"
     )
+    chance = result.extra.get("chance_important")
+    if isinstance(chance, float):
+        words += f"; {chance:.0%} chance it is important"
     if result.extra.get("regression_to_mean"):
         words += "; first week unusually bad (regression to the mean likely)"
     return words
@@ -78,7 +87,7 @@ def adherence(result: Result) -> str:
 
 def trend(result: Result) -> str:
     """``-0.12 points per week (95% CI -0.20 to -0.04), 12 weeks: falling`` (the
-    Mann-Kendall p is in the sentence and the JSON)."""
+    p of the same t test is in the sentence and the JSON)."""
     if result.estimate is None:
         return not_yet(result)
     direction = {"increasing": "rising", "decreasing": "falling"}.get(
@@ -139,13 +148,14 @@ def completeness(result: Result) -> str:
 GROUP_DEFINITIONS = {
     "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
     "day alone is too noisy to compare.",
-    "Change vs baseline": "Important ≥ 2 points or 30% (Ostelo 2008), substantial ≥ 50% "
-    "(IMMPACT), if the interval, which allows for one day resembling the next, excludes 0.",
+    "Change vs baseline": "A class only as far as the interval (which allows for one day "
+    "resembling the next) supports it: important ≥ 2 points or 30% (Ostelo 2008), "
+    "substantial ≥ 50% (IMMPACT).",
     "Adherence": "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over "
     "the exercises, on logged routine days; rest days left out, flare days apart, days "
     "not logged never counted as not done. 80% or more is high.",
-    "Trend": "Theil–Sen slope of weekly mean pain, last 26 weeks at most (negative = "
-    "falling); interval and Mann–Kendall p allow for one week resembling the next.",
+    "Trend": "Slope of weekly mean pain, last 26 weeks at most (negative = falling); its "
+    "interval and p allow for one week resembling the next.",
     "Flares, habit": "Flare: pain ≥ 2.7 points above the person's own 28-day median, or "
     f"marked as a flare. Habit strength: {HABIT_MEANING}.",
 }

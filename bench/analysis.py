@@ -13,6 +13,7 @@ Run: ``.venv/bin/python bench/analysis.py [replicates]`` (default 1000).
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import subprocess
@@ -90,6 +91,11 @@ def main() -> None:
     calibration(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
 
 
+def calibration_only() -> None:
+    """``bench/analysis.py --calibration [replicates]``: the calibration figures only."""
+    calibration(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
+
+
 def _change_rates(reps: int, **kwargs) -> tuple[float, float, float, float, int]:
     """(coverage, share improved, share none/unclear, share with the regression-to-the-
     mean note, computable logs) of the change vs baseline on simulated 120-day logs."""
@@ -111,8 +117,79 @@ def _change_rates(reps: int, **kwargs) -> tuple[float, float, float, float, int]
     return (*means, len(covered))
 
 
+def _small_n(reps: int) -> None:
+    """Issue 27: coverage and shown intervals by length, power at the printed minimum
+    detectable change, false trends on 8 weeks."""
+    error = 100 * math.sqrt(0.95 * 0.05 / reps)
+    print(f"  change vs baseline by length, no effect (Monte Carlo error ±{error:.1f} points)")
+    print("    days  persistence  with interval  coverage  improvement class")
+    for days in (14, 21, 28, 56, 84, 120):
+        for persistence in (0.0, 0.3, 0.7, 0.9):
+            changes, covered = [], []
+            for seed in range(reps):
+                sim = simulate(days, seed, persistence=persistence)
+                change = stats.change_vs_baseline(sim.daily)
+                changes.append(change)
+                if change.low is None or change.high is None:
+                    continue
+                pain = sim.daily["pain"].to_numpy()
+                rated = np.flatnonzero(~np.isnan(pain))
+                base, latest = rated[:7], rated[rated >= len(pain) - 7]
+                truth = sim.level[base].mean() - sim.level[latest].mean()
+                covered.append(change.low <= truth <= change.high)
+            shown = np.mean([c.low is not None for c in changes])
+            improved = np.mean([c.clinical_class in stats.IMPROVED for c in changes])
+            coverage = f"{np.mean(covered):7.1%}" if covered else "      -"
+            print(
+                f"    {days:4d}  {persistence:11.1f}  {shown:13.0%}  {coverage}  {improved:17.1%}"
+            )
+    print("  power at the printed minimum detectable change (level 6.5, a linear fall)")
+    for days, persistence in ((56, 0.3), (56, 0.7), (120, 0.3), (120, 0.7), (120, 0.9)):
+        printed = [
+            c.mde
+            for c in (
+                stats.change_vs_baseline(
+                    simulate(days, s, persistence=persistence, level=6.5).daily
+                )
+                for s in range(reps)
+            )
+            if c.mde is not None
+        ]
+        size = float(np.median(printed))
+        if size > 6.5 - 1.5:
+            print(
+                f"    {days} days, persistence {persistence}: {size:.1f} points, beyond the scale"
+            )
+            continue
+        effect = size * (days - 1) / (days - 7)
+        found = [
+            (c.low or 0) > 0
+            for c in (
+                stats.change_vs_baseline(
+                    simulate(
+                        days, reps + s, persistence=persistence, level=6.5, effect=effect
+                    ).daily
+                )
+                for s in range(reps)
+            )
+        ]
+        print(
+            f"    {days} days, persistence {persistence}: {size:.2f} points, "
+            f"found {np.mean(found):.1%}"
+        )
+    for persistence in (0.0, 0.6, 0.9, 0.97):
+        calls = [
+            stats.trend(simulate(56, seed, persistence=persistence).daily).direction != "no trend"
+            for seed in range(reps)
+        ]
+        print(
+            f"  trend on 8 weeks, no trend, persistence {persistence}: false {np.mean(calls):.1%}"
+        )
+
+
 def calibration(reps: int) -> None:
     start = time.perf_counter()
+    _small_n(reps)
     print(f"calibration, {reps} simulated logs per line (AR(1) days, 8% not logged):")
     print("  change vs baseline, 120 days     coverage  improved  none/unclear  RTM note")
     cases = {
@@ -157,4 +234,7 @@ def calibration(reps: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--calibration"]:
+        calibration_only()
+    else:
+        main()

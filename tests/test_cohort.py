@@ -204,26 +204,26 @@ def test_corrections_time_zones_and_order_as_in_summary(cohort_dir, routine):
     assert table.loc["p2", "problems"] == [] and table.loc["p2", "days_logged"] > 0
 
 
-def test_small_worsening_is_not_flagged_only_a_clinically_important_one():
-    """0.5 points worse is day-to-day noise; 2 points (or 30% from a baseline >= 4) is not."""
+def test_worsening_is_flagged_from_its_own_threshold():
+    """1 point or 15% more pain (Salaffi 2004), the percentage of max(baseline, 4): from 6,
+    0.9 points; from 3 (or 4), 0.6 points. Smaller rises only sort the list."""
     import pandas as pd
 
     table = pd.DataFrame(
         {
-            "patient": ["noise", "two_points", "thirty_percent", "low_baseline_percent"],
-            "baseline": [6.0, 6.0, 5.0, 3.0],
-            "change": [-0.5, -2.0, -1.5, -1.0],
-            "change_percent": [-8.3, -33.3, -30.0, -33.3],
-            "trend_low": [-0.1] * 4,
-            "adherence_28day": [0.9] * 4,
-            "problems": [[]] * 4,
+            "patient": ["noise", "one_point", "low_small", "low_one_point", "better"],
+            "baseline": [6.0, 6.0, 3.0, 3.0, 6.0],
+            "change": [-0.85, -1.0, -0.55, -1.0, 2.0],
+            "change_percent": [-14.2, -16.7, -18.3, -33.3, 33.3],
+            "trend_low": [-0.1] * 5,
+            "adherence_28day": [0.9] * 5,
+            "problems": [[]] * 5,
         }
     )
     ranked = needs_attention(table).set_index("patient")["attention"]
-    assert ranked["noise"] == ""
-    assert ranked["two_points"] == "clinically worse than baseline"
-    assert ranked["thirty_percent"] == "clinically worse than baseline"
-    assert ranked["low_baseline_percent"] == ""  # percentages are not used below baseline 4
+    assert ranked["noise"] == "" and ranked["low_small"] == "" and ranked["better"] == ""
+    assert ranked["one_point"] == "clinically worse than baseline"
+    assert ranked["low_one_point"] == "clinically worse than baseline"
 
 
 def test_needs_attention_says_when_a_log_is_stale(cohort_dir, routine):

@@ -133,7 +133,7 @@ def test_daily_dots_are_vector_in_a_short_log_and_an_image_in_a_long_one(
 
 def test_report_has_definitions_table_and_red_flags(one_page):
     _, text = pdf_text(one_page)
-    for words in ("Theil–Sen", "first 7 rated days", "Dose credit", "80% or more is high"):
+    for words in ("Slope of weekly", "first 7 rated days", "Dose credit", "80% or more is high"):
         assert words in text
     for name in ("Relaxation on the floor", "Hip stretch", "Wall squat", "not set"):
         assert name in text

@@ -144,8 +144,8 @@ def test_change_interval_by_hand_under_the_ar1_noise():
     ss = np.nansum(resid**2)
     both = ~np.isnan(resid[1:]) & ~np.isnan(resid[:-1])
     raw = np.sum((resid[1:] * resid[:-1])[both]) / (both.sum() * ss / n)
-    rho = min(max(raw + (2 + 5.5 * raw) / n, 0), 0.98)
-    rho = min(rho + 0.5 * math.sqrt((1 - rho**2) / n), 0.98)  # the margin for intervals
+    rho = min(max(raw + (2 + 5.5 * raw) / n, -0.98), 0.98)
+    rho = min(max(rho + 0.5 * math.sqrt((1 - rho**2) / n), 0), 0.98)  # margin, then 0-0.98
     x = np.column_stack([np.ones(n), rated])
     hat = x @ np.linalg.inv(x.T @ x) @ x.T
     sd = math.sqrt(ss / (n - np.trace(hat @ rho ** np.abs(rated[:, None] - rated[None, :]))))
