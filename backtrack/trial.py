@@ -573,9 +573,58 @@ def exact_p_value(differences: Sequence[float] | np.ndarray) -> float:
         return float("nan")
     if k > MAX_PAIRS:
         raise ValueError(f"pairs: expected at most {MAX_PAIRS}, found {k}")
-    flips = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) * -2 + 1  # rows of ±1
-    means = np.abs(flips @ d) / k
-    return float(np.mean(means >= abs(d.mean()) - TOLERANCE))
+    return float(exact_p_values(d[None, :], _sign_flips(k))[0])
+
+
+def _sign_flips(k: int, most: int | None = None, seed: int = 0) -> np.ndarray:
+    """All 2**k rows of ±1 (or, beyond ``most`` rows, that many drawn at random with the
+    identity first: a Monte Carlo randomisation test)."""
+    if most is None or 2**k <= most:
+        return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) * -2 + 1
+    rng = np.random.default_rng(seed)
+    flips = rng.choice((-1, 1), size=(most, k))
+    flips[0] = 1
+    return flips
+
+
+def exact_p_values(differences: np.ndarray, flips: np.ndarray) -> np.ndarray:
+    """:func:`exact_p_value` of each row of ``differences`` (trials × pairs) over the
+    sign ``flips`` (:func:`_sign_flips`)."""
+    k = differences.shape[1]
+    observed = np.abs(differences.mean(axis=1))
+    means = np.abs(differences @ flips.T) / k  # trials × flips
+    p: np.ndarray = np.mean(means >= observed[:, None] - TOLERANCE, axis=1)
+    return p
+
+
+EXACT_POWER_DRAWS = 1000
+"""Simulated trials per step when solving for the exact test's power (fixed seed)."""
+EXACT_POWER_FLIPS = 1024
+"""Beyond 10 pairs, the sign flips are this many drawn at random (a Monte Carlo test)."""
+
+
+def exact_test_power(effect: float, pairs: int, seed: int = 0) -> float:
+    """P(exact p < 0.05) for ``pairs`` pair differences drawn N(``effect``, 1) (effect in
+    SDs of a pair difference), by simulation (:data:`EXACT_POWER_DRAWS`, fixed seed)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.standard_normal((EXACT_POWER_DRAWS, pairs)) + effect
+    p = exact_p_values(draws, _sign_flips(pairs, EXACT_POWER_FLIPS, seed))
+    return float(np.mean(p < 0.05))
+
+
+def exact_detectable_ratio(pairs: int, power: float = 0.8) -> float | None:
+    """The smallest effect, in SDs of a pair difference, that the exact test on ``pairs``
+    pairs detects with ``power`` (bisection on :func:`exact_test_power`, same draws at each
+    step); None when it can never reach p < 0.05 (:func:`smallest_p_value`)."""
+    if pairs < 1 or smallest_p_value(pairs) >= 0.05:
+        return None
+    low, high = 0.0, 20.0
+    if exact_test_power(high, pairs) < power:
+        return None
+    for _ in range(16):  # to 20 / 2**16 SD
+        middle = (low + high) / 2
+        low, high = (middle, high) if exact_test_power(middle, pairs) < power else (low, middle)
+    return high
 
 
 @dataclass(frozen=True)
@@ -794,6 +843,14 @@ def _cannot_conclude(plan: TrialPlan, complete: int) -> tuple[str, ...]:
     )
 
 
+def _lowered(effect: float) -> str:
+    """``lowered your pain by 0.8 points`` / ``raised …`` / ``left your pain the same``
+    for a B − A difference (points; negative = B less painful)."""
+    if round(effect, 1) == 0:
+        return "left your pain the same"
+    return f"{'lowered' if effect < 0 else 'raised'} your pain by {_points(effect)}"
+
+
 def _points(value: float) -> str:
     return f"{abs(value):.1f} point{'s' if round(abs(value), 1) != 1 else ''}"
 
@@ -814,16 +871,16 @@ def _sentence_text(r: TrialResult) -> str:
     prefix = "Stopped early: " if r.stopped_early else ("" if r.finished else "So far: ")
     if r.low is None or r.high is None or r.p_value is None or r.effect is None:
         return (  # one pair: an effect, no interval or p-value yet
-            f"{prefix}one complete pair: the difference is "
-            f"{r.effect:+.1f} points (B − A); at least 2 pairs are needed for an interval, "
-            f"{needed} to be able to reach p < 0.05."
+            f"{prefix}one complete pair: B {_lowered(r.effect)}; at least 2 pairs are "
+            f"needed for an interval, {needed} to be able to reach p < 0.05."
         )
     interval = f"95% CI {r.low:+.1f} to {r.high:+.1f}"
     if r.p_value >= 0.05:
         return (
-            f"{prefix}over {r.complete_pairs} complete pairs, B ({plan.b}) and A ({plan.a}) "
-            f"differed by {r.effect:+.1f} points of pain (B − A; {interval}; exact p = "
-            f"{r.p_value:.3g}): consistent with no difference. A difference as large as "
+            f"{prefix}over {r.complete_pairs} complete pairs, B ({plan.b}) "
+            f"{_lowered(r.effect)} compared with A ({plan.a}) (B − A = {r.effect:+.1f}; "
+            f"{interval}; exact p = {r.p_value:.3g}): consistent with no difference. A "
+            "difference as large as "
             f"{max(abs(r.low), abs(r.high)):.1f} points cannot be ruled out."
             + (
                 f" With {r.complete_pairs} pairs the test cannot reach 0.05."
@@ -843,9 +900,10 @@ def minimum_detectable_effect(
     entries: pd.DataFrame, pairs: int, block_days: int, washout_days: int
 ) -> float | None:
     """The smallest B − A difference (points) a trial of this shape would detect 80% of
-    the time at the 5% level, from the person's own logged pain: the spread of the
-    difference between the means of adjacent blocks of this length in the log so far
-    (None with fewer than 4 such blocks)."""
+    the time with the exact test it is analysed by (p < 0.05; :func:`exact_detectable_ratio`),
+    from the person's own logged pain: the SD of the difference between the means of
+    adjacent blocks of this length in the log so far (None with fewer than 4 such blocks,
+    or when the pairs can never reach p < 0.05)."""
     latest = latest_per_date(entries)
     if latest.empty:
         return None
@@ -863,9 +921,8 @@ def minimum_detectable_effect(
     if len(diffs) < 2:
         return None
     sd = float(np.std(diffs, ddof=1))
-    df = max(pairs - 1, 1)
-    # two-sided 5% test, 80% power: t(0.975) + t(0.80); t_quantile(df, c) is t(0.5 + c/2)
-    return float((t_quantile(df) + t_quantile(df, 0.6)) * sd / math.sqrt(pairs))
+    ratio = exact_detectable_ratio(pairs)
+    return None if ratio is None else ratio * sd
 
 
 def demo_trial(seed: int = 1) -> tuple[TrialPlan, pd.DataFrame]:
