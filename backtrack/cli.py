@@ -16,7 +16,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from .routine import Routine
     from .store import LogData
     from .trial import TrialResult
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 class UsageError(Exception):

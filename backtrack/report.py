@@ -60,7 +60,6 @@ DETAIL_POINTS = 7.6
 CALENDAR_WEEKS = 53
 """The calendar shows at most the last year."""
 TITLE = "Back pain and exercise report"
-SMALL = 7.2
 GREY_TEXT = "0.3"
 PDF_STYLE: dict[RcKeyType, Any] = {"font.size": 8, "pdf.compression": 1, **plots.LITERAL_TEXT}
 """Matplotlib settings the pages are drawn and saved with (zlib level 1: ~30 ms less

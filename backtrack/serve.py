@@ -48,6 +48,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import OutputKind, write_private
+
 FORM_PATH = "voila/render/01-log.ipynb"
 TEMPLATES = Path(__file__).resolve().parent / "jupyter"
 """A folder on ``JUPYTER_PATH`` holding ``voila/templates/backtrack``."""
@@ -78,6 +80,9 @@ KERNEL_MESSAGES = (
 TOKEN_FILES = {False: "token", True: "lan-token"}
 """The token file in the state folder of the loopback servers (``False``) and of the LAN
 server (``True``)."""
+STATE_FILE = OutputKind("a backtrack server file")
+"""The token and certificate-hosts files of the state folder: backtrack's own, written
+whole (0600) and replaced when remade (``force``)."""
 
 
 def state_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -93,16 +98,6 @@ def _private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
     return path
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a new file readable by its owner only (replacing any old one)."""
-    tmp = path.with_name(path.name + ".new")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def read_token(state: Path, *, rotate: bool = False, lan: bool = False) -> str:
@@ -124,7 +119,7 @@ def read_token(state: Path, *, rotate: bool = False, lan: bool = False) -> str:
             return token
     _private_dir(state)
     token = secrets.token_urlsafe(32)
-    _write_private(path, token + "\n")
+    write_private(path, f"{token}\n".encode(), kind=STATE_FILE, force=True)
     return token
 
 
@@ -228,7 +223,7 @@ def ensure_certificate(state: Path, hosts: Sequence[str]) -> tuple[Path, Path]:
     finally:
         os.umask(old_umask)
     key.chmod(0o600)
-    _write_private(names, " ".join(wanted) + "\n")
+    write_private(names, f"{' '.join(wanted)}\n".encode(), kind=STATE_FILE, force=True)
     return cert, key
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -46,6 +48,75 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
         f"only in pyproject.toml: {sorted(pip_side - conda_side)}; "
         f"only in environment.yml: {sorted(conda_side - pip_side)}"
     )
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def environment_sections() -> dict[str, set[str]]:
+    """environment.yml's dependencies by section: ``""`` before the first ``# <extra>``
+    comment line, then one per extra (``# test``, ``# bench``)."""
+    sections: dict[str, set[str]] = {"": set()}
+    current, in_deps = "", False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        if in_deps and line.strip() and not line.startswith(" "):
+            in_deps = False
+        if not in_deps:
+            continue
+        heading = re.fullmatch(r"\s+#\s*([a-z]+)\s*", line)
+        if heading:
+            current = heading.group(1)
+            sections.setdefault(current, set())
+            continue
+        match = re.match(r"\s+-\s+(\S+)$", line.split("#", 1)[0].rstrip())
+        if match and not match.group(1).startswith(("python", "pip")):
+            sections[current].add(_normalise(match.group(1)))
+    return sections
+
+
+def test_environment_yml_has_each_extra_in_its_own_section():
+    """A conda user sees what is needed to run, to test and to benchmark, as pip does."""
+    project = _project()
+    want = {"": {_normalise(d) for d in project["dependencies"]}}
+    want |= {
+        extra: {_normalise(d) for d in deps}
+        for extra, deps in project["optional-dependencies"].items()
+        if deps
+    }
+    assert environment_sections() == want
+
+
+NOT_IMPORTED = {
+    "jupyterlab": "backtrack.serve runs it (python -m jupyterlab)",
+    "dask": "the scheduler and workers distributed runs the cohort on (dask[distributed])",
+}
+"""Run-time dependencies the package uses without importing them."""
+IMPORT_NAMES = {"fhir-resources": "fhir"}
+
+
+def test_every_run_time_dependency_is_used_by_the_package():
+    """A run-time dependency is one the package imports (or runs): what only the benches
+    or the tests use belongs in their extra."""
+    imported = set()
+    for path in (ROOT / "backtrack").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported.add(node.module.partition(".")[0])
+    imported -= set(sys.stdlib_module_names)
+    unused = []
+    for requirement in _project()["dependencies"]:
+        name = re.split(r"[<>=!~\[ ]", _normalise(requirement))[0]
+        module = IMPORT_NAMES.get(name, name.replace("-", "_"))
+        if module not in imported and name not in NOT_IMPORTED:
+            unused.append(name)
+    assert unused == []
+    assert "fhir" in imported and "pandas" in imported  # the walk sees the imports
 
 
 def test_core_packages_are_declared():
