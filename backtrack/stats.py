@@ -995,9 +995,9 @@ def lagged_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None)
             "allowing for the day before"
         )
         interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of days"
-        mde = _mde_words(n, "pairs of days", mde, "points")
+        missed = _mde_words(n, "pairs of days", mde, "points")
         return (
-            _link_sentence(lead, low, high, interval, mde)
+            _link_sentence(lead, low, high, interval, missed)
             + f" {FLARE_WORDS} Pain can also drive what you do, and other things change "
             f"over time. {ONE_PERSON}"
         )
@@ -1038,9 +1038,9 @@ def reverse_link(daily: pd.DataFrame, pairs: dict[str, np.ndarray] | None = None
             f"95% CI {_fmt(low * 100, 0)} to {_fmt(high * 100, 0)} percentage points, {n} "
             "pairs of days"
         )
-        mde = _mde_words(n, "pairs of days", mde, "percentage points", 100)
+        missed = _mde_words(n, "pairs of days", mde, "percentage points", 100)
         return (
-            _link_sentence(lead, low, high, interval, mde)
+            _link_sentence(lead, low, high, interval, missed)
             + f" If pain drives skipping, the link from exercise to pain is harder to read. "
             f"{ONE_PERSON}"
         )
@@ -1108,8 +1108,8 @@ def weekly_link(daily: pd.DataFrame) -> Estimate:
             "a week with none, allowing for this week's pain"
         )
         interval = f"95% CI {_fmt(low, 2)} to {_fmt(high, 2)}, {n} pairs of weeks"
-        mde = _mde_words(n, "pairs of weeks", mde, "points")
-        return _link_sentence(lead, low, high, interval, mde) + f" {FLARE_WORDS} {ONE_PERSON}"
+        missed = _mde_words(n, "pairs of weeks", mde, "points")
+        return _link_sentence(lead, low, high, interval, missed) + f" {FLARE_WORDS} {ONE_PERSON}"
 
     return _link_estimate("weekly link", unit, fit, n, words)
 

@@ -871,7 +871,7 @@ def _sentence_text(r: TrialResult) -> str:
     prefix = "Stopped early: " if r.stopped_early else ("" if r.finished else "So far: ")
     if r.low is None or r.high is None or r.p_value is None or r.effect is None:
         return (  # one pair: an effect, no interval or p-value yet
-            f"{prefix}one complete pair: B {_lowered(r.effect)}; at least 2 pairs are "
+            f"{prefix}one complete pair: B {_lowered(r.effect or 0.0)}; at least 2 pairs are "
             f"needed for an interval, {needed} to be able to reach p < 0.05."
         )
     interval = f"95% CI {r.low:+.1f} to {r.high:+.1f}"
