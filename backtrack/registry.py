@@ -81,6 +81,8 @@ def change(daily: pd.DataFrame, options: Options) -> Result:
             "percent": result.percent,
             "class": result.clinical_class,
             "chance_important": result.chance_important,
+            "reliable_change": result.reliable_change,
+            "beyond_noise": result.beyond_noise,
             "regression_to_mean": result.regression_to_mean,
             "days_needed": result.days_needed,  # 0 once it has an interval
         },
@@ -198,6 +200,8 @@ UNITS: tuple[Unit, ...] = (
             "percent": float,
             "class": str,
             "chance_important": float,
+            "reliable_change": float,
+            "beyond_noise": bool,
             "regression_to_mean": bool,
             "days_needed": int,
         },

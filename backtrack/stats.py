@@ -297,6 +297,10 @@ class Change:
     """P(true change ≤ −the worsening threshold), 0-1."""
     days_needed: int = 0
     """Days still needed before the change gets an interval (:data:`MIN_INTERVAL_DAYS`)."""
+    reliable_change: float | None = None
+    """Jacobson–Truax reliable change index (:func:`reliable_change_index`), unitless."""
+    beyond_noise: bool | None = None
+    """|reliable change| > 1.96: beyond measurement noise."""
 
     @property
     def ok(self) -> bool:
@@ -491,6 +495,7 @@ def change_vs_baseline(
         mde = minimum_detectable(se, df)
         chance = chance_beyond(points, se, df, limits.important)
         chance_worse = 1 - chance_beyond(points, se, df, -limits.worse)
+    reliable = math.nan if short else reliable_change_index(points, noise)
     notes = []
     rtm = False
     if not chosen:
@@ -536,6 +541,11 @@ def change_vs_baseline(
             f" Chance that it is an important improvement ({_fmt(limits.important)} points "
             f"or more): {chance:.0%}."
         )
+        if math.isfinite(reliable):
+            sentence += (
+                f" Reliable change index {_fmt(reliable)}: "
+                f"{'beyond' if abs(reliable) > RELIABLE_Z else 'within'} measurement noise."
+            )
         if klass in ("none", "unclear") and mde > base.value:
             sentence += (
                 f" With these days, even a fall to no pain at all ({_fmt(base.value)} points) "
@@ -568,7 +578,24 @@ def change_vs_baseline(
         chance,
         chance_worse,
         max(MIN_INTERVAL_DAYS - span, 0),
+        finite_or_none(reliable),
+        None if math.isnan(reliable) else abs(reliable) > RELIABLE_Z,
     )
+
+
+RELIABLE_Z = 1.96
+"""A reliable change index beyond ±1.96 is beyond measurement noise (Jacobson & Truax
+1991)."""
+
+
+def reliable_change_index(points: float, noise: DailyNoise) -> float:
+    """Jacobson & Truax's reliable change index, Δ / (√2 · SEM), for a change of
+    ``points`` between two 7-day means: SEM = the SD of one 7-day mean under the person's
+    own AR(1) noise (``noise``: SD and persistence from all their days, as 7 baseline days
+    cannot estimate their own persistence). NaN when the noise has no spread."""
+    week = noise.covariance(np.arange(metrics.ROLLING_DAYS, dtype=float))
+    sem = math.sqrt(float(week.sum())) / metrics.ROLLING_DAYS
+    return points / (math.sqrt(2) * sem) if sem > 0 else math.nan
 
 
 def _range_words(low: float, high: float) -> str:
@@ -1370,6 +1397,7 @@ __all__ = [
     "lagged_link",
     "link_pairs",
     "minimum_detectable",
+    "reliable_change_index",
     "newey_west_lags",
     "normal_quantile",
     "ols_hac",

@@ -72,7 +72,10 @@ def change(result: Result) -> str:
     )
     chance = result.extra.get("chance_important")
     if isinstance(chance, float):
-        words += f"; {chance:.0%} chance it is important"
+        words += f"; {chance:.0%} chance important"
+    beyond = result.extra.get("beyond_noise")
+    if isinstance(beyond, bool):
+        words += "; beyond noise (RCI)" if beyond else "; within noise (RCI)"
     if result.extra.get("regression_to_mean"):
         words += "; first week unusually bad (regression to the mean likely)"
     return words
@@ -113,10 +116,9 @@ def streak(result: Result) -> str:
 
 
 HABIT_MEANING = (
-    "how settled the routine is, from 0 (not yet) to 1 (fully); each day of the whole "
-    "routine moves it up (13 such days in a row take it from 0 to 0.5), a day done in "
-    "part counts for the share done, a day missed or not logged moves it down, rest and "
-    "flare days leave it as it is (Loop Habit Tracker's score)"
+    "how settled the routine is, 0 to 1 (Loop Habit Tracker's score): whole-routine days "
+    "raise it (13 such days in a row take it from 0 to 0.5; partial days in part), missed "
+    "or unlogged days lower it, rest and flare days do not count"
 )
 """What :func:`backtrack.metrics.habit_strength` means, in the words a patient reads."""
 
@@ -148,16 +150,15 @@ def completeness(result: Result) -> str:
 GROUP_DEFINITIONS = {
     "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
     "day alone is too noisy to compare.",
-    "Change vs baseline": "A class only as far as the interval (which allows for one day "
-    "resembling the next) supports it: important ≥ 2 points or 30% (Ostelo 2008), "
-    "substantial ≥ 50% (IMMPACT).",
+    "Change vs baseline": "Class as far as the interval supports it: important ≥ 2 points "
+    "or 30% (Ostelo 2008), substantial ≥ 50% (IMMPACT); RCI: Jacobson-Truax.",
     "Adherence": "Dose credit: minutes done ÷ prescribed (capped at 100%), averaged over "
     "the exercises, on logged routine days; rest days left out, flare days apart, days "
     "not logged never counted as not done. 80% or more is high.",
     "Trend": "Slope of weekly mean pain, last 26 weeks at most (negative = falling); its "
     "interval and p allow for one week resembling the next.",
     "Flares, habit": "Flare: pain ≥ 2.7 points above the person's own 28-day median, or "
-    f"marked as a flare. Habit strength: {HABIT_MEANING}.",
+    f"marked. Habit strength: {HABIT_MEANING}.",
 }
 """The report's definition under each row of key numbers (one per group of units: the
 units' own definitions, in the registry, are longer)."""

@@ -166,6 +166,18 @@ def test_change_interval_by_hand_under_the_ar1_noise():
     assert "does not prove" in change.sentence
 
 
+def test_reliable_change_index_by_hand():
+    """Jacobson & Truax: Δ / (√2 · SEM), SEM of a 7-day mean = SD · √(Σ ρ^|i−j|) / 7."""
+    noise = stats.DailyNoise(1.5, 0.6, 80)
+    lags = np.abs(np.subtract.outer(np.arange(7), np.arange(7)))
+    sem = 1.5 * math.sqrt(np.sum(0.6**lags)) / 7
+    assert stats.reliable_change_index(2.0, noise) == pytest.approx(2.0 / (math.sqrt(2) * sem))
+    assert math.isnan(stats.reliable_change_index(1.0, stats.DailyNoise(0.0, 0.0, 80)))
+    daily = pain_daily([7] * 7 + [int(round(7 - 4 * i / 80)) for i in range(80)])
+    change = stats.change_vs_baseline(daily)
+    assert change.beyond_noise is (abs(change.reliable_change) > 1.96)
+
+
 def test_a_short_log_gets_no_interval_and_says_how_many_days_it_needs():
     daily = pain_daily([7] * 7 + [4] * 23)  # 30 days, 3 points lower
     change = stats.change_vs_baseline(daily)
