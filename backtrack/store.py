@@ -1061,6 +1061,24 @@ def _broken_problem(record: BrokenRecord, last: bool) -> str:
     )
 
 
+def _kept_warnings(
+    path: str, unknown: Mapping[str, int], where: Sequence[str], lines: Sequence[int]
+) -> list[str]:
+    """Warnings for rows kept: each exercise id the routine does not know (``unknown``,
+    with the first line naming it) and each unknown pain location in ``where``."""
+    warnings = [
+        f"{path}:{line}:exercises: {exercise_id!r} is not in the current routine; "
+        "the rows are kept and the exercise is not counted in adherence"
+        for exercise_id, line in unknown.items()
+    ]
+    warnings += [
+        f"{path}:{line}:where: {place!r} is not a known pain location "
+        f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
+        for place, line in _unknown_places(where, lines).items()
+    ]
+    return warnings
+
+
 def parse_log_text(
     text: str,
     path: str,
@@ -1147,17 +1165,8 @@ def parse_log_text(
         path, rows, lines, header, positions, known_exercises, now
     )
     problems = sorted(problems + field_problems, key=lambda p: p.line)
-    for exercise_id, where in unknown.items():
-        warnings.append(
-            f"{path}:{where}:exercises: {exercise_id!r} is not in the current routine; "
-            "the rows are kept and the exercise is not counted in adherence"
-        )
     places = cast(Sequence[str], columns["where"])
-    for place, line in _unknown_places(places, cast(Sequence[int], columns["line"])).items():
-        warnings.append(
-            f"{path}:{line}:where: {place!r} is not a known pain location "
-            f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
-        )
+    warnings += _kept_warnings(path, unknown, places, cast(Sequence[int], columns["line"]))
     if blank_lines:
         warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
     return LogData(path, _entries_frame(columns), problems, warnings)
@@ -1267,6 +1276,12 @@ def _clean_datetimes(name: str, texts: Sequence[str]) -> pd.DatetimeIndex | None
     return converted if clear.all() else None
 
 
+def _unquoted_note(field: str) -> str:
+    """A ``note`` field the fast path found (quoted, ``""`` inside, or plain) as typed: as
+    the csv module reads it, the formula guard off (:func:`schema.decode_note`)."""
+    return decode_note(field[1:-1].replace('""', '"') if field[:1] == '"' else field)
+
+
 def _clean_distinct(
     parse: Callable[[str], Any], texts: Sequence[str]
 ) -> tuple[np.ndarray, list[str], list[Any]] | None:
@@ -1326,7 +1341,7 @@ def parse_clean_log(
     recorded = _clean_datetimes("recorded_at", texts["recorded_at"])
     days = None if recorded is None else _clean_datetimes("date", texts["date"])
     pain = _clean_distinct(parse_pain, texts["pain"])
-    exercises = _clean_distinct(exercise_ids, texts["exercises"])
+    exercises = _clean_distinct(exercise_pairs, texts["exercises"])
     day = _clean_distinct(parse_day, texts["day"])
     where = _clean_distinct(parse_where, texts["where"])
     if recorded is None or days is None or not (pain and exercises and day and where):
@@ -1335,7 +1350,7 @@ def parse_clean_log(
         return None
     codes, _, points = pain
     rated = np.array([-1 if value is None else value for value in points], np.int64)[codes]
-    notes = [text[1:-1].replace('""', '"') if text[:1] == '"' else text for text in texts["note"]]
+    notes = [_unquoted_note(text) if text else text for text in texts["note"]]
     columns: dict[str, _Values] = {
         "line": lines,
         "recorded_at": recorded,
@@ -1344,21 +1359,19 @@ def parse_clean_log(
         "exercises": texts["exercises"],
         "day": np.array(day[2], dtype=object)[day[0]],
         "where": texts["where"],
-        "note": _check_note(notes).values,
+        "note": notes,
     }
-    warnings: list[str] = []
-    if known_exercises is not None:
-        unknown = _unknown_exercises(exercises[0], exercises[2], lines, known_exercises)
-        for exercise_id, at in unknown.items():
-            warnings.append(
-                f"{path}:{at}:exercises: {exercise_id!r} is not in the current routine; "
-                "the rows are kept and the exercise is not counted in adherence"
-            )
-    for place, at in _unknown_places(texts["where"], lines.tolist()).items():
-        warnings.append(
-            f"{path}:{at}:where: {place!r} is not a known pain location "
-            f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
+    unknown = (
+        {}
+        if known_exercises is None
+        else _unknown_exercises(
+            exercises[0],
+            [tuple(e for e, _ in pairs) for pairs in exercises[2]],
+            lines,
+            known_exercises,
         )
+    )
+    warnings = _kept_warnings(path, unknown, texts["where"], lines.tolist())
     return LogData(path, _entries_frame(columns), [], warnings)
 
 

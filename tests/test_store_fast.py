@@ -209,7 +209,7 @@ def test_the_edits_for_bytes_are_written_as_bytes():
         data.decode("utf-8")
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=250)  # about six of each of the 43 kinds of edit
 @given(
     batch=st.lists(entries(), min_size=1, max_size=25),
     edit=st.sampled_from(sorted(EDITS)),
