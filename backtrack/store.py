@@ -21,7 +21,10 @@ files apply: a complete last row without a final newline is a row.
 Reading validates every row and reports each problem as ``path:line:column: message``;
 a broken record (an unclosed or stray quote, a field longer than the csv module's
 limit) is reported at its line and reading goes on from the next line, so later rows
-are never lost behind it. Nothing is dropped silently.
+are never lost behind it. Nothing is dropped silently. A log as the store writes it,
+with nothing after its last confirmed save, is first checked whole columns at a time
+(:func:`parse_clean_log`, the same rules); whatever that check does not certify is read
+by the strict reader (:func:`parse_log_text`), which reports every problem.
 """
 
 from __future__ import annotations
