@@ -118,6 +118,7 @@ EDITS_FAST: dict[str, Callable[[list[dict[str, str]], float], bytes]] = {
     "formula note, unguarded": with_field("note", "=1+1"),
     "note starting with a quote": with_field("note", "'quoted'"),
     "non-ASCII note": with_field("note", "Rücken 🙂 ça va, 背中"),
+    "note with other line breaks": with_field("note", "a\u2028b\x85c\x0bd\x0ce\x1cf\u2029"),
     "unknown exercise id": with_field("exercises", "cycling=20;hip_stretch=2"),
     "unknown pain location": with_field("where", "lower_back;shoulder"),
     "void row": lambda rows, where: as_stored(
