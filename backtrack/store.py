@@ -1300,15 +1300,18 @@ def _clean_distinct(
 
 
 def _unknown_exercises(
-    codes: np.ndarray, ids: list[tuple[str, ...]], lines: np.ndarray, known: Collection[str]
+    codes: np.ndarray,
+    pairs: list[tuple[tuple[str, float | None], ...]],
+    lines: np.ndarray,
+    known: Collection[str],
 ) -> dict[str, int]:
     """Exercise ids not in ``known`` with the first line naming each, in the order the
     strict reader finds them (row by row: a text seen before adds nothing new).
-    ``codes``/``ids``: the column's codes and the ids in each distinct text."""
+    ``codes``/``pairs``: the column's codes and each distinct text's (id, minutes)."""
     first: np.ndarray | None = None
     unknown: dict[str, int] = {}
-    for position, text_ids in enumerate(ids):
-        strangers = [e for e in text_ids if e not in known]
+    for position, text_pairs in enumerate(pairs):
+        strangers = [e for e, _ in text_pairs if e not in known]
         if strangers and first is None:
             first = np.unique(codes, return_index=True)[1]  # each text's first row
         for exercise_id in strangers:
@@ -1367,12 +1370,7 @@ def parse_clean_log(
     unknown = (
         {}
         if known_exercises is None
-        else _unknown_exercises(
-            exercises[0],
-            [tuple(e for e, _ in pairs) for pairs in exercises[2]],
-            lines,
-            known_exercises,
-        )
+        else _unknown_exercises(exercises[0], exercises[2], lines, known_exercises)
     )
     warnings = _kept_warnings(path, unknown, texts["where"], lines.tolist())
     return LogData(path, _entries_frame(columns), [], warnings)
