@@ -1357,7 +1357,7 @@ def parse_clean_log(
     codes, _, points = pain
     rated = np.array([-1 if value is None else value for value in points], np.int64)[codes]
     notes = [_unquoted_note(text) if text else text for text in texts["note"]]
-    columns: dict[str, _Values] = {
+    columns: dict[str, Any] = {  # any array-like _entries_frame takes
         "line": lines,
         "recorded_at": recorded,
         "date": days,
