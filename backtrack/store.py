@@ -21,7 +21,10 @@ files apply: a complete last row without a final newline is a row.
 Reading validates every row and reports each problem as ``path:line:column: message``;
 a broken record (an unclosed or stray quote, a field longer than the csv module's
 limit) is reported at its line and reading goes on from the next line, so later rows
-are never lost behind it. Nothing is dropped silently.
+are never lost behind it. Nothing is dropped silently. A log as the store writes it,
+with nothing after its last confirmed save, is first checked whole columns at a time
+(:func:`parse_clean_log`, the same rules); whatever that check does not certify is read
+by the strict reader (:func:`parse_log_text`), which reports every problem.
 """
 
 from __future__ import annotations
@@ -586,15 +589,23 @@ class _CheckedColumn:
     parsed: Mapping[str, object] = field(default_factory=dict)
 
 
-def _check_datetimes(name: str, texts: Sequence[str]) -> _CheckedColumn:
-    """``recorded_at`` or ``date``: one vectorised parse (nearly every value is distinct);
-    the schema's own parser decides every value that does not match its pattern or lies
-    near the ends of the allowed range (:data:`schema.MIN_DATE`, ``MAX_DATE``)."""
+def _converted_datetimes(name: str, texts: Sequence[str]) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """``recorded_at`` or ``date`` texts parsed in one vectorised pass (NaT where pandas
+    cannot), and where each lies clear of the ends of the allowed range
+    (:data:`schema.MIN_DATE`, ``MAX_DATE``) by :data:`_RANGE_MARGIN` (False for NaT)."""
     form, utc = _DATETIME_FORMATS[name]
     converted = pd.to_datetime(list(texts), errors="coerce", format=form, utc=utc)
     low = pd.Timestamp(MIN_DATE, tz=converted.tz) + _RANGE_MARGIN
     high = pd.Timestamp(MAX_DATE, tz=converted.tz) - _RANGE_MARGIN
     clear = np.asarray((converted >= low) & (converted <= high), dtype=bool)  # NaT is not
+    return converted, clear
+
+
+def _check_datetimes(name: str, texts: Sequence[str]) -> _CheckedColumn:
+    """``recorded_at`` or ``date``: one vectorised parse (nearly every value is distinct);
+    the schema's own parser decides every value that does not match its pattern or lies
+    near the ends of the allowed range (:data:`schema.MIN_DATE`, ``MAX_DATE``)."""
+    converted, clear = _converted_datetimes(name, texts)
     matches = map(_DATETIME_PATTERNS[name].match, texts)
     failures: dict[int, FieldError] = {}
     for index in np.flatnonzero(~clear | ~np.fromiter(matches, bool, len(texts))).tolist():
@@ -1053,6 +1064,24 @@ def _broken_problem(record: BrokenRecord, last: bool) -> str:
     )
 
 
+def _kept_warnings(
+    path: str, unknown: Mapping[str, int], where: Sequence[str], lines: Sequence[int]
+) -> list[str]:
+    """Warnings for rows kept: each exercise id the routine does not know (``unknown``,
+    with the first line naming it) and each unknown pain location in ``where``."""
+    warnings = [
+        f"{path}:{line}:exercises: {exercise_id!r} is not in the current routine; "
+        "the rows are kept and the exercise is not counted in adherence"
+        for exercise_id, line in unknown.items()
+    ]
+    warnings += [
+        f"{path}:{line}:where: {place!r} is not a known pain location "
+        f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
+        for place, line in _unknown_places(where, lines).items()
+    ]
+    return warnings
+
+
 def parse_log_text(
     text: str,
     path: str,
@@ -1139,20 +1168,212 @@ def parse_log_text(
         path, rows, lines, header, positions, known_exercises, now
     )
     problems = sorted(problems + field_problems, key=lambda p: p.line)
-    for exercise_id, where in unknown.items():
-        warnings.append(
-            f"{path}:{where}:exercises: {exercise_id!r} is not in the current routine; "
-            "the rows are kept and the exercise is not counted in adherence"
-        )
     places = cast(Sequence[str], columns["where"])
-    for place, line in _unknown_places(places, cast(Sequence[int], columns["line"])).items():
-        warnings.append(
-            f"{path}:{line}:where: {place!r} is not a known pain location "
-            f"({', '.join(PAIN_LOCATIONS)}); the row is kept"
-        )
+    warnings += _kept_warnings(path, unknown, places, cast(Sequence[int], columns["line"]))
     if blank_lines:
         warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
     return LogData(path, _entries_frame(columns), problems, warnings)
+
+
+# ------------------------------------------------------------------ the fast path
+
+_CLEAN_HEADER = csv_line(list(COLUMNS)).encode("ascii")
+"""The header the store writes: the only one the fast path reads."""
+_WIDTH = len(COLUMNS)
+_COMMA, _NEWLINE, _QUOTE = ord(","), ord("\n"), ord('"')
+_NOT_CLEAN = (b"\r", b"\x00", TORN_MARKER.encode("utf-8"))
+"""Bytes the fast path leaves to the strict reader (CR line ends, NUL, a torn row's mark)."""
+_RECORDED_AT_SHAPE = "0000-00-00T00:00:00.000+00:00"
+"""``recorded_at`` as the store writes it: 0 any ASCII digit, + either sign. A value of
+this shape matches :data:`schema.RECORDED_AT_PATTERN`; any other is matched with it."""
+_DATE_SHAPE = "0000-00-00"
+"""``date`` as :data:`schema.DATE_PATTERN` allows it, character by character."""
+
+
+def _clean_fields(data: bytes) -> tuple[list[list[str]], np.ndarray] | None:
+    """Each column's stored texts (a quoted ``note`` still quoted) and the physical line
+    (1-based) where each record starts, when ``data`` provably reads as the csv module
+    reads it: the store's header, LF line ends, every record 7 fields ending in a
+    newline, quotes only around a whole last field (``""`` inside it), no field longer
+    than the csv module's limit, valid UTF-8 without a BOM. None otherwise.
+
+    Found over the whole file at once: a ``,`` or LF separates fields where an even
+    number of quotes precedes it (the quoting the checks above allow)."""
+    if (
+        len(data) <= len(_CLEAN_HEADER)
+        or not data.startswith(_CLEAN_HEADER)
+        or not data.endswith(b"\n")
+        or any(text in data for text in _NOT_CLEAN)
+    ):
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    candidates = np.flatnonzero((raw == _COMMA) | (raw == _NEWLINE))
+    quotes = np.flatnonzero(raw == _QUOTE)
+    if len(quotes) % 2:
+        return None
+    inside = (np.searchsorted(quotes, candidates) & 1).astype(bool)
+    separators = candidates[~inside]
+    records = len(separators) // _WIDTH
+    kinds = raw[separators]
+    if len(separators) != records * _WIDTH:
+        return None
+    kinds = kinds.reshape(records, _WIDTH)
+    if not ((kinds[:, -1] == _NEWLINE).all() and (kinds[:, :-1] == _COMMA).all()):
+        return None
+    # an opening quote follows a comma (or closes "" inside), a closing one ends the record
+    after_odd, before_even = raw[quotes[1::2] + 1], raw[quotes[0::2] - 1]
+    if not (
+        ((after_odd == _QUOTE) | (after_odd == _NEWLINE)).all()
+        and ((before_even == _QUOTE) | (before_even == _COMMA)).all()
+    ):
+        return None
+    if np.diff(separators).max() - 1 > FIELD_LIMIT:  # bytes: at least its characters
+        return None
+    marked = raw.copy()
+    marked[separators] = 0  # NUL is not in the file: it splits fields alone
+    try:
+        flat = marked.tobytes().decode("utf-8").split("\x00")
+    except UnicodeDecodeError:
+        return None
+    end = records * _WIDTH
+    columns = [flat[_WIDTH + position : end : _WIDTH] for position in range(_WIDTH)]
+    rows = records - 1
+    lines = np.arange(2, rows + 2, dtype=np.int64)
+    spanning = candidates[inside & (raw[candidates] == _NEWLINE)]  # LF inside a note
+    if len(spanning):
+        record_ends = separators[kinds.ravel() == _NEWLINE]
+        extra = np.bincount(np.searchsorted(record_ends, spanning) - 1, minlength=rows)
+        lines[1:] += np.cumsum(extra)[:-1]
+    return columns, lines
+
+
+def _shaped(texts: Sequence[str], shape: str) -> np.ndarray:
+    """Where each text is exactly ``shape`` (``0``: an ASCII digit; ``+``: ``+`` or ``-``;
+    any other character itself), over the whole column at once."""
+    width = len(shape)
+    codes = np.array(texts, dtype=f"U{width + 1}").view(np.uint32).reshape(len(texts), width + 1)
+    digits = [i for i, char in enumerate(shape) if char == "0"]
+    signs = [i for i, char in enumerate(shape) if char == "+"]
+    fixed = [i for i, char in enumerate(shape) if char not in "0+"]
+    sign = codes[:, signs]
+    return np.asarray(
+        (codes[:, width] == 0)  # no longer than the shape (texts hold no NUL)
+        & ((codes[:, digits] - ord("0")) <= 9).all(axis=1)  # unsigned: below "0" wraps
+        & (codes[:, fixed] == np.array([ord(shape[i]) for i in fixed], np.uint32)).all(axis=1)
+        & ((sign == ord("+")) | (sign == ord("-"))).all(axis=1)
+    )
+
+
+def _clean_datetimes(name: str, texts: Sequence[str]) -> pd.DatetimeIndex | None:
+    """``recorded_at`` or ``date`` as :func:`_check_datetimes` gives it when it finds no
+    problem: every value matching the schema's pattern and clear of the range's ends;
+    None otherwise (the strict reader then decides each value)."""
+    shape, pattern = {
+        "recorded_at": (_RECORDED_AT_SHAPE, RECORDED_AT_PATTERN),
+        "date": (_DATE_SHAPE, DATE_PATTERN),
+    }[name]
+    odd = np.flatnonzero(~_shaped(texts, shape)).tolist()
+    if not all(pattern.match(texts[index]) for index in odd):
+        return None
+    converted, clear = _converted_datetimes(name, texts)
+    return converted if clear.all() else None
+
+
+def _unquoted_note(field: str) -> str:
+    """A ``note`` field the fast path found (quoted, ``""`` inside, or plain) as typed: as
+    the csv module reads it, the formula guard off (:func:`schema.decode_note`)."""
+    return decode_note(field[1:-1].replace('""', '"') if field[:1] == '"' else field)
+
+
+def _clean_distinct(
+    parse: Callable[[str], Any], texts: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[Any]] | None:
+    """A column's codes (one per row), its distinct texts in order of first appearance,
+    and each one parsed by the schema's ``parse``; None when one of them is refused."""
+    codes, uniques = pd.factorize(np.array(texts, dtype=object))
+    distinct = cast(list[str], uniques.tolist())
+    try:
+        parsed = [parse(text) for text in distinct]
+    except FieldError:
+        return None
+    return codes, distinct, parsed
+
+
+def _unknown_exercises(
+    codes: np.ndarray,
+    pairs: list[tuple[tuple[str, float | None], ...]],
+    lines: np.ndarray,
+    known: Collection[str],
+) -> dict[str, int]:
+    """Exercise ids not in ``known`` with the first line naming each, in the order the
+    strict reader finds them (row by row: a text seen before adds nothing new).
+    ``codes``/``pairs``: the column's codes and each distinct text's (id, minutes)."""
+    first: np.ndarray | None = None
+    unknown: dict[str, int] = {}
+    for position, text_pairs in enumerate(pairs):
+        strangers = [e for e, _ in text_pairs if e not in known]
+        if strangers and first is None:
+            first = np.unique(codes, return_index=True)[1]  # each text's first row
+        for exercise_id in strangers:
+            unknown.setdefault(exercise_id, int(lines[cast(np.ndarray, first)[position]]))
+    return unknown
+
+
+def parse_clean_log(
+    data: bytes,
+    path: str,
+    *,
+    known_exercises: Collection[str] | None = None,
+    now: datetime | None = None,
+) -> LogData | None:
+    """The fast path of :func:`parse_log_bytes`: the log exactly as :func:`parse_log_text`
+    gives it (entries, no problems, warnings) when the fast path can certify every
+    record, else None (the caller then runs the strict reader, which reports each
+    problem at its line and column).
+
+    It certifies a log as the store writes it (:func:`_clean_fields`: LF line ends,
+    only the note quoted) whose every value passes the schema's checks, made over whole
+    columns: each distinct ``pain``, ``exercises``, ``day`` and ``where`` text by the
+    schema's own parser, dates and times by their shape and one vectorised parse, then
+    the strict reader's own checks between fields. It never decides tearing: call it
+    only when nothing follows the last confirmed save (:func:`confirmed_end`).
+    ``now``: as for :func:`parse_log_text`.
+    """
+    found = _clean_fields(data)
+    if found is None:
+        return None
+    fields, lines = found
+    texts = dict(zip(COLUMNS, fields, strict=True))
+    recorded = _clean_datetimes("recorded_at", texts["recorded_at"])
+    days = None if recorded is None else _clean_datetimes("date", texts["date"])
+    pain = _clean_distinct(parse_pain, texts["pain"])
+    exercises = _clean_distinct(exercise_pairs, texts["exercises"])
+    day = _clean_distinct(parse_day, texts["day"])
+    where = _clean_distinct(parse_where, texts["where"])
+    if recorded is None or days is None or not (pain and exercises and day and where):
+        return None
+    if _across_fields(texts, recorded, (), now):
+        return None
+    codes, _, points = pain
+    rated = np.array([-1 if value is None else value for value in points], np.int64)[codes]
+    notes = [_unquoted_note(text) if text else text for text in texts["note"]]
+    columns: dict[str, Any] = {  # any array-like _entries_frame takes
+        "line": lines,
+        "recorded_at": recorded,
+        "date": days,
+        "pain": pd.arrays.IntegerArray(rated, rated < 0),
+        "exercises": texts["exercises"],
+        "day": np.array(day[2], dtype=object)[day[0]],
+        "where": texts["where"],
+        "note": notes,
+    }
+    unknown = (
+        {}
+        if known_exercises is None
+        else _unknown_exercises(exercises[0], exercises[2], lines, known_exercises)
+    )
+    warnings = _kept_warnings(path, unknown, texts["where"], lines.tolist())
+    return LogData(path, _entries_frame(columns), [], warnings)
 
 
 def parse_log_bytes(
@@ -1167,6 +1388,11 @@ def parse_log_bytes(
     and each field holding one is reported at its line and column. ``confirmed_end``:
     the byte offset where the last save this tracker confirmed ends
     (:func:`confirmed_end`), if known."""
+    unconfirmed_from = _unconfirmed_line(data, confirmed_end)
+    if unconfirmed_from is None:  # nothing after the last confirmed save: no tearing to decide
+        clean = parse_clean_log(data, path, known_exercises=known_exercises)
+        if clean is not None:
+            return clean
     try:
         text, undecodable = data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
@@ -1176,7 +1402,7 @@ def parse_log_bytes(
         path,
         known_exercises=known_exercises,
         undecodable=undecodable,
-        unconfirmed_from=_unconfirmed_line(data, confirmed_end),
+        unconfirmed_from=unconfirmed_from,
     )
 
 
