@@ -119,7 +119,8 @@ class Estimate:
     p_value: float | None = None
     needs: int = 0
     mde: float | None = None
-    """Minimum detectable effect (same unit): 2.8 × standard error (80% power, 5% level)."""
+    """Minimum detectable effect (same unit): detected with 80% power at the 5% level by
+    the estimate's own test (:func:`minimum_detectable`)."""
 
     @property
     def ok(self) -> bool:
