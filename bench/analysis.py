@@ -29,7 +29,7 @@ from timing import timings_ms  # bench/timing.py, beside this script
 
 import backtrack
 from backtrack import stats
-from backtrack._simulate import simulate
+from backtrack._simulate import Simulated, simulate
 from backtrack.actions import load_log
 from backtrack.demo import write_demo
 from backtrack.routine import default_routine
@@ -105,16 +105,22 @@ def _change_rates(reps: int, **kwargs) -> tuple[float, float, float, float, int]
         change = stats.change_vs_baseline(sim.daily)
         if not change.ok:
             continue
-        pain = sim.daily["pain"].to_numpy()
-        rated = np.flatnonzero(~np.isnan(pain))
-        base, latest = rated[:7], rated[rated >= len(pain) - 7]
-        truth = sim.level[base].mean() - sim.level[latest].mean()
+        truth = _true_change(sim)
         covered.append(change.low <= truth <= change.high)
         improved.append(change.clinical_class in stats.IMPROVED)
         quiet.append(change.clinical_class in ("none", "unclear"))
         rtm.append(change.regression_to_mean)
     means = (float(np.mean(v)) for v in (covered, improved, quiet, rtm))
     return (*means, len(covered))
+
+
+def _true_change(sim: Simulated) -> float:
+    """The true change (points) between the first 7 rated days and the rated days of the
+    last 7: the simulated level's means over the same days the change uses."""
+    pain = sim.daily["pain"].to_numpy()
+    rated = np.flatnonzero(~np.isnan(pain))
+    base, latest = rated[:7], rated[rated >= len(pain) - 7]
+    return float(sim.level[base].mean() - sim.level[latest].mean())
 
 
 def _small_n(reps: int) -> None:
@@ -132,10 +138,7 @@ def _small_n(reps: int) -> None:
                 changes.append(change)
                 if change.low is None or change.high is None:
                     continue
-                pain = sim.daily["pain"].to_numpy()
-                rated = np.flatnonzero(~np.isnan(pain))
-                base, latest = rated[:7], rated[rated >= len(pain) - 7]
-                truth = sim.level[base].mean() - sim.level[latest].mean()
+                truth = _true_change(sim)
                 covered.append(change.low <= truth <= change.high)
             shown = np.mean([c.low is not None for c in changes])
             improved = np.mean([c.clinical_class in stats.IMPROVED for c in changes])
