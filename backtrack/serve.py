@@ -47,6 +47,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import zmq
+
 FORM_PATH = "voila/render/01-log.ipynb"
 TEMPLATES = Path(__file__).resolve().parent / "jupyter"
 """A folder on ``JUPYTER_PATH`` holding ``voila/templates/backtrack``."""
@@ -74,6 +76,8 @@ KERNEL_MESSAGES = (
 """The kernel messages a LAN page may send (what Voila standalone allows its pages):
 ``--MappingKernelManager.allowed_message_types``; the server drops any other
 (``execute_request`` among them)."""
+KERNEL_MANAGER = "backtrack.kernels.FormKernelManager"
+"""The servers' kernel manager: jupyter-server's, with heated kernels for the form's page."""
 TOKEN_FILES = {False: "token", True: "lan-token"}
 """The token file in the state folder of the loopback servers (``False``) and of the LAN
 server (``True``)."""
@@ -242,6 +246,17 @@ def qr_code(text: str) -> str:
     return buffer.getvalue()
 
 
+def kernel_transport() -> list[str]:
+    """How the server talks to its kernels: over loopback TCP encrypted with CurveZMQ keys
+    the server makes per kernel (the kernelspec declares it), or over Unix sockets in the
+    private runtime folder when this pyzmq has no CurveZMQ. Either way no message is in
+    plain text, so ipykernel has no "running over TCP without encryption" warning to
+    print at each kernel's start (issue 24 item 10)."""
+    if zmq.has("curve"):
+        return ["--MappingKernelManager.transport_encryption=auto"]
+    return ["--KernelManager.transport=ipc"]
+
+
 def server_command(
     mode: str,
     *,
@@ -284,6 +299,12 @@ def server_command(
         # server's 20 start-up INFO lines (one more address, where nothing listens in
         # LAN mode); its warnings and errors still print
         "--Application.log_level=WARN",  # ServerApp and its extensions (LabApp)
+        # the form's page opens on a kernel started ahead (backtrack/kernels.py), which
+        # the server heats as it starts
+        f"--ServerApp.kernel_manager_class={KERNEL_MANAGER}",
+        f"--FormKernelManager.form_path=/{FORM_PATH}",
+        "--ServerApp.jpserver_extensions=backtrack.server_extension=True",
+        *kernel_transport(),
     ]
     if mode == "lab":
         workspaces = state / "workspaces"
