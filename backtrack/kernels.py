@@ -15,10 +15,10 @@ the log as it was when the kernel was heated.
 - Only the form's page takes a heated kernel (Voila's request for
   :attr:`form_path`); a notebook opened in JupyterLab starts its own, as before.
 - A heated kernel is refilled :attr:`fill_delay` seconds after one is taken (the page
-  being opened gets the CPU first); a page opened before the refill is ready waits for
-  it (quicker than a start from nothing). A heated kernel older than :attr:`max_age`
-  is replaced before use (new code installed since, a fresh interpreter), and none is
-  culled while it waits.
+  being opened gets the CPU first); a page opened before the refill is ready starts it
+  at once and waits for it (no slower than a start from nothing). A heated kernel
+  older than :attr:`max_age` is replaced before use (new code installed since, a fresh
+  interpreter), and none is culled while it waits.
 - The server names this class on its command line (``backtrack.serve``) and
   :mod:`backtrack.server_extension` heats the pool as the server starts; like
   ``backtrack.lan`` it is imported by the server process only.
@@ -45,6 +45,10 @@ WARM_UP = (
 and matplotlib's for the sparkline drawn after a Save), no data read."""
 POOL_SIZE = 1
 """Heated kernels kept ready: one idle interpreter (~150 MB) for an open in ~1 s less."""
+FILL_DELAY = 5.0
+"""Seconds from a page taking the heated kernel to heating the next: the page renders
+first (on 2 cores a kernel starting beside it slowed it); a page opened meanwhile
+starts the heating at once."""
 
 
 class FormKernelManager(AsyncMappingKernelManager):
@@ -57,7 +61,9 @@ class FormKernelManager(AsyncMappingKernelManager):
         "(``backtrack.serve`` sets it; empty: none does).",
     )
     pool_size = Integer(POOL_SIZE, config=True, help="Heated kernels kept ready (0: none).")
-    fill_delay = Float(1.0, config=True, help="Seconds from taking a kernel to heating the next.")
+    fill_delay = Float(
+        FILL_DELAY, config=True, help="Seconds from taking a kernel to heating the next."
+    )
     max_age = Float(
         3600.0, config=True, help="Seconds a heated kernel may wait; an older one is replaced."
     )
@@ -71,6 +77,8 @@ class FormKernelManager(AsyncMappingKernelManager):
         self._pool: list[asyncio.Task[tuple[str, float] | None]] = []
         self._waiting: set[str] = set()
         """Heated kernels not yet handed to a page (never culled)."""
+        self._hurry = asyncio.Event()
+        """Set while a page waits for a kernel: a heating waiting out its delay starts."""
         self._starting: set[str] = set()
         """Heated kernels still starting (not listed: jupyter-server's model of a kernel
         is complete only once it started; listing one before failed with a 500)."""
@@ -83,8 +91,9 @@ class FormKernelManager(AsyncMappingKernelManager):
 
     async def _heat(self, delay: float) -> tuple[str, float] | None:
         """One heated kernel: started, its warm-up run, answering (its id and start time)."""
-        if delay:
-            await asyncio.sleep(delay)
+        if delay and not self._hurry.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), delay)
         kernel_id = str(uuid.uuid4())
         self._waiting.add(kernel_id)
         self._starting.add(kernel_id)
@@ -117,7 +126,11 @@ class FormKernelManager(AsyncMappingKernelManager):
         """A heated kernel's id for the form's page, or ``None`` when none is usable."""
         while self._pool:
             task = self._pool.pop(0)
-            found = await task
+            self._hurry.set()
+            try:
+                found = await task
+            finally:
+                self._hurry.clear()
             if found is None:
                 continue
             kernel_id, heated_at = found

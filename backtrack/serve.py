@@ -4,7 +4,11 @@ Why this shape (measured, see the README): the address opens Voila's rendering o
 ``01-log.ipynb`` served by the same JupyterLab server (Voila is also a server extension),
 so the form is displayed and usable on open, with no code and no Run All, and each visit
 runs the notebook afresh in one kernel (Voila shuts it down when the page closes): no
-stale "model not found". JupyterLab is one click away at ``/lab`` on the same server.
+stale "model not found". That kernel was started ahead, with the form's imports done
+(``backtrack/kernels.py``: about 1 s of the open), and the notebook runs when the page
+opens, so the form shows the log as it is then. Kernels talk to the server over
+CurveZMQ (:func:`kernel_transport`). JupyterLab is one click away at ``/lab`` on the
+same server.
 
 - The token is kept in ``token`` (mode 0600) in the state folder (``$BACKTRACK_STATE_DIR``,
   default ``~/.local/state/backtrack``), created on first start and changed only by
