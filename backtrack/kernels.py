@@ -17,8 +17,8 @@ the log as it was when the kernel was heated.
 - A heated kernel is refilled :attr:`fill_delay` seconds after one is taken (the page
   being opened gets the CPU first); a page opened before the refill is ready starts it
   at once and waits for it (no slower than a start from nothing). A heated kernel
-  older than :attr:`max_age` is replaced before use (new code installed since, a fresh
-  interpreter), and none is culled while it waits.
+  that waited :attr:`max_age` is replaced by a new one in the background (new code
+  installed since, a fresh interpreter), and none is culled while it waits.
 - The server names this class on its command line (``backtrack.serve``) and
   :mod:`backtrack.server_extension` heats the pool as the server starts; like
   ``backtrack.lan`` it is imported by the server process only.
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +64,7 @@ class FormKernelManager(AsyncMappingKernelManager):
         FILL_DELAY, config=True, help="Seconds from taking a kernel to heating the next."
     )
     max_age = Float(
-        3600.0, config=True, help="Seconds a heated kernel may wait; an older one is replaced."
+        3600.0, config=True, help="Seconds a heated kernel waits before it is replaced."
     )
     warm_up = List(
         Unicode(), list(WARM_UP), config=True, help="Lines a heated kernel runs at its start."
@@ -74,7 +73,7 @@ class FormKernelManager(AsyncMappingKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
-        self._pool: list[asyncio.Task[tuple[str, float] | None]] = []
+        self._pool: list[asyncio.Task[str | None]] = []
         self._waiting: set[str] = set()
         """Heated kernels not yet handed to a page (never culled)."""
         self._hurry = asyncio.Event()
@@ -89,8 +88,9 @@ class FormKernelManager(AsyncMappingKernelManager):
         while len(self._pool) < self.pool_size:
             self._pool.append(asyncio.ensure_future(self._heat(delay)))
 
-    async def _heat(self, delay: float) -> tuple[str, float] | None:
-        """One heated kernel: started, its warm-up run, answering (its id and start time)."""
+    async def _heat(self, delay: float) -> str | None:
+        """One heated kernel: started, its warm-up run, answering (its id); renewed after
+        :attr:`max_age` if no page took it."""
         if delay and not self._hurry.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), delay)
@@ -120,7 +120,22 @@ class FormKernelManager(AsyncMappingKernelManager):
             return None
         finally:
             self._starting.discard(kernel_id)
-        return kernel_id, time.monotonic()
+        asyncio.get_running_loop().call_later(
+            self.max_age, lambda: asyncio.ensure_future(self._renew(kernel_id))
+        )
+        return kernel_id
+
+    async def _renew(self, kernel_id: str) -> None:
+        """Replace a heated kernel that waited :attr:`max_age` (the next first, then the
+        old one ends): the next page still opens on a heated kernel."""
+        for task in list(self._pool):
+            if task.done() and not task.cancelled() and task.result() == kernel_id:
+                self._pool.remove(task)
+                self._waiting.discard(kernel_id)
+                self.fill_pool()
+                with contextlib.suppress(Exception):
+                    await self.shutdown_kernel(kernel_id, now=True)  # type: ignore[no-untyped-call]
+                return
 
     async def take_heated(self) -> str | None:
         """A heated kernel's id for the form's page, or ``None`` when none is usable."""
@@ -133,16 +148,13 @@ class FormKernelManager(AsyncMappingKernelManager):
                 self._hurry.clear()
             if found is None:
                 continue
-            kernel_id, heated_at = found
-            self._waiting.discard(kernel_id)
-            if kernel_id not in self:  # shut down meanwhile (from JupyterLab's list)
+            self._waiting.discard(found)
+            if found not in self:  # shut down meanwhile (from JupyterLab's list)
                 continue
-            alive = await self.get_kernel(kernel_id).is_alive()  # type: ignore[misc]
-            if alive and time.monotonic() - heated_at <= self.max_age:
-                return kernel_id
+            if await self.get_kernel(found).is_alive():  # type: ignore[misc]
+                return found
             with contextlib.suppress(Exception):
-                await self.shutdown_kernel(kernel_id, now=True)  # type: ignore[no-untyped-call]
-            self.fill_pool()  # replace the stale one at once
+                await self.shutdown_kernel(found, now=True)  # type: ignore[no-untyped-call]
         return None
 
     def is_form_request(self, kwargs: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ and which server warnings stay out of the terminal. The browser tests
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -100,3 +101,47 @@ def test_quiet_filters_every_handler_once():
     finally:
         for handler in handlers:
             log.removeHandler(handler)
+
+
+def _done(result):
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(result)
+    return future
+
+
+def test_a_heated_kernel_that_waited_too_long_is_replaced_and_ended(monkeypatch):
+    """After max_age the waiting kernel is renewed in the background (a new one heated
+    first, then the old one ended), so a daily open still finds a heated kernel."""
+    manager = _manager(form_path=f"/{serve.FORM_PATH}")
+    calls = []
+
+    async def shutdown_kernel(kernel_id, now=False):
+        calls.append(("shutdown", kernel_id, now))
+
+    monkeypatch.setattr(manager, "shutdown_kernel", shutdown_kernel)
+    monkeypatch.setattr(manager, "fill_pool", lambda delay=0.0: calls.append(("fill",)))
+
+    async def scenario():
+        manager._pool = [_done("old")]
+        manager._waiting = {"old"}
+        await manager._renew("other")  # not a waiting kernel: nothing happens
+        assert calls == [] and len(manager._pool) == 1
+        await manager._renew("old")
+        assert manager._pool == [] and manager._waiting == set()
+
+    asyncio.run(scenario())
+    assert calls == [("fill",), ("shutdown", "old", True)]
+
+
+def test_a_page_skips_heated_kernels_that_failed_or_ended(monkeypatch):
+    """A heating that failed (None) or a kernel ended meanwhile (say from JupyterLab's
+    list) is skipped; with none left the page starts a kernel as without the pool."""
+    manager = _manager(form_path=f"/{serve.FORM_PATH}")
+
+    async def scenario():
+        manager._pool = [_done(None), _done("ended")]
+        manager._waiting = {"ended"}
+        assert await manager.take_heated() is None
+        assert manager._pool == [] and manager._waiting == set()
+
+    asyncio.run(scenario())
