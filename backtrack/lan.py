@@ -11,7 +11,9 @@ form page uses: Voila's render of the form's notebook (nothing else under
 Everywhere else the token counts for nothing: 403, or a redirect to the login page.
 
 Kernels: no route that starts, restarts or interrupts one is reachable, so the kernels
-running are the ones Voila started for a page. On their channels the server passes on
+running are the ones Voila started for a page and the one heated for the next page
+(``backtrack/kernels.py``: the form's imports only; its id is given to no one until a
+page takes it). On their channels the server passes on
 only ``backtrack.serve.KERNEL_MESSAGES`` (Voila standalone's list): widget messages, no
 ``execute_request``, so no code runs but the form's own. ``backtrack.serve`` names this
 module's class on the server's command line and does not import it (jupyter-server and

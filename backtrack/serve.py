@@ -4,7 +4,11 @@ Why this shape (measured, see the README): the address opens Voila's rendering o
 ``01-log.ipynb`` served by the same JupyterLab server (Voila is also a server extension),
 so the form is displayed and usable on open, with no code and no Run All, and each visit
 runs the notebook afresh in one kernel (Voila shuts it down when the page closes): no
-stale "model not found". JupyterLab is one click away at ``/lab`` on the same server.
+stale "model not found". That kernel was started ahead, with the form's imports done
+(``backtrack/kernels.py``: about 1 s of the open), and the notebook runs when the page
+opens, so the form shows the log as it is then. Kernels talk to the server over
+CurveZMQ (:func:`kernel_transport`). JupyterLab is one click away at ``/lab`` on the
+same server.
 
 - The token is kept in ``token`` (mode 0600) in the state folder (``$BACKTRACK_STATE_DIR``,
   default ``~/.local/state/backtrack``), created on first start and changed only by
@@ -48,6 +52,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import zmq
+
 from ._files import OutputKind, write_private
 
 FORM_PATH = "voila/render/01-log.ipynb"
@@ -77,6 +83,8 @@ KERNEL_MESSAGES = (
 """The kernel messages a LAN page may send (what Voila standalone allows its pages):
 ``--MappingKernelManager.allowed_message_types``; the server drops any other
 (``execute_request`` among them)."""
+KERNEL_MANAGER = "backtrack.kernels.FormKernelManager"
+"""The servers' kernel manager: jupyter-server's, with heated kernels for the form's page."""
 TOKEN_FILES = {False: "token", True: "lan-token"}
 """The token file in the state folder of the loopback servers (``False``) and of the LAN
 server (``True``)."""
@@ -237,6 +245,17 @@ def qr_code(text: str) -> str:
     return buffer.getvalue()
 
 
+def kernel_transport() -> list[str]:
+    """How the server talks to its kernels: over loopback TCP encrypted with CurveZMQ keys
+    the server makes per kernel (the kernelspec declares it), or over Unix sockets in the
+    private runtime folder when this pyzmq has no CurveZMQ. Either way no message is in
+    plain text, so ipykernel has no "running over TCP without encryption" warning to
+    print at each kernel's start (issue 24 item 10)."""
+    if zmq.has("curve"):
+        return ["--MappingKernelManager.transport_encryption=auto"]
+    return ["--KernelManager.transport=ipc"]
+
+
 def server_command(
     mode: str,
     *,
@@ -279,6 +298,12 @@ def server_command(
         # server's 20 start-up INFO lines (one more address, where nothing listens in
         # LAN mode); its warnings and errors still print
         "--Application.log_level=WARN",  # ServerApp and its extensions (LabApp)
+        # the form's page opens on a kernel started ahead (backtrack/kernels.py), which
+        # the server heats as it starts
+        f"--ServerApp.kernel_manager_class={KERNEL_MANAGER}",
+        f"--FormKernelManager.form_path=/{FORM_PATH}",
+        "--ServerApp.jpserver_extensions=backtrack.server_extension=True",
+        *kernel_transport(),
     ]
     if mode == "lab":
         workspaces = state / "workspaces"

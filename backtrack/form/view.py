@@ -62,7 +62,9 @@ _CSS = """
   min-height: 44px; display: flex; align-items: center; gap: 8px; cursor: pointer;
 }
 .bt-log-form .widget-checkbox .widget-label-basic span { white-space: normal; line-height: 1.2; }
-.bt-log-form input, .bt-log-form textarea { font-size: 16px; }
+/* typed text in the page's font list (a textarea is monospace by default: the Voila
+   template's list, with its CJK and Arabic fallbacks, reached the labels only) */
+.bt-log-form input, .bt-log-form textarea { font-size: 16px; font-family: inherit; }
 .bt-log-form .widget-datepicker { max-width: 100%; }
 .bt-log-form .widget-button, .bt-log-form .widget-toggle-button { min-height: 44px; }
 .bt-log-form .widget-hslider { min-height: 44px; }

@@ -286,6 +286,26 @@ class Tracker:
         markers = ("[W ", "Warning:", "Traceback")
         return [line for line in self.startup.splitlines() if any(m in line for m in markers)]
 
+    def output(self) -> str:
+        """Everything the server printed since its last start (backtrack's lines first)."""
+        return (self.base / f"{self.mode}-{self.starts}.log").read_text(errors="replace")
+
+    def connected_kernels(self) -> list[dict]:
+        """The kernels a page (or JupyterLab) is connected to: not the heated one waiting
+        for the next page (``backtrack/kernels.py``)."""
+        return [kernel for kernel in self.kernels() if kernel["connections"] > 0]
+
+    def wait_heated(self, timeout: float = START_TIMEOUT) -> str:
+        """The id of a heated kernel waiting for the form's next page, once there is one
+        (the server heats one at its start and after each page takes one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for kernel in self.kernels():
+                if kernel.get("backtrack_heated") and kernel["execution_state"] == "idle":
+                    return kernel["id"]
+            time.sleep(0.2)
+        raise AssertionError(f"no heated kernel within {timeout:g} s: {self.kernels()}")
+
     def log_tail(self) -> str:
         return (self.base / f"{self.mode}-{self.starts}.log").read_text(errors="replace")[-3000:]
 

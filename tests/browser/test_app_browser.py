@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from test_log_form_browser import (
     open_form,
+    opening_prints,
     outside,
     record_console_errors,
     record_requests,
@@ -54,6 +55,11 @@ def test_the_start_prints_only_the_address_and_what_to_do(app):
     jupyter-server's start-up log (20 INFO lines, a second address)."""
     assert app.startup_server_lines() == []
     assert "/voila/render/01-log.ipynb?token=" in app.printed
+
+
+def test_opening_the_form_prints_no_server_line(page, app):
+    """See the lab's test of the same name: no kernel or notebook warning at an open."""
+    assert opening_prints(page, app) == []
 
 
 def test_no_jupyterlab_no_terminals_and_the_token_is_required(app):
