@@ -9,6 +9,7 @@ import asyncio
 import logging
 
 import pytest
+from own_loop import run_on_own_loop
 
 from backtrack import serve
 from backtrack.kernels import FormKernelManager
@@ -129,7 +130,7 @@ def test_a_heated_kernel_that_waited_too_long_is_replaced_and_ended(monkeypatch)
         await manager._renew("old")
         assert manager._pool == [] and manager._waiting == set()
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario())
     assert calls == [("fill",), ("shutdown", "old", True)]
 
 
@@ -144,4 +145,4 @@ def test_a_page_skips_heated_kernels_that_failed_or_ended(monkeypatch):
         assert await manager.take_heated() is None
         assert manager._pool == [] and manager._waiting == set()
 
-    asyncio.run(scenario())
+    run_on_own_loop(scenario())

@@ -18,7 +18,6 @@ loopback addresses are not listened on then covers 127.0.0.2 only.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import json
 import re
@@ -34,6 +33,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from own_loop import run_on_own_loop
 from test_log_form_browser import open_form, outside, record_requests
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
@@ -41,12 +41,7 @@ from tornado.websocket import websocket_connect
 from backtrack import serve
 from backtrack.store import read_log
 
-
-def _run(coroutine):
-    """Run ``coroutine`` to its end on a loop of its own thread: Playwright's sync API
-    keeps an event loop running in this thread once a browser test has started one."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+_run = run_on_own_loop
 
 
 pytestmark = pytest.mark.browser
