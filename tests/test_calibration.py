@@ -15,7 +15,7 @@ import pytest
 import scipy.stats
 
 from backtrack import stats
-from backtrack._simulate import daily_frame, simulate
+from backtrack._simulate import daily_frame, simulate, skip_bad_days
 
 REPS = 200
 
@@ -280,10 +280,7 @@ def _mnar_runs(reps: int, threshold: float, skip: float) -> list[tuple[stats.Cha
     for seed in range(reps):
         sim = simulate(84, seed, missing=0.0, persistence=0.5, level=5.5)
         rating = sim.daily["pain"].to_numpy()
-        draws = np.random.default_rng(10_000 + seed).random(len(rating))
-        logged = ~((rating >= threshold) & (draws < skip))
-        logged[:7] = True
-        logged[-1] = True
+        logged = skip_bad_days(rating, threshold, skip, seed)
         change = stats.change_vs_baseline(daily_frame(rating, logged))
         if change.low is not None:
             runs.append((change, sim.level[:7].mean() - sim.level[-7:].mean()))
