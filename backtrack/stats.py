@@ -424,7 +424,7 @@ MISSING_SHARE = 0.10
 MISSING_PERSISTENCE_MARGIN = 1.5
 """Standard errors added to the persistence for the missing-days bound: skipping bad days
 breaks up runs of bad days, so the persistence of the rated days is too low (0.44
-instead of 0.54 at persistence 0.5 with 21% of days, the bad ones, unlogged)."""
+instead of 0.54 at persistence 0.5 when ratings ≥ 7 go unlogged 90% of the time)."""
 WORST_QUANTILE = 0.75
 """The worst quarter: ratings at or above the 75th percentile of the person's rated days."""
 
