@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from statistics import NormalDist
 from typing import Any, TypeAlias
@@ -567,6 +567,8 @@ def change_vs_baseline(
     if low is not None and np.isnan(pain).mean() > MISSING_SHARE:
         wide = change_interval(pain, *positions, MISSING_PERSISTENCE_MARGIN)
         missing = missing_sensitivity(pain, points, *wide, base.value - 10.0)
+        if missing.low > low:  # never narrower than the plain interval
+            missing = replace(missing, low=low)
     reliable = math.nan if short else reliable_change_index(points, noise)
     notes = []
     rtm = False
