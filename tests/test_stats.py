@@ -576,3 +576,16 @@ def test_missing_days_note_and_column_only_above_ten_percent():
     worst = float(note[0].split("worst quarter (")[1].split(" /10)")[0])
     assert 6.0 <= worst <= 7.0  # the ratings' top quarter: 6s and 7s
     assert f"instead of {abs(change.low):.1f} points more pain" in note[0]
+
+
+def test_missing_days_bound_needs_an_interval():
+    """Before 56 days there is no interval, so no bound either, however many days are
+    unrated."""
+    rating = np.full(42, 5.0) + np.tile([0, 1, -1, 0, 1, 2, 0], 6)
+    logged = np.ones(42, dtype=bool)
+    logged[8:42:4] = False  # 9 of 42 days (21%)
+    logged[-1] = True
+    change = stats.change_vs_baseline(simulate.daily_frame(rating, logged))
+    assert change.ok and change.low is None and change.days_needed > 0
+    assert change.missing_adjusted_low is None
+    assert not any(note.startswith("If your ") for note in change.notes)
