@@ -122,3 +122,16 @@ def daily_frame(
         },
         index=index,
     )
+
+
+def skip_bad_days(
+    rating: np.ndarray, threshold: float, skip: float, seed: int, keep_first: int = 7
+) -> np.ndarray:
+    """Which days are logged (bool) when ratings ≥ ``threshold`` (points) go unlogged with
+    probability ``skip`` (missing not at random); the first ``keep_first`` days and the
+    last are always logged."""
+    draws = np.random.default_rng(10_000 + seed).random(len(rating))
+    logged = ~((np.asarray(rating) >= threshold) & (draws < skip))
+    logged[:keep_first] = True
+    logged[-1] = True
+    return logged

@@ -85,6 +85,7 @@ def change(daily: pd.DataFrame, options: Options) -> Result:
             "beyond_noise": result.beyond_noise,
             "regression_to_mean": result.regression_to_mean,
             "days_needed": result.days_needed,  # 0 once it has an interval
+            "missing_adjusted_low": result.missing_adjusted_low,
         },
         detail=result,
     )
@@ -204,6 +205,7 @@ UNITS: tuple[Unit, ...] = (
             "beyond_noise": bool,
             "regression_to_mean": bool,
             "days_needed": int,
+            "missing_adjusted_low": float,
         },
     ),
     Unit(

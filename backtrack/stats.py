@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from statistics import NormalDist
 from typing import Any, TypeAlias
@@ -302,6 +302,10 @@ class Change:
     """Jacobson–Truax reliable change index (:func:`reliable_change_index`), unitless."""
     beyond_noise: bool | None = None
     """|reliable change| > 1.96: beyond measurement noise."""
+    missing_adjusted_low: float | None = None
+    """Low end of the change (points) if the unrated days had been as bad as the worst
+    quarter (:func:`missing_sensitivity`); None unless more than
+    :data:`MISSING_SHARE` of the analysed days are unrated and the change has an interval."""
 
     @property
     def ok(self) -> bool:
@@ -390,14 +394,18 @@ def chance_beyond(estimate: float, se: float, df: float, threshold: float) -> fl
 
 
 def change_interval(
-    pain: np.ndarray, baseline_days: np.ndarray, latest_days: np.ndarray
+    pain: np.ndarray,
+    baseline_days: np.ndarray,
+    latest_days: np.ndarray,
+    margin: float = PERSISTENCE_MARGIN,
 ) -> tuple[float, float, DailyNoise]:
     """For mean(pain[baseline_days]) − mean(pain[latest_days]): its standard error
     (points) under the AR(1) noise, the t quantile of a 95% interval (df =
     :func:`interval_df`), and the noise. ``pain`` holds one value per calendar day from
     the first analysed day to the end of the latest window (NaN = not rated); the noise
-    is estimated on all of it (:func:`daily_noise`, with :data:`PERSISTENCE_MARGIN`)."""
-    noise = daily_noise(pain, PERSISTENCE_MARGIN)
+    is estimated on all of it (:func:`daily_noise`, with ``margin`` standard errors added
+    to the persistence: :data:`PERSISTENCE_MARGIN`)."""
+    noise = daily_noise(pain, margin)
     if not noise.ok:
         return math.nan, normal_quantile(), noise
     positions = np.concatenate([baseline_days, latest_days])
@@ -409,6 +417,65 @@ def change_interval(
     )
     variance = float(weights @ noise.covariance(positions) @ weights)
     return math.sqrt(max(variance, 0.0)), t_quantile(interval_df(noise)), noise
+
+
+MISSING_SHARE = 0.10
+"""The missing-days bound is shown when more than 10% of the analysed days are unrated."""
+MISSING_PERSISTENCE_MARGIN = 1.5
+"""Standard errors added to the persistence for the missing-days bound: skipping bad days
+breaks up runs of bad days, so the persistence of the rated days is too low (0.44
+instead of 0.54 at persistence 0.5 when ratings ≥ 7 go unlogged 90% of the time)."""
+WORST_QUANTILE = 0.75
+"""The worst quarter: ratings at or above the 75th percentile of the person's rated days."""
+
+
+@dataclass(frozen=True)
+class MissingSensitivity:
+    """How far the change's low end moves if the ``unrated`` days (of ``days`` analysed)
+    had been as bad as the ``worst`` quarter (mean of the ratings ≥ their 75th
+    percentile, points): the latest week's mean rises by ``shift`` points and the
+    day-to-day SD becomes ``sd`` (points); ``low`` is the bound (points of the change)."""
+
+    unrated: int
+    days: int
+    worst: float
+    shift: float
+    sd: float
+    low: float
+
+    @property
+    def share(self) -> float:
+        """Unrated share of the analysed days, 0-1."""
+        return self.unrated / self.days if self.days else 0.0
+
+
+def missing_sensitivity(
+    pain: np.ndarray, points: float, se: float, z: float, noise: DailyNoise, floor: float
+) -> MissingSensitivity:
+    """A delta-adjusted low end for a change of ``points`` (baseline − latest, standard
+    error ``se`` points, quantile ``z``) whose latest week is ``pain``'s last 7 days
+    (``pain``: one value per analysed day, NaN = unrated). Each unrated day of the latest
+    week counts at the worst quarter's mean W: the latest mean rises by shift = k (W −
+    latest) / 7 (k unrated of its 7 days, never below 0). The day-to-day SD is that of
+    the rated days' noise mixed with the worst quarter in the unrated share p: SD'² =
+    (1 − p) SD² + p (W − m)², m the mean of the rated days, keeping the persistence; the
+    standard error grows by SD' / SD. low = points − shift − z · se · SD' / SD, at least
+    ``floor`` (baseline − 10). The caller passes the ``se``, ``z`` and ``noise`` of
+    :func:`change_interval` with :data:`MISSING_PERSISTENCE_MARGIN`. docs/analysis.md,
+    "Change vs baseline" (missing days)."""
+    pain = np.asarray(pain, dtype=float)
+    rated = pain[~np.isnan(pain)]
+    unrated = len(pain) - len(rated)
+    share = unrated / len(pain)
+    top = rated[rated >= np.quantile(rated, WORST_QUANTILE)]
+    worst = float(top.mean())
+    week = pain[-metrics.ROLLING_DAYS :]
+    seen = week[~np.isnan(week)]
+    shift = max((len(week) - len(seen)) * (worst - float(seen.mean())) / len(week), 0.0)
+    mixed = noise.sd**2 + share * ((worst - float(rated.mean())) ** 2 + float(top.var()))
+    scale = math.sqrt(mixed) / noise.sd if noise.sd > 0 else 1.0
+    low = max(points - shift - z * se * max(scale, 1.0), floor)
+    return MissingSensitivity(unrated, len(pain), worst, shift, math.sqrt(mixed), low)
 
 
 def interval_df(noise: DailyNoise) -> float:
@@ -471,11 +538,11 @@ def change_vs_baseline(
     window = metrics.day_window(daily, None, latest.end)
     pain = metrics.daily_column(daily, "pain", window)
     first = daily.index[window][0] if window.stop > window.start else latest.start
-    se, z, noise = change_interval(
-        pain,
+    positions = (
         metrics.days_from(base_days.index, first),
         metrics.days_from(latest_days.index, first),
     )
+    se, z, noise = change_interval(pain, *positions)
     points = base.value - latest.value
     if not noise.ok:
         return not_yet(
@@ -496,6 +563,12 @@ def change_vs_baseline(
         mde = minimum_detectable(se, df)
         chance = chance_beyond(points, se, df, limits.important)
         chance_worse = 1 - chance_beyond(points, se, df, -limits.worse)
+    missing = None
+    if low is not None and np.isnan(pain).mean() > MISSING_SHARE:
+        wide = change_interval(pain, *positions, MISSING_PERSISTENCE_MARGIN)
+        missing = missing_sensitivity(pain, points, *wide, base.value - 10.0)
+        if missing.low > low:  # never narrower than the plain interval
+            missing = replace(missing, low=low)
     reliable = math.nan if short else reliable_change_index(points, noise)
     notes = []
     rtm = False
@@ -508,6 +581,13 @@ def change_vs_baseline(
             f"An interval and a class need {MIN_INTERVAL_DAYS} days from your first entry "
             f"to the end of the latest week; you have {span} ({MIN_INTERVAL_DAYS - span} "
             "more). Over fewer days the interval would be too narrow too often."
+        )
+    if missing is not None and low is not None:
+        notes.append(
+            f"If your {missing.unrated} unlogged days had been as bad as your worst quarter "
+            f"({_fmt(missing.worst)} /10), the low end of the interval would be "
+            f"{_side_words(missing.low)} instead of {_side_words(low)}: days skipped when "
+            "pain is bad can make the change look better than it was."
         )
     if base.value < PERCENT_MIN_BASELINE:
         notes.append(
@@ -581,6 +661,7 @@ def change_vs_baseline(
         max(MIN_INTERVAL_DAYS - span, 0),
         finite_or_none(reliable),
         None if math.isnan(reliable) else abs(reliable) > RELIABLE_Z,
+        None if missing is None else missing.low,
     )
 
 
@@ -599,15 +680,16 @@ def reliable_change_index(points: float, noise: DailyNoise) -> float:
     return points / (math.sqrt(2) * sem) if sem > 0 else math.nan
 
 
+def _side_words(value: float) -> str:
+    """``3.1 points less pain`` / ``0.4 points more pain`` / ``no change`` (a change)."""
+    if abs(value) < 0.05:
+        return "no change"
+    return f"{_fmt(abs(value))} points {'less pain' if value > 0 else 'more pain'}"
+
+
 def _range_words(low: float, high: float) -> str:
     """``from 0.4 points more pain to 3.1 points less`` (points of the change)."""
-
-    def side(value: float) -> str:
-        if abs(value) < 0.05:
-            return "no change"
-        return f"{_fmt(abs(value))} points {'less pain' if value > 0 else 'more pain'}"
-
-    return f"from {side(low)} to {side(high)}"
+    return f"from {_side_words(low)} to {_side_words(high)}"
 
 
 RTM_WEEKS = 3

@@ -8,7 +8,8 @@ calibration figures on simulated logs with a known truth (:mod:`backtrack._simul
 coverage of the change interval, improvement classes with no effect, regression-to-the-
 mean notes, trend false positives at persistence 0.6 / 0.9 / 0.97 on 26 weeks, link false
 positives. Not a timed test; targets: ≤ 30 ms in process, ≤ 1.0 s for the fresh process.
-Run: ``.venv/bin/python bench/analysis.py [replicates]`` (default 1000).
+Run: ``.venv/bin/python bench/analysis.py [replicates]`` (default 1000); the calibration
+only: ``--calibration [replicates]``; the missing-days bound only: ``--missing [replicates]``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from timing import timings_ms  # bench/timing.py, beside this script
 
 import backtrack
 from backtrack import stats
-from backtrack._simulate import Simulated, simulate
+from backtrack._simulate import Simulated, daily_frame, simulate, skip_bad_days
 from backtrack.actions import load_log
 from backtrack.demo import write_demo
 from backtrack.routine import default_routine
@@ -190,9 +191,47 @@ def _small_n(reps: int) -> None:
         )
 
 
+def missing_days(reps: int) -> None:
+    """Issue 27 item 7: coverage of the change's interval and of [missing-days bound,
+    high] on 84-day logs (persistence 0.5, level 5.5, no effect) whose bad days go
+    unlogged (missing not at random) or whose days are missed at random; the bound
+    counts only where shown (> 10% unrated), the plain low end elsewhere."""
+    print(f"  missing days, 84 days, persistence 0.5, {reps} simulated logs per line")
+    print("    scenario                          logs  shown  plain  bound")
+    cases: dict[str, tuple[float, float, float]] = {
+        "ratings >= 7 unlogged 70%": (7, 0.7, 0.0),
+        "ratings >= 7 unlogged 90%": (7, 0.9, 0.0),
+        "ratings >= 6 unlogged 50%": (6, 0.5, 0.0),
+        "8% missed at random": (11, 0.0, 0.08),
+        "20% missed at random": (11, 0.0, 0.2),
+    }
+    for label, (threshold, skip, missing) in cases.items():
+        plain, bound, shown = [], [], []
+        for seed in range(reps):
+            sim = simulate(84, seed, missing=missing, persistence=0.5, level=5.5)
+            daily = sim.daily
+            if skip:
+                rating = daily["pain"].to_numpy()
+                daily = daily_frame(rating, skip_bad_days(rating, threshold, skip, seed))
+            change = stats.change_vs_baseline(daily)
+            if change.low is None or change.high is None:
+                continue
+            truth = float(sim.level[:7].mean() - sim.level[-7:].mean())
+            low = change.missing_adjusted_low
+            shown.append(low is not None)
+            low = change.low if low is None else low
+            plain.append(change.low <= truth <= change.high)
+            bound.append(low <= truth <= change.high)
+        print(
+            f"    {label:<32} {len(plain):5d} {np.mean(shown):6.1%} {np.mean(plain):6.1%} "
+            f"{np.mean(bound):6.1%}"
+        )
+
+
 def calibration(reps: int) -> None:
     start = time.perf_counter()
     _small_n(reps)
+    missing_days(reps)
     print(f"calibration, {reps} simulated logs per line (AR(1) days, 8% not logged):")
     print("  change vs baseline, 120 days     coverage  improved  none/unclear  RTM note")
     cases = {
@@ -239,5 +278,7 @@ def calibration(reps: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--calibration"]:
         calibration_only()
+    elif sys.argv[1:2] == ["--missing"]:
+        missing_days(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
     else:
         main()

@@ -15,7 +15,7 @@ import pytest
 import scipy.stats
 
 from backtrack import stats
-from backtrack._simulate import daily_frame, simulate
+from backtrack._simulate import daily_frame, simulate, skip_bad_days
 
 REPS = 200
 
@@ -267,3 +267,67 @@ def test_false_trends_stay_rare_on_eight_weeks_at_high_persistence():
         for seed in range(REPS)
     ]
     assert np.mean(calls) <= 0.07
+
+
+# ------------------------------------------------------- missing days (issue 27 item 7)
+
+
+def _mnar_runs(reps: int, threshold: float, skip: float) -> list[tuple[stats.Change, float]]:
+    """(change, true change) on 84-day logs at persistence 0.5 (level 5.5) where ratings
+    ≥ ``threshold`` go unlogged with probability ``skip`` (missing not at random; the
+    first 7 days and the last are always logged), for logs whose change has an interval."""
+    runs = []
+    for seed in range(reps):
+        sim = simulate(84, seed, missing=0.0, persistence=0.5, level=5.5)
+        rating = sim.daily["pain"].to_numpy()
+        logged = skip_bad_days(rating, threshold, skip, seed)
+        change = stats.change_vs_baseline(daily_frame(rating, logged))
+        if change.low is not None:
+            runs.append((change, sim.level[:7].mean() - sim.level[-7:].mean()))
+    assert len(runs) >= 0.9 * reps
+    return runs
+
+
+def _bound_coverage(runs: list[tuple[stats.Change, float]]) -> float:
+    """Coverage of [missing-adjusted low (or the low end when not shown), high]."""
+    covered = []
+    for change, truth in runs:
+        low = change.low if change.missing_adjusted_low is None else change.missing_adjusted_low
+        covered.append(low <= truth <= change.high)
+    return float(np.mean(covered))
+
+
+@pytest.mark.parametrize("skip", [0.7, 0.9])
+def test_missing_days_bound_covers_the_truth_when_bad_days_go_unlogged(skip):
+    """Ratings ≥ 7 unlogged 70% / 90% of the time: the plain interval misses the truth
+    more than 5% of the time (it rests on the rated days only); the bound does not."""
+    runs = _mnar_runs(300, 7, skip)
+    plain = float(np.mean([c.low <= truth <= c.high for c, truth in runs]))
+    assert plain < 0.95
+    assert np.mean([c.missing_adjusted_low is not None for c, _ in runs]) >= 0.8
+    assert _bound_coverage(runs) >= 0.95, (plain, _bound_coverage(runs))
+    for change, _ in runs:
+        if change.missing_adjusted_low is not None:
+            assert change.baseline - 10 <= change.missing_adjusted_low <= change.low
+            assert any(note.startswith("If your ") for note in change.notes)
+
+
+@pytest.mark.parametrize("missing", [0.08, 0.2])
+def test_missing_days_bound_is_not_absurdly_wide_when_days_are_missed_at_random(missing):
+    """Days missed at random: the bound (and its note) is shown only above 10% unrated
+    days, and then covers at most 99% (it widens the interval, but not to everything)."""
+    runs, shares = [], []
+    for seed in range(300):
+        sim = simulate(84, seed, missing=missing, persistence=0.5, level=5.5)
+        change = stats.change_vs_baseline(sim.daily)
+        if change.low is None:
+            continue
+        shares.append(1 - sim.daily["pain"].notna().mean())
+        runs.append((change, sim.level[:7].mean() - sim.level[-7:].mean()))
+        note = any(n.startswith("If your ") for n in change.notes)
+        assert (change.missing_adjusted_low is not None) == note
+    assert len(runs) >= 0.9 * 300
+    shown = np.array([c.missing_adjusted_low is not None for c, _ in runs])
+    assert np.array_equal(shown, np.array(shares) > stats.MISSING_SHARE)
+    assert shown.mean() >= (0.8 if missing > stats.MISSING_SHARE else 0.05)
+    assert _bound_coverage(runs) <= 0.99

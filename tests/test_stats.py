@@ -537,3 +537,55 @@ def test_trend_variance_factor_matches_a_monte_carlo_of_the_slope():
     independent = (weekly.var(axis=0) * x**2).sum() / (x @ x) ** 2
     assert factor == pytest.approx(slopes.var() / independent, rel=0.05)
     assert factor > 1.5  # persistence 0.8 does inflate it
+
+
+def test_missing_days_bound_by_hand():
+    """14 days, 12 rated (eight 4s, four 8s), 2 unrated in the latest week: the worst
+    quarter is the 8s (W = 8, no spread); the latest week's 5 rated days average 4.8, so
+    its mean rises by 2 (8 − 4.8) / 7; the SD² grows by (2/14) (8 − 64/12)²."""
+    nan = math.nan
+    pain = np.array([4, 4, 4, 4, 8, 8, 8, 8, 4, nan, 4, nan, 4, 4], dtype=float)
+    noise = stats.DailyNoise(1.0, 0.5, 12)
+    result = stats.missing_sensitivity(pain, 2.0, 0.5, 2.0, noise, -5.0)
+    assert (result.unrated, result.days, result.worst) == (2, 14, 8.0)
+    assert result.share == pytest.approx(1 / 7)
+    assert result.shift == pytest.approx(2 * (8 - 4.8) / 7)
+    scale = math.sqrt(1 + (1 / 7) * (8 - 16 / 3) ** 2)
+    assert result.sd == pytest.approx(scale)
+    assert result.low == pytest.approx(2.0 - 2 * 3.2 / 7 - 2.0 * 0.5 * scale)
+    # inside the scale: never below the floor (baseline − 10)
+    assert stats.missing_sensitivity(pain, 2.0, 0.5, 2.0, noise, 0.0).low == 0.0
+    # a latest week as bad as the worst quarter does not move
+    flat = np.array([8] * 12 + [nan, 8], dtype=float)
+    assert stats.missing_sensitivity(flat, 0.0, 0.5, 2.0, noise, -5.0).shift == 0.0
+
+
+def test_missing_days_note_and_column_only_above_ten_percent():
+    rating = np.full(84, 5.0) + np.tile([0, 1, -1, 0, 1, 2, 0], 12)
+    complete = simulate.daily_frame(rating, np.ones(84, dtype=bool))
+    assert stats.change_vs_baseline(complete).missing_adjusted_low is None
+    logged = np.ones(84, dtype=bool)
+    logged[10:84:6] = False  # 13 of 84 days (15%), 1 in the latest week
+    logged[-1] = True
+    change = stats.change_vs_baseline(simulate.daily_frame(rating, logged))
+    assert change.low is not None and change.missing_adjusted_low is not None
+    assert change.missing_adjusted_low < change.low
+    unrated = int((~logged).sum())
+    note = [n for n in change.notes if n.startswith(f"If your {unrated} unlogged days")]
+    assert len(note) == 1
+    worst = float(note[0].split("worst quarter (")[1].split(" /10)")[0])
+    assert 6.0 <= worst <= 7.0  # the ratings' top quarter: 6s and 7s
+    assert f"instead of {abs(change.low):.1f} points more pain" in note[0]
+
+
+def test_missing_days_bound_needs_an_interval():
+    """Before 56 days there is no interval, so no bound either, however many days are
+    unrated."""
+    rating = np.full(42, 5.0) + np.tile([0, 1, -1, 0, 1, 2, 0], 6)
+    logged = np.ones(42, dtype=bool)
+    logged[8:42:4] = False  # 9 of 42 days (21%)
+    logged[-1] = True
+    change = stats.change_vs_baseline(simulate.daily_frame(rating, logged))
+    assert change.ok and change.low is None and change.days_needed > 0
+    assert change.missing_adjusted_low is None
+    assert not any(note.startswith("If your ") for note in change.notes)
