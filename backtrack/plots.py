@@ -343,8 +343,7 @@ def _baseline_and_band(
         )
     )
     # the band's top is where an important improvement starts (stats.change_thresholds)
-    reference = max(baseline, stats.PERCENT_MIN_BASELINE)  # percentages of 4 below 4
-    percent = baseline - reference * stats.IMPORTANT_PERCENT / 100
+    percent = baseline - stats.percent_reference(baseline) * stats.IMPORTANT_PERCENT / 100
     low, high = sorted((points, percent))
     if baseline >= stats.PERCENT_MIN_BASELINE:
         label = "meaningful improvement starts\n(2 points or 30% below baseline)"

@@ -325,9 +325,15 @@ class Thresholds:
     worse: float
 
 
+def percent_reference(baseline: float) -> float:
+    """The points a threshold's percentage is taken of: the baseline, or 4 below a
+    baseline of 4 (:data:`PERCENT_MIN_BASELINE`)."""
+    return max(float(baseline), PERCENT_MIN_BASELINE)
+
+
 def change_thresholds(baseline: float) -> Thresholds:
     """:class:`Thresholds` for a ``baseline`` (points)."""
-    reference = max(float(baseline), PERCENT_MIN_BASELINE)
+    reference = percent_reference(baseline)
     return Thresholds(
         min(IMPORTANT_POINTS, IMPORTANT_PERCENT / 100 * reference),
         SUBSTANTIAL_PERCENT / 100 * reference,
@@ -555,7 +561,8 @@ def change_vs_baseline(
     short = span < MIN_INTERVAL_DAYS
     if short:
         low = high = mde = chance = chance_worse = None
-        klass, points, percent = "unclear", points, classify_change(base.value, latest.value)[2]
+        _, points, percent = classify_change(base.value, latest.value)
+        klass = "unclear"
     else:  # inside what the scale allows: the latest level is 0-10
         low = max(points - z * se, base.value - 10.0)
         high = min(points + z * se, base.value)
@@ -787,7 +794,12 @@ def trend_variance_factor(pain: np.ndarray, noise: DailyNoise | None = None) -> 
         return math.nan
     if len(weeks) < 3 or not np.any(np.diag(cov) > 0):
         return 1.0
-    x = weeks - weeks.mean()
+    return _slope_inflation(weeks - weeks.mean(), cov)
+
+
+def _slope_inflation(x: np.ndarray, cov: np.ndarray) -> float:
+    """x′ C x / x′ diag(C) x for centred week numbers ``x`` and the weekly means'
+    covariance ``cov``: the OLS slope's variance over that with independent weeks."""
     return float(x @ cov @ x) / float(x @ (np.diag(cov) * x))
 
 
@@ -841,7 +853,7 @@ def trend(daily: pd.DataFrame, *, max_weeks: int = MAX_WEEKS, min_weeks: int = M
     y = means.to_numpy()
     slope = float(x @ (y - y.mean())) / float(x @ x)
     se = math.sqrt(max(float(x @ cov @ x), 0.0)) / float(x @ x)
-    factor = float(x @ cov @ x) / float(x @ (np.diag(cov) * x)) if se > 0 else 1.0
+    factor = _slope_inflation(x, cov) if se > 0 else 1.0
     df = trend_df(len(means), factor)
     quantile = t_quantile(df)
     span = float(weeks[-1] - weeks[0])
@@ -1480,6 +1492,7 @@ __all__ = [
     "lagged_link",
     "link_pairs",
     "minimum_detectable",
+    "percent_reference",
     "reliable_change_index",
     "newey_west_lags",
     "normal_quantile",
