@@ -10,8 +10,11 @@ Analysis (definitions in ``docs/analysis.md``, section *Self-trials*):
 
 - analysed days: the rated days of a block after its washout (a block needs at least
   :data:`MIN_RATED_DAYS` of them); a pair is complete when both its blocks are;
-- ``effect``: mean of the B-block means − mean of the A-block means over complete pairs
-  (negative = B less painful), the mean of the pair differences B − A;
+- ``effect``: mean of the A-block means − mean of the B-block means over complete pairs
+  (points; positive = less pain with B), the mean of the pair differences A − B. The
+  sign is the summary's (its change is baseline − latest: positive = pain fell), so
+  "lower pain = better" reads the same everywhere; ``se`` is its standard error,
+  sd(differences) / √pairs;
 - ``p_value``: the exact randomisation test: the share of the ``2**pairs`` schedules
   (each pair's order flipped or not, which flips the sign of its difference) whose
   |effect| is at least the observed |effect| (1e-9 tolerance), two-sided;
@@ -643,8 +646,9 @@ class BlockResult:
 
 @dataclass(frozen=True)
 class TrialResult:
-    """The answer; see the module docstring for each number. ``effect`` < 0: B less
-    painful. Values that cannot be computed are None, with the reason in ``sentence``."""
+    """The answer; see the module docstring for each number. ``effect`` > 0: B less
+    painful (A − B, points). Values that cannot be computed are None, with the reason in
+    ``sentence``."""
 
     plan: TrialPlan
     blocks: tuple[BlockResult, ...]
@@ -656,6 +660,7 @@ class TrialResult:
     p_value: float | None
     prob_b_better_1: float | None
     order_effect: float | None
+    se: float | None
     deviations: dict[str, int]
     adherence: dict[str, float | None]
     stopped_early: bool
@@ -679,10 +684,11 @@ class TrialResult:
                 for r in self.blocks
             ],
             "complete_pairs": self.complete_pairs,
-            "pair_differences": list(self.differences),
-            "effect": self.effect,
+            "pair_differences_a_minus_b": list(self.differences),
+            "pain_lower_with_b": self.effect,
             "low": self.low,
             "high": self.high,
+            "se": self.se,
             "p_value": self.p_value,
             "prob_b_better_by_1": self.prob_b_better_1,
             "order_effect": self.order_effect,
@@ -698,15 +704,17 @@ class TrialResult:
 
 @dataclass(frozen=True)
 class PairStatistics:
-    """The numbers of a trial from its pair differences (B − A, points): ``effect`` (their
-    mean), the 95% t interval ``low``-``high``, the exact two-sided ``p_value`` and
-    ``prob_b_better_1``; None where the pairs are too few (or do not vary)."""
+    """The numbers of a trial from its pair differences (A − B, points; positive = less
+    pain with B): ``effect`` (their mean), the 95% t interval ``low``-``high``, the exact
+    two-sided ``p_value``, ``prob_b_better_1`` and the standard error ``se`` of the mean
+    (pairs − 1 df); None where the pairs are too few (or do not vary)."""
 
     effect: float | None
     low: float | None
     high: float | None
     p_value: float | None
     prob_b_better_1: float | None
+    se: float | None = None
 
     def __iter__(self) -> Iterator[float | None]:
         return iter((self.effect, self.low, self.high, self.p_value, self.prob_b_better_1))
@@ -724,10 +732,10 @@ def pair_statistics(differences: Sequence[float] | np.ndarray) -> PairStatistics
     if k < 2:
         return PairStatistics(effect, None, None, p_value, None)
     if np.std(d, ddof=1) == 0:  # every pair differs by the same amount: no spread
-        return PairStatistics(effect, effect, effect, p_value, None)
+        return PairStatistics(effect, effect, effect, p_value, None, 0.0)
     low, high, se = _t_interval(d)
-    prob = t_cdf((-1 - effect) / se, k - 1)
-    return PairStatistics(effect, low, high, p_value, prob)
+    prob = t_cdf((effect - 1) / se, k - 1)  # P(true A − B ≥ 1 point)
+    return PairStatistics(effect, low, high, p_value, prob, se)
 
 
 def _t_interval(d: np.ndarray) -> tuple[float, float, float]:
@@ -781,11 +789,12 @@ def analyse(
         a, b = p["A"].mean_pain, p["B"].mean_pain  # a complete block has its mean
         if p["A"].complete and p["B"].complete and a is not None and b is not None:
             complete.append(p)
-            differences.append(b - a)
+            differences.append(a - b)  # positive: less pain with B
     d = np.array(differences)
     orders = [p["A"].block.start < p["B"].block.start for p in complete]  # True: AB
     k = len(d)
-    effect, low, high, p_value, prob = pair_statistics(d)
+    statistics = pair_statistics(d)
+    effect, low, high, p_value, prob = statistics
     order = None
     ab = d[np.array(orders, dtype=bool)] if k else d
     ba = d[~np.array(orders, dtype=bool)] if k else d
@@ -813,6 +822,7 @@ def analyse(
         p_value=p_value,
         prob_b_better_1=prob,
         order_effect=order,
+        se=statistics.se,
         deviations=deviations_by_condition,
         adherence=adherence,
         stopped_early=stopped_early,
@@ -845,14 +855,26 @@ def _cannot_conclude(plan: TrialPlan, complete: int) -> tuple[str, ...]:
 
 def _lowered(effect: float) -> str:
     """``lowered your pain by 0.8 points`` / ``raised …`` / ``left your pain the same``
-    for a B − A difference (points; negative = B less painful)."""
+    for an A − B difference (points; positive = less pain with B)."""
     if round(effect, 1) == 0:
         return "left your pain the same"
-    return f"{'lowered' if effect < 0 else 'raised'} your pain by {_points(effect)}"
+    return f"{'lowered' if effect > 0 else 'raised'} your pain by {_points(effect)}"
 
 
 def _points(value: float) -> str:
     return f"{abs(value):.1f} point{'s' if round(abs(value), 1) != 1 else ''}"
+
+
+def _lower_with_b(value: float) -> str:
+    """A signed A − B value as words: ``1.2 lower`` / ``0.4 higher`` / ``0.0``."""
+    if round(value, 1) == 0:
+        return "0.0"
+    return f"{abs(value):.1f} {'lower' if value > 0 else 'higher'}"
+
+
+def _interval_words(low: float, high: float) -> str:
+    """``95% CI: pain 0.2 higher to 1.8 lower with B`` (points, A − B)."""
+    return f"95% CI: pain {_lower_with_b(low)} to {_lower_with_b(high)} with B"
 
 
 def _sentence(r: TrialResult) -> str:
@@ -874,12 +896,12 @@ def _sentence_text(r: TrialResult) -> str:
             f"{prefix}one complete pair: B {_lowered(r.effect or 0.0)}; at least 2 pairs are "
             f"needed for an interval, {needed} to be able to reach p < 0.05."
         )
-    interval = f"95% CI {r.low:+.1f} to {r.high:+.1f}"
+    interval = _interval_words(r.low, r.high)
     if r.p_value >= 0.05:
         return (
             f"{prefix}over {r.complete_pairs} complete pairs, B ({plan.b}) "
-            f"{_lowered(r.effect)} compared with A ({plan.a}) (B − A = {r.effect:+.1f}; "
-            f"{interval}; exact p = {r.p_value:.3g}): consistent with no difference. A "
+            f"{_lowered(r.effect)} compared with A ({plan.a}) ({interval}; exact p = "
+            f"{r.p_value:.3g}): consistent with no difference. A "
             "difference as large as "
             f"{max(abs(r.low), abs(r.high)):.1f} points cannot be ruled out."
             + (
@@ -888,10 +910,10 @@ def _sentence_text(r: TrialResult) -> str:
                 else ""
             )
         )
-    better = plan.b if r.effect < 0 else plan.a
+    better = plan.b if r.effect > 0 else plan.a
     return (
         f"{prefix}over {r.complete_pairs} complete pairs, pain was {_points(r.effect)} lower "
-        f"with {better} (B − A = {r.effect:+.1f}; {interval}; exact p = {r.p_value:.3g}). "
+        f"with {better} ({interval}; exact p = {r.p_value:.3g}). "
         "For you, in this period, the difference is unlikely to be chance alone."
     )
 
@@ -899,7 +921,7 @@ def _sentence_text(r: TrialResult) -> str:
 def minimum_detectable_effect(
     entries: pd.DataFrame, pairs: int, block_days: int, washout_days: int
 ) -> float | None:
-    """The smallest B − A difference (points) a trial of this shape would detect 80% of
+    """The smallest difference between A and B (points) a trial of this shape would detect 80% of
     the time with the exact test it is analysed by (p < 0.05; :func:`exact_detectable_ratio`),
     from the person's own logged pain: the SD of the difference between the means of
     adjacent blocks of this length in the log so far (None with fewer than 4 such blocks,

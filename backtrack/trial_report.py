@@ -162,9 +162,10 @@ def report_text(result: TrialResult) -> list[tuple[str, str]]:
         (
             "Analysis",
             f"Each block's mean over its rated days after the washout (at least "
-            f"{MIN_RATED_DAYS}); effect = mean of B blocks − mean of A blocks over complete "
-            "pairs; exact randomisation test over all schedules; 95% t interval from the "
-            "pair differences; intention to treat by assignment. "
+            f"{MIN_RATED_DAYS}); effect = mean of A blocks − mean of B blocks (positive: "
+            "less pain with B) over complete pairs; exact randomisation test over all "
+            "schedules; 95% t interval from the pair differences; intention to treat by "
+            "assignment. "
             f"Complete pairs: {result.complete_pairs} of {plan.pairs}"
             + (
                 f" ({incomplete} incomplete: not over, or too few rated days)."

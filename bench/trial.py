@@ -92,7 +92,7 @@ def main() -> None:
     for effect in (0.0, -1.5):
         coverage, rate = calibrate(effect, runs)
         print(
-            f"calibration, true effect {effect:+.1f}, {runs} simulated 6-pair trials: "
+            f"calibration, B {-effect:+.1f} points less painful, {runs} simulated 6-pair trials: "
             f"interval covers the truth {coverage:.1%}, p < 0.05 in {rate:.1%}"
         )
 

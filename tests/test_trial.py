@@ -220,7 +220,7 @@ def calibrate(effect: float, runs: int) -> tuple[float, float]:
         entries = simulated_entries(plan, effect=effect, seed=seed)
         result = analyse(plan, entries, ROUTINE, today=date(2030, 1, 1))
         assert result.complete_pairs == 6
-        covered += result.low <= effect <= result.high
+        covered += result.low <= -effect <= result.high  # the result is A − B
         rejected += result.p_value < 0.05
     return covered / runs, rejected / runs
 
@@ -241,24 +241,25 @@ def test_planted_effects_through_the_whole_analysis(effect):
 
 def test_the_probability_of_b_better_by_a_point_is_calibrated():
     """Truth drawn from a wide flat range: among trials whose posterior probability
-    falls in a bin, the share whose true effect is ≤ -1 matches the bin."""
+    falls in a bin, the share whose true effect (A − B) is ≥ 1 matches the bin."""
     rng = np.random.default_rng(5)
-    truths = rng.uniform(-4, 2, size=6000)
+    truths = rng.uniform(-2, 4, size=6000)
     d = truths[:, None] + rng.normal(0, 1.2, size=(6000, 6))
     probs = np.array([pair_statistics(row).prob_b_better_1 for row in d])
     for low in (0.1, 0.3, 0.5, 0.7):
         inside = (probs >= low) & (probs < low + 0.2)
         assert inside.sum() > 100
-        observed = np.mean(truths[inside] <= -1)
+        observed = np.mean(truths[inside] >= 1)
         assert abs(observed - (low + 0.1)) < 0.07, (low, observed)
 
 
 def test_pair_statistics_against_a_hand_computed_case():
-    d = [-2.0, -1.0, -1.5, 0.5]
+    d = [2.0, 1.0, 1.5, -0.5]  # A − B: B less painful by 1 point on average
     stats = pair_statistics(d)
-    assert stats.effect == pytest.approx(-1.0)
+    assert stats.effect == pytest.approx(1.0)
     se = np.std(d, ddof=1) / 2
-    assert stats.low == pytest.approx(-1.0 - 3.182446305 * se, abs=1e-6)
+    assert stats.se == pytest.approx(se)
+    assert stats.low == pytest.approx(1.0 - 3.182446305 * se, abs=1e-6)
     assert stats.p_value == pytest.approx(_enumerated_p(d))
     assert stats.prob_b_better_1 == pytest.approx(0.5)
 
@@ -511,3 +512,28 @@ def test_the_plans_detectable_difference_has_80_percent_power_under_the_exact_te
     t_size = (scipy.stats.t.ppf(0.975, 5) + scipy.stats.t.ppf(0.8, 5)) / np.sqrt(6)
     assert power(t_size, 6) < 0.70  # the old figure overstated what 6 pairs can find
     assert exact_detectable_ratio(5) is None  # 2/32 > 0.05: never significant
+
+
+def test_one_sign_convention_positive_means_less_pain_with_b():
+    """Issue 27 item 6: lower pain = better everywhere. The summary's change is
+    baseline − latest (positive = pain fell); the trial's effect is A − B (positive =
+    less pain with B), in the result, its JSON and its words."""
+    plan = a_plan(seed=3)
+    entries = simulated_entries(plan, effect=-1.5, seed=8)  # B days 1.5 points lower
+    result = analyse(plan, entries, ROUTINE, today=date(2030, 1, 1))
+    assert result.effect > 0 and result.low < result.effect < result.high
+    a_means = [r.mean_pain for r in result.blocks if r.block.condition == "A"]
+    b_means = [r.mean_pain for r in result.blocks if r.block.condition == "B"]
+    assert result.effect == pytest.approx(np.mean(a_means) - np.mean(b_means))
+    assert result.se == pytest.approx(np.std(result.differences, ddof=1) / math.sqrt(6))
+    data = result.to_dict()
+    assert "effect" not in data  # the old key meant B − A: gone, not silently flipped
+    assert data["pain_lower_with_b"] == result.effect
+    assert data["pair_differences_a_minus_b"] == list(result.differences)
+    assert "lowered your pain" in result.sentence or "lower with" in result.sentence
+    assert "B − A" not in result.sentence
+    worse = analyse(
+        plan, simulated_entries(plan, effect=2.0, seed=8), ROUTINE, today=date(2030, 1, 1)
+    )
+    assert worse.effect < 0 and worse.prob_b_better_1 < 0.05
+    assert "higher with" in worse.sentence or "raised your pain" in worse.sentence
