@@ -700,6 +700,8 @@ def cmd_trial_result(args: argparse.Namespace) -> int:
     plan = result.plan
     print(f"Self-trial: A = {plan.a}, B = {plan.b}")
     print(result.sentence)
+    if plan.stopped is not None and plan.stop_reason:
+        print(f"Stopped on {plan.stopped.isoformat()}: {plan.stop_reason}")
     if result.prob_b_better_1 is not None:
         print(
             f"Probability that B is less painful than A by at least 1 point: "
@@ -737,8 +739,9 @@ def cmd_trial_stop(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UsageError(f"{path}: no trial planned")
     day = args.date or date.today()
-    stop_trial(path, day, keep=_kept(args, plan=False))
-    print(f"stopped the trial on {day.isoformat()}; the result says it stopped early")
+    stop_trial(path, day, reason=args.reason, keep=_kept(args, plan=False))
+    why = f" (reason: {' '.join(args.reason.split())})" if args.reason else ""
+    print(f"stopped the trial on {day.isoformat()}{why}; the result says it stopped early")
     return 0
 
 
@@ -984,6 +987,9 @@ def build_parser() -> argparse.ArgumentParser:
     trial_pdf.set_defaults(handler=cmd_trial_report)
     stop = trial_sub.add_parser("stop", help="end the trial early (reported as such)")
     stop.add_argument("--date", type=_date, help="the trial's last day (default today)")
+    stop.add_argument(
+        "--reason", help='why it stopped, kept in the plan (e.g. "flare-up, saw my GP")'
+    )
     stop.set_defaults(handler=cmd_trial_stop)
     for step in (plan, result, trial_pdf, stop):
         step.add_argument("--trial", help="the plan file (default: trial.toml beside the log)")

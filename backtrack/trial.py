@@ -66,6 +66,8 @@ MAX_PAIRS = 20
 MIN_RATED_DAYS = 2
 """A block counts when at least this many of its analysed days are rated."""
 TOLERANCE = 1e-9
+MAX_REASON = 300
+"""The longest reason for stopping a trial early that the plan keeps (characters)."""
 SAFETY = (
     "This is a self-experiment with your home routine, not a substitute for a clinician. "
     "Stop the trial and get help if any red-flag sign appears (see the safety panel), or "
@@ -96,7 +98,8 @@ class Block:
 class TrialPlan:
     """A randomised pairs plan; see the module docstring. ``b_without``: exercise ids B
     leaves out; ``b_routine``: a routine TOML for B instead (path); ``stopped``: the
-    last day of a trial stopped early."""
+    last day of a trial stopped early, ``stop_reason`` why (as the patient gave it; an
+    older plan has none)."""
 
     a: str
     b: str
@@ -109,6 +112,7 @@ class TrialPlan:
     b_without: tuple[str, ...] = ()
     b_routine: str | None = None
     stopped: date | None = None
+    stop_reason: str | None = None
 
     @property
     def end(self) -> date:
@@ -135,6 +139,7 @@ class TrialPlan:
             "schedules": 2**self.pairs,
             "smallest_p_value": smallest_p_value(self.pairs),
             "stopped": self.stopped.isoformat() if self.stopped else None,
+            "stop_reason": self.stop_reason,
             "blocks": [b.to_dict() for b in self.blocks],
         }
 
@@ -296,6 +301,8 @@ def plan_toml(plan: TrialPlan) -> str:
         settings["b_routine"] = plan.b_routine
     if plan.stopped:
         settings["stopped"] = plan.stopped
+    if plan.stop_reason:
+        settings["stop_reason"] = plan.stop_reason
     lines += [f"{key} = {_toml_value(value)}" for key, value in settings.items()]
     for block in plan.blocks:
         lines += [
@@ -354,6 +361,7 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
         "start",
         "seed",
         "stopped",
+        "stop_reason",
         "blocks",
     }
     for key in document:
@@ -422,12 +430,34 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
     stopped = document.get("stopped")
     if stopped is not None:
         plan = dataclasses.replace(plan, stopped=day("stopped", stopped))
+    reason = document.get("stop_reason")
+    if reason is not None:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON:
+            raise TrialPlanError(
+                name, "stop_reason", f"a text of 1-{MAX_REASON} characters", reason
+            )
+        if plan.stopped is None:
+            raise TrialPlanError(name, "stop_reason", "a stopped trial (stopped = day)", "no stop")
+        plan = dataclasses.replace(plan, stop_reason=reason)
     return plan
 
 
-def stop_trial(path: str | os.PathLike[str], day: date, *, keep: Kept | None = None) -> TrialPlan:
-    """Record that the trial ended early on ``day`` (its last day); the result says so.
-    The plan file is replaced whole, never ``keep``."""
+def stop_trial(
+    path: str | os.PathLike[str],
+    day: date,
+    *,
+    reason: str | None = None,
+    keep: Kept | None = None,
+) -> TrialPlan:
+    """Record that the trial ended early on ``day`` (its last day) and, if given, why
+    (``reason``: 1-:data:`MAX_REASON` characters, kept in the plan as ``stop_reason``);
+    the result says so. The plan file is replaced whole, never ``keep``."""
+    if reason is not None:
+        reason = " ".join(reason.split())  # one line in the TOML file and every table
+        if not reason or len(reason) > MAX_REASON:
+            raise TrialPlanError(
+                str(path), "stop_reason", f"a text of 1-{MAX_REASON} characters", reason
+            )
     check_output(path, kind=PLAN_KIND, force=True, keep=keep or {})  # before reading it
     plan = load_plan(path)
     if plan.stopped is not None:
@@ -439,7 +469,7 @@ def stop_trial(path: str | os.PathLike[str], day: date, *, keep: Kept | None = N
             f"a day of the trial ({plan.start.isoformat()} to {plan.end.isoformat()})",
             day.isoformat(),
         )
-    stopped = dataclasses.replace(plan, stopped=day)
+    stopped = dataclasses.replace(plan, stopped=day, stop_reason=reason)
     write_private(path, plan_toml(stopped).encode("utf-8"), kind=PLAN_KIND, keep=keep or {})
     return stopped
 

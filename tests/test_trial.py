@@ -292,6 +292,38 @@ def test_a_stopped_trial_counts_only_what_was_done_and_says_so(tmp_path):
     assert "cannot give a p-value below 0.5" in " ".join(result.cannot_conclude)
 
 
+def test_trial_stop_keeps_its_reason_in_the_plan_and_the_result(tmp_path, capsys):
+    log = tmp_path / "backtrack.csv"
+    plan = a_plan(seed=4)
+    write_plan(tmp_path / "trial.toml", plan)
+    day = plan.blocks[3].end.isoformat()
+    code, out, _ = run(
+        capsys, "trial", "stop", "--csv", str(log), "--date", day, "--reason", "flare-up,\n saw GP"
+    )
+    assert code == 0 and "(reason: flare-up, saw GP)" in out
+    loaded = load_plan(tmp_path / "trial.toml")
+    assert (loaded.stopped, loaded.stop_reason) == (plan.blocks[3].end, "flare-up, saw GP")
+    assert loaded.to_dict()["stop_reason"] == "flare-up, saw GP"
+    log.write_text(to_csv_text([]), encoding="utf-8")
+    code, out, _ = run(capsys, "trial", "result", "--csv", str(log), "--json")
+    assert code == 0 and json.loads(out)["stop_reason"] == "flare-up, saw GP"
+
+
+def test_a_plan_stopped_before_reasons_were_kept_still_loads(tmp_path):
+    plan = a_plan(seed=4)
+    path = write_plan(tmp_path / "trial.toml", plan)
+    text = path.read_text(encoding="utf-8")
+    assert "stop_reason" not in text
+    stopped = stop_trial(path, plan.blocks[3].end)  # no reason: as every older plan
+    assert "stop_reason" not in path.read_text(encoding="utf-8")
+    assert load_plan(path) == stopped and stopped.stop_reason is None
+    path.write_text(text.replace("seed = 4", 'seed = 4\nstop_reason = "moved"'), "utf-8")
+    with pytest.raises(TrialPlanError, match="stop_reason"):  # a reason needs a stop
+        load_plan(path)
+    with pytest.raises(TrialPlanError, match="stop_reason"):
+        stop_trial(tmp_path / "other.toml", plan.blocks[3].end, reason="   ")
+
+
 def test_too_few_complete_pairs_says_what_it_needs():
     plan = a_plan(seed=4)
     entries = simulated_entries(plan, effect=-1, seed=1)
