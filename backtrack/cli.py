@@ -534,6 +534,8 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     """One row per patient log in a folder (or fsspec URL), who needs attention first."""
     from .cohort import json_records, needs_attention, scan_folder, summarise  # lazy: per command
 
+    if args.trials:
+        return _cohort_trials(args)
     scan = scan_folder(args.folder)
     for skipped in scan.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
@@ -568,6 +570,63 @@ def cmd_cohort(args: argparse.Namespace) -> int:
         )
     if table["change_regression_to_mean"].eq(True).any():
         print("* first week unusually bad: part of the change may be regression to the mean")
+    return 0
+
+
+def _cohort_trials(args: argparse.Namespace) -> int:
+    """``cohort DIR --trials``: each patient's self-trial and the flow per comparison."""
+    from .clinic_trials import (
+        json_rows,
+        scan_clinic,
+        trial_flow,
+        trial_records,
+    )  # lazy: per command
+
+    scan = scan_clinic(args.folder)
+    for skipped in scan.skipped:
+        print(f"skipped: {skipped}", file=sys.stderr)
+    if not scan.patients:
+        raise UsageError(
+            f"{args.folder}: no patient logs (a sub-folder per patient, see docs/clinic.md)"
+        )
+    records = trial_records(scan, routine_path=args.routine, scheduler=args.scheduler)
+    flow = trial_flow(records)
+    for patient, problems in zip(records["patient"], records["problems"], strict=True):
+        for problem in problems:
+            print(f"warning: {patient}: {problem}", file=sys.stderr)
+    if args.json:
+        document = {"trials": json_rows(records), "flow": json_rows(flow)}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{'patient':<16} {'status':<14} {'comparison':<22} {'pairs':>5} "
+        f"{'A-B (95% CI)':>19} {'p':>6} {'P>=1':>5} {'adhA':>4} {'adhB':>4} {'base':>4}  note"
+    )
+    for row in records.itertuples(index=False):
+        pairs = f"{_count(row.complete_pairs)}/{_count(row.planned_pairs)}"
+        pairs = "-" if pairs == "-/-" else pairs
+        effect = _num(row.effect, "+.1f")
+        if _num(row.low) != "-":
+            effect += f" ({_num(row.low, '+.1f')},{_num(row.high, '+.1f')})"
+        note = row.stop_reason if isinstance(row.stop_reason, str) else ""
+        if isinstance(row.status_reason, str):
+            note = f"{note}; {row.status_reason}" if note else row.status_reason
+        print(
+            f"{str(row.patient)[:16]:<16} {row.status:<14} {str(row.comparison or '-')[:22]:<22} "
+            f"{pairs:>5} {effect:>19} {_num(row.p_value, '.3f'):>6} "
+            f"{_num(row.prob_b_better_1, '.0%'):>5} {_num(row.adherence_a, '.0%'):>4} "
+            f"{_num(row.adherence_b, '.0%'):>4} {_num(row.baseline_pain):>4}  {note}"
+        )
+    print("A-B: points, positive = less pain with B; P>=1: P(B less painful by >= 1 point)")
+    print("Flow per comparison (CENT 2015): planned, started, completed, stopped early, analysed")
+    for row in flow.itertuples(index=False):
+        print(
+            f"  {row.comparison}: planned {row.planned}, started {row.started} "
+            f"(running {row.running}), completed {row.completed}, stopped early "
+            f"{row.stopped_early}, not analysable {row.not_analysable}, analysed {row.analysed}"
+        )
+        for reason in cast("list[str]", row.stop_reasons):  # trial_flow: a list of texts
+            print(f"    stopped early: {reason}")
     return 0
 
 
@@ -750,6 +809,14 @@ def _num(value: object, spec: str = ".1f") -> str:
     if value is None or value != value:  # None or NaN
         return "-"
     return format(value, spec)
+
+
+def _count(value: object) -> str:
+    """A whole number for a table; ``-`` when missing (None, NaN or pandas' NA)."""
+    try:
+        return str(int(value))  # type: ignore[call-overload]  # any cell of a table
+    except (TypeError, ValueError):
+        return "-"
 
 
 def _date(text: str) -> date:
@@ -936,6 +1003,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run the per-patient tasks on this Dask scheduler (tcp://host:8786); "
         "default: local processes",
+    )
+    cohort.add_argument(
+        "--trials",
+        action="store_true",
+        help="each patient's self-trial (a sub-folder per patient) and the flow per comparison",
     )
     cohort.set_defaults(handler=cmd_cohort)
 

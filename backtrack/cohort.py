@@ -30,7 +30,7 @@ import multiprocessing
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -267,31 +267,38 @@ def _batches(
     return [(jobs[i : i + size], today) for i in range(0, len(jobs), size)]
 
 
-def _pool_rows(
-    jobs: list[tuple[str, Routine]], workers: int, today: date
-) -> Iterator[dict[str, Any]]:
-    """Rows from a local process pool (forkserver: safe beside threads, the package
-    imported once in the server; one BLAS thread per process)."""
+def pool_batch_size(jobs: int, workers: int) -> int:
+    """Patients per task in a local pool: at most :data:`BATCH_PATIENTS`, and small
+    enough that each of the ``workers`` processes gets about 4 tasks (none idle)."""
+    return max(1, min(BATCH_PATIENTS, jobs // (workers * 4)))
+
+
+def pool_map(
+    task: Callable[[Any], list[Any]], batches: Sequence[Any], workers: int
+) -> Iterator[Any]:
+    """The items of ``task(batch)`` for each batch, in order, from a local process pool
+    (forkserver: safe beside threads, the task's module imported once in the server; one
+    BLAS thread per process). ``task`` is a module-level function."""
     added = [name for name in _ONE_THREAD if name not in os.environ]
     os.environ.update(dict.fromkeys(added, "1"))  # read by the processes as they start
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["backtrack.cohort"])
-        size = max(1, min(BATCH_PATIENTS, len(jobs) // (workers * 4)))  # no worker idle
+        context.set_forkserver_preload([task.__module__])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for rows in pool.map(_batch_task, _batches(jobs, today, size)):
-                yield from rows
+            for items in pool.map(task, batches):
+                yield from items
     finally:
         for name in added:
             os.environ.pop(name, None)
 
 
-def _dask_rows(
-    jobs: list[tuple[str, Routine]], scheduler: str, today: date
-) -> Iterator[dict[str, Any]]:
-    """Rows from one Dask task per batch of patients on the cluster at ``scheduler``, as
-    they finish. A worker lost mid-run has its tasks run again elsewhere by the scheduler;
-    each future's result is taken once, so no patient is lost or counted twice."""
+def dask_map(
+    task: Callable[[Any], list[Any]], batches: Sequence[Any], scheduler: str, name: str
+) -> Iterator[Any]:
+    """The items of ``task(batch)``, one Dask task per batch on the cluster at
+    ``scheduler``, as they finish. A worker lost mid-run has its tasks run again
+    elsewhere by the scheduler; each future's result is taken once, so no batch is lost
+    or counted twice. ``name`` starts the task keys (with a key of this run only)."""
     from distributed import Client, as_completed  # lazy: only with --scheduler
 
     try:
@@ -300,14 +307,26 @@ def _dask_rows(
         raise FieldError("--scheduler", "a Dask scheduler reachable from here", scheduler) from exc
     run = uuid.uuid4().hex  # keys of this run only: another run's are other tasks
     with client:
-        batches = _batches(jobs, today, BATCH_PATIENTS)
-        futures = client.map(
-            _batch_task,
-            batches,
-            key=[f"backtrack-cohort-{run}-{i}" for i in range(len(batches))],
-        )
+        futures = client.map(task, batches, key=[f"{name}-{run}-{i}" for i in range(len(batches))])
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # unannotated
             yield from future.result()
+
+
+def _pool_rows(
+    jobs: list[tuple[str, Routine]], workers: int, today: date
+) -> Iterator[dict[str, Any]]:
+    """Rows from a local process pool (:func:`pool_map`)."""
+    size = pool_batch_size(len(jobs), workers)
+    yield from pool_map(_batch_task, _batches(jobs, today, size), workers)
+
+
+def _dask_rows(
+    jobs: list[tuple[str, Routine]], scheduler: str, today: date
+) -> Iterator[dict[str, Any]]:
+    """Rows from one Dask task per batch of patients (:func:`dask_map`), as they finish:
+    no patient is lost or counted twice when a worker is lost."""
+    batches = _batches(jobs, today, BATCH_PATIENTS)
+    yield from dask_map(_batch_task, batches, scheduler, "backtrack-cohort")
 
 
 def iter_rows(
