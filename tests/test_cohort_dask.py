@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from backtrack.cli import main
+from backtrack.clinic_trials import trial_records, write_demo_clinic
 from backtrack.cohort import iter_rows, log_files, summarise
 from backtrack.demo import write_demo
 
@@ -116,3 +117,25 @@ def test_two_clinics_at_once_on_one_cluster_get_their_own_rows(clinic, tmp_path,
     for folder, table in zip(folders, tables, strict=True):
         local = summarise(log_files(folder), routine=routine, workers=1)
         pd.testing.assert_frame_equal(table, local)
+
+
+def test_a_clinics_trials_on_the_cluster_equal_the_local_run(tmp_path, cluster, capsys):
+    folder = tmp_path / "trials"
+    write_demo_clinic(folder, 8, seed=5, end=END)
+    write_demo(folder / "flat.csv", days=30, seed=1, end=END)  # no trial
+    today = END + timedelta(days=1)
+    remote = trial_records(folder, scheduler=cluster.scheduler_address, today=today)
+    pd.testing.assert_frame_equal(remote, trial_records(folder, workers=1, today=today))
+    pd.testing.assert_frame_equal(remote, trial_records(folder, workers=2, today=today))
+    assert set(remote["status"]) == {
+        "completed",
+        "running",
+        "stopped early",
+        "planned",
+        "no trial",
+    }
+    assert main(["cohort", str(folder), "--trials", "--json"]) == 0
+    local = capsys.readouterr().out
+    address = cluster.scheduler_address
+    assert main(["cohort", str(folder), "--trials", "--json", "--scheduler", address]) == 0
+    assert capsys.readouterr().out == local
