@@ -783,12 +783,16 @@ def analyse(
     last_day = min(plan.stopped or plan.end, today)
     latest = latest_per_date(entries)
     by_day = latest.set_index(latest["date"].dt.date)
+    day_numbers = latest["date"].to_numpy(dtype="datetime64[D]")  # sorted, one per date
     routines = {c: routine_for(plan, c, routine) for c in "AB"}
     dropped = set(left_out_in_b(plan, routine))
     results = []
     for block in plan.blocks:
         first = block.start + timedelta(days=plan.washout_days)
-        days = by_day.loc[[d for d in by_day.index if first <= d <= min(block.end, last_day)]]
+        inside = (day_numbers >= np.datetime64(first, "D")) & (
+            day_numbers <= np.datetime64(min(block.end, last_day), "D")
+        )
+        days = by_day[inside]
         rated = days["pain"].dropna()
         over = block.end <= last_day
         credits = _credits(days["exercises"], routines[block.condition])

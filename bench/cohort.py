@@ -1,7 +1,14 @@
 """Benchmark: the cohort view on 1000 patients × 10 years (≈ 3.5 M saves), local and on Dask.
 
 Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fresh]
-[--engines scan,records,parts,serial,local,cluster-1,cluster-2] [--repeat 1]``
+[--engines scan,records,parts,serial,local,cluster-1,cluster-2] [--repeat 1]``;
+``bench/cohort.py --trials [--patients 1000] [--days 365]``: a demo clinic
+(:func:`backtrack.clinic_trials.write_demo_clinic`: a sub-folder per patient, a 6-pair
+trial each) timed twice on the same logs in one run, each in a fresh process on the
+local pool: the plain cohort (``clinic-cohort``: :func:`backtrack.cohort.summarise` of
+the patients' logs, each with its own routine as ``backtrack cohort`` gives it) and the
+trials collection (``clinic-trials``: :func:`backtrack.clinic_trials.trial_records`),
+and their ratio (issue 29's target: the trials within 2x the plain cohort).
 
 The demo logs are generated once (two processes, with ``backtrack.demo``) into
 ``$TMPDIR/backtrack-bench-cohort-<patients>x<days>/`` and reused by later runs
@@ -219,6 +226,63 @@ def run_parts(paths: list[str], **_: object) -> dict[str, float]:
     return {"read": statistics.median(read_ms), "analysis": statistics.median(analysis_ms)}
 
 
+def clinic_folder(patients: int, days: int, fresh: bool) -> Path:
+    """The demo clinic of ``--trials``, written on first use (not timed)."""
+    from backtrack.clinic_trials import write_demo_clinic
+
+    folder = Path(tempfile.gettempdir()) / f"backtrack-bench-clinic-{patients}x{days}"
+    done = folder / "COMPLETE"
+    if done.exists() and not fresh:
+        return folder
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    start = time.perf_counter()
+    write_demo_clinic(folder, patients, days=days, seed=1, end=END)
+    done.write_text(f"{patients}\n", encoding="utf-8")
+    print(f"generated a clinic of {patients} patients in {time.perf_counter() - start:.0f} s")
+    return folder
+
+
+def run_clinic(engine: str, folder: str) -> tuple[float, int]:
+    """Seconds of one ``--trials`` engine on the clinic (the scan excluded), and rows."""
+    from backtrack.clinic_trials import scan_clinic, trial_records
+    from backtrack.cohort import summarise
+
+    scan = scan_clinic(folder)
+    start = time.perf_counter()
+    if engine == "clinic-cohort":
+        table = summarise([p.log for p in scan.patients], today=END)
+    else:
+        table = trial_records(scan, today=END + timedelta(days=1))
+    return time.perf_counter() - start, len(table)
+
+
+def trials_main(args: argparse.Namespace) -> None:
+    """``--trials``: the plain cohort and the trials collection on the same clinic."""
+    days = args.days if args.days != 3650 else 365
+    folder = clinic_folder(args.patients, days, args.fresh)
+    print(f"{args.patients} patients x {days} days, a 6-pair trial each, in {folder}")
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; fresh processes")
+    best = {}
+    for engine in ("clinic-cohort", "clinic-trials"):
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                command = [sys.executable, __file__, "--child", engine, str(folder), out.name]
+                subprocess.run(command, check=True)
+                runs.append(json.loads(Path(out.name).read_text(encoding="utf-8")))
+        best[engine] = min(runs, key=lambda run: run["seconds"])
+        print(
+            f"{engine:<14} {best[engine]['seconds']:>7.2f} s  ({best[engine]['rows']} rows, "
+            f"peak {best[engine]['peak'] / 2**30:.2f} GiB, best of {args.repeat})"
+        )
+    ratio = best["clinic-trials"]["seconds"] / best["clinic-cohort"]["seconds"]
+    verdict = "within" if ratio <= 2 else "over"
+    print(f"trials / plain cohort: {ratio:.2f}x ({verdict} the issue's 2x target)")
+
+
 def run_cohort(paths: list[str], **options: object):
     from backtrack.cohort import summarise
     from backtrack.routine import default_routine
@@ -230,6 +294,12 @@ def child(engine: str, folder: str, result_path: str) -> None:
     """Run one engine on the folder; write timing, peak memory and the table."""
     from backtrack.cohort import log_files
 
+    if engine.startswith("clinic-"):
+        with PeakMemory() as memory:
+            seconds, rows = run_clinic(engine, folder)
+        with open(result_path, "w", encoding="utf-8") as handle:
+            json.dump({"seconds": seconds, "rows": rows, "peak": memory.peak}, handle)
+        return
     paths = log_files(folder)
     cluster = None
     start_seconds = 0.0
@@ -309,10 +379,18 @@ def main() -> None:
         default=1,
         help="runs per engine (the quick ones: at least 3); best is shown",
     )
+    parser.add_argument(
+        "--trials",
+        action="store_true",
+        help="the clinic's trials against the plain cohort (default --days 365)",
+    )
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "FOLDER", "OUT"))
     args = parser.parse_args()
     if args.child:
         child(*args.child)
+        return
+    if args.trials:
+        trials_main(args)
         return
     folder = cohort_folder(args.patients, args.days, args.fresh)
     rows = int((folder / "COMPLETE").read_text().strip())
