@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import shutil
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -24,7 +24,8 @@ from backtrack.clinic_trials import (
 )
 from backtrack.demo import to_csv_text
 from backtrack.routine import default_routine
-from backtrack.trial import plan_trial, write_plan
+from backtrack.schema import Entry
+from backtrack.trial import plan_trial, stop_trial, write_plan
 
 END = date(2026, 3, 1)
 TODAY = END + timedelta(days=1)
@@ -118,6 +119,56 @@ def test_a_finished_trial_without_two_pairs_is_not_analysable(tmp_path):
     assert flow[
         ["planned", "started", "completed", "not_analysable", "analysed"]
     ].values.tolist() == [[1, 1, 1, 1, 0]]
+
+
+def _patient(folder, name: str, plan, entries=()) -> None:
+    (folder / name).mkdir(parents=True)
+    (folder / name / "log.csv").write_text(to_csv_text(list(entries)), encoding="utf-8")
+    write_plan(folder / name / "trial.toml", plan)
+
+
+def test_stopped_early_or_without_spread_is_never_analysed(tmp_path):
+    """A stop with no complete pair stays 'stopped early' (the flow counts it, with no
+    reason recorded); pairs that all differ by the same amount have no standard error."""
+    folder = tmp_path / "clinic"
+    plan = plan_trial(
+        a="full",
+        b="less",
+        pairs=3,
+        start=END - timedelta(days=60),
+        seed=1,
+        b_without=["hip_stretch"],
+    )
+    _patient(folder, "stopped", plan)
+    stop_trial(folder / "stopped" / "trial.toml", plan.blocks[1].end)
+    same = [  # pain 5 on every A day, 4 on every B day: every pair differs by exactly 1
+        Entry(datetime.combine(d, time(20), UTC), d, 5 if block.condition == "A" else 4)
+        for block in plan.blocks
+        for d in (block.start + timedelta(days=i) for i in range(plan.block_days))
+    ]
+    _patient(folder, "flat_effect", plan, same)
+    table = trial_records(folder, workers=1, today=TODAY).set_index("patient")
+    stopped, flat = table.loc["stopped"], table.loc["flat_effect"]
+    assert (stopped["status"], stopped["analysed"], stopped["complete_pairs"]) == (
+        "stopped early",
+        False,
+        0,
+    )
+    assert "at least 2 are needed" in stopped["status_reason"]
+    assert (flat["status"], flat["analysed"], flat["complete_pairs"]) == (NOT_ANALYSABLE, False, 3)
+    assert (
+        flat["effect"] == 1.0
+        and flat["se"] == 0.0
+        and "no standard error" in flat["status_reason"]
+    )
+    flow = trial_flow(table.reset_index()).iloc[0]
+    assert (flow["planned"], flow["completed"], flow["stopped_early"], flow["analysed"]) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    assert flow["stop_reasons"] == ["no reason recorded"]
 
 
 def test_the_flow_counts_each_comparison(records):

@@ -307,6 +307,8 @@ def test_trial_stop_keeps_its_reason_in_the_plan_and_the_result(tmp_path, capsys
     log.write_text(to_csv_text([]), encoding="utf-8")
     code, out, _ = run(capsys, "trial", "result", "--csv", str(log), "--json")
     assert code == 0 and json.loads(out)["stop_reason"] == "flare-up, saw GP"
+    code, out, _ = run(capsys, "trial", "result", "--csv", str(log))
+    assert code == 0 and f"Stopped on {day}: flare-up, saw GP" in out
 
 
 def test_a_plan_stopped_before_reasons_were_kept_still_loads(tmp_path):
