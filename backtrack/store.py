@@ -265,7 +265,7 @@ def _confirmed_end(note: _Note | None, info: os.stat_result, data: bytes) -> int
     return None
 
 
-def _unconfirmed_line(data: bytes, end: int | None) -> int | None:
+def unconfirmed_line(data: bytes, end: int | None) -> int | None:
     """The physical line (1-based, as :func:`read_records` counts) where bytes after
     the confirmed ``end`` start, or None when nothing follows it."""
     if end is None or len(data) <= end:
@@ -383,7 +383,7 @@ def _text_before_row(
     else:
         header = _read_header(fd, path, layout)
         decoded = data.decode("utf-8-sig", errors="replace")
-        text = tail_separator(decoded, header, _unconfirmed_line(data, end), layout)
+        text = tail_separator(decoded, header, unconfirmed_line(data, end), layout)
     confirmed = len(data) if end is None else end
     before = data[max(0, confirmed - _NOTED_TAIL_BYTES) : confirmed]
     _note_signature(path, info, before, end=confirmed)
@@ -1470,7 +1470,7 @@ def parse_log_bytes(
     and each field holding one is reported at its line and column. ``confirmed_end``:
     the byte offset where the last save this tracker confirmed ends
     (:func:`confirmed_end`), if known."""
-    unconfirmed_from = _unconfirmed_line(data, confirmed_end)
+    unconfirmed_from = unconfirmed_line(data, confirmed_end)
     if unconfirmed_from is None:  # nothing after the last confirmed save: no tearing to decide
         clean = parse_clean_log(data, path, known_exercises=known_exercises)
         if clean is not None:
