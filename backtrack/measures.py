@@ -118,14 +118,17 @@ PGIC_EVERY_DAYS = 28
 _POINT = re.compile(r"\d{1,2}\Z", re.ASCII)
 
 
-def _points(field: str, text: str, low: int, high: int, expected: str) -> int | None:
-    """A whole number ``low``-``high`` in ASCII digits, or None for an empty text."""
+def _points(
+    field: str, text: str, low: int, high: int, expected: str, found: str | None = None
+) -> int | None:
+    """A whole number ``low``-``high`` in ASCII digits, or None for an empty text;
+    refused naming ``found`` (the whole text typed; default ``text``)."""
     typed = text.strip()
     if typed == "":
         return None
     if _POINT.match(typed) and low <= int(typed) <= high:
         return int(typed)
-    raise FieldError(field, expected, text)
+    raise FieldError(field, expected, text if found is None else found)
 
 
 def parse_peg(text: str) -> tuple[int | None, ...]:
@@ -136,7 +139,7 @@ def parse_peg(text: str) -> tuple[int | None, ...]:
     parts = text.split(",")
     if len(parts) != len(PEG_ITEMS):
         raise FieldError(PEG, expected, text)
-    values = tuple(_points(PEG, part, 0, 10, expected) for part in parts)
+    values = tuple(_points(PEG, part, 0, 10, expected, text) for part in parts)
     if all(value is None for value in values):
         raise FieldError(PEG, expected + " (at least one answered)", text)
     return values
@@ -178,7 +181,7 @@ def parse_psfs(text: str) -> tuple[tuple[str, int | None], ...]:
         activity = check_activity(name)
         if activity in pairs:
             raise FieldError(PSFS, "each activity once", activity)
-        pairs[activity] = _points(PSFS, rating, 0, 10, expected)
+        pairs[activity] = _points(PSFS, rating, 0, 10, expected, text)
     return tuple(pairs.items())
 
 
