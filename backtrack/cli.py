@@ -295,10 +295,38 @@ _SPREADSHEET_VALUE = re.compile(
 dates, a decimal comma, a date-time without its UTC offset."""
 
 
+def _validate_measures(log_path: Path) -> int:
+    """Check the measures file beside the log, if there is one: 1 when it has problems."""
+    from .measures_file import current_answers, measures_path, read_measures  # lazy: per command
+
+    path = measures_path(log_path)
+    if not path.exists():
+        return 0
+    found = read_measures(path)
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in found.problems:
+        print(problem)
+    if found.problems:
+        print(
+            f"{path}: {len(found.problems)} problem(s); those rows are kept in the file and "
+            "left out of analysis",
+            file=sys.stderr,
+        )
+        return 1
+    sets = len(current_answers(found))
+    print(f"{path}: {len(found.rows)} rows, {sets} current answer sets, no problems")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    log_path = _existing_log(args)
+    return max(_validate_log(log_path), _validate_measures(log_path))
+
+
+def _validate_log(log_path: Path) -> int:
     from .actions import load_log  # lazy: per command
 
-    log_path = _existing_log(args)
     log = load_log(log_path, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -898,7 +926,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_csv(log)
     log.set_defaults(handler=cmd_log)
 
-    validate = sub.add_parser("validate", help="check every row of the log")
+    validate = sub.add_parser(
+        "validate", help="check every row of the log (and of the measures file beside it)"
+    )
     _add_csv(validate)
     validate.set_defaults(handler=cmd_validate)
 

@@ -331,3 +331,15 @@ def test_no_output_command_overwrites_the_measures_file(tmp_path, monkeypatch, c
 def test_answers_refuse_a_row_that_would_load_as_something_else():
     with pytest.raises(FieldError, match="value_1"):
         answers_row(Answers("pgic", TODAY, (9,)), datetime.now().astimezone())
+
+
+def test_validate_checks_the_measures_file_too(tmp_path, capsys):
+    log = tmp_path / "backtrack.csv"
+    assert _cli("log", "--csv", str(log), "--pain", "3", "--pgic", "4") == 0
+    capsys.readouterr()
+    assert _cli("validate", "--csv", str(log)) == 0
+    assert "1 rows, 1 current answer sets, no problems" in capsys.readouterr().out
+    with open(measures_path(log), "a", encoding="utf-8") as handle:
+        handle.write("2026-12-01T08:00:00.000+00:00,2026-12-01,pgic,answered,0,,,,,,,,,\n")
+    assert _cli("validate", "--csv", str(log)) == 1
+    assert f"{measures_path(log)}:3:value_1: expected an integer 1-7" in capsys.readouterr().out
