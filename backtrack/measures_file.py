@@ -51,6 +51,7 @@ from .store import (
     APPENDED_SUFFIX,
     FUTURE_TOLERANCE,
     LOCK_SUFFIX,
+    TORN_MARKER,
     Layout,
     append_row,
     confirmed_end,
@@ -195,6 +196,10 @@ def answers_row(answers: Answers, recorded_at: datetime) -> dict[str, str]:
     for n, value in enumerate(answers.values):
         row[VALUE_COLUMNS[n]] = "" if value is None else str(value)
     for n, name in enumerate(answers.activities):
+        if name == TORN_MARKER:  # the store would refuse it, after other sets were written
+            raise FieldError(
+                "psfs.activity", "any name but the words backtrack writes after a torn save", name
+            )
         row[ACTIVITY_COLUMNS[n]] = encode_note(name)
     parse_measure_row(row)
     return row

@@ -153,6 +153,7 @@ def test_hand_edited_rows_are_reported_at_line_and_column(tmp_path):
         "2026-12-02T08:00:00.000+00:00,2026-12-02,pgic,void,3,,,,,,,,,\n",
         "2026-12-02T08:00:00.000+00:00,2026-12-03,pgic,answered,3,,,,,,,,,\n",
         "2026-12-02T08:00:00.000+00:00,2026-12-02,peg,answered,6,5,7\n",
+        "2199-01-01T08:00:00.000+00:00,2026-12-02,peg,answered,6,5,7,,,,,,,\n",  # a wrong clock
     ]
     path.write_text(HEADER + good + "".join(rows))
     os.chmod(path, 0o644)
@@ -165,6 +166,7 @@ def test_hand_edited_rows_are_reported_at_line_and_column(tmp_path):
         f"{path}:7:value_1",
         f"{path}:8:date",
         f"{path}:9:value_4",
+        f"{path}:10:recorded_at",
     ]
     assert "expected an integer 0-10 or empty (peg), found '11'" in str(found.problems[0])
     assert len(found.rows) == 1 and found.rows[0].answers.values == (6, 5, 7)
@@ -343,3 +345,37 @@ def test_validate_checks_the_measures_file_too(tmp_path, capsys):
         handle.write("2026-12-01T08:00:00.000+00:00,2026-12-01,pgic,answered,0,,,,,,,,,\n")
     assert _cli("validate", "--csv", str(log)) == 1
     assert f"{measures_path(log)}:3:value_1: expected an integer 1-7" in capsys.readouterr().out
+
+
+def test_a_first_save_torn_anywhere_leaves_a_file_that_takes_the_next(tmp_path, monkeypatch):
+    """The first save writes the header and the row at once: torn anywhere, nothing is
+    an answer, and the next save completes the file."""
+    log = tmp_path / "log.csv"
+    path = measures_path(log)
+    assert _cli(*FIRST, "--csv", str(log)) == 0
+    length = path.stat().st_size
+    header_end = path.read_bytes().index(b"\n") + 1
+    real_write = os.write
+    for keep in range(1, length, 3):
+        path.unlink()
+        Path(f"{path}{APPENDED_SUFFIX}").unlink()
+
+        def write(fd: int, data: bytes, keep: int = keep) -> int:
+            real_write(fd, data[:keep])
+            raise Killed
+
+        with monkeypatch.context() as patch:
+            patch.setattr(store.os, "write", write)
+            with pytest.raises(Killed):
+                _cli(*FIRST, "--csv", str(log))
+        assert _current(path) == {}, keep
+        expected = [2] if keep > header_end else []
+        assert [p.line for p in read_measures(path).problems] == expected, keep
+        assert _cli(*NEXT, "--csv", str(log)) == 0, keep
+        assert _current(path) == {("2026-12-02", "pgic"): ((3,), ())}, (keep, path.read_bytes())
+
+
+def test_a_psfs_activity_that_is_the_torn_marker_is_refused_before_any_write(tmp_path):
+    with pytest.raises(FieldError, match="psfs.activity"):
+        save_answers(tmp_path / "b.csv", peg="1,1,1", psfs=[(store.TORN_MARKER, 3)])
+    assert list(tmp_path.iterdir()) == []
