@@ -5,6 +5,8 @@ the log), and no output command replacing it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import stat
 from datetime import date, datetime, timedelta
@@ -379,3 +381,22 @@ def test_a_psfs_activity_that_is_the_torn_marker_is_refused_before_any_write(tmp
     with pytest.raises(FieldError, match="psfs.activity"):
         save_answers(tmp_path / "b.csv", peg="1,1,1", psfs=[(store.TORN_MARKER, 3)])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spreadsheet_re_save_reads_the_same_answers_and_takes_the_next(tmp_path):
+    """BOM, CRLF, every field quoted, columns in another order: as the log allows."""
+    log = tmp_path / "b.csv"
+    path = measures_path(log)
+    assert _cli("log", "--csv", str(log), "--date", "2026-12-01", "--peg", "6,5,7") == 0
+    assert _cli("log", "--csv", str(log), "--date", "2026-12-01", "--psfs", "=lift=2,walk=") == 0
+    before = _current(path)
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8"), newline="")))
+    order = list(reversed(range(len(rows[0]))))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerows([[row[i] for i in order] for row in rows])
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+    assert _current(path) == before and read_measures(path).problems == []
+    assert _cli("log", "--csv", str(log), "--date", "2026-12-02", "--pgic", "4") == 0
+    assert _current(path) == {**before, ("2026-12-02", "pgic"): ((4,), ())}
+    assert read_measures(path).problems == []
