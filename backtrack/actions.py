@@ -8,7 +8,7 @@ what was found) and leaves the log untouched.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +17,27 @@ from typing import Any, cast
 import pandas as pd
 
 from .errors import FieldError, InputError
+from .measures import (
+    MEASURES,
+    PEG,
+    PEG_ITEMS,
+    PGIC,
+    PSFS,
+    PSFS_ACTIVITIES_MAX,
+    Answers,
+    check_activity,
+    parse_peg,
+    parse_pgic,
+    parse_psfs,
+)
+from .measures_file import (
+    answers_row,
+    append_answers,
+    current_answers,
+    measures_path,
+    read_measures,
+    void_row,
+)
 from .routine import Routine, load_routine
 from .schema import (
     DAY_TYPES,
@@ -31,7 +52,16 @@ from .schema import (
 )
 from .store import LogData, append_entry, history_for, read_log, resolve_log_path
 
-__all__ = ["PAIN_LOCATIONS", "build_entry", "load_log", "log_day", "void_day"]
+__all__ = [
+    "PAIN_LOCATIONS",
+    "build_answers",
+    "build_entry",
+    "load_log",
+    "log_day",
+    "save_answers",
+    "void_answers",
+    "void_day",
+]
 
 DUPLICATE_SECONDS = 10.0
 """A save identical to its date's latest save made less than this long ago is not
@@ -325,3 +355,151 @@ def load_log(
     log_path = resolve_log_path(path)
     routine = routine or load_routine(log_path=log_path)
     return read_log(log_path, strict=strict, known_exercises=routine.ids)
+
+
+# ------------------------------------------------------------------ function measures
+
+PegInput = str | Sequence[int | None]
+PsfsInput = str | Mapping[str, int | None] | Sequence[tuple[str, int | None]]
+PgicInput = str | int
+
+
+def _points(measure: str, value: object, low: int, high: int, expected: str) -> int | None:
+    """One answer given as a number (the form), or None for not answered."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(measure, expected, value)
+    return value
+
+
+def _check_peg(peg: PegInput) -> tuple[int | None, ...]:
+    if isinstance(peg, str):
+        return parse_peg(peg)
+    expected = f"{len(PEG_ITEMS)} answers 0-10 or None (pain, enjoyment, activity)"
+    values = tuple(peg)
+    if len(values) != len(PEG_ITEMS):
+        raise InputError(PEG, expected, values)
+    checked = tuple(_points(PEG, value, 0, 10, expected) for value in values)
+    if all(value is None for value in checked):
+        raise InputError(PEG, expected + " (at least one answered)", values)
+    return checked
+
+
+def _check_psfs(psfs: PsfsInput) -> tuple[tuple[str, int | None], ...]:
+    if isinstance(psfs, str):
+        return parse_psfs(psfs)
+    pairs = list(psfs.items()) if isinstance(psfs, Mapping) else list(psfs)
+    expected = f"1-{PSFS_ACTIVITIES_MAX} activities, each rated 0-10 or None"
+    if not 1 <= len(pairs) <= PSFS_ACTIVITIES_MAX:
+        raise InputError(PSFS, expected, len(pairs))
+    checked: dict[str, int | None] = {}
+    for name, rating in pairs:
+        if not isinstance(name, str):
+            raise InputError("psfs.activity", "an activity's name (text)", name)
+        activity = check_activity(name)
+        if activity in checked:
+            raise InputError(PSFS, "each activity once", activity)
+        checked[activity] = _points(PSFS, rating, 0, 10, expected)
+    return tuple(checked.items())
+
+
+def _check_pgic(pgic: PgicInput) -> int:
+    if isinstance(pgic, str):
+        return parse_pgic(pgic)
+    checked = _points(PGIC, pgic, 1, 7, "a number 1-7 (1 very much improved, 7 very much worse)")
+    if checked is None:
+        raise InputError(PGIC, "a number 1-7", pgic)
+    return checked
+
+
+def build_answers(
+    *,
+    peg: PegInput | None = None,
+    psfs: PsfsInput | None = None,
+    pgic: PgicInput | None = None,
+    day: object = None,
+    now: datetime | None = None,
+) -> list[Answers]:
+    """Validate the answers given (each measure optional; a measure left out is
+    skipped, which is not an answer) and return one :class:`Answers` per measure, in
+    the order PEG, PSFS, PGIC (nothing is written). Text is read as the command takes it
+    (:func:`measures.parse_peg`, ``parse_psfs``, ``parse_pgic``); the form gives values.
+    Raises :class:`InputError` naming the measure, expected and found."""
+    now = now or _now()
+    if now.tzinfo is None:
+        raise InputError("recorded_at", "a time with its UTC offset", now.isoformat())
+    checked_day = check_date(now.date() if day is None else day, now.date())
+    found: list[Answers] = []
+    try:
+        if peg is not None:
+            found.append(Answers(PEG, checked_day, _check_peg(peg)))
+        if psfs is not None:
+            pairs = _check_psfs(psfs)
+            ratings = tuple(rating for _, rating in pairs)
+            found.append(Answers(PSFS, checked_day, ratings, tuple(n for n, _ in pairs)))
+        if pgic is not None:
+            found.append(Answers(PGIC, checked_day, (_check_pgic(pgic),)))
+    except InputError:
+        raise
+    except FieldError as exc:
+        raise _refused(exc) from None
+    return found
+
+
+@dataclass(frozen=True)
+class SavedAnswers:
+    """What a save of answers wrote: the answer sets, the rows as stored (one each) and
+    the measures file's path."""
+
+    answers: tuple[Answers, ...]
+    rows: tuple[dict[str, str], ...]
+    path: str
+
+
+def save_answers(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    answers: Sequence[Answers] | None = None,
+    now: datetime | None = None,
+    **given: Any,
+) -> SavedAnswers:
+    """Save function answers (PEG, PSFS, PGIC) to the measures file beside the log
+    (:func:`measures_file.measures_path`): every set is validated first
+    (:func:`build_answers`; ``given`` are its fields, or ``answers`` already built),
+    then each is appended as one row with the log's guarantees. A correction is a later
+    save for the same date and measure. The daily log is not touched."""
+    now = now or _now()
+    sets = list(answers) if answers is not None else build_answers(now=now, **given)
+    if not sets:
+        raise InputError("measures", "at least one of peg, psfs, pgic", "none")
+    target = measures_path(resolve_log_path(path))
+    rows = tuple(answers_row(one, now) for one in sets)  # all checked before any write
+    for row in rows:
+        append_answers(target, row)
+    return SavedAnswers(tuple(sets), rows, str(target))
+
+
+def void_answers(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    measure: str,
+    day: object,
+    now: datetime | None = None,
+) -> SavedAnswers:
+    """Withdraw one measure's answers for a date (given by mistake): append a ``void``
+    row, after which the date has no answers for that measure; the earlier rows stay
+    as history. Refused when the date has no current answers for it."""
+    now = now or _now()
+    if now.tzinfo is None:
+        raise InputError("recorded_at", "a time with its UTC offset", now.isoformat())
+    if measure not in MEASURES:
+        raise InputError("measure", f"one of {', '.join(MEASURES)}", measure)
+    checked = check_date(day, now.date())
+    target = measures_path(resolve_log_path(path))
+    current = current_answers(read_measures(target))
+    if not any(a.date == checked and a.measure == measure for a in current):
+        raise InputError("date", f"a date with {measure} answers to withdraw", checked.isoformat())
+    row = void_row(measure, checked, now)
+    append_answers(target, row)
+    return SavedAnswers((Answers(measure, checked, ()),), (row,), str(target))

@@ -37,6 +37,7 @@ from .store import history_for, raw_rows, resolve_log_path, row_line
 
 if TYPE_CHECKING:
     from .actions import Saved
+    from .measures import Answers
     from .routine import Routine
     from .store import LogData
     from .trial import TrialResult
@@ -131,13 +132,22 @@ def _log_fields(args: argparse.Namespace, routine: Routine) -> dict[str, object]
 def cmd_log(args: argparse.Namespace) -> int:
     """Log, correct or withdraw a day. A save for a date that has one already keeps the
     fields not given (and says which), unless ``--replace``."""
-    from .actions import carry_over, log_day, read_if_any, void_day  # lazy: per command
+    from .actions import (
+        build_answers,
+        carry_over,
+        log_day,
+        read_if_any,
+        void_day,
+    )  # lazy: per command
     from .routine import load_routine  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     day = args.date or date.today()
+    measures = {k: v for k in ("peg", "psfs", "pgic") if (v := getattr(args, k)) is not None}
+    if args.void_measure:
+        return _void_measure(args, log_path, day, measures)
     if args.void:
-        if any(v is not None for v in (args.pain, args.done, args.day, args.where)):
+        if measures or any(v is not None for v in (args.pain, args.done, args.day, args.where)):
             raise UsageError("--void withdraws the date: give only --date (and --note)")
         saved = void_day(log_path, day=day, note=args.note or "")
         print(
@@ -147,11 +157,14 @@ def cmd_log(args: argparse.Namespace) -> int:
         return 0
     routine = load_routine(args.routine, log_path=log_path)
     given = _log_fields(args, routine)
-    if not given:  # else a save would repeat the date's latest one (or refuse for pain)
+    if not given and not measures:  # else a save would repeat the date's latest one
         raise UsageError(
             f"nothing to save: give at least one of {', '.join(_FIELD_OPTIONS.values())} "
-            "(e.g. --pain 3 --done all); nothing was written"
+            "(e.g. --pain 3 --done all), or --peg, --psfs, --pgic; nothing was written"
         )
+    answers = build_answers(day=day, **measures) if measures else []  # checked before any write
+    if not given:
+        return _save_measures(log_path, answers)
     current = read_if_any(log_path)  # read once: fields kept, and the repeated-save check
     carried: tuple[str, ...] = ()
     if args.replace:
@@ -162,7 +175,7 @@ def cmd_log(args: argparse.Namespace) -> int:
     saved = log_day(log_path, routine=routine, current=current, day=day, **fields)
     if saved.duplicate:
         print(f"{day.isoformat()} was saved just now with the same values: not saved twice")
-        return 0
+        return _save_measures(log_path, answers) if answers else 0
     print(f"saved to {saved.path}")
     for name, value in saved.row.items():
         if name == "note" and decode_note(value) != value:  # show the note as typed
@@ -178,6 +191,58 @@ def cmd_log(args: argparse.Namespace) -> int:
             f"kept from the earlier save of {day.isoformat()}: {names} (give --replace to "
             "save only what you typed)"
         )
+    return _save_measures(log_path, answers) if answers else 0
+
+
+def _answers_text(answers: Answers) -> str:
+    """One answer set in words, with its score (points 0-10) or why there is none."""
+    from .measures import PEG, PEG_ITEMS, PGIC, PGIC_CATEGORIES, score  # lazy: per command
+
+    if answers.measure == PEG:
+        parts = [
+            f"{item.key} {'not answered' if value is None else value}"
+            for item, value in zip(PEG_ITEMS, answers.values, strict=True)
+        ]
+    elif answers.measure == PGIC:
+        value = answers.values[0]
+        parts = [f"{value} ({PGIC_CATEGORIES[value - 1].lower()})" if value else "none"]
+    else:
+        parts = [
+            f"{name!r} {'not rated' if value is None else value}"
+            for name, value in zip(answers.activities, answers.values, strict=True)
+        ]
+    result = score(answers)
+    if answers.measure == PGIC:
+        return ", ".join(parts)
+    scored = f"score {result.value:.2f}" if result.value is not None else result.reason
+    return f"{', '.join(parts)}; {scored}"
+
+
+def _save_measures(log_path: Path, answers: list[Answers]) -> int:
+    """Save answers already checked (:func:`actions.build_answers`) and say what was saved."""
+    from .actions import save_answers  # lazy: per command
+
+    saved = save_answers(log_path, answers=answers)
+    print(f"saved answers to {saved.path}")
+    for one in saved.answers:
+        print(f"  {one.measure:<12} {one.date.isoformat()}: {_answers_text(one)}")
+    return 0
+
+
+def _void_measure(
+    args: argparse.Namespace, log_path: Path, day: date, measures: dict[str, str]
+) -> int:
+    """``--void-measure``: withdraw one measure's answers for ``--date``."""
+    from .actions import void_answers  # lazy: per command
+
+    others = (args.pain, args.done, args.day, args.where, args.note)
+    if measures or args.void or any(v is not None for v in others):
+        raise UsageError("--void-measure withdraws one measure's answers: give only --date")
+    saved = void_answers(log_path, measure=args.void_measure, day=day)
+    print(
+        f"withdrew the {args.void_measure} answers of {day.isoformat()} in {saved.path} "
+        "(the rows stay in the file as history; answer again any time)"
+    )
     return 0
 
 
@@ -230,10 +295,38 @@ _SPREADSHEET_VALUE = re.compile(
 dates, a decimal comma, a date-time without its UTC offset."""
 
 
+def _validate_measures(log_path: Path) -> int:
+    """Check the measures file beside the log, if there is one: 1 when it has problems."""
+    from .measures_file import current_answers, measures_path, read_measures  # lazy: per command
+
+    path = measures_path(log_path)
+    if not path.exists():
+        return 0
+    found = read_measures(path)
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in found.problems:
+        print(problem)
+    if found.problems:
+        print(
+            f"{path}: {len(found.problems)} problem(s); those rows are kept in the file and "
+            "left out of analysis",
+            file=sys.stderr,
+        )
+        return 1
+    sets = len(current_answers(found))
+    print(f"{path}: {len(found.rows)} rows, {sets} current answer sets, no problems")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    log_path = _existing_log(args)
+    return max(_validate_log(log_path), _validate_measures(log_path))
+
+
+def _validate_log(log_path: Path) -> int:
     from .actions import load_log  # lazy: per command
 
-    log_path = _existing_log(args)
     log = load_log(log_path, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -875,11 +968,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="withdraw --date (saved on the wrong date): it then counts as not logged; "
         "nothing is deleted",
     )
+    log.add_argument(
+        "--peg",
+        metavar="P,E,G",
+        help="the weekly PEG, three answers 0-10 about the past week: average pain, how "
+        "pain interfered with enjoyment of life, with general activity (e.g. 6,5,7)",
+    )
+    log.add_argument(
+        "--psfs",
+        metavar="ACTIVITY=N,...",
+        help="the PSFS: up to 5 activities you find hard, in your words, each rated 0 "
+        "(unable to do) to 10 (as before the problem), e.g. 'walk the dog=4,sit through "
+        "a film=3'",
+    )
+    log.add_argument(
+        "--pgic",
+        metavar="1-7",
+        help="overall change since starting: 1 very much improved, 2 much improved, 3 "
+        "minimally improved, 4 no change, 5 minimally worse, 6 much worse, 7 very much worse",
+    )
+    log.add_argument(
+        "--void-measure",
+        choices=["peg", "psfs", "pgic"],
+        help="withdraw that measure's answers of --date (given by mistake); nothing is deleted",
+    )
     log.add_argument("--routine", help="routine TOML file (default: see README)")
     _add_csv(log)
     log.set_defaults(handler=cmd_log)
 
-    validate = sub.add_parser("validate", help="check every row of the log")
+    validate = sub.add_parser(
+        "validate", help="check every row of the log (and of the measures file beside it)"
+    )
     _add_csv(validate)
     validate.set_defaults(handler=cmd_validate)
 

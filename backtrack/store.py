@@ -97,6 +97,29 @@ MAX_RESYNCS = 10_000
 """Broken records after which the rest of a file is reported as unreadable."""
 
 
+@dataclass(frozen=True)
+class Layout:
+    """What the store must know of one kind of append-only CSV file: its ``columns``
+    (the header a new file gets and every file must have), ``check_row`` (raises
+    :class:`FieldError` for stored field texts that are not a row), and ``quoted``, the
+    free-text columns whose non-empty values are always quoted (a save cut inside one
+    leaves an unclosed quote, reported as torn, never a shorter text).
+
+    The daily log is :data:`DAILY`; the measures file beside it has its own
+    (:mod:`backtrack.measures_file`). Appending, the append note, the torn-row rules and
+    :func:`scan_rows` are one implementation for both."""
+
+    columns: tuple[str, ...]
+    check_row: Callable[[Mapping[str, str]], object]
+    quoted: frozenset[str]
+    what: str = "the log"
+    """What the file is called in messages."""
+
+
+DAILY = Layout(COLUMNS, parse_row, frozenset({"note"}))
+"""The daily log, schema v1 (:mod:`backtrack.schema`)."""
+
+
 def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
     """The log to use: ``csv_path``, else ``$BACKTRACK_CSV``, else ``data/backtrack.csv``."""
     if csv_path:
@@ -105,14 +128,14 @@ def resolve_log_path(csv_path: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_LOG
 
 
-def _read_header(fd: int, path: Path) -> list[str]:
-    """The header of an existing log (first record), read with one ``pread``."""
+def _read_header(fd: int, path: Path, layout: Layout = DAILY) -> list[str]:
+    """The header of an existing file (first record), read with one ``pread``."""
     data = os.pread(fd, 4096, 0)  # a header is ~50 bytes; read more only if it is not
     if b"\n" not in data and b"\r" not in data:
         data = os.pread(fd, _HEADER_PROBE_BYTES, 0)
     head = data.decode("utf-8-sig", errors="replace")
     first = next(csv.reader(io.StringIO(head, newline="")), [])
-    problems = _header_problems(str(path), first)
+    problems = _header_problems(str(path), first, layout.columns)
     if problems:
         raise LogFormatError(problems)
     return first
@@ -122,17 +145,20 @@ def _quoted(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def row_line(header: Sequence[str], row: Mapping[str, str]) -> str:
+def row_line(
+    header: Sequence[str], row: Mapping[str, str], quoted: Collection[str] = DAILY.quoted
+) -> str:
     """One row as the log stores it, in the file's column order, ending in ``\\n``.
 
     Fields are quoted as the csv module quotes them (when they hold ``,``, ``"``, CR or
-    LF), and a non-empty ``note`` always: a save cut short inside its note then leaves an
-    unclosed quote, which is reported as torn, and never loads as a shorter note.
+    LF), and a non-empty field of ``quoted`` (the daily log's ``note``) always: a save
+    cut short inside it then leaves an unclosed quote, which is reported as torn, and
+    never loads as a shorter text.
     """
     texts = []
     for name in header:
         value = row.get(name, "")
-        special = name == "note" and value or any(c in value for c in ',"\r\n')
+        special = name in quoted and value or any(c in value for c in ',"\r\n')
         texts.append(_quoted(value) if special else value)
     return ",".join(texts) + "\n"
 
@@ -239,7 +265,7 @@ def _confirmed_end(note: _Note | None, info: os.stat_result, data: bytes) -> int
     return None
 
 
-def _unconfirmed_line(data: bytes, end: int | None) -> int | None:
+def unconfirmed_line(data: bytes, end: int | None) -> int | None:
     """The physical line (1-based, as :func:`read_records` counts) where bytes after
     the confirmed ``end`` start, or None when nothing follows it."""
     if end is None or len(data) <= end:
@@ -249,19 +275,22 @@ def _unconfirmed_line(data: bytes, end: int | None) -> int | None:
     return lines + 1 if not before or before.endswith(("\n", "\r")) else lines
 
 
-def _is_row(fields: list[str], header: list[str]) -> bool:
+def _is_row(fields: list[str], header: list[str], layout: Layout = DAILY) -> bool:
     """True when ``fields`` are a valid row under ``header`` (schema columns checked)."""
     if len(fields) != len(header) or fields[-1] == TORN_MARKER:
         return False
     try:
-        parse_row(dict(zip(header, fields, strict=True)))
+        layout.check_row(dict(zip(header, fields, strict=True)))
     except FieldError:
         return False
     return True
 
 
 def _torn_tail(
-    scan: RecordScan, header: list[str], unconfirmed_from: int | None = None
+    scan: RecordScan,
+    header: list[str],
+    unconfirmed_from: int | None = None,
+    layout: Layout = DAILY,
 ) -> BrokenRecord | None:
     """The broken record the text ends inside (an unclosed quote): a save torn inside a
     quoted field; its later lines are its pieces. When it starts after the last
@@ -275,12 +304,14 @@ def _torn_tail(
     if unconfirmed_from is not None and last.start >= unconfirmed_from:
         return last
     for start, fields in zip(scan.starts, scan.records, strict=True):
-        if start > last.start and _is_row(fields, header):
+        if start > last.start and _is_row(fields, header, layout):
             return None
     return last
 
 
-def tail_separator(text: str, header: list[str], unconfirmed_from: int | None = None) -> str:
+def tail_separator(
+    text: str, header: list[str], unconfirmed_from: int | None = None, layout: Layout = DAILY
+) -> str:
     """What to write before a new row so that it never merges with what ``text`` (a whole
     log) ends with, decided by the same reader as :func:`read_log`.
 
@@ -302,13 +333,13 @@ def tail_separator(text: str, header: list[str], unconfirmed_from: int | None = 
     the new row.
     """
     scan = read_records(text)
-    if _torn_tail(scan, header, unconfirmed_from) is not None:
+    if _torn_tail(scan, header, unconfirmed_from, layout) is not None:
         return f'",{_MARKER_FIELD}\n'
     if text.endswith(("\n", "\r")):
         return ""
     if len(scan.records) <= 1:  # only a header (checked by the caller)
         return "\n"
-    if unconfirmed_from is None and _is_row(scan.records[-1], header):
+    if unconfirmed_from is None and _is_row(scan.records[-1], header, layout):
         return "\n"
     return f",{_MARKER_FIELD}\n"
 
@@ -329,7 +360,9 @@ _NOTED_TAIL_BYTES = 256
 """Bytes of a file's end noted before a write that does not follow our own note."""
 
 
-def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[str], str, bytes]:
+def _text_before_row(
+    fd: int, info: os.stat_result, path: Path, layout: Layout = DAILY
+) -> tuple[list[str], str, bytes]:
     """The log's header, what to write before the new row, and the bytes after the last
     confirmed save (which the note after this save keeps too, so that a later cut into
     them is known). Nothing is written before the row when the file is as our last
@@ -340,17 +373,17 @@ def _text_before_row(fd: int, info: os.stat_result, path: Path) -> tuple[list[st
     known as unfinished, and so is what was unfinished before it."""
     note = _read_note(path)
     if info.st_size and note is not None and note.signature == _signature(info):
-        return _read_header(fd, path), "", b""
+        return _read_header(fd, path, layout), "", b""
     data = _read_all(fd, info.st_size)
     end = _confirmed_end(note, info, data)
-    first_line = csv_line(list(COLUMNS)).encode("utf-8")
+    first_line = csv_line(list(layout.columns)).encode("utf-8")
     if not data or (end == 0 and first_line.startswith(data)):  # no header, or a torn one
         text = first_line[len(data) :].decode("utf-8")
-        header = list(COLUMNS)
+        header = list(layout.columns)
     else:
-        header = _read_header(fd, path)
+        header = _read_header(fd, path, layout)
         decoded = data.decode("utf-8-sig", errors="replace")
-        text = tail_separator(decoded, header, _unconfirmed_line(data, end))
+        text = tail_separator(decoded, header, unconfirmed_line(data, end), layout)
     confirmed = len(data) if end is None else end
     before = data[max(0, confirmed - _NOTED_TAIL_BYTES) : confirmed]
     _note_signature(path, info, before, end=confirmed)
@@ -397,12 +430,14 @@ def append_row(
     row: Mapping[str, str],
     *,
     timeout: float = LOCK_TIMEOUT_SECONDS,
+    layout: Layout = DAILY,
 ) -> None:
     """Append one row (stored field texts by column name) to the log, durably.
 
     Creates the log with its header (mode 0600; folders it creates 0700). Columns the
-    file has beyond schema v1 get empty values. Raises :class:`LogLockedError` when
-    another save holds the lock longer than ``timeout`` seconds, :class:`FieldError` for
+    file has beyond its ``layout`` (default: the daily log, schema v1) get empty values.
+    Raises :class:`LogLockedError` when another save holds the lock longer than
+    ``timeout`` seconds, :class:`FieldError` for
     a field longer than :data:`schema.FIELD_LIMIT` characters or text UTF-8 cannot hold,
     and ``OSError`` when the write or the fsync fails, after cutting the file back to
     its old size: an error always means nothing was saved.
@@ -438,8 +473,8 @@ def append_row(
         try:
             info = os.fstat(fd)
             size = info.st_size
-            header, text, unconfirmed = _text_before_row(fd, info, path)
-            line = row_line(header, row).encode("utf-8")
+            header, text, unconfirmed = _text_before_row(fd, info, path, layout)
+            line = row_line(header, row, layout.quoted).encode("utf-8")
             data = text.encode("utf-8") + line
             try:
                 written = os.write(fd, data)
@@ -477,13 +512,15 @@ def _make_private_folders(folder: Path) -> None:
         os.chmod(new, 0o700)
 
 
-def append_entry(path: str | os.PathLike[str], entry: Entry, **kwargs: float) -> dict[str, str]:
+def append_entry(
+    path: str | os.PathLike[str], entry: Entry, *, timeout: float = LOCK_TIMEOUT_SECONDS
+) -> dict[str, str]:
     """Append a validated :class:`Entry`; returns the fields as stored. The row is first
     read back with the reader's own parser (:func:`schema.parse_row`), so no write path
     can store a row that loads as something else, or not at all."""
     row = entry.to_row()
     parse_row(row)
-    append_row(path, row, **kwargs)
+    append_row(path, row, timeout=timeout)
     return row
 
 
@@ -503,10 +540,12 @@ def _fsync_directory(folder: Path) -> None:
 # ----------------------------------------------------------------------------- reading
 
 
-def _header_problems(path: str, header: list[str]) -> list[LogProblem]:
+def _header_problems(
+    path: str, header: list[str], columns: Sequence[str] = COLUMNS
+) -> list[LogProblem]:
     problems = []
     found = ",".join(header)[:80]
-    for name in COLUMNS:
+    for name in columns:
         if name not in header:
             problems.append(
                 LogProblem(
@@ -1082,48 +1121,61 @@ def _kept_warnings(
     return warnings
 
 
-def parse_log_text(
+@dataclass
+class RowScan:
+    """The records of a file that have the shape of a row, before their values are
+    checked (:func:`scan_rows`).
+
+    ``header`` is None when no valid header was read (``problems`` or ``warnings`` say
+    why; ``bad_header``: the first record was read and lacks a column). ``rows`` are the
+    records of the header's width, ``lines`` where each starts; ``problems`` every
+    record of another shape (torn, broken, too few fields), ``blank_lines`` the empty
+    records skipped."""
+
+    header: list[str] | None
+    rows: list[list[str]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    problems: list[LogProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blank_lines: int = 0
+    bad_header: bool = False
+
+
+def scan_rows(
     text: str,
     path: str,
+    layout: Layout = DAILY,
     *,
-    known_exercises: Collection[str] | None = None,
     undecodable: bool = False,
-    now: datetime | None = None,
     unconfirmed_from: int | None = None,
-) -> LogData:
-    """Validate the text of a log file; see :func:`read_log`.
-
-    ``undecodable``: the file was not valid UTF-8 and was decoded with U+FFFD
-    replacements; any field holding one is reported as a problem at its line and column.
-    ``now``: the time ``recorded_at`` values may not be later than (default: the clock).
-    ``unconfirmed_from``: the line where bytes after the last save this tracker
-    confirmed start (:func:`read_log` finds it from ``<log>.appended``); a last record
-    there that does not end its line is an unfinished save, never a row.
-    """
-    problems: list[LogProblem] = []
-    warnings: list[str] = []
-    if unconfirmed_from == 1 and text and csv_line(list(COLUMNS)).startswith(text):
-        return LogData(path, _empty_entries(), [], [FIRST_SAVE_TORN])
+) -> RowScan:
+    """The records of ``text`` (a whole file of ``layout``) that can be rows, with a
+    problem for every other one: the header checked, broken records reported at their
+    line, a torn last row (after the last confirmed save, line ``unconfirmed_from`` on,
+    or cut mid-row) never a row. The one structural reader of every file the store
+    writes; each file's own reader then checks the values (:func:`parse_log_text`).
+    ``undecodable``: as for :func:`parse_log_text`."""
+    if unconfirmed_from == 1 and text and csv_line(list(layout.columns)).startswith(text):
+        return RowScan(None, warnings=[FIRST_SAVE_TORN.replace("the log's", f"{layout.what}'s")])
     scan = read_records(text)
     starts, records = scan.starts, scan.records
     if not records:
         if scan.broken:  # the header itself could not be read
             first = scan.broken[0]
             message = first.message or "expected a header, found an unclosed quote"
-            return LogData(path, _empty_entries(), [LogProblem(path, 1, "header", message)])
-        return LogData(path, _empty_entries(), [], ["the log is empty (no header yet)"])
+            return RowScan(None, problems=[LogProblem(path, 1, "header", message)])
+        return RowScan(None, warnings=[f"{layout.what} is empty (no header yet)"])
     header = records[0]
-    problems += _header_problems(path, header)
+    problems = _header_problems(path, header, layout.columns)
     if problems:
-        separated = _separator_problem(path, text)
-        return LogData(path, _empty_entries(), [separated] if separated else problems, warnings)
-    for position, name in enumerate(header):
-        if name not in COLUMNS:
-            warnings.append(
-                f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
-                "in the file and ignored"
-            )
-    torn_tail = _torn_tail(scan, header, unconfirmed_from)
+        return RowScan(None, problems=problems, bad_header=True)
+    warnings = [
+        f"{path}:1:{_column_name(header, position)}: unknown column {name!r} is kept "
+        "in the file and ignored"
+        for position, name in enumerate(header)
+        if name not in layout.columns
+    ]
+    torn_tail = _torn_tail(scan, header, unconfirmed_from, layout)
     if torn_tail is not None:  # its later lines are pieces of it, not rows of their own
         pieces = sum(start > torn_tail.start for start in starts)
         if pieces:
@@ -1141,7 +1193,6 @@ def parse_log_text(
                 _broken_problem(record, last),
             )
         )
-    positions = [header.index(name) for name in COLUMNS]
     width = len(header)
     torn_line = None
     if (
@@ -1164,14 +1215,45 @@ def parse_log_text(
         rows, lines, blank_lines = _rows_of_shape(
             path, starts, records, torn_line, undecodable, problems, broken
         )
-    columns, field_problems, unknown = _validated_columns(
-        path, rows, lines, header, positions, known_exercises, now
+    return RowScan(header, rows, lines, problems, warnings, blank_lines)
+
+
+def parse_log_text(
+    text: str,
+    path: str,
+    *,
+    known_exercises: Collection[str] | None = None,
+    undecodable: bool = False,
+    now: datetime | None = None,
+    unconfirmed_from: int | None = None,
+) -> LogData:
+    """Validate the text of a log file; see :func:`read_log`.
+
+    ``undecodable``: the file was not valid UTF-8 and was decoded with U+FFFD
+    replacements; any field holding one is reported as a problem at its line and column.
+    ``now``: the time ``recorded_at`` values may not be later than (default: the clock).
+    ``unconfirmed_from``: the line where bytes after the last save this tracker
+    confirmed start (:func:`read_log` finds it from ``<log>.appended``); a last record
+    there that does not end its line is an unfinished save, never a row.
+    """
+    found = scan_rows(
+        text, path, DAILY, undecodable=undecodable, unconfirmed_from=unconfirmed_from
     )
-    problems = sorted(problems + field_problems, key=lambda p: p.line)
+    header = found.header
+    if header is None:
+        separated = _separator_problem(path, text) if found.bad_header else None
+        problems = [separated] if separated else found.problems
+        return LogData(path, _empty_entries(), problems, found.warnings)
+    positions = [header.index(name) for name in COLUMNS]
+    columns, field_problems, unknown = _validated_columns(
+        path, found.rows, found.lines, header, positions, known_exercises, now
+    )
+    problems = sorted(found.problems + field_problems, key=lambda p: p.line)
     places = cast(Sequence[str], columns["where"])
+    warnings = found.warnings
     warnings += _kept_warnings(path, unknown, places, cast(Sequence[int], columns["line"]))
-    if blank_lines:
-        warnings.append(f"{path}: {blank_lines} empty row(s) skipped (they hold no data)")
+    if found.blank_lines:
+        warnings.append(f"{path}: {found.blank_lines} empty row(s) skipped (they hold no data)")
     return LogData(path, _entries_frame(columns), problems, warnings)
 
 
@@ -1388,7 +1470,7 @@ def parse_log_bytes(
     and each field holding one is reported at its line and column. ``confirmed_end``:
     the byte offset where the last save this tracker confirmed ends
     (:func:`confirmed_end`), if known."""
-    unconfirmed_from = _unconfirmed_line(data, confirmed_end)
+    unconfirmed_from = unconfirmed_line(data, confirmed_end)
     if unconfirmed_from is None:  # nothing after the last confirmed save: no tearing to decide
         clean = parse_clean_log(data, path, known_exercises=known_exercises)
         if clean is not None:
@@ -1422,6 +1504,15 @@ def _log_bytes(path: str | os.PathLike[str]) -> bytes:
     return read_user_file(path, limit=LOG_LIMIT, what="a log (CSV)")
 
 
+def mode_warning(path: str | os.PathLike[str]) -> str | None:
+    """A warning when the user's file at ``path`` is readable by others (not 0600), with
+    the command that fixes it; None when it is private."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        return f"{path}: readable by others (mode {mode:o}); run: chmod 600 {path}"
+    return None
+
+
 def read_log(
     path: str | os.PathLike[str],
     *,
@@ -1441,11 +1532,9 @@ def read_log(
     log = parse_log_bytes(
         data, path_text, known_exercises=known_exercises, confirmed_end=confirmed_end(path, data)
     )
-    mode = stat.S_IMODE(os.stat(path).st_mode)
-    if mode & 0o077:
-        log.warnings.append(
-            f"{path_text}: readable by others (mode {mode:o}); run: chmod 600 {path_text}"
-        )
+    warning = mode_warning(path)
+    if warning:
+        log.warnings.append(warning)
     if strict and log.problems:
         raise LogFormatError(log.problems)
     return log

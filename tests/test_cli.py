@@ -213,7 +213,8 @@ def test_log_without_a_field_option_refuses_and_appends_nothing(tmp_path, has_lo
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
         "backtrack log: nothing to save: give at least one of --pain, --done, --day, "
-        "--where, --note (e.g. --pain 3 --done all); nothing was written"
+        "--where, --note (e.g. --pain 3 --done all), or --peg, --psfs, --pgic; nothing was "
+        "written"
     ]
     assert (log.read_bytes() if log.exists() else None) == before
 

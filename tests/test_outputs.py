@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backtrack._files import CALENDAR, JSON, PDF, OutputKind, check_output, write_private
+from backtrack.actions import save_answers
 from backtrack.cli import main
 from backtrack.demo import write_demo
 from backtrack.errors import OutputError
@@ -34,12 +35,13 @@ LOG_HEADER = csv_line(list(COLUMNS)).encode()
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    """A log written by the store (so its lock and append note exist), a routine and a
-    finished self-trial plan beside it."""
+    """A log written by the store (so its lock and append note exist), a measures file,
+    a routine and a finished self-trial plan beside it."""
     folder = tmp_path_factory.mktemp("template")
     log = folder / "log.csv"
     write_demo(log, days=60, seed=4, end=TODAY - timedelta(days=1))
     append_entry(log, Entry(recorded_at=NOW, date=TODAY, pain=3))
+    save_answers(log, peg="6,5,7", now=NOW)  # the measures file: kept, never touched
     routine = resources.files("backtrack").joinpath("default_routine.toml").read_bytes()
     (folder / ROUTINE_FILE_NAME).write_bytes(routine)
     plan = ["trial", "plan", "--csv", str(log), "--a", "full", "--b", "less"]

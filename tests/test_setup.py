@@ -140,6 +140,10 @@ def test_the_users_log_is_never_committed():
         ["git", "check-ignore", "-q", "data/backtrack.csv"], cwd=ROOT, check=False
     )
     assert ignored.returncode == 0, "data/backtrack.csv must be git-ignored"
+    answers = subprocess.run(
+        ["git", "check-ignore", "-q", "data/backtrack.measures.csv"], cwd=ROOT, check=False
+    )
+    assert answers.returncode == 0, "the measures file beside the log must be git-ignored"
     kept = subprocess.run(["git", "check-ignore", "-q", "data/README.md"], cwd=ROOT, check=False)
     assert kept.returncode == 1, "data/README.md must stay tracked"
     assert "git-ignored" in (ROOT / "data" / "README.md").read_text()
