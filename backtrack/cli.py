@@ -780,9 +780,12 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
         b_without=without,
         b_routine=args.b_routine,
         routine=routine,
+        outcome=args.outcome,
     )
     mde = None
-    if log_path.exists():  # read first: a log that cannot be read leaves no plan behind
+    # read first: a log that cannot be read leaves no plan behind; from daily pain, so
+    # not for a PEG outcome
+    if log_path.exists() and plan.outcome == "pain":
         entries = load_log(log_path, routine=routine, strict=False).entries
         mde = minimum_detectable_effect(entries, plan.pairs, plan.block_days, plan.washout_days)
     path = write_plan(
@@ -812,7 +815,12 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
         )
     else:
         print(f"The smallest p-value this plan can reach is {floor:.3g}.")
-    if mde is None:
+    if plan.outcome == "peg":
+        print(
+            "Outcome: the weekly PEG score (0-10). Answer the PEG in each block's last "
+            "3 days (the form asks then); a block without one does not count."
+        )
+    elif mde is None:
         print("Not enough logged days yet to say how small a difference it could detect.")
     else:
         print(
@@ -825,7 +833,7 @@ def cmd_trial_plan(args: argparse.Namespace) -> int:
 
 def _trial_result(args: argparse.Namespace) -> tuple[TrialResult, LogData]:
     from .actions import load_log  # lazy: per command
-    from .trial import analyse, load_plan, trial_path  # lazy: per command
+    from .trial import analyse, load_plan, outcome_answers, trial_path  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
     routine = _routine_of(args, log_path)
@@ -838,7 +846,8 @@ def _trial_result(args: argparse.Namespace) -> tuple[TrialResult, LogData]:
     log = load_log(log_path, routine=routine, strict=False)
     for warning in log.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return analyse(plan, log.entries, routine), log
+    measures = outcome_answers(plan, log_path)
+    return analyse(plan, log.entries, routine, measures=measures), log
 
 
 def cmd_trial_result(args: argparse.Namespace) -> int:
@@ -1163,6 +1172,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--block-days", type=int, default=7, help="days per block (default 7)")
     plan.add_argument(
         "--washout-days", type=int, default=2, help="first days of a block not analysed (2)"
+    )
+    plan.add_argument(
+        "--outcome",
+        choices=["pain", "peg"],
+        default="pain",
+        help="what is compared: daily pain (default) or the weekly PEG score (whole-week "
+        "blocks only)",
     )
     plan.add_argument("--start", type=_date, help="first day (default tomorrow)")
     plan.add_argument("--seed", type=int, help="random seed (default: from the system)")

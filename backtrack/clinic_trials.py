@@ -49,7 +49,16 @@ from .errors import FieldError
 from .routine import Routine, default_routine, load_routine
 from .schema import Entry
 from .store import read_log
-from .trial import TrialPlan, analyse, load_plan, plan_trial, stop_trial, trial_path, write_plan
+from .trial import (
+    TrialPlan,
+    analyse,
+    load_plan,
+    outcome_answers,
+    plan_trial,
+    stop_trial,
+    trial_path,
+    write_plan,
+)
 from .units import finite_or_none
 
 PLANNED = "planned"
@@ -262,7 +271,8 @@ def trial_record(patient: PatientLog, routine: Routine | str, today: date) -> di
     )
     try:
         log = read_log(patient.log, strict=False, known_exercises=routine.ids)
-        result = analyse(plan, log.entries, routine, today=today)
+        measures = outcome_answers(plan, patient.log)
+        result = analyse(plan, log.entries, routine, today=today, measures=measures)
         baseline = metrics.baseline(metrics.daily_since(log.entries, routine)).value
     except (OSError, ValueError) as exc:
         return _unusable(record, f"the log cannot be analysed: {exc}")

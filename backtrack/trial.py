@@ -4,11 +4,16 @@ A plan (``trial.toml`` beside the log) splits the weeks ahead into consecutive p
 blocks of ``block_days`` days; each pair's order, AB or BA, is drawn by a fair coin from
 a seeded generator (the seed is kept in the plan, so the schedule can be checked and
 redrawn). The first ``washout_days`` of every block are not analysed (carry-over from
-the block before). The outcome is daily pain (0-10 NRS) as logged.
+the block before). The outcome (``outcome`` in the plan) is daily pain (0-10 NRS) as
+logged, or ``peg``: the weekly PEG score (:mod:`backtrack.measures`, points 0-10), allowed
+only when blocks are whole weeks; a block's PEG is the latest PEG answered in its last
+:data:`PEG_LAST_DAYS` days and after its washout (its one-week recall then covers that
+block), and the same exact test compares the blocks. A plan written before outcomes were
+kept has none and is a pain trial.
 
 Analysis (definitions in ``docs/analysis.md``, section *Self-trials*):
 
-- analysed days: the rated days of a block after its washout (a block needs at least
+- analysed days (pain outcome): the rated days of a block after its washout (a block needs at least
   :data:`MIN_RATED_DAYS` of them); a pair is complete when both its blocks are;
 - ``effect``: mean of the A-block means − mean of the B-block means over complete pairs
   (points; positive = less pain with B), the mean of the pair differences A − B. The
@@ -51,6 +56,8 @@ import pandas as pd
 from ._files import Kept, OutputKind, check_output, write_private
 from .demo import demo_log
 from .errors import TrialPlanError
+from .measures import PEG, Answers, peg_score
+from .measures_file import current_answers, measures_path, read_measures
 from .metrics import dose_credits
 from .routine import Pause, Routine, default_routine, load_routine, load_routine_file, read_toml
 from .schema import MAX_DATE, MIN_DATE, exercise_pairs, parse_date
@@ -64,6 +71,12 @@ PLAN_KIND = OutputKind("a self-trial plan", (_PLAN_FIRST_LINE.encode(),))
 MAX_PAIRS = 20
 """2**20 schedules: the exact test stays quick, and no home trial needs more."""
 MIN_RATED_DAYS = 2
+PAIN, PEG_OUTCOME = "pain", "peg"
+OUTCOMES = (PAIN, PEG_OUTCOME)
+"""A trial's outcomes: daily pain (the default) or the weekly PEG score."""
+PEG_LAST_DAYS = 3
+"""A block's PEG is the latest answered in its last 3 days (and after its washout): the
+PEG asks about the past week, so an answer there recalls mostly that block."""
 """A block counts when at least this many of its analysed days are rated."""
 TOLERANCE = 1e-9
 MAX_REASON = 300
@@ -99,7 +112,8 @@ class TrialPlan:
     """A randomised pairs plan; see the module docstring. ``b_without``: exercise ids B
     leaves out; ``b_routine``: a routine TOML for B instead (path); ``stopped``: the
     last day of a trial stopped early, ``stop_reason`` why (as the patient gave it; an
-    older plan has none)."""
+    older plan has none); ``outcome``: ``pain`` (daily pain) or ``peg`` (the weekly PEG
+    score, blocks of whole weeks only)."""
 
     a: str
     b: str
@@ -113,6 +127,7 @@ class TrialPlan:
     b_routine: str | None = None
     stopped: date | None = None
     stop_reason: str | None = None
+    outcome: str = PAIN
 
     @property
     def end(self) -> date:
@@ -128,6 +143,7 @@ class TrialPlan:
             "b": self.b,
             "b_without": list(self.b_without),
             "b_routine": self.b_routine,
+            "outcome": self.outcome,
             "pairs": self.pairs,
             "block_days": self.block_days,
             "washout_days": self.washout_days,
@@ -195,8 +211,10 @@ def plan_trial(
     b_routine: str | None = None,
     routine: Routine | None = None,
     path: str = "<plan>",
+    outcome: str = PAIN,
 ) -> TrialPlan:
-    """Check the settings and draw the schedule (nothing is written)."""
+    """Check the settings and draw the schedule (nothing is written). ``outcome``:
+    ``pain`` or ``peg`` (refused unless ``block_days`` is a multiple of 7)."""
     plan = TrialPlan(
         a=a,
         b=b,
@@ -208,6 +226,7 @@ def plan_trial(
         blocks=(),
         b_without=tuple(b_without),
         b_routine=b_routine,
+        outcome=outcome,
     )
     _check(plan, path, routine)
     return dataclasses.replace(plan, blocks=schedule(start, pairs, block_days, plan.seed))
@@ -245,6 +264,15 @@ def _check(plan: TrialPlan, path: str, routine: Routine | None) -> None:
         f"a date from {MIN_DATE.isoformat()} to {latest.isoformat()} (the {days}-day "
         f"schedule must end by {MAX_DATE.isoformat()}, the last day a log can hold)",
         plan.start.isoformat() if isinstance(plan.start, date) else plan.start,
+    )
+    need(plan.outcome in OUTCOMES, "outcome", "pain or peg", plan.outcome)
+    need(
+        plan.outcome != PEG_OUTCOME or plan.block_days % 7 == 0,
+        "block_days",
+        "whole weeks (7, 14, 21, ... days) for a PEG outcome: the PEG asks about the past "
+        "week, so a shorter or broken week would mix blocks (use --block-days 7, or the "
+        "daily pain outcome)",
+        plan.block_days,
     )
     if plan.b_without and plan.b_routine:
         raise TrialPlanError(path, "b_routine", "either b_without or b_routine", "both")
@@ -291,6 +319,7 @@ def plan_toml(plan: TrialPlan) -> str:
         "a": plan.a,
         "b": plan.b,
         "b_without": list(plan.b_without),
+        "outcome": plan.outcome,
         "pairs": plan.pairs,
         "block_days": plan.block_days,
         "washout_days": plan.washout_days,
@@ -355,6 +384,7 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
         "b",
         "b_without",
         "b_routine",
+        "outcome",
         "pairs",
         "block_days",
         "washout_days",
@@ -385,6 +415,9 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
     b_routine = document.get("b_routine")
     if b_routine is not None and not isinstance(b_routine, str):
         raise TrialPlanError(name, "b_routine", "a path to a routine TOML", b_routine)
+    outcome = document.get("outcome", PAIN)  # a plan from before outcomes: pain
+    if not isinstance(outcome, str):
+        raise TrialPlanError(name, "outcome", "pain or peg", outcome)
     plan = plan_trial(
         a=document["a"] if isinstance(document["a"], str) else "",
         b=document["b"] if isinstance(document["b"], str) else "",
@@ -397,6 +430,7 @@ def load_plan(path: str | os.PathLike[str], routine: Routine | None = None) -> T
         b_routine=b_routine,
         routine=routine,
         path=name,
+        outcome=outcome,
     )
     blocks = document["blocks"]
     found = []
@@ -663,7 +697,9 @@ def exact_detectable_ratio(pairs: int, power: float = 0.8) -> float | None:
 @dataclass(frozen=True)
 class BlockResult:
     """One block: its days, how many were analysed (rated, after washout), its mean pain,
-    flare days, deviations and mean dose credit under its condition's routine."""
+    flare days, deviations and mean dose credit under its condition's routine; ``peg``
+    its PEG score (points 0-10; None: none answered in its last days, or a pain trial)
+    and ``outcome`` the value the test compares (the mean pain, or the PEG score)."""
 
     block: Block
     analysed_days: int
@@ -672,6 +708,8 @@ class BlockResult:
     deviations: int
     adherence: float | None
     complete: bool
+    peg: float | None = None
+    outcome: float | None = None
 
 
 @dataclass(frozen=True)
@@ -706,6 +744,8 @@ class TrialResult:
                     **r.block.to_dict(),
                     "analysed_days": r.analysed_days,
                     "mean_pain": r.mean_pain,
+                    "peg": r.peg,
+                    "outcome": r.outcome,
                     "flare_days": r.flare_days,
                     "deviations": r.deviations,
                     "adherence": r.adherence,
@@ -715,6 +755,7 @@ class TrialResult:
             ],
             "complete_pairs": self.complete_pairs,
             "pair_differences_a_minus_b": list(self.differences),
+            "outcome": self.plan.outcome,
             "pain_lower_with_b": self.effect,
             "low": self.low,
             "high": self.high,
@@ -775,10 +816,40 @@ def _t_interval(d: np.ndarray) -> tuple[float, float, float]:
     return float(d.mean()) - half, float(d.mean()) + half, se
 
 
+def block_peg(plan: TrialPlan, block: Block, answers: Sequence[Answers]) -> float | None:
+    """A block's PEG score (points 0-10): the latest scored PEG dated in the block's last
+    :data:`PEG_LAST_DAYS` days and after its washout; None when there is none."""
+    first = max(
+        block.start + timedelta(days=plan.washout_days),
+        block.end - timedelta(days=PEG_LAST_DAYS - 1),
+    )
+    found = None
+    for one in sorted((a for a in answers if a.measure == PEG), key=lambda a: a.date):
+        value, _ = peg_score(one.values)
+        if first <= one.date <= block.end and value is not None:
+            found = value
+    return found
+
+
+def outcome_answers(plan: TrialPlan, log_path: str | os.PathLike[str]) -> list[Answers]:
+    """What :func:`analyse` needs beside the log for ``plan``'s outcome: a PEG trial's
+    current answers from the measures file beside the log (none for a pain trial)."""
+    if plan.outcome != PEG_OUTCOME:
+        return []
+    return current_answers(read_measures(measures_path(log_path)))
+
+
 def analyse(
-    plan: TrialPlan, entries: pd.DataFrame, routine: Routine, *, today: date | None = None
+    plan: TrialPlan,
+    entries: pd.DataFrame,
+    routine: Routine,
+    *,
+    today: date | None = None,
+    measures: Sequence[Answers] = (),
 ) -> TrialResult:
-    """The trial's result from the log's entries (see the module docstring)."""
+    """The trial's result from the log's entries (see the module docstring); a PEG
+    trial's outcome comes from ``measures`` (the current answers,
+    :func:`backtrack.measures_file.current_answers`)."""
     today = today or date.today()
     last_day = min(plan.stopped or plan.end, today)
     latest = latest_per_date(entries)
@@ -795,6 +866,11 @@ def analyse(
         days = by_day[inside]
         rated = days["pain"].dropna()
         over = block.end <= last_day
+        peg = None
+        if plan.outcome == PEG_OUTCOME:
+            peg = block_peg(plan, block, [a for a in measures if a.date <= last_day])
+        mean_pain = float(rated.mean()) if len(rated) else None
+        enough = len(rated) >= MIN_RATED_DAYS
         credits = _credits(days["exercises"], routines[block.condition])
         deviations = 0
         if block.condition == "B" and dropped:
@@ -807,11 +883,13 @@ def analyse(
             BlockResult(
                 block=block,
                 analysed_days=len(rated),
-                mean_pain=float(rated.mean()) if len(rated) else None,
+                mean_pain=mean_pain,
                 flare_days=int((days["day"] == "flare").sum()),
                 deviations=deviations,
                 adherence=float(np.mean(credits)) if len(credits) else None,
-                complete=over and len(rated) >= MIN_RATED_DAYS,
+                complete=over and (enough if plan.outcome == PAIN else peg is not None),
+                peg=peg,
+                outcome=peg if plan.outcome == PEG_OUTCOME else mean_pain,
             )
         )
     pairs: dict[int, dict[str, BlockResult]] = {}
@@ -820,7 +898,7 @@ def analyse(
     complete: list[dict[str, BlockResult]] = []
     differences: list[float] = []
     for p in pairs.values():
-        a, b = p["A"].mean_pain, p["B"].mean_pain  # a complete block has its mean
+        a, b = p["A"].outcome, p["B"].outcome  # a complete block has its outcome
         if p["A"].complete and p["B"].complete and a is not None and b is not None:
             complete.append(p)
             differences.append(a - b)  # positive: less pain with B
@@ -887,12 +965,17 @@ def _cannot_conclude(plan: TrialPlan, complete: int) -> tuple[str, ...]:
     )
 
 
-def _lowered(effect: float) -> str:
+def _what(plan: TrialPlan) -> str:
+    """What the trial compares, in words: ``pain`` or ``PEG score``."""
+    return "PEG score" if plan.outcome == PEG_OUTCOME else "pain"
+
+
+def _lowered(effect: float, what: str = "pain") -> str:
     """``lowered your pain by 0.8 points`` / ``raised …`` / ``left your pain the same``
     for an A − B difference (points; positive = less pain with B)."""
     if round(effect, 1) == 0:
-        return "left your pain the same"
-    return f"{'lowered' if effect > 0 else 'raised'} your pain by {_points(effect)}"
+        return f"left your {what} the same"
+    return f"{'lowered' if effect > 0 else 'raised'} your {what} by {_points(effect)}"
 
 
 def _points(value: float) -> str:
@@ -906,9 +989,9 @@ def _lower_with_b(value: float) -> str:
     return f"{abs(value):.1f} {'lower' if value > 0 else 'higher'}"
 
 
-def _interval_words(low: float, high: float) -> str:
+def _interval_words(low: float, high: float, what: str = "pain") -> str:
     """``95% CI: pain 0.2 higher to 1.8 lower with B`` (points, A − B)."""
-    return f"95% CI: pain {_lower_with_b(low)} to {_lower_with_b(high)} with B"
+    return f"95% CI: {what} {_lower_with_b(low)} to {_lower_with_b(high)} with B"
 
 
 def _sentence(r: TrialResult) -> str:
@@ -919,22 +1002,28 @@ def _sentence(r: TrialResult) -> str:
 def _sentence_text(r: TrialResult) -> str:
     plan = r.plan
     needed = pairs_needed()
+    what = _what(plan)
     if r.complete_pairs == 0:
+        needs = (
+            f"a PEG answered in its last {PEG_LAST_DAYS} days after its washout"
+            if plan.outcome == PEG_OUTCOME
+            else f"at least {MIN_RATED_DAYS} rated days after its washout"
+        )
         return (
-            f"No complete pair yet: a block counts once it is over and has at least "
-            f"{MIN_RATED_DAYS} rated days after its washout; {plan.pairs} pair(s) planned."
+            f"No complete pair yet: a block counts once it is over and has {needs}; "
+            f"{plan.pairs} pair(s) planned."
         )
     prefix = "Stopped early: " if r.stopped_early else ("" if r.finished else "So far: ")
     if r.low is None or r.high is None or r.p_value is None or r.effect is None:
         return (  # one pair: an effect, no interval or p-value yet
-            f"{prefix}one complete pair: B {_lowered(r.effect or 0.0)}; at least 2 pairs are "
-            f"needed for an interval, {needed} to be able to reach p < 0.05."
+            f"{prefix}one complete pair: B {_lowered(r.effect or 0.0, what)}; at least 2 pairs "
+            f"are needed for an interval, {needed} to be able to reach p < 0.05."
         )
-    interval = _interval_words(r.low, r.high)
+    interval = _interval_words(r.low, r.high, what)
     if r.p_value >= 0.05:
         return (
             f"{prefix}over {r.complete_pairs} complete pairs, B ({plan.b}) "
-            f"{_lowered(r.effect)} compared with A ({plan.a}) ({interval}; exact p = "
+            f"{_lowered(r.effect, what)} compared with A ({plan.a}) ({interval}; exact p = "
             f"{r.p_value:.3g}): consistent with no difference. A "
             "difference as large as "
             f"{max(abs(r.low), abs(r.high)):.1f} points cannot be ruled out."
@@ -946,7 +1035,8 @@ def _sentence_text(r: TrialResult) -> str:
         )
     better = plan.b if r.effect > 0 else plan.a
     return (
-        f"{prefix}over {r.complete_pairs} complete pairs, pain was {_points(r.effect)} lower "
+        f"{prefix}over {r.complete_pairs} complete pairs, {'' if what == 'pain' else 'the '}"
+        f"{what} was {_points(r.effect)} lower "
         f"with {better} ({interval}; exact p = {r.p_value:.3g}). "
         "For you, in this period, the difference is unlikely to be chance alone."
     )

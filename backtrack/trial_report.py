@@ -36,6 +36,7 @@ from .trial import (
     assignment_on,
     demo_trial,
     load_plan,
+    outcome_answers,
     smallest_p_value,
     trial_path,
 )
@@ -263,7 +264,7 @@ def trial_view(csv: str | os.PathLike[str] | None = None) -> ipywidgets.VBox:
             "DEMO: no trial planned yet (plan one with backtrack trial plan --a ... --b ...; "
             "this is what its result looks like)"
         )
-    result = analyse(plan, entries, routine)
+    result = analyse(plan, entries, routine, measures=outcome_answers(plan, log_path))
     today = assignment_on(plan, date.today())
     lines = [f"<b>{html.escape(title)}</b>"]
     if today is not None:
