@@ -23,6 +23,8 @@ import ipywidgets as widgets
 
 from ..actions import PAIN_LOCATIONS
 from ..routine import CHRONIC_NOTICE, RED_FLAGS, Exercise, Routine
+from .measures_model import MeasuresModel
+from .measures_view import MeasuresView
 from .model import LogFormModel, Message, long_date
 
 NOT_SET = -1
@@ -333,6 +335,16 @@ class LogForm:
             layout=widgets.Layout(overflow="visible"),
         )
         self.save_bar.add_class("bt-save-bar")
+        self.measures = MeasuresView(
+            MeasuresModel(
+                m.path,
+                m.clock,
+                start=self._first_day,
+                trial=lambda: m.trial_plan,
+                offered=lambda: not m.demo,
+            ),
+            self._visible,
+        )
         self.remove_confirm = widgets.VBox(
             [
                 self.remove_question,
@@ -374,6 +386,7 @@ class LogForm:
                 self.save_bar,
                 self.remove_confirm,
                 self.status,
+                self.measures.widget,
                 _how_tos(m.routine),
                 _safety(m.routine),
                 self.out,
@@ -454,9 +467,20 @@ class LogForm:
             saved = self.model.save()
         finally:
             self.save.disabled = False
+        questions = self.measures.model
+        if saved and not questions.due and not questions.hidden:
+            questions.reload()  # the first save of a log: the questions start (never typed over)
         if saved:  # the confirmation is on the screen already; the sparkline follows
             self.glance.value = self.model.glance_png()
             self.glance_box.layout.display = ""
+
+    def _first_day(self) -> date | None:
+        """The first day in the user's log (None: none yet, or the demo)."""
+        entries = self.model.entries
+        if self.model.demo or entries.empty:
+            return None
+        first: date = entries["date"].min().date()
+        return first
 
     def _remove_clicked(self) -> None:
         """Withdraw the day; a sparkline already shown is redrawn without it."""
