@@ -19,7 +19,7 @@ from ..measures import PEG, PEG_ITEMS, PGIC, PGIC_CATEGORIES, PGIC_QUESTION, PSF
 from .measures_model import MeasuresModel
 
 POINTS = [str(n) for n in range(11)]
-_BUTTON = {"button_width": "34px", "description_width": "initial"}
+_BUTTON = {"button_width": "44px", "description_width": "initial"}
 
 
 def _points_row(item: Item, label: str) -> tuple[widgets.VBox, widgets.ToggleButtons]:

@@ -87,6 +87,13 @@ _CSS = """
 }
 .bt-log-form details > summary { min-height: 44px; display: flex; align-items: center;
   cursor: pointer; }
+/* This week's questions: rows of 0-10 buttons wrap on a phone, each 44 px to touch */
+.bt-log-form .bt-measures .widget-toggle-buttons { height: auto; }
+.bt-log-form .bt-measures .widget-toggle-buttons .btn-group { display: flex; flex-wrap: wrap;
+  gap: 4px; max-width: 100%; }
+.bt-log-form .bt-measures .widget-toggle-button { min-width: 44px; margin: 0; }
+.bt-log-form .bt-measures .widget-radio-box label { min-height: 44px; display: flex;
+  align-items: center; }
 .bt-log-form details > summary::before { content: "▸"; margin-right: 6px; }
 .bt-log-form details[open] > summary::before { content: "▾"; }
 </style>

@@ -1,17 +1,20 @@
 """``make app``: the form alone (no JupyterLab, no terminals), through its own server.
 
 The printed address opens the form at once; no request leaves the server; JupyterLab and
-terminals are not there; the token is required. ``LAN=1``: ``test_lan_browser.py``.
+terminals are not there; the token is required; this week's questions are answered below
+the daily Save. ``LAN=1``: ``test_lan_browser.py``.
 """
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from playwright.sync_api import expect
 from test_log_form_browser import (
+    PHONE,
     open_form,
     opening_prints,
     outside,
@@ -20,6 +23,9 @@ from test_log_form_browser import (
     screenshot,
 )
 
+from backtrack.actions import log_day
+from backtrack.measures_file import current_answers, measures_path, read_measures
+from backtrack.routine import default_routine
 from backtrack.store import read_log
 
 pytestmark = pytest.mark.browser
@@ -103,6 +109,37 @@ def test_the_form_shows_todays_self_trial_condition(page, app):
         screenshot(page, "form-trial.png")
     finally:
         path.unlink()
+
+
+def test_answer_the_peg_below_the_daily_save(browser, app):
+    """Issue 28 item 1: with a log begun, the PEG is offered in a collapsed panel below
+    the daily Save (which stays on a phone's first screen); answered there, it is in
+    the measures file and the daily log is unchanged."""
+    now = datetime.now().astimezone()
+    if not app.csv.exists():  # run alone: the first test of this module saves a day
+        log_day(app.csv, routine=default_routine(), now=now, day=now.date(), pain=4, done=[])
+    before = len(read_log(app.csv).entries)
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.set_default_timeout(30_000)
+    try:
+        form, _ = open_form(page, app.address)
+        save = form.get_by_role("button", name="Save correction")
+        assert save.bounding_box()["y"] + save.bounding_box()["height"] <= PHONE["height"]
+        panel = form.locator(".bt-measures")
+        panel.get_by_text("This week's questions (1 minute)").click()
+        for key, value in (("pain", "6"), ("enjoyment", "5"), ("activity", "7")):
+            row = panel.locator(f".bt-q-PEG-{key}")
+            row.get_by_role("button", name=value, exact=True).click()
+            expect(row.locator(".mod-active")).to_have_text(value)
+        panel.get_by_role("button", name="Save answers").click()
+        expect(panel.locator(".bt-measures-saved")).to_contain_text("score 6.0/10")
+        sets = current_answers(read_measures(measures_path(app.csv), strict=True))
+        assert [(a.measure, a.date, a.values) for a in sets] == [("peg", now.date(), (6, 5, 7))]
+        assert len(read_log(app.csv).entries) == before  # the daily log is not touched
+        wide = page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        assert wide, "the questions make the phone page pan sideways"
+    finally:
+        page.context.close()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
