@@ -500,9 +500,11 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes)."""
+    """FHIR R4B transaction Bundle of the log's Observations (pain, exercise minutes) and
+    the function measures' answers (Questionnaires and their responses, the PEG score)."""
     from .actions import load_log  # lazy: per command
     from .interop.fhir import count_by_code, fhir_bundle, write_bundle  # lazy: per command
+    from .measures_file import current_answers, measures_path, read_measures  # lazy: per command
     from .routine import load_routine  # lazy: per command
 
     log_path = resolve_log_path(args.csv)
@@ -512,9 +514,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     log = load_log(log_path, routine=routine, strict=False)
     for problem in log.problems:
         print(f"warning: {problem} (left out of the export)", file=sys.stderr)
+    measures = current_answers(read_measures(measures_path(log_path)))
     bundle = fhir_bundle(
         log,
         routine,
+        measures=measures,
         patient=args.patient,
         patient_identifier=args.patient_identifier,
         no_subject=args.no_subject,
@@ -522,7 +526,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         notes=args.notes,
     )
     where = write_bundle(bundle, args.output, force=args.force, keep=_kept(args))
-    counts = ", ".join(f"{n} x LOINC {code}" for code, n in count_by_code(bundle).items())
+    counts = ", ".join(
+        f"{n} x LOINC {code}" if code[:1].isdigit() else f"{n} x {code}"
+        for code, n in count_by_code(bundle).items()
+    )
     print(f"wrote a FHIR R4B transaction bundle ({counts or 'empty'}) to {where}", file=sys.stderr)
     return 0
 

@@ -21,6 +21,10 @@ Per logged date (its latest save only, :func:`backtrack.store.latest_per_date`):
   status ``entered-in-error``, so a server that has the earlier one updates it.
   ``docs/interop.md`` says where this export differs from the IG.
 
+The function measures' answers (the PEG, PSFS, PGIC; ``measures``) go in too, as
+Questionnaires, QuestionnaireResponses and the PEG score's Observation
+(:mod:`.fhir_measures`).
+
 Every Observation needs a subject: ``patient`` (a reference, ``Patient/123`` or an
 absolute URL ending in one) and/or ``patient_identifier`` (``system|value``), or
 ``no_subject=True`` to say that none is meant.
@@ -45,7 +49,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -56,9 +60,11 @@ from fhir.resources.R4B.observation import Observation
 
 from .._files import JSON, Kept, write_private
 from ..errors import FieldError
+from ..measures import Answers
 from ..routine import Routine
 from ..schema import parse_exercises
 from ..store import LogData, latest_per_date
+from .fhir_measures import measure_resources
 
 if TYPE_CHECKING:
     from pandas.api.typing import NAType
@@ -181,9 +187,11 @@ def parse_subject(
     return Subject(reference, normalised, identifier)
 
 
-def _subject_key(entries: pd.DataFrame, subject: Subject) -> str:
+def _subject_key(entries: pd.DataFrame, subject: Subject, measures: Sequence[Answers] = ()) -> str:
     if subject.key is not None:
         return subject.key
+    if entries.empty:  # answers without a daily log: their first date stands in
+        return f"measures:{min(a.date for a in measures).isoformat()}"
     first = entries.sort_values("line", kind="stable")["recorded_at"].iloc[0]
     return f"log:{first.isoformat()}"
 
@@ -317,12 +325,15 @@ def fhir_bundle(
     no_subject: bool = False,
     timestamp: datetime | None = None,
     notes: bool = False,
+    measures: Sequence[Answers] = (),
 ) -> Bundle:
     """A validated R4B ``transaction`` Bundle: one conditional ``PUT`` per Observation
     (see the module docstring). A subject is required: ``patient`` (reference) and/or
     ``patient_identifier`` (``system|value``), or ``no_subject=True``. ``timestamp``
     (with UTC offset) is the Bundle's ``timestamp``; omitted when None so that output
-    is reproducible."""
+    is reproducible. ``measures``: the function measures' current answers
+    (:func:`backtrack.measures_file.current_answers`), sent as :mod:`.fhir_measures`
+    says."""
     subject = parse_subject(patient, patient_identifier, no_subject=no_subject)
     entries = []
     for resource in observations(log.entries, routine, subject=subject, notes=notes):
@@ -337,6 +348,19 @@ def fhir_bundle(
                 },
             }
         )
+    if measures:
+        key = _subject_key(log.entries, subject, measures)
+
+        def identify(day: str, kind: str) -> str:
+            return f"urn:uuid:{observation_uuid(key, day, kind)}"
+
+        found = measure_resources(
+            measures, subject=subject.fhir() if subject.key else None, identify=identify
+        )
+        entries += [
+            {"fullUrl": full, "resource": resource, "request": {"method": "PUT", "url": url}}
+            for resource, full, url in found
+        ]
     document: dict[str, Any] = {"resourceType": "Bundle", "type": "transaction"}
     if timestamp is not None:
         if timestamp.tzinfo is None:
@@ -376,10 +400,15 @@ def write_bundle(
 
 
 def count_by_code(bundle: Bundle) -> dict[str, int]:
-    """How many Observations of each LOINC code the Bundle holds."""
+    """How many Observations of each LOINC code the Bundle holds, and how many of each
+    other resource type (keyed by the type's name, e.g. ``QuestionnaireResponse``)."""
     counts: dict[str, int] = {}
     for entry in bundle.entry or []:
         resource = entry.resource
+        if not isinstance(resource, Observation):
+            kind = type(resource).__name__
+            counts[kind] = counts.get(kind, 0) + 1
+            continue
         coding = resource.code.coding if isinstance(resource, Observation) else None
         code = coding[0].code if coding else None
         if code is None:  # not a bundle fhir_bundle made
