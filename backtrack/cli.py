@@ -870,9 +870,10 @@ def cmd_trial_result(args: argparse.Namespace) -> int:
     print(result.sentence)
     if plan.stopped is not None and plan.stop_reason:
         print(f"Stopped on {plan.stopped.isoformat()}: {plan.stop_reason}")
+    better = "has a lower PEG score" if plan.outcome == "peg" else "is less painful"
     if result.prob_b_better_1 is not None:
         print(
-            f"Probability that B is less painful than A by at least 1 point: "
+            f"Probability that B {better} than A by at least 1 point: "
             f"{result.prob_b_better_1:.0%} (model: normal pair differences, flat prior)"
         )
     if result.order_effect is not None:

@@ -30,6 +30,8 @@ from .routine import load_routine
 from .store import latest_per_date, resolve_log_path
 from .trial import (
     MIN_RATED_DAYS,
+    PEG_LAST_DAYS,
+    PEG_OUTCOME,
     SAFETY,
     TrialResult,
     analyse,
@@ -56,7 +58,8 @@ COLOURS = {"A": "#4c72b0", "B": "#dd8452"}
 
 def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Blocks shaded by condition (washout hatched), daily pain (0-10) of the latest
-    save of each day, and each block's mean over its analysed days as a line."""
+    save of each day, and each block's outcome as a line: its mean pain over its
+    analysed days, or its PEG score (0-10) in a PEG trial."""
     if ax is None:
         ax = Figure(figsize=(8, 3)).add_subplot()
     plan = result.plan
@@ -81,11 +84,11 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
                 lw=0,
                 gid="washout",
             )
-        if block.mean_pain is not None:
+        if block.outcome is not None:
             first = start + pd.Timedelta(days=plan.washout_days)
             ax.plot(
                 [_x(first), _x(pd.Timestamp(b.end) + pd.Timedelta(days=1))],
-                [block.mean_pain] * 2,
+                [block.outcome] * 2,
                 color=COLOURS[b.condition],
                 lw=2.5,
                 gid="block-mean",
@@ -105,7 +108,8 @@ def trial_timeline(result: TrialResult, entries: pd.DataFrame, *, ax: Axes | Non
     )
     ax.set_xlim(_x(pd.Timestamp(plan.start)), _x(pd.Timestamp(plan.end) + pd.Timedelta(days=1)))
     ax.set_ylim(-0.3, 10.3)
-    ax.set_ylabel("pain (0-10)")
+    peg = plan.outcome == PEG_OUTCOME
+    ax.set_ylabel("pain (0-10); lines: block PEG" if peg else "pain (0-10)")
     if rated.empty:
         ax.text(
             0.5,
@@ -141,8 +145,21 @@ def report_text(result: TrialResult) -> list[tuple[str, str]]:
     )
     b_what = f" (leaves out: {', '.join(plan.b_without)})" if plan.b_without else ""
     incomplete = plan.pairs - result.complete_pairs
+    peg = plan.outcome == PEG_OUTCOME
+    what = "the PEG score (pain and its interference)" if peg else "pain"
+    outcome = (
+        f"The PEG score, 0-10 (mean of its 3 items, about the past week): the latest PEG "
+        f"answered in each block's last {PEG_LAST_DAYS} days after the washout."
+        if peg
+        else "Daily pain, 0-10, as logged (the latest save of each day)."
+    )
+    block_value = (
+        "Each block's PEG score"
+        if peg
+        else f"Each block's mean over its rated days after the washout (at least {MIN_RATED_DAYS})"
+    )
     return [
-        ("Question", f"Is pain lower with B ({plan.b}{b_what}) than with A ({plan.a})?"),
+        ("Question", f"Is {what} lower with B ({plan.b}{b_what}) than with A ({plan.a})?"),
         (
             "Planned periods",
             f"{plan.pairs} pairs of {plan.block_days}-day blocks, {plan.start.isoformat()} to "
@@ -159,17 +176,17 @@ def report_text(result: TrialResult) -> list[tuple[str, str]]:
             f"The first {plan.washout_days} day(s) of each block are not analysed, so "
             "the effect of the block before can fade.",
         ),
-        ("Outcome", "Daily pain, 0-10, as logged (the latest save of each day)."),
+        ("Outcome", outcome),
         (
             "Analysis",
-            f"Each block's mean over its rated days after the washout (at least "
-            f"{MIN_RATED_DAYS}); effect = mean of A blocks − mean of B blocks (positive: "
-            "less pain with B) over complete pairs; exact randomisation test over all "
-            "schedules; 95% t interval from the pair differences; intention to treat by "
-            "assignment. "
+            f"{block_value}; effect = mean of A blocks − mean of B blocks (positive: "
+            f"lower {'PEG score' if peg else 'pain'} with B) over complete pairs; exact "
+            "randomisation test over all schedules; 95% t interval from the pair "
+            "differences; intention to treat by assignment. "
             f"Complete pairs: {result.complete_pairs} of {plan.pairs}"
             + (
-                f" ({incomplete} incomplete: not over, or too few rated days)."
+                f" ({incomplete} incomplete: not over, or "
+                f"{'no PEG in its last days' if peg else 'too few rated days'})."
                 if incomplete
                 else "."
             ),

@@ -14,6 +14,7 @@ from backtrack.cli import main
 from backtrack.errors import TrialPlanError
 from backtrack.measures import PEG, Answers
 from backtrack.trial import analyse, load_plan, plan_toml, plan_trial, trial_path
+from backtrack.trial_report import report_text, trial_timeline
 
 
 def peg_plan(pairs: int = 6, seed: int = 3, **kw):
@@ -76,6 +77,12 @@ def test_a_planted_peg_effect_is_found_by_the_exact_test_not_from_daily_pain():
     assert "PEG score" in result.sentence and "lower with without wall squat" in result.sentence
     assert all(r.peg == pytest.approx(scores[r.block]) for r in result.blocks)
     assert result.to_dict()["outcome"] == "peg"
+    sections = dict(report_text(result))
+    assert sections["Question"].startswith("Is the PEG score")
+    assert "PEG score" in sections["Outcome"] and "pain" not in sections["Outcome"].split(",")[0]
+    ax = trial_timeline(result, entries)
+    drawn = [line.get_ydata()[0] for line in ax.lines if line.get_gid() == "block-mean"]
+    assert drawn == pytest.approx([scores[r.block] for r in result.blocks])
 
 
 def test_a_block_without_a_peg_in_its_last_days_does_not_count():
