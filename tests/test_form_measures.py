@@ -191,3 +191,12 @@ def test_the_demo_asks_nothing_until_the_first_save(log_path, now, routine):
 def test_a_clock_at_midnight_asks_for_the_day_it_is(started, now):
     late = Clock(datetime.combine(now.date() + timedelta(days=7), time(0, 1), now.tzinfo))
     assert MeasuresModel(started, late, start=lambda: now.date()).due == ["peg", "psfs"]
+
+
+def test_a_measures_file_that_cannot_be_read_never_blocks_the_daily_log(started, now, routine):
+    measures_path(started).mkdir()  # a folder where the file should be: unreadable
+    form = LogForm(LogFormModel(started, routine, Clock(now + timedelta(days=1))))
+    assert form.measures.model.due == [] and "cannot be read" in form.measures.status.value
+    form.pain_text.value = "3"
+    form.save.click()
+    assert len(read_log(started).entries) == 2

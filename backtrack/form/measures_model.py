@@ -104,7 +104,20 @@ class MeasuresModel(HasTraits):
     def reload(self) -> None:
         """Read the measures file and work out what is due today; clears the answers
         typed (the slots are refilled: PSFS names carried over)."""
-        data = read_measures(self.path)
+        try:
+            data = read_measures(self.path)
+        except (OSError, ValueError) as exc:  # never in the way of the daily log
+            self.answers, self.due, self.reasons = [], [], []
+            self.peg = [None] * len(PEG_ITEMS)
+            self.activities = [""] * PSFS_ACTIVITIES_MAX
+            self.ratings = [None] * PSFS_ACTIVITIES_MAX
+            self.problems = [f"{self.path}: cannot be read: {exc}"]
+            self.message = Message(
+                "warning",
+                "This week's questions are not asked: their file cannot be read.",
+                tuple(self.problems),
+            )
+            return
         self.answers = current_answers(data)
         self.problems = [str(p) for p in data.problems]
         today = self.today
