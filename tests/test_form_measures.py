@@ -154,8 +154,11 @@ def test_psfs_named_in_the_form_is_what_the_command_writes(started, now, routine
     form = LogForm(LogFormModel(started, routine, Clock(now)))
     q = form.measures
     assert q.model.due == ["peg", "psfs"] and q.model.naming
+    shown = lambda: [row.layout.display != "none" for row in q.psfs_rows]  # noqa: E731
+    assert shown() == [True, False, False, False, False]  # one box, then one more per name
     q.names[0].value = "  walk the dog "
     q.ratings[0].value = "4"
+    assert shown() == [True, True, False, False, False]
     q.names[1].value = "=sit through a film"
     q.ratings[1].value = "3"
     q.save.click()

@@ -160,7 +160,11 @@ class MeasuresView:
             for slot, (name, rating, row) in enumerate(
                 zip(self.names, self.ratings, self.psfs_rows, strict=True)
             ):
-                shown = slot < len(m.activities)
+                # while naming: the activities named so far and one empty box for the next
+                named = m.activities[:slot]
+                shown = slot < len(m.activities) and (
+                    not m.naming or all(n.strip() for n in named) or bool(m.activities[slot])
+                )
                 row.layout.display = "" if shown else "none"
                 name.value = m.activities[slot] if shown else ""
                 name.disabled = not m.naming

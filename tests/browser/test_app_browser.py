@@ -133,6 +133,8 @@ def test_answer_the_peg_below_the_daily_save(browser, app):
             expect(row.locator(".mod-active")).to_have_text(value)
         panel.get_by_role("button", name="Save answers").click()
         expect(panel.locator(".bt-measures-saved")).to_contain_text("score 6.0/10")
+        panel.scroll_into_view_if_needed()
+        screenshot(page, "form-questions-phone.png", full_page=False)
         sets = current_answers(read_measures(measures_path(app.csv), strict=True))
         assert [(a.measure, a.date, a.values) for a in sets] == [("peg", now.date(), (6, 5, 7))]
         assert len(read_log(app.csv).entries) == before  # the daily log is not touched
