@@ -514,11 +514,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     log = load_log(log_path, routine=routine, strict=False)
     for problem in log.problems:
         print(f"warning: {problem} (left out of the export)", file=sys.stderr)
-    measures = current_answers(read_measures(measures_path(log_path)))
+    answers = read_measures(measures_path(log_path))
+    for problem in answers.problems:
+        print(f"warning: {problem} (left out of the export)", file=sys.stderr)
     bundle = fhir_bundle(
         log,
         routine,
-        measures=measures,
+        measures=current_answers(answers),
+        measures_history=answers.rows,
         patient=args.patient,
         patient_identifier=args.patient_identifier,
         no_subject=args.no_subject,

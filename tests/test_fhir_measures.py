@@ -35,6 +35,9 @@ def answered(log_path, routine):
     actions.save_answers(log_path, now=at[1], peg=[3, 4, 4])
     actions.save_answers(log_path, now=at[1] + timedelta(hours=1), peg=[3, 4, 5])  # corrected
     actions.save_answers(log_path, now=at[2], peg=[2, None, 3], psfs=[("walk the dog", 6)])
+    later = at[2] + timedelta(days=7)
+    actions.save_answers(log_path, now=later, peg=[5, 5, 5])
+    actions.save_answers(log_path, now=later + timedelta(hours=1), peg=[5, None, 5])
     actions.save_answers(log_path, now=at[3], pgic=2)
     actions.save_answers(log_path, now=at[3] + timedelta(days=1), pgic=3)
     actions.void_answers(log_path, measure="pgic", day=at[3].date(), now=at[3] + timedelta(days=1))
@@ -58,7 +61,7 @@ def read_back(document) -> list[Answers]:
     found = []
     for entry in document["entry"]:
         qr = entry["resource"]
-        if qr["resourceType"] != "QuestionnaireResponse":
+        if qr["resourceType"] != "QuestionnaireResponse" or qr["status"] == "entered-in-error":
             continue
         measure = measure_of[qr["questionnaire"]]
         day = datetime.fromisoformat(qr["authored"]).date()
@@ -118,9 +121,16 @@ def test_the_peg_score_observation_is_the_mean_of_a_complete_peg_only(answered, 
     }
     day = START.date()
     assert {d: r["valueQuantity"]["value"] for d, r in scores.items()} == pytest.approx(
-        {day.isoformat(): 6, (day + timedelta(days=7)).isoformat(): 4.0}  # (3+4+5)/3
+        {
+            day.isoformat(): 6,
+            (day + timedelta(days=7)).isoformat(): 4.0,  # (3+4+5)/3, the correction
+            (day + timedelta(days=21)).isoformat(): 5.0,  # its score before the correction
+        }
     )
     assert (day + timedelta(days=14)).isoformat() not in scores  # an item not answered
+    taken_back = scores.pop((day + timedelta(days=21)).isoformat())  # a correction did
+    assert taken_back["status"] == "entered-in-error"
+    assert [r["status"] for r in scores.values()] == ["final", "amended"]
     for observation in scores.values():
         assert observation["valueQuantity"]["code"] == "{score}"
         assert observation["subject"] == {"reference": "Patient/7"}
@@ -137,3 +147,21 @@ def test_identifiers_are_stable_and_a_log_without_answers_exports_as_before(
     plain = export(answered, tmp_path, "c.json")
     assert {e["resource"]["resourceType"] for e in plain["entry"]} == {"Observation"}
     assert all(e["fullUrl"] in {x["fullUrl"] for x in first["entry"]} for e in plain["entry"])
+
+
+def test_withdrawn_and_corrected_answers_are_sent_as_such(answered, tmp_path):
+    """A server holding an earlier export is kept right: a withdrawn PGIC comes again as
+    entered-in-error with its last answer, a corrected PEG as amended."""
+    document = export(answered, tmp_path)
+    responses = {
+        (r["authored"], r["questionnaire"].split(":")[-1].split("|")[0]): r
+        for r in (e["resource"] for e in document["entry"])
+        if r["resourceType"] == "QuestionnaireResponse"
+    }
+    day = START.date()
+    withdrawn = responses[((day + timedelta(days=28)).isoformat(), "pgic")]
+    assert withdrawn["status"] == "entered-in-error"
+    assert withdrawn["item"][0]["answer"][0]["valueCoding"]["code"] == "2"
+    assert responses[((day + timedelta(days=7)).isoformat(), "peg")]["status"] == "amended"
+    assert responses[(day.isoformat(), "peg")]["status"] == "completed"
+    assert r4_schema_errors(document) == []

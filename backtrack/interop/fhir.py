@@ -61,6 +61,7 @@ from fhir.resources.R4B.observation import Observation
 from .._files import JSON, Kept, write_private
 from ..errors import FieldError
 from ..measures import Answers
+from ..measures_file import StoredAnswers
 from ..routine import Routine
 from ..schema import parse_exercises
 from ..store import LogData, latest_per_date
@@ -326,6 +327,7 @@ def fhir_bundle(
     timestamp: datetime | None = None,
     notes: bool = False,
     measures: Sequence[Answers] = (),
+    measures_history: Sequence[StoredAnswers] = (),
 ) -> Bundle:
     """A validated R4B ``transaction`` Bundle: one conditional ``PUT`` per Observation
     (see the module docstring). A subject is required: ``patient`` (reference) and/or
@@ -333,7 +335,8 @@ def fhir_bundle(
     (with UTC offset) is the Bundle's ``timestamp``; omitted when None so that output
     is reproducible. ``measures``: the function measures' current answers
     (:func:`backtrack.measures_file.current_answers`), sent as :mod:`.fhir_measures`
-    says."""
+    says; ``measures_history``: the measures file's rows (answers since withdrawn or
+    corrected are then sent as such)."""
     subject = parse_subject(patient, patient_identifier, no_subject=no_subject)
     entries = []
     for resource in observations(log.entries, routine, subject=subject, notes=notes):
@@ -348,14 +351,19 @@ def fhir_bundle(
                 },
             }
         )
-    if measures:
-        key = _subject_key(log.entries, subject, measures)
+    if measures or measures_history:
+        key = _subject_key(
+            log.entries, subject, [*measures, *(r.answers for r in measures_history)]
+        )
 
         def identify(day: str, kind: str) -> str:
             return f"urn:uuid:{observation_uuid(key, day, kind)}"
 
         found = measure_resources(
-            measures, subject=subject.fhir() if subject.key else None, identify=identify
+            measures,
+            subject=subject.fhir() if subject.key else None,
+            identify=identify,
+            history=measures_history,
         )
         entries += [
             {"fullUrl": full, "resource": resource, "request": {"method": "PUT", "url": url}}

@@ -15,6 +15,12 @@ the PEG score Observation (added to the export's Bundle by :func:`.fhir.fhir_bun
 * **PGIC**: a ``Questionnaire`` with one ``choice`` item, its seven answers coded 1-7
   (:data:`PGIC_SYSTEM`, numbered as published); one response per answer.
 
+With the file's ``history`` (its valid rows), a server that holds an earlier export is
+kept right: a response whose date and measure were saved more than once is ``amended``;
+answers withdrawn since (``--void-measure``) are sent again as ``entered-in-error``
+(their last answers), and so is a PEG score a correction took away (an item no longer
+answered).
+
 Where the codes come from is in ``docs/interop.md``. Pure functions: nothing is read or
 written here.
 """
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from ..measures import (
@@ -37,6 +44,7 @@ from ..measures import (
     Item,
     peg_score,
 )
+from ..measures_file import ANSWERED, StoredAnswers
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -173,18 +181,49 @@ def response_items(answers: Answers) -> list[dict[str, Any]]:
     return [_answered("pgic", PGIC_QUESTION, {"valueCoding": coding})]
 
 
+def _earlier(
+    history: Sequence[StoredAnswers],
+) -> dict[tuple[date, str], list[Answers]]:
+    """Each date and measure's answered sets, in the order they count (saved at, line)."""
+    found: dict[tuple[date, str], list[Answers]] = {}
+    for row in sorted(history, key=lambda r: (r.recorded_at, r.line)):
+        if row.status == ANSWERED:
+            key = (row.answers.date, row.answers.measure)
+            found.setdefault(key, []).append(row.answers)
+    return found
+
+
 def measure_resources(
-    sets: Sequence[Answers], *, subject: dict[str, Any] | None, identify: Identify
+    sets: Sequence[Answers],
+    *,
+    subject: dict[str, Any] | None,
+    identify: Identify,
+    history: Sequence[StoredAnswers] = (),
 ) -> list[tuple[dict[str, Any], str, str]]:
     """Every resource for the answer sets (each date and measure's current answers):
     (resource, its fullUrl, its conditional ``PUT`` URL), the Questionnaires first.
-    ``subject``: the subject reference (None: none meant); ``identify`` names each."""
+    ``subject``: the subject reference (None: none meant); ``identify`` names each;
+    ``history``: the measures file's rows (see the module docstring)."""
+    earlier = _earlier(history)
+    current = {(a.date, a.measure) for a in sets}
+    withdrawn = [saved[-1] for key, saved in earlier.items() if key not in current]
+    status = {
+        **{(a.date, a.measure): "entered-in-error" for a in withdrawn},
+        **{key: "amended" for key, saved in earlier.items() if key in current and len(saved) > 1},
+    }
+    scored_before = {
+        key
+        for key, saved in earlier.items()
+        if key[1] == PEG and any(peg_score(a.values)[0] is not None for a in saved)
+    }
+    everything = sorted([*sets, *withdrawn], key=lambda a: (a.date, a.measure))
     found: list[tuple[dict[str, Any], str, str]] = []
-    for measure in dict.fromkeys(a.measure for a in sets):
+    for measure in dict.fromkeys(a.measure for a in everything):
         url = QUESTIONNAIRES[measure]
         full = f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{url}|{QUESTIONNAIRE_VERSION}')}"
         found.append((questionnaire(measure), full, f"Questionnaire?url={url}"))
-    for answers in sets:
+    for answers in everything:
+        key = (answers.date, answers.measure)
         day = answers.date.isoformat()
         items = response_items(answers)
         if not items:
@@ -194,7 +233,7 @@ def measure_resources(
             "resourceType": "QuestionnaireResponse",
             "identifier": {"system": "urn:ietf:rfc:3986", "value": response_id},
             "questionnaire": f"{QUESTIONNAIRES[answers.measure]}|{QUESTIONNAIRE_VERSION}",
-            "status": "completed",
+            "status": status.get(key, "completed"),
             "authored": day,
             "item": items,
         }
@@ -205,6 +244,14 @@ def measure_resources(
         query = f"QuestionnaireResponse?identifier=urn:ietf:rfc:3986|{response_id}"
         found.append((response, response_id, query))
         value, _ = peg_score(answers.values) if answers.measure == PEG else (None, "")
+        score_status = "entered-in-error" if key not in current else "final"
+        if value is None and key in scored_before:  # a correction took the score away
+            value = next(
+                v for a in reversed(earlier[key]) if (v := peg_score(a.values)[0]) is not None
+            )
+            score_status = "entered-in-error"
+        elif key in status and key in current:
+            score_status = "amended"
         if value is None:
             continue
         score_id = identify(day, "peg:score")
@@ -212,7 +259,7 @@ def measure_resources(
         observation: dict[str, Any] = {
             "resourceType": "Observation",
             "identifier": [{"system": "urn:ietf:rfc:3986", "value": score_id}],
-            "status": "final",
+            "status": score_status,
             "category": [SURVEY],
             "code": {"coding": [PEG_SCORE], "text": "PEG score (mean of its 3 items, 0-10)"},
             "effectiveDateTime": day,
