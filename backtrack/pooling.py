@@ -1,0 +1,458 @@
+"""Pooled self-trials: many patients' randomised self-trials of the same comparison.
+
+Sign: every effect here is **A − B in points on the 0-10 scale, positive = less pain
+with B** (a benefit of B), the same direction as the summary's change (positive = pain
+fell). Callers holding B − A differences flip them first.
+
+Model (normal-normal random effects; Higgins, Thompson & Spiegelhalter 2009): patient
+``i``'s trial gives ``y_i`` (the mean of its pair differences) with variance ``v_i``
+(its SE squared, on ``df_i`` = pairs − 1 degrees of freedom); ``y_i ~ N(θ_i, v_i)``,
+``θ_i ~ N(μ, τ²)``. Definitions and sources: ``docs/analysis.md``, *Pooled self-trials*.
+
+- ``v_i``: with ``dfs``, each patient's variance is moderated toward the clinic's
+  (Smyth 2004's empirical Bayes for variances: an SE from 4-10 pairs is too noisy to
+  weight by, see the calibration); without, the SEs are taken as known;
+- τ²: Paule-Mandel (generalised Q = k − 1; statsmodels' ``method_re="iterated"``);
+  DerSimonian-Laird only as a comparison; τ's 95% interval by the Q-profile
+  (Viechtbauer 2007);
+- μ: the inverse-variance weighted mean with weights 1/(v_i + τ²); its interval is
+  Hartung-Knapp-Sidik-Jonkman's with t(k − 1), the scale floored at 1 (Röver, Knapp &
+  Friede 2015), so never narrower than the plain random-effects interval;
+- prediction interval for a new patient: μ ± t(k − 2)·√(τ² + SE(μ)²), k ≥ 3;
+- shrunken estimate (empirical Bayes / BLUP): μ + B_i (y_i − μ), B_i = τ²/(τ² + v_i),
+  always between the patient's own effect and μ, never past μ; its variance
+  B_i v_i + (1 − B_i)² SE(μ)² carries the uncertainty of μ;
+- labels (:func:`responder_label`) from an interval and a margin of 1 point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .errors import FieldError
+from .stats import normal_quantile, t_cdf, t_quantile
+from .units import Result, Scalar
+
+MARGIN = 1.0
+"""Points of pain: the smallest difference that matters to a patient (about 1 point on
+the 0-10 NRS, as for the PEG; see docs/analysis.md)."""
+MIN_TRIALS = 2
+"""Trials needed to pool at all (τ needs two)."""
+MIN_PREDICTION = 3
+"""Trials needed for a prediction interval (t with k − 2 degrees of freedom)."""
+MIN_MODERATOR = 10
+"""Trials needed before a moderator is tried (meta-regression)."""
+MIN_MODERATION = 3
+"""Trials with degrees of freedom needed to estimate the clinic's variance prior."""
+METHODS = ("paule-mandel", "dersimonian-laird")
+LABELS = ("benefits", "harmed", "no meaningful difference", "inconclusive")
+
+Vector = Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True)
+class PooledEffects:
+    """One comparison pooled over ``k`` patients (points, A − B, + = less pain with B).
+
+    ``mean``: μ with its 95% interval (HKSJ, t with k − 1 df), ``n`` = k, its ``p``
+    (t test of μ = 0), ``extra`` ``se`` and ``df``; ``tau``: τ with its Q-profile 95%
+    interval; ``tau2`` = τ² (points²); ``prediction_low``/``prediction_high``: where a
+    new patient's true effect lies with 95% probability (None when k < 3); ``q``:
+    Cochran's Q (fixed-effect weights), ``i2``: I² (0-1); ``method``: the τ²
+    estimator; ``variances``: "moderated" or "as given"; ``patients``: one row per
+    patient (see :data:`PATIENT_COLUMNS`)."""
+
+    k: int
+    mean: Result
+    tau: Result
+    tau2: float | None
+    prediction_low: float | None
+    prediction_high: float | None
+    q: float | None
+    i2: float | None
+    method: str
+    variances: str
+    patients: pd.DataFrame
+
+
+PATIENT_COLUMNS = {
+    "effect": "own effect, points (A − B, + = less pain with B)",
+    "se": "own standard error as given, points",
+    "df": "own degrees of freedom (pairs − 1; NaN when not given)",
+    "se_used": "the standard error the pooling weighted by (moderated or as given)",
+    "low": "own 95% interval, low end (t with df, else normal)",
+    "high": "own 95% interval, high end",
+    "weight": "share of the pooled mean's weight, 0-1",
+    "shrunken": "empirical-Bayes estimate, points (between effect and the pooled mean)",
+    "shrunken_low": "its 95% interval, low end (carries the uncertainty of the mean)",
+    "shrunken_high": "its 95% interval, high end",
+    "p_benefit": "P(true effect ≥ margin) from the shrunken posterior",
+    "own_label": "responder label from the own interval",
+    "pooled_label": "responder label from the shrunken interval",
+    "differs": "the shrunken interval excludes the pooled mean",
+}
+"""The columns of :attr:`PooledEffects.patients`, in order, with their meaning."""
+
+
+def responder_label(
+    estimate: float | None, low: float | None, high: float | None, margin: float = MARGIN
+) -> str:
+    """One of :data:`LABELS` from a 95% interval (points, + = less pain with B); the
+    label never claims more than the interval: "no meaningful difference" when the
+    whole interval lies strictly inside ±``margin``; else "benefits" when it lies
+    strictly above 0, "harmed" strictly below 0; else (or with no interval)
+    "inconclusive". ``estimate`` is only checked to lie inside the interval."""
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return "inconclusive"
+    if low > high or (estimate is not None and not low <= estimate <= high):
+        raise FieldError("interval", "low ≤ estimate ≤ high", (low, estimate, high))
+    if -margin < low and high < margin:
+        return "no meaningful difference"
+    if low > 0:
+        return "benefits"
+    if high < 0:
+        return "harmed"
+    return "inconclusive"
+
+
+def _vector(name: str, values: Vector, k: int | None, positive: bool) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1:
+        raise FieldError(name, "a one-dimensional sequence of numbers", f"shape {array.shape}")
+    if k is not None and len(array) != k:
+        raise FieldError(name, f"{k} values (one per effect)", f"{len(array)} values")
+    bad = ~np.isfinite(array) | ((array <= 0) if positive else False)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        what = "finite numbers > 0" if positive else "finite numbers"
+        raise FieldError(f"{name}[{first}]", what, float(array[first]))
+    return array
+
+
+def _inputs(
+    effects: Vector, ses: Vector, dfs: Vector | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    y = _vector("effects", effects, None, positive=False)
+    se = _vector("ses", ses, len(y), positive=True)
+    df = None if dfs is None else _vector("dfs", dfs, len(y), positive=True)
+    return y, se, df
+
+
+# ------------------------------------------------------------------------ variances
+
+
+def _trigamma_inverse(x: float) -> float:
+    """y with trigamma(y) = x (Smyth 2004's Newton iteration, from the left)."""
+    if x > 1e7:
+        return 1 / math.sqrt(x)
+    if x < 1e-6:
+        return 1 / x
+    y = 0.5 + 1 / x
+    for _ in range(50):
+        tri = float(special.polygamma(1, y))
+        step = tri * (1 - tri / x) / float(special.polygamma(2, y))
+        y += step
+        if -step / y < 1e-10:
+            break
+    return y
+
+
+def variance_prior(variances: Vector, dfs: Vector) -> tuple[float, float]:
+    """(d0, s0²): the scaled inverse-χ² prior of per-pair variances ``variances`` each
+    on ``dfs`` degrees of freedom, by Smyth's (2004) moments of log variances; d0 is
+    infinite when the variances differ no more than their own noise explains."""
+    s2 = np.asarray(variances, dtype=float)
+    d = np.asarray(dfs, dtype=float)
+    e = np.log(s2) - special.digamma(d / 2) + np.log(d / 2)
+    e_mean = float(e.mean())
+    excess = float(e.var(ddof=1) - special.polygamma(1, d / 2).mean())
+    if excess <= 0:
+        return math.inf, math.exp(e_mean)
+    d0 = 2 * _trigamma_inverse(excess)
+    return d0, math.exp(e_mean + float(special.digamma(d0 / 2)) - math.log(d0 / 2))
+
+
+def moderated_ses(ses: Vector, dfs: Vector) -> tuple[np.ndarray, np.ndarray]:
+    """(SEs, their degrees of freedom): each patient's per-pair variance
+    s_i² = se_i²·(df_i + 1) moderated toward the clinic's, (d0·s0² + df_i·s_i²)/(d0 +
+    df_i) on d0 + df_i degrees of freedom (Smyth 2004), back to an SE (points). Fewer
+    than :data:`MIN_MODERATION` SEs stay as they are."""
+    se = np.asarray(ses, dtype=float)
+    df = np.asarray(dfs, dtype=float)
+    if len(se) < MIN_MODERATION:
+        return se.copy(), df.copy()
+    s2 = se**2 * (df + 1)
+    d0, s0 = variance_prior(s2, df)
+    moderated = np.full_like(s2, s0) if math.isinf(d0) else (d0 * s0 + df * s2) / (d0 + df)
+    return np.sqrt(moderated / (df + 1)), df + d0
+
+
+def t_variance(se: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """The variance (points²) of an error that is ``se`` times Student's t on ``df``
+    degrees of freedom: se²·df/(df − 2) (infinite df: se²); df ≤ 2 has none."""
+    if (df <= 2).any():
+        first = int(np.flatnonzero(df <= 2)[0])
+        raise FieldError(
+            f"dfs[{first}]", "more than 2 degrees of freedom to weight by", float(df[first])
+        )
+    factor = np.where(np.isinf(df), 1.0, df / np.where(np.isinf(df), 1.0, df - 2))
+    result: np.ndarray = se**2 * factor
+    return result
+
+
+def _weighting(se: np.ndarray, df: np.ndarray | None, moderate: bool) -> tuple[np.ndarray, str]:
+    """(the variances the pooling weights by, "moderated" or "as given"): with
+    ``moderate`` and the degrees of freedom of at least :data:`MIN_MODERATION` SEs, the
+    variance of each effect's moderated t error (:func:`moderated_ses`,
+    :func:`t_variance`); else the SEs squared, as if known."""
+    if df is None or not moderate or len(se) < MIN_MODERATION:
+        return se**2, "as given"
+    return t_variance(*moderated_ses(se, df)), "moderated"
+
+
+# ---------------------------------------------------------------------------- τ²
+
+
+def generalised_q(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
+    """Σ w_i (y_i − μ_w)², w_i = 1/(v_i + τ²): the generalised Q (decreasing in τ²)."""
+    w = 1 / (v + tau2)
+    mu = float(w @ y / w.sum())
+    return float(w @ (y - mu) ** 2)
+
+
+def _tau2_where(y: np.ndarray, v: np.ndarray, target: float) -> float:
+    """The τ² ≥ 0 where the generalised Q equals ``target`` (0 when it is below it
+    already at τ² = 0), by bisection: Q is decreasing in τ²."""
+    if generalised_q(y, v, 0.0) <= target:
+        return 0.0
+    high = max(float(np.var(y)), float(v.max()), 1e-12)
+    while generalised_q(y, v, high) > target:
+        high *= 4
+    low = 0.0
+    for _ in range(200):
+        middle = (low + high) / 2
+        if generalised_q(y, v, middle) > target:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-15 * max(high, 1e-300):
+            break
+    return (low + high) / 2
+
+
+def tau2_paule_mandel(y: Vector, v: Vector) -> float:
+    """Paule-Mandel τ² (points²): the generalised Q equals k − 1."""
+    ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    return _tau2_where(ya, va, len(ya) - 1.0)
+
+
+def tau2_dersimonian_laird(y: Vector, v: Vector) -> float:
+    """DerSimonian-Laird τ² (points²), truncated at 0 (a comparison only)."""
+    ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    w = 1 / va
+    c = float(w.sum() - (w**2).sum() / w.sum())
+    return max(0.0, (generalised_q(ya, va, 0.0) - (len(ya) - 1)) / c)
+
+
+def tau2_interval(y: Vector, v: Vector, confidence: float = 0.95) -> tuple[float, float]:
+    """The Q-profile interval of τ² (Viechtbauer 2007): the τ² where the generalised Q
+    equals the χ²(k − 1) quantiles; an end is 0 when Q is already below its quantile."""
+    ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    df = len(ya) - 1
+    upper_q = float(special.chdtri(df, (1 - confidence) / 2))
+    lower_q = float(special.chdtri(df, 1 - (1 - confidence) / 2))
+    return _tau2_where(ya, va, upper_q), _tau2_where(ya, va, lower_q)
+
+
+ESTIMATORS: dict[str, Callable[[Vector, Vector], float]] = {
+    "paule-mandel": tau2_paule_mandel,
+    "dersimonian-laird": tau2_dersimonian_laird,
+}
+
+
+# -------------------------------------------------------------------------- pooling
+
+
+def _not_enough(k: int) -> str:
+    return f"not enough trials: needs {MIN_TRIALS}, has {k}"
+
+
+def pool_effects(
+    effects: Vector,
+    ses: Vector,
+    dfs: Vector | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    method: str = "paule-mandel",
+    moderate: bool = True,
+    margin: float = MARGIN,
+) -> PooledEffects:
+    """Pool per-patient effects (points, A − B, + = less pain with B) and their SEs
+    (points; ``dfs``: pairs − 1 each, optional) by the random-effects model of the
+    module docstring. ``moderate``: with ``dfs``, weight by moderated SEs
+    (:func:`moderated_ses`); ``names``: the patients' row labels."""
+    y, se, df = _inputs(effects, ses, dfs)
+    k = len(y)
+    if method not in ESTIMATORS:
+        raise FieldError("method", f"one of {METHODS}", method)
+    if names is not None and len(names) != k:
+        raise FieldError("names", f"{k} names (one per effect)", f"{len(names)} names")
+    v, variances = _weighting(se, df, moderate)
+    used = np.sqrt(v)
+    z = normal_quantile()
+    own_half = se * (np.array([t_quantile(d) for d in df]) if df is not None else z)
+    frame = pd.DataFrame(
+        {
+            "effect": y,
+            "se": se,
+            "df": np.full(k, np.nan) if df is None else df,
+            "se_used": used,
+            "low": y - own_half,
+            "high": y + own_half,
+        },
+        index=pd.Index(list(names) if names is not None else range(k), name="patient"),
+    )
+    if k < MIN_TRIALS:
+        return _too_few(frame, k, method, variances, margin)
+    tau2 = ESTIMATORS[method](y, v)
+    w = 1 / (v + tau2)
+    mu = float(w @ y / w.sum())
+    hksj = float(w @ (y - mu) ** 2) / (k - 1)
+    se_mu = math.sqrt(max(1.0, hksj) / float(w.sum()))
+    half = t_quantile(k - 1) * se_mu
+    p = 2 * t_cdf(-abs(mu) / se_mu, k - 1)
+    mean = Result(
+        mu, mu - half, mu + half, n=k, unit="points", p=p, extra={"se": se_mu, "df": k - 1}
+    )
+    tau2_low, tau2_high = tau2_interval(y, v)
+    tau = Result(math.sqrt(tau2), math.sqrt(tau2_low), math.sqrt(tau2_high), n=k, unit="points")
+    prediction: tuple[float | None, float | None] = (None, None)
+    if k >= MIN_PREDICTION:
+        spread = t_quantile(k - 2) * math.sqrt(tau2 + se_mu**2)
+        prediction = (mu - spread, mu + spread)
+    q = generalised_q(y, v, 0.0)
+    i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
+    shrink = tau2 / (tau2 + v)
+    shrunken = mu + shrink * (y - mu)
+    sd = np.sqrt(shrink * v + (1 - shrink) ** 2 * se_mu**2)
+    frame["weight"] = w / w.sum()
+    frame["shrunken"] = shrunken
+    frame["shrunken_low"] = shrunken - z * sd
+    frame["shrunken_high"] = shrunken + z * sd
+    frame["p_benefit"] = special.ndtr((shrunken - margin) / sd)
+    _label(frame, margin)
+    frame["differs"] = (frame["shrunken_low"] > mu) | (frame["shrunken_high"] < mu)
+    return PooledEffects(
+        k, mean, tau, tau2, *prediction, q, i2, method, variances, frame[list(PATIENT_COLUMNS)]
+    )
+
+
+def _label(frame: pd.DataFrame, margin: float) -> None:
+    frame["own_label"] = [
+        responder_label(e, lo, hi, margin)
+        for e, lo, hi in zip(frame["effect"], frame["low"], frame["high"], strict=True)
+    ]
+    if "shrunken" in frame:
+        frame["pooled_label"] = [
+            responder_label(e, lo, hi, margin)
+            for e, lo, hi in zip(
+                frame["shrunken"], frame["shrunken_low"], frame["shrunken_high"], strict=True
+            )
+        ]
+
+
+def _too_few(
+    frame: pd.DataFrame, k: int, method: str, variances: str, margin: float
+) -> PooledEffects:
+    why = _not_enough(k)
+    for column in ("weight", "shrunken", "shrunken_low", "shrunken_high", "p_benefit"):
+        frame[column] = np.nan
+    _label(frame, margin)
+    frame["pooled_label"] = "inconclusive"
+    frame["differs"] = False
+    empty = Result(None, n=k, unit="points", why_null=why)
+    return PooledEffects(
+        k,
+        empty,
+        empty,
+        None,
+        None,
+        None,
+        None,
+        None,
+        method,
+        variances,
+        frame[list(PATIENT_COLUMNS)],
+    )
+
+
+# ----------------------------------------------------------------------- moderators
+
+
+def meta_regression(
+    effects: Vector,
+    ses: Vector,
+    moderator: Vector,
+    *,
+    dfs: Vector | None = None,
+    comparisons: int = 1,
+    moderate: bool = True,
+) -> Result:
+    """Does the effect (points, + = less pain with B) change with ``moderator``? The
+    slope (points per moderator unit) of a random-effects meta-regression: weights
+    1/(v_i + τ²_res), τ²_res by Paule-Mandel on the residuals (generalised Q = k − 2),
+    interval Knapp-Hartung with t(k − 2), the scale floored at 1. Needs
+    :data:`MIN_MODERATOR` trials. ``comparisons``: how many moderators were tried; the
+    extra ``p_bonferroni`` = min(1, p·comparisons) and ``comparisons`` say so."""
+    y, se, df = _inputs(effects, ses, dfs)
+    x = _vector("moderator", moderator, len(y), positive=False)
+    if comparisons < 1:
+        raise FieldError("comparisons", "a whole number ≥ 1", comparisons)
+    k = len(y)
+    extra: dict[str, Scalar] = {"comparisons": comparisons}
+    if k < MIN_MODERATOR:
+        why = f"not enough trials: needs {MIN_MODERATOR}, has {k}"
+        return Result(None, n=k, unit="points per unit", why_null=why, extra=extra)
+    if float(np.ptp(x)) == 0:
+        return Result(
+            None,
+            n=k,
+            unit="points per unit",
+            extra=extra,
+            why_null="the moderator is the same for every patient",
+        )
+    v, _ = _weighting(se, df, moderate)
+    design = np.column_stack([np.ones(k), x])
+
+    def fit(tau2: float) -> tuple[np.ndarray, np.ndarray, float]:
+        w = 1 / (v + tau2)
+        xtwx = design.T @ (design * w[:, None])
+        beta = np.linalg.solve(xtwx, design.T @ (w * y))
+        residual = float(w @ (y - design @ beta) ** 2)
+        return beta, np.linalg.inv(xtwx), residual
+
+    if fit(0.0)[2] <= k - 2:
+        tau2 = 0.0
+    else:
+        low, high = 0.0, max(float(np.var(y)), float(v.max()))
+        while fit(high)[2] > k - 2:
+            high *= 4
+        for _ in range(200):
+            middle = (low + high) / 2
+            low, high = (middle, high) if fit(middle)[2] > k - 2 else (low, middle)
+            if high - low <= 1e-15 * high:
+                break
+        tau2 = (low + high) / 2
+    beta, cov, residual = fit(tau2)
+    slope_se = math.sqrt(max(1.0, residual / (k - 2)) * float(cov[1, 1]))
+    slope = float(beta[1])
+    half = t_quantile(k - 2) * slope_se
+    p = 2 * t_cdf(-abs(slope) / slope_se, k - 2)
+    extra |= {"p_bonferroni": min(1.0, p * comparisons), "tau2_residual": tau2, "se": slope_se}
+    return Result(slope, slope - half, slope + half, n=k, unit="points per unit", p=p, extra=extra)
