@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 from statsmodels.stats.meta_analysis import combine_effects
 
-from backtrack import pooling
+from backtrack import pooling, wording
 from backtrack._simulate import clinic_trials
 from backtrack.errors import FieldError
+from backtrack.units import Result
 
 
 def heterogeneous(k: int = 12, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -259,3 +260,54 @@ def test_meta_regression_matches_statsmodels_wls_and_counts_comparisons() -> Non
 def test_meta_regression_needs_ten_trials() -> None:
     result = pooling.meta_regression([1.0] * 9, [0.5] * 9, list(range(9)))
     assert not result.ok and "not enough trials" in result.why_null
+
+
+def test_pooled_mean_words_claim_a_direction_only_when_the_interval_does() -> None:
+    lower = Result(0.8, 0.4, 1.2, n=40, unit="points")
+    assert wording.pooled_mean(lower) == (
+        "B lowered pain by 0.8 points on average (95% CI 0.4 to 1.2 points; 40 patients)."
+    )
+    higher = Result(-0.5, -0.8, -0.2, n=12, unit="points")
+    assert wording.pooled_mean(higher).startswith("B raised pain by 0.5 points on average")
+    assert "0.2 to 0.8 points" in wording.pooled_mean(higher)
+    unclear = wording.pooled_mean(Result(0.4, -0.3, 1.1, n=20, unit="points"))
+    assert "lowered" not in unclear and "raised" not in unclear
+    assert "from 0.3 points higher to 1.1 points lower" in unclear
+    assert "no clear difference" in unclear
+    assert wording.pooled_mean(Result(None, why_null="not enough trials: needs 2, has 1"))
+
+
+def test_between_patients_words_say_when_everyone_may_share_one_effect() -> None:
+    same = wording.between_patients(Result(0.2, 0.0, 0.6, n=30), -0.1, 1.7)
+    assert "consistent with every patient having the same effect" in same
+    assert "from 0.1 points higher to 1.7 points lower (95% prediction interval)" in same
+    differ = wording.between_patients(Result(0.9, 0.5, 1.4, n=30), None, None)
+    assert "same effect" not in differ and "Too few patients" in differ
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "words"),
+    [
+        (0.2, 1.9, "B lowered pain (by 0.2 to 1.9 points)"),
+        (-1.1, -0.3, "B raised pain (by 0.3 to 1.1 points)"),
+        (-0.4, 0.8, "no meaningful difference (within ±1 point: from 0.4 points higher to "),
+        (-1.0, 2.0, "inconclusive (from 1.0 points higher to 2.0 points lower)"),
+    ],
+)
+def test_responder_words_follow_the_label_of_the_same_interval(
+    low: float, high: float, words: str
+) -> None:
+    label = pooling.responder_label((low + high) / 2, low, high)
+    assert wording.responder(label, low, high).startswith(words)
+
+
+def test_every_patient_row_is_worded_from_its_own_label() -> None:
+    sim = clinic_trials(1, 30, (4, 10), tau=1.0, mu=0.8, seed=21)
+    result = pooling.pool_effects(sim.effect[0], sim.se[0], sim.df[0])
+    assert set(result.patients["own_label"]) <= set(pooling.LABELS)
+    for _, row in result.patients.iterrows():
+        own = wording.responder(row["own_label"], row["low"], row["high"])
+        pooled = wording.responder(row["pooled_label"], row["shrunken_low"], row["shrunken_high"])
+        assert own.startswith(wording.RESPONDER_WORDS[row["own_label"]])
+        assert pooled.startswith(wording.RESPONDER_WORDS[row["pooled_label"]])
+        assert "%" in wording.chance_of_benefit(row["p_benefit"])
