@@ -206,14 +206,18 @@ def t_variance(se: np.ndarray, df: np.ndarray) -> np.ndarray:
     return result
 
 
-def _weighting(se: np.ndarray, df: np.ndarray | None, moderate: bool) -> tuple[np.ndarray, str]:
-    """(the variances the pooling weights by, "moderated" or "as given"): with
-    ``moderate`` and the degrees of freedom of at least :data:`MIN_MODERATION` SEs, the
-    variance of each effect's moderated t error (:func:`moderated_ses`,
-    :func:`t_variance`); else the SEs squared, as if known."""
+def _weighting(
+    se: np.ndarray, df: np.ndarray | None, moderate: bool
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(the variances the pooling weights by, the degrees of freedom of the t errors
+    they are the variances of (None: normal errors), "moderated" or "as given"): with
+    ``moderate`` and the degrees of freedom of at least :data:`MIN_MODERATION` SEs, each
+    effect's moderated t error (:func:`moderated_ses`, :func:`t_variance`); else the
+    SEs squared, as if known."""
     if df is None or not moderate or len(se) < MIN_MODERATION:
-        return se**2, "as given"
-    return t_variance(*moderated_ses(se, df)), "moderated"
+        return se**2, None, "as given"
+    moderated, total = moderated_ses(se, df)
+    return t_variance(moderated, total), total, "moderated"
 
 
 # ---------------------------------------------------------------------------- τ²
@@ -226,18 +230,24 @@ def generalised_q(y: np.ndarray, v: np.ndarray, tau2: float) -> float:
     return float(w @ (y - mu) ** 2)
 
 
-def _tau2_where(y: np.ndarray, v: np.ndarray, target: float) -> float:
-    """The τ² ≥ 0 where the generalised Q equals ``target`` (0 when it is below it
-    already at τ² = 0), by bisection: Q is decreasing in τ²."""
-    if generalised_q(y, v, 0.0) <= target:
+def _tau2_where(y: np.ndarray, v: np.ndarray, target: float | Callable[[float], float]) -> float:
+    """The τ² ≥ 0 where the generalised Q equals ``target`` (a number, or a function of
+    τ²), 0 when it is below it already at τ² = 0, by bisection on the sign of Q − target
+    (Q falls with τ²), from 0 to a τ² where Q is below the target."""
+    goal = target if callable(target) else (lambda _: float(target))
+
+    def above(tau2: float) -> bool:
+        return generalised_q(y, v, tau2) > goal(tau2)
+
+    if not above(0.0):
         return 0.0
     high = max(float(np.var(y)), float(v.max()), 1e-12)
-    while generalised_q(y, v, high) > target:
+    while above(high):
         high *= 4
     low = 0.0
     for _ in range(200):
         middle = (low + high) / 2
-        if generalised_q(y, v, middle) > target:
+        if above(middle):
             low = middle
         else:
             high = middle
@@ -260,14 +270,87 @@ def tau2_dersimonian_laird(y: Vector, v: Vector) -> float:
     return max(0.0, (generalised_q(ya, va, 0.0) - (len(ya) - 1)) / c)
 
 
-def tau2_interval(y: Vector, v: Vector, confidence: float = 0.95) -> tuple[float, float]:
+KURTOSIS_DF = 5.0
+"""Student's t on 4 or fewer df has no fourth moment: its excess kurtosis is taken at
+this many df (6 / (5 − 4) = 6)."""
+
+
+def q_variance(v: np.ndarray, tau2: float, dfs: np.ndarray | None) -> float:
+    """The variance of the generalised Q at τ² when each effect's error is Student's t
+    on ``dfs`` (with variance ``v``) rather than normal: 2(k − 1) plus, per effect, the
+    t's excess kurtosis 6/(df − 4) times (v_i/(v_i + τ²))² (the share of the effect's
+    variance that is its own error), scaled by (k − 1)/k. Normal errors: 2(k − 1)."""
+    k = len(v)
+    if dfs is None:
+        return 2.0 * (k - 1)
+    excess = 6 / (np.maximum(dfs, KURTOSIS_DF) - 4)
+    share = v / (v + tau2)
+    return 2.0 * (k - 1) + (k - 1) / k * float(np.sum(excess * share**2))
+
+
+def q_quantile(probability: float, v: np.ndarray, tau2: float, dfs: np.ndarray | None) -> float:
+    """The ``probability`` quantile of the generalised Q at τ²: χ²(k − 1) with normal
+    errors; with t errors a scaled χ², a·χ²(b), of the same mean k − 1 and the variance
+    :func:`q_variance` (Satterthwaite 1946)."""
+    k = len(v)
+    scale = q_variance(v, tau2, dfs) / (2.0 * (k - 1))
+    return scale * float(special.chdtri((k - 1) / scale, 1 - probability))
+
+
+def tau2_interval(
+    y: Vector, v: Vector, dfs: Vector | None = None, confidence: float = 0.95
+) -> tuple[float, float]:
     """The Q-profile interval of τ² (Viechtbauer 2007): the τ² where the generalised Q
-    equals the χ²(k − 1) quantiles; an end is 0 when Q is already below its quantile."""
+    equals its 97.5% and 2.5% quantiles (:func:`q_quantile`: χ²(k − 1), or its
+    Satterthwaite match when the errors are t on ``dfs``); an end is 0 when Q is
+    already below its quantile at τ² = 0."""
     ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
-    df = len(ya) - 1
-    upper_q = float(special.chdtri(df, (1 - confidence) / 2))
-    lower_q = float(special.chdtri(df, 1 - (1 - confidence) / 2))
-    return _tau2_where(ya, va, upper_q), _tau2_where(ya, va, lower_q)
+    da = None if dfs is None else np.asarray(dfs, dtype=float)
+    tail = (1 - confidence) / 2
+
+    def where(probability: float) -> float:
+        return _tau2_where(ya, va, lambda tau2: q_quantile(probability, va, tau2, da))
+
+    return where(1 - tail), where(tail)
+
+
+DRAWS = 40
+"""Points of τ²'s confidence distribution the shrunken intervals average over."""
+
+
+def tau2_draws(y: Vector, v: Vector, dfs: Vector | None = None, points: int = DRAWS) -> np.ndarray:
+    """τ² (points²) at the ``points`` mid-quantiles of its Q-profile confidence
+    distribution: τ²_p solves Q(τ²) = the (1 − p) quantile of Q (:func:`q_quantile`),
+    p = (j + ½)/points; 0 where Q(0) is already below it. All solved at once by
+    bisection."""
+    ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
+    da = None if dfs is None else np.asarray(dfs, dtype=float)
+    k = len(ya)
+    upper = 1 - (np.arange(points) + 0.5) / points  # the quantile of Q each p targets
+
+    def excess(tau2: np.ndarray) -> np.ndarray:
+        w = 1 / (va[None, :] + tau2[:, None])
+        mu = (w @ ya) / w.sum(axis=1)
+        q = (w * (ya[None, :] - mu[:, None]) ** 2).sum(axis=1)
+        if da is None:
+            scale = np.ones_like(tau2)
+        else:
+            share = va[None, :] / (va[None, :] + tau2[:, None])
+            extra = (6 / (np.maximum(da, KURTOSIS_DF) - 4))[None, :] * share**2
+            scale = (2.0 * (k - 1) + (k - 1) / k * extra.sum(axis=1)) / (2.0 * (k - 1))
+        result: np.ndarray = q - scale * special.chdtri((k - 1) / scale, 1 - upper)
+        return result
+
+    low = np.zeros(points)
+    positive = excess(low) > 0
+    high = np.full(points, max(float(np.var(ya)), float(va.max()), 1e-12))
+    while (excess(high) > 0).any():
+        high = np.where(excess(high) > 0, high * 4, high)
+    for _ in range(60):
+        middle = (low + high) / 2
+        above = excess(middle) > 0
+        low, high = np.where(above, middle, low), np.where(above, high, middle)
+    return np.where(positive, (low + high) / 2, 0.0)
 
 
 ESTIMATORS: dict[str, Callable[[Vector, Vector], float]] = {
@@ -303,7 +386,7 @@ def pool_effects(
         raise FieldError("method", f"one of {METHODS}", method)
     if names is not None and len(names) != k:
         raise FieldError("names", f"{k} names (one per effect)", f"{len(names)} names")
-    v, variances = _weighting(se, df, moderate)
+    v, t_dfs, variances = _weighting(se, df, moderate)
     used = np.sqrt(v)
     z = normal_quantile()
     own_half = se * (np.array([t_quantile(d) for d in df]) if df is not None else z)
@@ -330,7 +413,7 @@ def pool_effects(
     mean = Result(
         mu, mu - half, mu + half, n=k, unit="points", p=p, extra={"se": se_mu, "df": k - 1}
     )
-    tau2_low, tau2_high = tau2_interval(y, v)
+    tau2_low, tau2_high = tau2_interval(y, v, t_dfs)
     tau = Result(math.sqrt(tau2), math.sqrt(tau2_low), math.sqrt(tau2_high), n=k, unit="points")
     prediction: tuple[float | None, float | None] = (None, None)
     if k >= MIN_PREDICTION:
@@ -338,19 +421,56 @@ def pool_effects(
         prediction = (mu - spread, mu + spread)
     q = generalised_q(y, v, 0.0)
     i2 = max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0
-    shrink = tau2 / (tau2 + v)
-    shrunken = mu + shrink * (y - mu)
-    sd = np.sqrt(shrink * v + (1 - shrink) ** 2 * se_mu**2)
+    shrunken, sd, p_benefit = shrunken_estimates(y, v, tau2, tau2_draws(y, v, t_dfs), margin)
     frame["weight"] = w / w.sum()
     frame["shrunken"] = shrunken
     frame["shrunken_low"] = shrunken - z * sd
     frame["shrunken_high"] = shrunken + z * sd
-    frame["p_benefit"] = special.ndtr((shrunken - margin) / sd)
+    frame["p_benefit"] = p_benefit
     _label(frame, margin)
     frame["differs"] = (frame["shrunken_low"] > mu) | (frame["shrunken_high"] < mu)
     return PooledEffects(
         k, mean, tau, tau2, *prediction, q, i2, method, variances, frame[list(PATIENT_COLUMNS)]
     )
+
+
+def _blup(
+    y: np.ndarray, v: np.ndarray, tau2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(μ, BLUP, posterior variance) at each τ² of ``tau2`` (rows) for every effect
+    (columns): μ + B (y − μ), B = τ²/(τ² + v), variance B v + (1 − B)² SE(μ)², SE(μ)
+    the HKSJ one (scale floored at 1)."""
+    t2 = tau2[:, None]
+    w = 1 / (v[None, :] + t2)
+    mu = (w @ y) / w.sum(axis=1)
+    scale = np.maximum(1.0, (w * (y[None, :] - mu[:, None]) ** 2).sum(axis=1) / (len(y) - 1))
+    se2 = scale / w.sum(axis=1)
+    b = t2 / (t2 + v[None, :])
+    estimate = mu[:, None] + b * (y[None, :] - mu[:, None])
+    return mu, estimate, b * v[None, :] + (1 - b) ** 2 * se2[:, None]
+
+
+def shrunken_estimates(
+    effects: Vector,
+    variances: Vector,
+    tau2: float,
+    draws: Vector | None = None,
+    margin: float = MARGIN,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(shrunken estimates, their SDs, P(true effect ≥ ``margin``)), points: the BLUP
+    μ + B_i (y_i − μ) at ``tau2``, with the variance B_i v_i + (1 − B_i)² SE(μ)²; with
+    ``draws`` of τ² (:func:`tau2_draws`) the variance and the probability are averaged
+    over them, the variance taken around the BLUP (each draw's posterior variance plus
+    its shift from the BLUP), so τ's own uncertainty is carried too."""
+    y, v = np.asarray(effects, dtype=float), np.asarray(variances, dtype=float)
+    _, point, point_variance = _blup(y, v, np.array([tau2]))
+    shrunken = point[0]
+    if draws is None:
+        sd = np.sqrt(point_variance[0])
+        return shrunken, sd, special.ndtr((shrunken - margin) / sd)
+    _, estimates, each = _blup(y, v, np.asarray(draws, dtype=float))
+    sd = np.sqrt((each + (estimates - shrunken[None, :]) ** 2).mean(axis=0))
+    return shrunken, sd, special.ndtr((estimates - margin) / np.sqrt(each)).mean(axis=0)
 
 
 def _label(frame: pd.DataFrame, margin: float) -> None:
@@ -427,7 +547,7 @@ def meta_regression(
             extra=extra,
             why_null="the moderator is the same for every patient",
         )
-    v, _ = _weighting(se, df, moderate)
+    v, _, _ = _weighting(se, df, moderate)
     design = np.column_stack([np.ones(k), x])
 
     def fit(tau2: float) -> tuple[np.ndarray, np.ndarray, float]:

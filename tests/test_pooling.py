@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
+from scipy.optimize import brentq
 from statsmodels.stats.meta_analysis import combine_effects
 
 from backtrack import pooling, wording
@@ -87,14 +88,53 @@ def test_prediction_interval_and_blup_by_hand() -> None:
     )
     # BLUP: B = (11/6) / (7/3) = 11/14; patient 1: 7/3 + 11/14 (1 - 7/3) = 9/7;
     # variance B v + (1 - B)^2 SE^2 = 11/28 + (9/196)(7/9) = 3/7
-    first = result.patients.iloc[0]
-    assert first["shrunken"] == pytest.approx(9 / 7, rel=1e-9)
-    z = scipy_stats.norm.ppf(0.975)
-    assert first["shrunken_high"] - first["shrunken"] == pytest.approx(
-        z * math.sqrt(3 / 7), rel=1e-9
-    )
-    assert first["p_benefit"] == pytest.approx(scipy_stats.norm.sf((1 - 9 / 7) / math.sqrt(3 / 7)))
+    assert result.patients["shrunken"].iloc[0] == pytest.approx(9 / 7, rel=1e-9)
+    shrunken, sd, chance = pooling.shrunken_estimates([1.0, 2.0, 4.0], [0.5] * 3, 11 / 6)
+    assert shrunken[0] == pytest.approx(9 / 7, rel=1e-9)
+    assert sd[0] == pytest.approx(math.sqrt(3 / 7), rel=1e-9)
+    assert chance[0] == pytest.approx(scipy_stats.norm.sf((1 - 9 / 7) / math.sqrt(3 / 7)))
     assert result.k == 3 and result.mean.n == 3 and result.mean.unit == "points"
+
+
+def test_shrunken_interval_averages_over_the_draws_of_tau2() -> None:
+    y, v = heterogeneous(k=8, seed=9)
+    draws = np.array([0.0, 0.3, 1.1])
+    point, sd, chance = pooling.shrunken_estimates(y, v, 0.5, draws)
+    for i in range(len(y)):  # written out, one draw at a time
+        squares, chances = [], []
+        for tau2 in draws:
+            w = 1 / (v + tau2)
+            mu = float(np.sum(w * y) / np.sum(w))
+            scale = max(1.0, float(np.sum(w * (y - mu) ** 2)) / (len(y) - 1))
+            b = tau2 / (tau2 + v[i])
+            estimate = mu + b * (y[i] - mu)
+            variance = b * v[i] + (1 - b) ** 2 * scale / np.sum(w)
+            squares.append(variance + (estimate - point[i]) ** 2)
+            chances.append(scipy_stats.norm.sf((1 - estimate) / math.sqrt(variance)))
+        assert sd[i] == pytest.approx(math.sqrt(np.mean(squares)), rel=1e-9)
+        assert chance[i] == pytest.approx(np.mean(chances), rel=1e-9)
+
+
+def test_q_profile_interval_and_draws_match_a_root_finder() -> None:
+    y, v = heterogeneous(k=10, seed=4)
+
+    def q(tau2: float) -> float:
+        w = 1 / (v + tau2)
+        return float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
+
+    def solve(target: float) -> float:
+        return 0.0 if q(0) <= target else brentq(lambda t: q(t) - target, 0, 100, xtol=1e-14)
+
+    chi2 = scipy_stats.chi2(len(y) - 1)
+    low, high = pooling.tau2_interval(y, v)
+    assert low == pytest.approx(solve(chi2.ppf(0.975)), abs=1e-9)
+    assert high == pytest.approx(solve(chi2.ppf(0.025)), abs=1e-9)
+    draws = pooling.tau2_draws(y, v, points=4)  # p = 1/8, 3/8, 5/8, 7/8
+    expected = [solve(chi2.ppf(1 - p)) for p in (1 / 8, 3 / 8, 5 / 8, 7 / 8)]
+    assert draws == pytest.approx(expected, abs=1e-9)
+    # with t errors Q is wider than chi-square: the interval widens, never narrows
+    t_low, t_high = pooling.tau2_interval(y, v, np.full(len(y), 8.0))
+    assert t_low <= low and t_high >= high
 
 
 def test_fewer_than_three_trials_have_no_prediction_and_one_has_no_pool() -> None:
