@@ -281,8 +281,8 @@ def _pooled_cell(
 ) -> tuple[float, float, float, float, float]:
     """(coverage of the mean's interval, of tau's, of the prediction interval (the
     chance a new patient's true effect falls inside, averaged), share of patients whose
-    shrunken interval covers their true effect, share of clinics with tau's interval
-    reaching 0) over ``clinics`` simulated clinics."""
+    shrunken interval covers their true effect, share of clinics where some patient is
+    marked as differing from the rest) over ``clinics`` simulated clinics."""
     sim = clinic_trials(
         clinics, patients, pairs, tau=tau, mu=0.8, seed=patients + int(10 * tau), **kw
     )
@@ -293,7 +293,7 @@ def _pooled_cell(
         assert r.tau.low is not None and r.tau.high is not None
         mean.append(r.mean.low <= sim.mu <= r.mean.high)
         spread.append(r.tau.low <= tau <= r.tau.high)
-        zero.append(r.tau.low == 0)
+        zero.append(bool(r.patients["differs"].any()))
         low, high = r.prediction_low, r.prediction_high
         assert low is not None and high is not None
         if tau == 0:
@@ -321,26 +321,29 @@ def pooled(clinics: int) -> None:
     start = time.perf_counter()
     error = 100 * math.sqrt(0.95 * 0.05 / clinics)
     print(f"pooled self-trials, {clinics} simulated clinics per line (Monte Carlo error of a")
-    print(f"coverage near 95%: +-{error:.1f} points; tau 0 lines: 'tau' = its interval reaches 0)")
+    print(f"coverage near 95%: +-{error:.1f} points; tau 0 lines: 'tau' = its interval reaches 0;")
+    print("'apart': clinics where some patient is marked as differing from the rest)")
     for moderate in (True, False):
         print("  SEs moderated, t variance (default)" if moderate else "  SEs as known (textbook)")
-        print("    patients   tau  pairs   mean    tau  predict  shrunken")
+        print("    patients   tau  pairs   mean    tau  predict  shrunken  apart")
         for patients in (20, 50, 200):
             for tau in (0.0, 0.5, 1.5):
                 for pairs in (4, 6, 10):
-                    m, t, pr, sh, _ = _pooled_cell(clinics, patients, tau, pairs, moderate)
+                    m, t, pr, sh, ap = _pooled_cell(clinics, patients, tau, pairs, moderate)
                     print(
                         f"    {patients:8d}  {tau:4.1f}  {pairs:5d}  {m:6.1%} {t:6.1%}  "
-                        f"{pr:6.1%}   {sh:6.1%}"
+                        f"{pr:6.1%}   {sh:6.1%} {ap:6.1%}"
                     )
     print("  4-10 pairs each, SEs moderated, noise spread (log SD of each patient's noise)")
-    print("    patients   tau  spread   mean    tau  predict  shrunken")
+    print("    patients   tau  spread   mean    tau  predict  shrunken  apart")
     for spread in (0.0, 0.5):
         for patients, tau in ((20, 0.0), (200, 0.0), (200, 0.5), (50, 1.5)):
-            m, t, pr, sh, _ = _pooled_cell(clinics, patients, tau, (4, 10), True, sd_spread=spread)
+            m, t, pr, sh, ap = _pooled_cell(
+                clinics, patients, tau, (4, 10), True, sd_spread=spread
+            )
             print(
                 f"    {patients:8d}  {tau:4.1f}  {spread:6.1f}  {m:6.1%} {t:6.1%}  "
-                f"{pr:6.1%}   {sh:6.1%}"
+                f"{pr:6.1%}   {sh:6.1%} {ap:6.1%}"
             )
     print(f"  ({time.perf_counter() - start:.0f} s)")
 
