@@ -56,6 +56,9 @@ MIN_MODERATOR = 10
 """Trials needed before a moderator is tried (meta-regression)."""
 MIN_MODERATION = 3
 """Trials with degrees of freedom needed to estimate the clinic's variance prior."""
+MIN_DF = 3
+"""Degrees of freedom (pairs − 1) each trial needs to be weighted by its moderated t
+error: a t on 2 or fewer df has no variance (4 pairs, the issue's fewest, give 3)."""
 METHODS = ("paule-mandel", "dersimonian-laird")
 LABELS = ("benefits", "harmed", "no meaningful difference", "inconclusive")
 
@@ -128,7 +131,10 @@ def responder_label(
 
 
 def _vector(name: str, values: Vector, k: int | None, positive: bool) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise FieldError(name, "a sequence of numbers", values) from None
     if array.ndim != 1:
         raise FieldError(name, "a one-dimensional sequence of numbers", f"shape {array.shape}")
     if k is not None and len(array) != k:
@@ -147,6 +153,10 @@ def _inputs(
     y = _vector("effects", effects, None, positive=False)
     se = _vector("ses", ses, len(y), positive=True)
     df = None if dfs is None else _vector("dfs", dfs, len(y), positive=True)
+    if df is not None and (df < MIN_DF).any():
+        first = int(np.flatnonzero(df < MIN_DF)[0])
+        expected = f"at least {MIN_DF} degrees of freedom ({MIN_DF + 1} pairs) to pool"
+        raise FieldError(f"dfs[{first}]", expected, float(df[first]))
     return y, se, df
 
 
@@ -395,7 +405,7 @@ def pool_effects(
     v, t_dfs, variances = _weighting(se, df, moderate)
     used = np.sqrt(v)
     z = normal_quantile()
-    own_half = se * (np.array([t_quantile(d) for d in df]) if df is not None else z)
+    own_half = se * (special.stdtrit(df, 0.975) if df is not None else z)
     frame = pd.DataFrame(
         {
             "effect": y,

@@ -271,6 +271,8 @@ def test_responder_label_refuses_an_estimate_outside_its_interval() -> None:
         ([1.0, 2.0], [0.5, math.nan], None, r"ses\[1\]"),
         ([1.0, 2.0], [0.5, 0.5], [3.0], "dfs"),
         ([1.0, 2.0], [0.5, 0.5], [3.0, math.nan], r"dfs\[1\]"),
+        ([1.0, 2.0], [0.5, 0.5], [3.0, 2.0], r"dfs\[1\]"),
+        (["one", 2.0], [0.5, 0.5], None, "effects"),
     ],
 )
 def test_bad_input_names_the_field(effects, ses, dfs, field: str) -> None:
@@ -353,3 +355,12 @@ def test_every_patient_row_is_worded_from_its_own_label() -> None:
         assert own.startswith(wording.RESPONDER_WORDS[row["own_label"]])
         assert pooled.startswith(wording.RESPONDER_WORDS[row["pooled_label"]])
         assert "%" in wording.chance_of_benefit(row["p_benefit"])
+
+
+def test_own_interval_is_the_trials_t_interval() -> None:
+    result = pooling.pool_effects([1.2, 0.1, -0.4, 0.9], [0.5, 0.3, 0.4, 0.6], [3, 5, 9, 4])
+    row = result.patients.iloc[1]
+    half = scipy_stats.t.ppf(0.975, 5) * 0.3
+    assert (row["low"], row["high"]) == pytest.approx((0.1 - half, 0.1 + half), rel=1e-12)
+    assert result.variances == "moderated"
+    assert (result.patients["se_used"] > 0).all()
