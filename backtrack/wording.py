@@ -170,10 +170,10 @@ units' own definitions, in the registry, are longer)."""
 
 
 def _pain_with_b(value: float) -> str:
-    """``1.2 points lower`` / ``0.4 points higher`` / ``no different`` (A − B, + = lower)."""
+    """``1.2 points lower`` / ``0.4 points higher`` / ``the same`` (A − B, + = lower)."""
     size = f"{abs(value):.1f}"
     if float(size) == 0:
-        return "no different"
+        return "the same"
     return f"{size} points {'lower' if value > 0 else 'higher'}"
 
 
@@ -197,8 +197,10 @@ def pooled_mean(mean: Result) -> str:
             f"B {verb} pain by {abs(mean.estimate):.1f} points on average (95% CI "
             f"{ends[0]:.1f} to {ends[1]:.1f} points; {patients})."
         )
+    average = _pain_with_b(mean.estimate)
+    average = "about the same as" if average == "the same" else f"{average} than"
     return (
-        f"On average, pain with B was {_pain_with_b(mean.estimate)} than with A, but "
+        f"On average, pain with B was {average} with A, but "
         f"anywhere {_span(mean.low, mean.high)} fits the data (95% CI; {patients}): no "
         "clear difference on average."
     )
@@ -249,7 +251,8 @@ def responder(label: str, low: float | None, high: float | None, margin: float =
         ends = sorted((abs(low), abs(high)))
         return f"{lead} (by {ends[0]:.1f} to {ends[1]:.1f} points)"
     if label == "no meaningful difference":
-        return f"{lead} (within ±{margin:g} point: {_span(low, high)})"
+        unit = "point" if margin == 1 else "points"
+        return f"{lead} (within ±{margin:g} {unit}: {_span(low, high)})"
     return f"{lead} ({_span(low, high)})"
 
 

@@ -318,6 +318,8 @@ def test_pooled_mean_words_claim_a_direction_only_when_the_interval_does() -> No
     assert "lowered" not in unclear and "raised" not in unclear
     assert "from 0.3 points higher to 1.1 points lower" in unclear
     assert "no clear difference" in unclear
+    same = wording.pooled_mean(Result(0.02, -0.5, 0.6, n=20, unit="points"))
+    assert same.startswith("On average, pain with B was about the same as with A, but ")
     assert wording.pooled_mean(Result(None, why_null="not enough trials: needs 2, has 1"))
 
 
