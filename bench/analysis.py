@@ -10,7 +10,8 @@ mean notes, trend false positives at persistence 0.6 / 0.9 / 0.97 on 26 weeks, l
 positives. Not a timed test; targets: ≤ 30 ms in process, ≤ 1.0 s for the fresh process.
 Run: ``.venv/bin/python bench/analysis.py [replicates]`` (default 1000); the calibration
 only: ``--calibration [replicates]``; the missing-days bound only: ``--missing [replicates]``;
-pooled self-trials (issue 29): ``--pooled [clinics]`` (default 400 per cell).
+pooled self-trials (issue 29): ``--pooled [clinics]`` (default 400 per cell) and the
+calibration of P(benefit >= 1 point): ``--pooled-chance [clinics]`` (default 400).
 """
 
 from __future__ import annotations
@@ -348,11 +349,37 @@ def pooled(clinics: int) -> None:
     print(f"  ({time.perf_counter() - start:.0f} s)")
 
 
+def pooled_chance(clinics: int) -> None:
+    """Issue 29: is P(true effect >= 1 point) from the shrunken posterior calibrated?
+    Patients of ``clinics`` simulated clinics (50 patients, 4-10 pairs, true effects
+    N(0.8, tau^2)), by fifths of the printed chance: its mean beside the share whose
+    true effect is >= 1 point."""
+    print(f"pooled self-trials: P(benefit >= 1 point), {clinics} clinics of 50 patients")
+    print("    tau  printed chance  mean printed  observed  patients")
+    for tau in (0.5, 1.0, 1.5):
+        sim = clinic_trials(clinics, 50, (4, 10), tau=tau, mu=0.8, seed=77 + int(10 * tau))
+        chance, truth = [], []
+        for j in range(clinics):
+            r = pooling.pool_effects(sim.effect[j], sim.se[j], sim.df[j])
+            chance.append(r.patients["p_benefit"].to_numpy())
+            truth.append(sim.truth[j] >= pooling.MARGIN)
+        p, t = np.concatenate(chance), np.concatenate(truth)
+        for low in np.arange(0, 1, 0.2):
+            inside = (p >= low) & (p < low + 0.2 + 1e-12 * (low >= 0.8))
+            if inside.any():
+                print(
+                    f"    {tau:3.1f}  {low:.1f}-{low + 0.2:.1f}       {p[inside].mean():12.3f}  "
+                    f"{t[inside].mean():8.3f}  {int(inside.sum()):8d}"
+                )
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--calibration"]:
         calibration_only()
     elif sys.argv[1:2] == ["--pooled"]:
         pooled(int(sys.argv[2]) if len(sys.argv) > 2 else 400)
+    elif sys.argv[1:2] == ["--pooled-chance"]:
+        pooled_chance(int(sys.argv[2]) if len(sys.argv) > 2 else 400)
     elif sys.argv[1:2] == ["--missing"]:
         missing_days(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
     else:
