@@ -375,3 +375,22 @@ def test_own_interval_is_the_trials_t_interval() -> None:
     assert (row["low"], row["high"]) == pytest.approx((0.1 - half, 0.1 + half), rel=1e-12)
     assert result.variances == "moderated"
     assert (result.patients["se_used"] > 0).all()
+
+
+def test_moderator_words_carry_the_multiple_comparisons_note() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.uniform(3, 8, 30)
+    v = rng.uniform(0.1, 0.5, 30)
+    y = 0.2 + 0.3 * x + rng.normal(0, 0.6, 30) + rng.normal(0, np.sqrt(v))
+    result = pooling.meta_regression(y, np.sqrt(v), x, comparisons=3)
+    assert result.low is not None and result.low > 0
+    words = wording.moderator(result, "baseline pain", "point")
+    assert words.startswith("Per 1 point more baseline pain, B lowered pain by ")
+    assert "3 moderators were tried: Bonferroni p = " in words
+    alone = wording.moderator(pooling.meta_regression(y, np.sqrt(v), x), "baseline pain", "point")
+    assert "moderators were tried" not in alone
+    flat = pooling.meta_regression(rng.normal(0.5, 0.7, 30), np.sqrt(v), x)
+    assert flat.low is not None and flat.high is not None and flat.low <= 0 <= flat.high
+    assert "consistent with no link" in wording.moderator(flat, "baseline pain", "point")
+    few = pooling.meta_regression([1.0] * 9, [0.5] * 9, list(range(9)))
+    assert "not enough trials" in wording.moderator(few, "adherence", "percentage point")
