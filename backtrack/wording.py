@@ -267,23 +267,23 @@ def chance_of_benefit(probability: float | None, margin: float = 1.0) -> str:
 
 def moderator(result: Result, name: str, unit: str) -> str:
     """A meta-regression slope (``backtrack.pooling.meta_regression``) in words, with
-    the multiple-comparisons note when more than one moderator was tried: "Per 1 point
+    the multiple-comparisons note when more than one moderator was tried: "Per point
     more baseline pain, B lowered pain by 0.30 points more (95% CI +0.10 to +0.50, p =
     0.004); 3 moderators were tried: Bonferroni p = 0.012." (slope + = more benefit)."""
     if result.estimate is None or result.low is None or result.high is None:
-        return f"Does the effect of B depend on {name}? {not_yet(result)}."
+        return f"Does the effect of B depend on {name}? Not tried: {result.why_null}."
     tried = result.extra.get("comparisons")
     slope = result.estimate
     direction = "more" if slope > 0 else "less"
     interval = _interval(result, 2)
     if result.low <= 0 <= result.high:
         words = (
-            f"Per 1 {unit} more {name}, B's effect changed by {signed(slope, 2)} points "
+            f"Per {unit} more {name}, B's effect changed by {signed(slope, 2)} points "
             f"({interval}, + = more benefit): consistent with no link"
         )
     else:
         words = (
-            f"Per 1 {unit} more {name}, B lowered pain by {abs(slope):.2f} points "
+            f"Per {unit} more {name}, B lowered pain by {abs(slope):.2f} points "
             f"{direction} ({interval}, + = more benefit)"
         )
     words += f" (p = {result.p:.2g})" if result.p is not None else ""

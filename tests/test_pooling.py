@@ -385,7 +385,7 @@ def test_moderator_words_carry_the_multiple_comparisons_note() -> None:
     result = pooling.meta_regression(y, np.sqrt(v), x, comparisons=3)
     assert result.low is not None and result.low > 0
     words = wording.moderator(result, "baseline pain", "point")
-    assert words.startswith("Per 1 point more baseline pain, B lowered pain by ")
+    assert words.startswith("Per point more baseline pain, B lowered pain by ")
     assert "3 moderators were tried: Bonferroni p = " in words
     alone = wording.moderator(pooling.meta_regression(y, np.sqrt(v), x), "baseline pain", "point")
     assert "moderators were tried" not in alone
