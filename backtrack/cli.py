@@ -303,20 +303,27 @@ def _validate_measures(log_path: Path) -> int:
     if not path.exists():
         return 0
     found = read_measures(path)
-    for warning in found.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for problem in found.problems:
-        print(problem)
-    if found.problems:
-        print(
-            f"{path}: {len(found.problems)} problem(s); those rows are kept in the file and "
-            "left out of analysis",
-            file=sys.stderr,
-        )
+    if _print_problems(path, found.warnings, found.problems):
         return 1
     sets = len(current_answers(found))
     print(f"{path}: {len(found.rows)} rows, {sets} current answer sets, no problems")
     return 0
+
+
+def _print_problems(path: Path, warnings: Sequence[str], problems: Sequence[object]) -> bool:
+    """Print a validated file's warnings (stderr) and problems (stdout, one per line,
+    ``file:line:column: message``) and the count; True when there were problems."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(
+            f"{path}: {len(problems)} problem(s); those rows are kept in the file and left "
+            "out of analysis",
+            file=sys.stderr,
+        )
+    return bool(problems)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -328,16 +335,7 @@ def _validate_log(log_path: Path) -> int:
     from .actions import load_log  # lazy: per command
 
     log = load_log(log_path, strict=False)
-    for warning in log.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for problem in log.problems:
-        print(problem)
-    if log.problems:
-        print(
-            f"{log_path}: {len(log.problems)} problem(s); those rows are kept in the file "
-            "and left out of analysis",
-            file=sys.stderr,
-        )
+    if _print_problems(log_path, log.warnings, log.problems):
         if any(_SPREADSHEET_VALUE.search(p.message) for p in log.problems):
             print(
                 f"{log_path}: some values look like a spreadsheet's regional format (dates "
