@@ -135,3 +135,70 @@ def skip_bad_days(
     logged[:keep_first] = True
     logged[-1] = True
     return logged
+
+
+@dataclass(frozen=True)
+class Clinics:
+    """Simulated clinics of self-trials, arrays of shape (clinics, patients): each
+    patient's ``effect`` (mean of the pair differences A − B, points, + = less pain with
+    B), its ``se`` (sd of the differences / √pairs), ``df`` (pairs − 1) and ``truth``
+    (the patient's true effect θ_i ~ N(``mu``, ``tau``²))."""
+
+    effect: np.ndarray
+    se: np.ndarray
+    df: np.ndarray
+    truth: np.ndarray
+    mu: float
+    tau: float
+
+
+def clinic_trials(
+    clinics: int,
+    patients: int,
+    pairs: int | tuple[int, int],
+    *,
+    mu: float = 0.8,
+    tau: float = 0.5,
+    seed: int = 0,
+    block_days: int = 7,
+    washout_days: int = 2,
+    persistence: float = 0.6,
+    sd: float = 1.5,
+    sd_spread: float = 0.3,
+    level: float = 6.0,
+) -> Clinics:
+    """Self-trials of many patients (vectorised): AR(1) days of marginal SD ``sd``·exp(
+    N(0, ``sd_spread``²)) (each patient their own noise), ``pairs`` pairs (or a number
+    drawn uniformly from the inclusive range) of blocks in a random order, B days
+    ``θ_i`` points lower; each block's mean over its days after the washout."""
+    rng = np.random.default_rng(seed)
+    shape = (clinics, patients)
+    if isinstance(pairs, tuple):
+        n_pairs = rng.integers(pairs[0], pairs[1] + 1, size=shape)
+    else:
+        n_pairs = np.full(shape, pairs)
+    most = int(n_pairs.max())
+    truth = mu + tau * rng.standard_normal(shape)
+    scale = sd * np.exp(sd_spread * rng.standard_normal(shape))
+    b_first = rng.random((*shape, most)) < 0.5
+    shock_sd = scale * np.sqrt(1 - persistence**2)
+    noise = scale * rng.standard_normal(shape)
+    sums = np.zeros((*shape, most, 2))  # per pair: [A block, B block] sums after washout
+    analysed = block_days - washout_days
+    for day in range(2 * most * block_days):
+        if day:
+            noise = persistence * noise + shock_sd * rng.standard_normal(shape)
+        pair, in_pair = divmod(day, 2 * block_days)
+        second, in_block = divmod(in_pair, block_days)
+        if in_block < washout_days:
+            continue
+        is_b = b_first[:, :, pair] != bool(second)
+        pain = level + noise - truth * is_b
+        sums[:, :, pair, 1] += np.where(is_b, pain, 0)
+        sums[:, :, pair, 0] += np.where(is_b, 0, pain)
+    differences = (sums[..., 0] - sums[..., 1]) / analysed
+    counted = np.arange(most) < n_pairs[..., None]
+    d = np.where(counted, differences, np.nan)
+    effect = np.nanmean(d, axis=-1)
+    se = np.nanstd(d, axis=-1, ddof=1) / np.sqrt(n_pairs)
+    return Clinics(effect, se, (n_pairs - 1).astype(float), truth, mu, tau)

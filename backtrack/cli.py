@@ -303,20 +303,27 @@ def _validate_measures(log_path: Path) -> int:
     if not path.exists():
         return 0
     found = read_measures(path)
-    for warning in found.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for problem in found.problems:
-        print(problem)
-    if found.problems:
-        print(
-            f"{path}: {len(found.problems)} problem(s); those rows are kept in the file and "
-            "left out of analysis",
-            file=sys.stderr,
-        )
+    if _print_problems(path, found.warnings, found.problems):
         return 1
     sets = len(current_answers(found))
     print(f"{path}: {len(found.rows)} rows, {sets} current answer sets, no problems")
     return 0
+
+
+def _print_problems(path: Path, warnings: Sequence[str], problems: Sequence[object]) -> bool:
+    """Print a validated file's warnings (stderr) and problems (stdout, one per line,
+    ``file:line:column: message``) and the count; True when there were problems."""
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(
+            f"{path}: {len(problems)} problem(s); those rows are kept in the file and left "
+            "out of analysis",
+            file=sys.stderr,
+        )
+    return bool(problems)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -328,16 +335,7 @@ def _validate_log(log_path: Path) -> int:
     from .actions import load_log  # lazy: per command
 
     log = load_log(log_path, strict=False)
-    for warning in log.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    for problem in log.problems:
-        print(problem)
-    if log.problems:
-        print(
-            f"{log_path}: {len(log.problems)} problem(s); those rows are kept in the file "
-            "and left out of analysis",
-            file=sys.stderr,
-        )
+    if _print_problems(log_path, log.warnings, log.problems):
         if any(_SPREADSHEET_VALUE.search(p.message) for p in log.problems):
             print(
                 f"{log_path}: some values look like a spreadsheet's regional format (dates "
@@ -639,6 +637,8 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
     if args.trials:
         return _cohort_trials(args)
+    if args.output:
+        raise UsageError("-o writes the clinic's self-trial pages: give it with --trials")
     scan = scan_folder(args.folder)
     for skipped in scan.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
@@ -678,14 +678,24 @@ def cmd_cohort(args: argparse.Namespace) -> int:
 
 def _cohort_trials(args: argparse.Namespace) -> int:
     """``cohort DIR --trials``: each patient's self-trial and the flow per comparison."""
-    from .clinic_trials import (
+    from ._files import PDF, check_output  # lazy: per command
+    from .clinic_pooled import pool_comparisons, pooled_record  # lazy: per command
+    from .clinic_report import (
+        comparison_lines,
+        patient_lines,
+        write_clinic_pdf,
+    )  # lazy: per command
+    from .clinic_trials import (  # lazy: per command
         json_rows,
         scan_clinic,
         trial_flow,
         trial_records,
-    )  # lazy: per command
+    )
 
     scan = scan_clinic(args.folder)
+    logs = [p.log for p in scan.patients]
+    if args.output:  # refused before any work: never a patient's log or its files
+        check_output(args.output, kind=PDF, force=args.force, keep=_clinic_kept(logs))
     for skipped in scan.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
     if not scan.patients:
@@ -694,11 +704,19 @@ def _cohort_trials(args: argparse.Namespace) -> int:
         )
     records = trial_records(scan, routine_path=args.routine, scheduler=args.scheduler)
     flow = trial_flow(records)
+    pooled = pool_comparisons(records)
     for patient, problems in zip(records["patient"], records["problems"], strict=True):
         for problem in problems:
             print(f"warning: {patient}: {problem}", file=sys.stderr)
+    if args.output:
+        path = write_clinic_pdf(args.output, pooled, force=args.force, keep=_clinic_kept(logs))
+        print(f"Wrote {path}: the clinic's self-trials, pooled per comparison.", file=sys.stderr)
     if args.json:
-        document = {"trials": json_rows(records), "flow": json_rows(flow)}
+        document = {
+            "trials": json_rows(records),
+            "flow": json_rows(flow),
+            "pooled": [pooled_record(c) for c in pooled],
+        }
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
     print(
@@ -730,7 +748,26 @@ def _cohort_trials(args: argparse.Namespace) -> int:
         )
         for reason in cast("list[str]", row.stop_reasons):  # trial_flow: a list of texts
             print(f"    stopped early: {reason}")
+    for comparison in pooled:
+        print(f"Pooled, B {comparison.comparison}:")
+        for line in comparison_lines(comparison)[1:]:
+            print(f"  {line}")
+        for line in patient_lines(comparison.pooled):
+            print(f"  {line}")
     return 0
+
+
+def _clinic_kept(logs: Sequence[str]) -> dict[Path, str]:
+    """Every patient's log and the files beside it: what ``cohort --trials -o`` never
+    writes over."""
+    from .outputs import kept_files  # lazy: per command
+
+    kept: dict[Path, str] = {}
+    for log in logs:
+        kept.update(
+            {p: f"{what} of {Path(log).parent.name}" for p, what in kept_files(log).items()}
+        )
+    return kept
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
@@ -1146,8 +1183,16 @@ def build_parser() -> argparse.ArgumentParser:
     cohort.add_argument(
         "--trials",
         action="store_true",
-        help="each patient's self-trial (a sub-folder per patient) and the flow per comparison",
+        help="each patient's self-trial (a sub-folder per patient), the flow and the trials "
+        "pooled per comparison",
     )
+    cohort.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.pdf",
+        help="with --trials: also write the clinic's self-trial pages (forest plots) as a PDF",
+    )
+    _add_force(cohort, "a PDF")
     cohort.set_defaults(handler=cmd_cohort)
 
     remind = sub.add_parser(

@@ -162,3 +162,133 @@ GROUP_DEFINITIONS = {
 }
 """The report's definition under each row of key numbers (one per group of units: the
 units' own definitions, in the registry, are longer)."""
+
+
+# ------------------------------------------------------------- pooled self-trials
+# Effects are A − B in points (+ = less pain with B; backtrack.pooling); the words
+# never show that sign, and never claim a direction or a size the interval does not.
+
+
+def _pain_with_b(value: float) -> str:
+    """``1.2 points lower`` / ``0.4 points higher`` / ``the same`` (A − B, + = lower)."""
+    size = f"{abs(value):.1f}"
+    if float(size) == 0:
+        return "the same"
+    return f"{size} points {'lower' if value > 0 else 'higher'}"
+
+
+def _span(low: float, high: float) -> str:
+    """An interval of A − B effects in words: ``from 0.4 points higher to 1.2 points
+    lower``."""
+    return f"from {_pain_with_b(low)} to {_pain_with_b(high)}"
+
+
+def pooled_mean(mean: Result) -> str:
+    """The pooled mean effect of B (``backtrack.pooling.PooledEffects.mean``): "B
+    lowered pain by 0.8 points on average (95% CI 0.4 to 1.2 points; 40 patients)."
+    when the whole interval is above 0, "raised" below 0, else no direction."""
+    if mean.estimate is None or mean.low is None or mean.high is None:
+        return f"Not pooled: {mean.why_null or 'no trials'}."
+    patients = f"{mean.n} patients"
+    if mean.low > 0 or mean.high < 0:
+        verb = "lowered" if mean.low > 0 else "raised"
+        ends = sorted((abs(mean.low), abs(mean.high)))
+        return (
+            f"B {verb} pain by {abs(mean.estimate):.1f} points on average (95% CI "
+            f"{ends[0]:.1f} to {ends[1]:.1f} points; {patients})."
+        )
+    average = _pain_with_b(mean.estimate)
+    average = "about the same as" if average == "the same" else f"{average} than"
+    return (
+        f"On average, pain with B was {average} with A, but "
+        f"anywhere {_span(mean.low, mean.high)} fits the data (95% CI; {patients}): no "
+        "clear difference on average."
+    )
+
+
+def between_patients(
+    tau: Result, prediction_low: float | None, prediction_high: float | None
+) -> str:
+    """How much patients differ (τ, the SD of their true effects, with its interval) and
+    where a new patient's true effect would lie (the 95% prediction interval)."""
+    if tau.estimate is None or tau.low is None or tau.high is None:
+        return f"How much patients differ: {not_yet(tau)}."
+    words = (
+        f"Patients' true effects of B differ by about {tau.estimate:.1f} points (SD; 95% "
+        f"CI {tau.low:.1f} to {tau.high:.1f})"
+    )
+    words += (
+        ": the data are consistent with every patient having the same effect."
+        if tau.low == 0
+        else "."
+    )
+    if prediction_low is None or prediction_high is None:
+        return words + " Too few patients for a prediction for a new patient (needs 3)."
+    return (
+        f"{words} For a new patient, pain with B would be anywhere "
+        f"{_span(prediction_low, prediction_high)} (95% prediction interval)."
+    )
+
+
+RESPONDER_WORDS = {
+    "benefits": "B lowered pain",
+    "harmed": "B raised pain",
+    "no meaningful difference": "no meaningful difference",
+    "inconclusive": "inconclusive",
+}
+"""The lead words of each responder label (``backtrack.pooling.responder_label``)."""
+
+
+def responder(label: str, low: float | None, high: float | None, margin: float = 1.0) -> str:
+    """A responder label with the interval it rests on (A − B points, + = lower with B):
+    ``B lowered pain (by 0.2 to 1.9 points)``, ``no meaningful difference (within ±1
+    point: from 0.4 points higher to 0.8 points lower)``, ``inconclusive (from 1.0
+    points higher to 2.0 points lower)``."""
+    lead = RESPONDER_WORDS[label]
+    if low is None or high is None:
+        return f"{lead} (no interval yet)"
+    if label in ("benefits", "harmed"):
+        ends = sorted((abs(low), abs(high)))
+        return f"{lead} (by {ends[0]:.1f} to {ends[1]:.1f} points)"
+    if label == "no meaningful difference":
+        unit = "point" if margin == 1 else "points"
+        return f"{lead} (within ±{margin:g} {unit}: {_span(low, high)})"
+    return f"{lead} ({_span(low, high)})"
+
+
+def chance_of_benefit(probability: float | None, margin: float = 1.0) -> str:
+    """``64% chance that B lowers this patient's pain by 1 point or more``."""
+    if probability is None or probability != probability:  # None or NaN
+        return "chance of benefit: not yet"
+    return (
+        f"{probability:.0%} chance that B lowers this patient's pain by {margin:g} point or more"
+    )
+
+
+def moderator(result: Result, name: str, unit: str) -> str:
+    """A meta-regression slope (``backtrack.pooling.meta_regression``) in words, with
+    the multiple-comparisons note when more than one moderator was tried: "Per point
+    more baseline pain, B lowered pain by 0.30 points more (95% CI +0.10 to +0.50, p =
+    0.004); 3 moderators were tried: Bonferroni p = 0.012." (slope + = more benefit)."""
+    if result.estimate is None or result.low is None or result.high is None:
+        return f"Does the effect of B depend on {name}? Not tried: {result.why_null}."
+    tried = result.extra.get("comparisons")
+    slope = result.estimate
+    direction = "more" if slope > 0 else "less"
+    interval = _interval(result, 2)
+    if result.low <= 0 <= result.high:
+        words = (
+            f"Per {unit} more {name}, B's effect changed by {signed(slope, 2)} points "
+            f"({interval}, + = more benefit): consistent with no link"
+        )
+    else:
+        words = (
+            f"Per {unit} more {name}, B lowered pain by {abs(slope):.2f} points "
+            f"{direction} ({interval}, + = more benefit)"
+        )
+    words += f" (p = {result.p:.2g})" if result.p is not None else ""
+    if isinstance(tried, int) and tried > 1:
+        adjusted = result.extra.get("p_bonferroni")
+        shown = f"{adjusted:.2g}" if isinstance(adjusted, float) else "n/a"
+        words += f"; {tried} moderators were tried: Bonferroni p = {shown}"
+    return words + "."

@@ -9,7 +9,9 @@ coverage of the change interval, improvement classes with no effect, regression-
 mean notes, trend false positives at persistence 0.6 / 0.9 / 0.97 on 26 weeks, link false
 positives. Not a timed test; targets: ≤ 30 ms in process, ≤ 1.0 s for the fresh process.
 Run: ``.venv/bin/python bench/analysis.py [replicates]`` (default 1000); the calibration
-only: ``--calibration [replicates]``; the missing-days bound only: ``--missing [replicates]``.
+only: ``--calibration [replicates]``; the missing-days bound only: ``--missing [replicates]``;
+pooled self-trials (issue 29): ``--pooled [clinics]`` (default 400 per cell) and the
+calibration of P(benefit >= 1 point): ``--pooled-chance [clinics]`` (default 400).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ import pandas as pd
 from timing import timings_ms  # bench/timing.py, beside this script
 
 import backtrack
-from backtrack import stats
-from backtrack._simulate import Simulated, daily_frame, simulate, skip_bad_days
+from backtrack import pooling, stats
+from backtrack._simulate import Simulated, clinic_trials, daily_frame, simulate, skip_bad_days
 from backtrack.actions import load_log
 from backtrack.demo import write_demo
 from backtrack.routine import default_routine
@@ -275,9 +277,109 @@ def calibration(reps: int) -> None:
     print(f"  ({time.perf_counter() - start:.0f} s)")
 
 
+def _pooled_cell(
+    clinics: int, patients: int, tau: float, pairs: int | tuple[int, int], moderate: bool, **kw
+) -> tuple[float, float, float, float, float]:
+    """(coverage of the mean's interval, of tau's, of the prediction interval (the
+    chance a new patient's true effect falls inside, averaged), share of patients whose
+    shrunken interval covers their true effect, share of clinics where some patient is
+    marked as differing from the rest) over ``clinics`` simulated clinics."""
+    sim = clinic_trials(
+        clinics, patients, pairs, tau=tau, mu=0.8, seed=patients + int(10 * tau), **kw
+    )
+    mean, spread, predicted, shrunk, zero = [], [], [], [], []
+    for j in range(clinics):
+        r = pooling.pool_effects(sim.effect[j], sim.se[j], sim.df[j], moderate=moderate)
+        assert r.mean.low is not None and r.mean.high is not None
+        assert r.tau.low is not None and r.tau.high is not None
+        mean.append(r.mean.low <= sim.mu <= r.mean.high)
+        spread.append(r.tau.low <= tau <= r.tau.high)
+        zero.append(bool(r.patients["differs"].any()))
+        low, high = r.prediction_low, r.prediction_high
+        assert low is not None and high is not None
+        if tau == 0:
+            predicted.append(float(low <= sim.mu <= high))
+        else:
+            new = stats.NormalDist(sim.mu, tau)
+            predicted.append(new.cdf(high) - new.cdf(low))
+        p = r.patients
+        truth = sim.truth[j]
+        shrunk.append(float(np.mean((p["shrunken_low"] <= truth) & (truth <= p["shrunken_high"]))))
+    return (
+        float(np.mean(mean)),
+        float(np.mean(spread)),
+        float(np.mean(predicted)),
+        float(np.mean(shrunk)),
+        float(np.mean(zero)),
+    )
+
+
+def pooled(clinics: int) -> None:
+    """Issue 29: pooled self-trials on simulated clinics (``backtrack._simulate.
+    clinic_trials``: 7-day blocks, 2 washout days, AR(1) days with persistence 0.6, each
+    patient's own noise SD 1.5 x exp(N(0, 0.3^2)), true effects N(0.8, tau^2)), with the
+    SEs moderated (the package's default) and taken as known (the textbook model)."""
+    start = time.perf_counter()
+    error = 100 * math.sqrt(0.95 * 0.05 / clinics)
+    print(f"pooled self-trials, {clinics} simulated clinics per line (Monte Carlo error of a")
+    print(f"coverage near 95%: +-{error:.1f} points; tau 0 lines: 'tau' = its interval reaches 0;")
+    print("'apart': clinics where some patient is marked as differing from the rest)")
+    for moderate in (True, False):
+        print("  SEs moderated, t variance (default)" if moderate else "  SEs as known (textbook)")
+        print("    patients   tau  pairs   mean    tau  predict  shrunken  apart")
+        for patients in (20, 50, 200):
+            for tau in (0.0, 0.5, 1.5):
+                for pairs in (4, 6, 10):
+                    m, t, pr, sh, ap = _pooled_cell(clinics, patients, tau, pairs, moderate)
+                    print(
+                        f"    {patients:8d}  {tau:4.1f}  {pairs:5d}  {m:6.1%} {t:6.1%}  "
+                        f"{pr:6.1%}   {sh:6.1%} {ap:6.1%}"
+                    )
+    print("  4-10 pairs each, SEs moderated, noise spread (log SD of each patient's noise)")
+    print("    patients   tau  spread   mean    tau  predict  shrunken  apart")
+    for spread in (0.0, 0.5):
+        for patients, tau in ((20, 0.0), (200, 0.0), (200, 0.5), (50, 1.5)):
+            m, t, pr, sh, ap = _pooled_cell(
+                clinics, patients, tau, (4, 10), True, sd_spread=spread
+            )
+            print(
+                f"    {patients:8d}  {tau:4.1f}  {spread:6.1f}  {m:6.1%} {t:6.1%}  "
+                f"{pr:6.1%}   {sh:6.1%} {ap:6.1%}"
+            )
+    print(f"  ({time.perf_counter() - start:.0f} s)")
+
+
+def pooled_chance(clinics: int) -> None:
+    """Issue 29: is P(true effect >= 1 point) from the shrunken posterior calibrated?
+    Patients of ``clinics`` simulated clinics (50 patients, 4-10 pairs, true effects
+    N(0.8, tau^2)), by fifths of the printed chance: its mean beside the share whose
+    true effect is >= 1 point."""
+    print(f"pooled self-trials: P(benefit >= 1 point), {clinics} clinics of 50 patients")
+    print("    tau  printed chance  mean printed  observed  patients")
+    for tau in (0.5, 1.0, 1.5):
+        sim = clinic_trials(clinics, 50, (4, 10), tau=tau, mu=0.8, seed=77 + int(10 * tau))
+        chance, truth = [], []
+        for j in range(clinics):
+            r = pooling.pool_effects(sim.effect[j], sim.se[j], sim.df[j])
+            chance.append(r.patients["p_benefit"].to_numpy())
+            truth.append(sim.truth[j] >= pooling.MARGIN)
+        p, t = np.concatenate(chance), np.concatenate(truth)
+        for low in np.arange(0, 1, 0.2):
+            inside = (p >= low) & (p < low + 0.2 + 1e-12 * (low >= 0.8))
+            if inside.any():
+                print(
+                    f"    {tau:3.1f}  {low:.1f}-{low + 0.2:.1f}       {p[inside].mean():12.3f}  "
+                    f"{t[inside].mean():8.3f}  {int(inside.sum()):8d}"
+                )
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--calibration"]:
         calibration_only()
+    elif sys.argv[1:2] == ["--pooled"]:
+        pooled(int(sys.argv[2]) if len(sys.argv) > 2 else 400)
+    elif sys.argv[1:2] == ["--pooled-chance"]:
+        pooled_chance(int(sys.argv[2]) if len(sys.argv) > 2 else 400)
     elif sys.argv[1:2] == ["--missing"]:
         missing_days(int(sys.argv[2]) if len(sys.argv) > 2 else 1000)
     else:

@@ -7,7 +7,8 @@ Usage: ``.venv/bin/python bench/cohort.py [--patients 1000] [--days 3650] [--fre
 trial each) timed twice on the same logs in one run, each in a fresh process on the
 local pool: the plain cohort (``clinic-cohort``: :func:`backtrack.cohort.summarise` of
 the patients' logs, each with its own routine as ``backtrack cohort`` gives it) and the
-trials collection (``clinic-trials``: :func:`backtrack.clinic_trials.trial_records`),
+trials collected and pooled (``clinic-trials``: :func:`backtrack.clinic_trials.trial_records`
+then :func:`backtrack.clinic_pooled.pool_comparisons`),
 and their ratio (issue 29's target: the trials within 2x the plain cohort).
 
 The demo logs are generated once (two processes, with ``backtrack.demo``) into
@@ -247,6 +248,7 @@ def clinic_folder(patients: int, days: int, fresh: bool) -> Path:
 
 def run_clinic(engine: str, folder: str) -> tuple[float, int]:
     """Seconds of one ``--trials`` engine on the clinic (the scan excluded), and rows."""
+    from backtrack.clinic_pooled import pool_comparisons
     from backtrack.clinic_trials import scan_clinic, trial_records
     from backtrack.cohort import summarise
 
@@ -256,6 +258,7 @@ def run_clinic(engine: str, folder: str) -> tuple[float, int]:
         table = summarise([p.log for p in scan.patients], today=END)
     else:
         table = trial_records(scan, today=END + timedelta(days=1))
+        pool_comparisons(table)  # the pooling, moderators included: issue 29's "pooled"
     return time.perf_counter() - start, len(table)
 
 

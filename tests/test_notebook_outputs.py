@@ -71,7 +71,7 @@ def texts(notebook: nbformat.NotebookNode) -> list[str]:
     return [str(b.get("text/plain", "")) for b in _bundles(notebook)]
 
 
-@pytest.mark.parametrize("name", ["05-trial.ipynb"])
+@pytest.mark.parametrize("name", ["05-trial.ipynb", "06-clinic-trials.ipynb"])
 def test_the_chart_is_an_image_not_a_figure_repr(tmp_path, name):
     """Issue 24 item 3: 05-trial showed ``<Figure size 900x320 with 1 Axes>``."""
     notebook = execute(name, tmp_path)
