@@ -207,14 +207,17 @@ def comparison_key(plan: TrialPlan) -> str:
     """What B changes, for grouping trials: ``without hip_stretch, wall_squat`` (the
     sorted exercise ids B leaves out), ``routine NAME sha256:HASH`` (B's routine file by
     name and the first 12 hex digits of its content's SHA-256: an edited file is another
-    comparison), else ``B = LABEL`` (only B's label says what it is)."""
+    comparison), else ``B = LABEL`` (only B's label says what it is); a trial whose
+    outcome is the PEG adds ``, PEG outcome`` (its effects are PEG points, never pooled
+    with daily pain's)."""
+    suffix = ", PEG outcome" if plan.outcome == "peg" else ""
     if plan.b_without:
-        return "without " + ", ".join(sorted(set(plan.b_without)))
+        return "without " + ", ".join(sorted(set(plan.b_without))) + suffix
     if plan.b_routine:
         data = read_user_file(plan.b_routine, limit=SETTINGS_LIMIT, what="a routine TOML")
         digest = hashlib.sha256(data).hexdigest()[:12]
-        return f"routine {Path(plan.b_routine).name} sha256:{digest}"
-    return f"B = {plan.b}"
+        return f"routine {Path(plan.b_routine).name} sha256:{digest}{suffix}"
+    return f"B = {plan.b}{suffix}"
 
 
 def _b_routine_beside(plan: TrialPlan, plan_file: Path) -> TrialPlan:

@@ -11,6 +11,7 @@ import pytest
 from test_trial import ROUTINE, START, simulated_entries
 
 from backtrack.cli import main
+from backtrack.clinic_trials import comparison_key
 from backtrack.errors import TrialPlanError
 from backtrack.measures import PEG, Answers
 from backtrack.trial import analyse, load_plan, plan_toml, plan_trial, trial_path
@@ -140,3 +141,18 @@ def test_trial_plan_and_result_through_the_command(capsys, tmp_path):
     result = json.loads(capsys.readouterr().out)
     assert result["outcome"] == "peg" and result["complete_pairs"] == 2
     assert result["pain_lower_with_b"] == pytest.approx(3.0)
+
+
+def test_a_peg_trial_is_its_own_comparison_in_the_clinic():
+    """PEG points and daily pain points are never pooled together."""
+    pain = plan_trial(
+        a="full routine",
+        b="without wall squat",
+        pairs=6,
+        start=START,
+        seed=3,
+        b_without=("wall_squat",),
+        routine=ROUTINE,
+    )
+    assert comparison_key(pain) == "without wall_squat"
+    assert comparison_key(peg_plan()) == "without wall_squat, PEG outcome"
