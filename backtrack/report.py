@@ -208,7 +208,14 @@ class KeyNumber:
     keys: tuple[str, ...]
 
 
-PAGE_ONE_GROUPS = ("Pain now", "Change vs baseline", "Adherence", "Trend", "Flares, habit")
+PAGE_ONE_GROUPS = (
+    "Pain now",
+    "Change vs baseline",
+    "Adherence",
+    "Trend",
+    "Flares, habit",
+    "Function",
+)
 """The key numbers on page 1, below its period line (the "Period" group); the
 statistics of the other groups are worded on the detail page (each unit's sentence)."""
 PERIOD_GROUP = "Period"
@@ -567,7 +574,8 @@ def detail_pages(data: ReportData) -> list[Figure]:
     sentences = [s.verdict, s.trend.sentence]
     if s.change.ok:
         sentences.insert(1, s.change.sentence)
-    sentences += [s.results[key].detail.sentence for key in later]
+    sentences += [getattr(s.results[key].detail, "sentence", "") for key in later]
+    sentences = [sentence for sentence in sentences if sentence]
     # every page's footer says that one person's records prove no cause: not each sentence
     sentences = [sentence.replace(f" {stats.ONE_PERSON}", "") for sentence in sentences]
     for sentence in sentences:
