@@ -35,6 +35,12 @@ PSFS_ACTIVITY_IMPORTANT = 3.0
 """The same on one activity (points)."""
 
 
+_SCALES = {
+    PEG: "weekly PEG (pain and how much it gets in the way, 0-10, lower = better)",
+    PSFS: "PSFS (your own activities, 0-10, higher = better)",
+}
+
+
 @dataclass(frozen=True)
 class Latest:
     """A measure's latest score: ``value`` (points 0-10; PGIC: its category 1-7) given for
@@ -44,6 +50,16 @@ class Latest:
     date: date | None
     n: int
     reason: str = ""
+    measure: str = ""
+
+    @property
+    def sentence(self) -> str:
+        """The latest score in words (or what is needed)."""
+        if self.value is None:
+            return self.reason
+        if self.measure == PGIC:
+            return f"Your latest global impression ({self.date}): '{pgic_words(int(self.value))}'."
+        return f"Your latest {_SCALES[self.measure]}: {self.value:.1f} ({self.date})."
 
 
 def _scored(answers: Sequence[Answers], measure: str) -> list[tuple[date, float]]:
@@ -63,9 +79,10 @@ def latest(answers: Sequence[Answers], measure: str) -> Latest:
     """The latest scored answer set of ``measure`` (:data:`backtrack.measures.MEASURES`)."""
     scored = _scored(answers, measure)
     if not scored:
-        return Latest(None, None, 0, f"Not enough data: needs 1 {_NAMES[measure]}, has 0.")
+        reason = f"Not enough data: needs 1 {_NAMES[measure]}, has 0."
+        return Latest(None, None, 0, reason, measure)
     day, value = scored[-1]
-    return Latest(value, day, len(scored))
+    return Latest(value, day, len(scored), measure=measure)
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,34 @@ class FunctionChange:
     @property
     def ok(self) -> bool:
         return self.estimate is not None
+
+    @property
+    def sentence(self) -> str:
+        """The change in words, with its interval, class and threshold (or what is
+        needed)."""
+        if self.estimate is None:
+            return self.reason
+        way = "better" if self.estimate >= 0 else "worse"
+        text = (
+            f"Your {_SCALES[self.measure]} went from {self.first:.1f} ({self.first_date}) to "
+            f"{self.latest:.1f} ({self.latest_date}): {abs(self.estimate):.1f} points {way}"
+        )
+        if self.low is not None and self.high is not None:
+            text += f" (95% CI {self.low:+.1f} to {self.high:+.1f}, + = better)"
+        elif self.measure == PEG:
+            text += f"; an interval needs {PEG_MIN_WEEKS} weekly scores ({self.needed} more)"
+        unit = "point" if self.threshold == 1 else "points"
+        text += f": {self.klass}. A change of {self.threshold:g} {unit} is "
+        text += "meaningful (Reed 2023)." if self.measure == PEG else "beyond its error."
+        if self.mde is not None:
+            text += (
+                f" With these weeks, a true change smaller than about {self.mde:.1f} points "
+                "would usually be missed."
+            )
+        if self.activities:
+            moved = [f"{name} {first} → {last}" for name, (first, last) in self.activities.items()]
+            text += f" Each activity: {'; '.join(moved)} (3 points on one is beyond error)."
+        return text
 
 
 def _too_few(measure: str, has: int, threshold: float) -> FunctionChange:
@@ -211,6 +256,35 @@ def activity_counts(change: FunctionChange) -> tuple[int, int]:
     better = sum(step >= PSFS_ACTIVITY_IMPORTANT for step in steps)
     worse = sum(step <= -PSFS_ACTIVITY_IMPORTANT for step in steps)
     return better, worse
+
+
+@dataclass(frozen=True)
+class Impression:
+    """The latest PGIC (:class:`Latest`) beside the PEG and PSFS changes it anchors."""
+
+    latest: Latest
+    peg: FunctionChange
+    psfs: FunctionChange
+
+    @property
+    def sentence(self) -> str:
+        """ "You said 'Much improved' (date); your PEG fell 2.3 points …"."""
+        if self.latest.value is None:
+            return self.latest.reason
+        said = f"You said '{pgic_words(int(self.latest.value))}' ({self.latest.date})"
+        moved = []
+        for name, change, lower in (("PEG", self.peg, True), ("PSFS", self.psfs, False)):
+            if change.estimate is not None:
+                down = (change.estimate > 0) == lower
+                moved.append(
+                    f"your {name} {'fell' if down else 'rose'} {abs(change.estimate):.1f} points"
+                )
+        return f"{said}; {', '.join(moved)}." if moved else f"{said}."
+
+
+def impression(answers: Sequence[Answers]) -> Impression:
+    """The latest PGIC beside the current PEG and PSFS changes."""
+    return Impression(latest(answers, PGIC), peg_change(answers), psfs_change(answers))
 
 
 def pgic_words(category: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from . import metrics, registry, stats, wording
+from .demo import demo_answers
 from .measures import Answers
 from .measures_file import current_answers, measures_path, read_measures
 from .routine import CHRONIC_NOTICE, Routine
@@ -61,6 +62,8 @@ class Summary:
     exercises: stats.ExerciseLinks | None = field(default=None, repr=False, compare=False)
     daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     """The daily series the numbers come from (:func:`backtrack.metrics.daily_since`)."""
+    answers: tuple[Answers, ...] = field(default=(), repr=False, compare=False)
+    """The function measures' answer sets the function numbers come from."""
 
     @property
     def days_logged(self) -> int:
@@ -260,7 +263,8 @@ def summary(
     ``answers``: the function measures' current answer sets; None (the default) reads
     the measures file beside a log given as a path or :class:`LogData`
     (:func:`backtrack.measures_file.measures_path`; none there, or an entries frame:
-    no answers, and the function units say "not enough data").
+    no answers, and the function units say "not enough data"); for demo data in
+    memory, its demo answers (:func:`backtrack.demo.demo_answers`).
 
     ``today`` (default: the real today) is used for the streak (today not yet logged does
     not break it), habit strength (decays on days not logged) and the stale-data note;
@@ -295,7 +299,9 @@ def summary(
     stale = metrics.stale_message(daily, today) if last is not None else ""
     if stale:
         messages.append(stale)
-    if answers is None:
+    if answers is None and demo:
+        answers = demo_answers(entries)  # demo data in memory: its demo answers too
+    elif answers is None:
         answers = answers_beside(source) if source != "<entries>" else []
     options = Options(today, baseline)
     results = registry.compute(Batch.of_one(daily, options, source, answers))[0]
@@ -347,4 +353,5 @@ def summary(
         phase=phase,
         exercises=exercises,
         daily=daily,
+        answers=tuple(answers),
     )

@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from . import function, metrics, stats, wording
-from .measures import PEG, PGIC, PSFS, Answers
+from .measures import PEG, PSFS, Answers
 from .units import Batch, Options, Result, Unit, per_patient, per_patient_answers
 
 FLARE_DAYS = 28
@@ -228,8 +228,8 @@ def psfs_change(answers: Sequence[Answers]) -> Result:
 
 def pgic(answers: Sequence[Answers]) -> Result:
     """The latest PGIC answer (category 1-7), beside the PEG and PSFS changes it anchors."""
-    found = function.latest(answers, PGIC)
-    peg_now, psfs_now = function.peg_change(answers), function.psfs_change(answers)
+    anchored = function.impression(answers)
+    found, peg_now, psfs_now = anchored.latest, anchored.peg, anchored.psfs
     category = None if found.value is None else int(found.value)
     return Result(
         category,
@@ -242,7 +242,7 @@ def pgic(answers: Sequence[Answers]) -> Result:
             "peg_change": peg_now.estimate,
             "psfs_change": psfs_now.estimate,
         },
-        detail=found,
+        detail=anchored,
     )
 
 

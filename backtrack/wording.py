@@ -207,6 +207,34 @@ def pgic(result: Result) -> str:
     return f"{said}; {', '.join(moved)}" if moved else said
 
 
+def function_brief(peg: Result, psfs: Result, pgic: Result) -> list[str]:
+    """The report's function block, one short line each: ``PEG 7.0 → 4.3: 2.7 points
+    better (95% CI -0.5 to +5.8): unclear``, the same for the PSFS, then ``You said 'No
+    change' (2026-11-13)``; what each still needs when it has no estimate."""
+    lines = []
+    for name, result, sign in (("PEG", peg, -1.0), ("PSFS", psfs, 1.0)):
+        if result.estimate is None:
+            lines.append(f"{name}: {not_yet(result)}")
+            continue
+        first = result.extra.get("first")
+        span = ""
+        if isinstance(first, float):
+            span = f" {first:.1f} → {first + sign * result.estimate:.1f}"
+        way = "better" if result.estimate >= 0 else "worse"
+        line = f"{name}{span}: {abs(result.estimate):.1f} points {way}"
+        if result.low is not None and result.high is not None:
+            line += f" ({_interval(result)})"
+        needed = result.extra.get("weeks_needed")
+        if result.low is None and isinstance(needed, int) and needed:
+            line += f", interval in {needed} more weeks"
+        lines.append(f"{line}: {result.extra.get('class')}")
+    if pgic.estimate is None:
+        lines.append(f"Global impression: {not_yet(pgic)}")
+    else:
+        lines.append(f"You said '{pgic.extra.get('words')}' ({pgic.extra.get('date')})")
+    return lines
+
+
 GROUP_DEFINITIONS = {
     "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
     "day alone is too noisy to compare.",

@@ -227,3 +227,114 @@ def test_the_cohort_reads_each_measures_file_and_flags_worse_function(tmp_path):
     ranked = needs_attention(table).set_index("patient")["attention"]
     assert "function worse" in ranked["p0"] and "function worse" in ranked["p1"]
     assert "function worse" not in ranked["p2"] and "function worse" not in ranked["p3"]
+
+
+# ----------------------------------------------------------------------------- showing
+
+
+@pytest.fixture
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_the_peg_chart_draws_the_scores_and_the_band_around_the_first_week(_pyplot):
+    from backtrack import plots
+
+    answers = peg_weeks((6, 5, 7), (5, 5, 5), (4, None, 5), (3, 4, 2))
+    ax = plots.peg_chart(answers)  # ax=None: the current axes
+    assert ax is _pyplot.gca()
+    (line,) = [a for a in ax.lines if a.get_gid() == "peg"]
+    assert list(line.get_ydata()) == pytest.approx([6.0, 5.0, 3.0])  # no score in week 3
+    (band,) = [p for p in ax.patches if p.get_gid() == "peg_band"]
+    ys = band.get_path().vertices[:, 1]
+    corners = band.get_transform().transform(band.get_path().vertices)
+    low, high = ax.transData.inverted().transform(corners)[:, 1].min(), ys.max()
+    assert (
+        low == pytest.approx(5.0)
+        and ax.transData.inverted().transform(corners)[:, 1].max() == pytest.approx(7.0)
+        and high >= 0
+    )
+    empty = plots.peg_chart([], ax=_pyplot.figure().add_subplot())
+    assert not empty.lines and "needs 1 weekly PEG score, has 0" in empty.texts[0].get_text()
+
+
+def test_the_psfs_chart_draws_one_line_per_activity_by_its_text(_pyplot):
+    from backtrack import plots
+
+    answers = [
+        Answers(PSFS, START, (3, 4), ("walk the dog", "$x$ film")),
+        Answers(PSFS, START + timedelta(days=14), (5, None), ("walk the dog", "$x$ film")),
+    ]
+    ax = plots.psfs_chart(answers, ax=_pyplot.figure().add_subplot())
+    lines = {
+        a.get_label(): list(a.get_ydata())
+        for a in ax.lines
+        if str(a.get_gid()).startswith("psfs:")
+    }
+    assert lines == {"walk the dog": [3, 5], "$x$ film": [4]}
+    texts = [t for t in ax.get_legend().get_texts() if t.get_text() == "$x$ film"]
+    assert texts and not texts[0].get_parse_math()  # the patient's words, as typed
+    assert (
+        "needs 1 PSFS rating"
+        in plots.psfs_chart([], ax=_pyplot.figure().add_subplot()).texts[0].get_text()
+    )
+
+
+def test_demo_answers_go_beside_a_written_demo_log_only_and_never_overwrite(tmp_path):
+    from backtrack.demo import demo_answers
+    from backtrack.errors import OutputError
+    from backtrack.measures_file import current_answers, measures_path, read_measures
+    from backtrack.store import read_log
+
+    plain = write_demo(tmp_path / "plain.csv", days=60, end=END)
+    assert not measures_path(plain).exists()
+    log = write_demo(tmp_path / "demo.csv", days=60, end=END, answers=True)
+    read = current_answers(read_measures(measures_path(log), strict=True))
+    assert read == demo_answers(read_log(log).entries)
+    assert {a.measure for a in read} == {PEG, PSFS, PGIC}
+    measures_path(tmp_path / "again.csv").write_text("keep me", encoding="utf-8")
+    with pytest.raises(OutputError, match="again.measures.csv: exists already"):
+        write_demo(tmp_path / "again.csv", days=60, end=END, answers=True)
+    assert not (tmp_path / "again.csv").exists()  # refused before the log was written
+    assert measures_path(tmp_path / "again.csv").read_text(encoding="utf-8") == "keep me"
+
+
+def test_the_trends_view_shows_the_demo_function_panel():
+    from backtrack.trends_view import numbers_html, period_view
+
+    log = demo_log(120, seed=1, end=END)
+    view = period_view(log, default_routine(), 84, today=TODAY)
+    assert view.summary.answers and view.function_png.startswith(b"\x89PNG")
+    html = numbers_html(view, log, default_routine())
+    assert ">Function</th>" in html and "you said" in html
+
+
+def test_the_report_shows_function_beside_the_daily_pain_on_one_page(tmp_path):
+    """Page 1 holds the function block (PEG, PSFS, PGIC, from the measures file beside
+    the log) and stays one A4 page; the words are the registry's numbers."""
+    from pypdf import PdfReader
+
+    from backtrack import report
+
+    log = write_demo(tmp_path / "backtrack.csv", days=120, seed=1, end=END, answers=True)
+    pdf = tmp_path / "report.pdf"
+    report.write_report(pdf, read_log_data(log), today=TODAY)
+    reader = PdfReader(pdf)
+    assert len(reader.pages) == 1
+    text = " ".join(reader.pages[0].extract_text().split())
+    numbers = backtrack.summary(log, today=TODAY).to_dict()
+    assert "Function" in text and f"You said '{numbers['pgic_words']}'" in text
+    assert f"{abs(numbers['peg_change']):.1f} points" in text
+    assert "Flare episodes" in text  # the flare list keeps its place
+
+
+def read_log_data(path):
+    from backtrack.store import read_log
+
+    return read_log(path)
