@@ -45,7 +45,7 @@ from ._files import LOG_LIMIT, SETTINGS_LIMIT, read_stream
 from .demo import write_demo
 from .errors import FieldError, LogProblem, RoutineError
 from .measures import Answers
-from .measures_file import current_answers, measures_path, read_measures
+from .measures_file import MEASURES_SUFFIX, current_answers, measures_path, read_measures
 from .routine import (
     ENV_VAR,
     ROUTINE_FILE_NAME,
@@ -132,12 +132,20 @@ def _skip_reason(entry: Path, inside: str) -> str | None:
     return None
 
 
+def _is_measures_file(name: str) -> bool:
+    """Whether ``name`` is the measures file beside a log (``<patient>.measures.csv``):
+    read with that log (:func:`patient_answers`), never as a patient of its own."""
+    suffix = f"{MEASURES_SUFFIX}.csv"
+    return name.endswith(suffix) and len(name) > len(suffix)
+
+
 def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
     """The ``*.csv`` logs directly inside ``folder`` (a path or an fsspec URL such as
     ``file:///srv/logs`` or ``s3://bucket/logs``): local paths for a local folder, URLs
     otherwise. A local link is followed only to a file inside the folder; each entry
     not read (a link out of the folder or to nothing, a folder or a FIFO named ``*.csv``,
-    an unreadable file) is named in ``skipped``."""
+    an unreadable file) is named in ``skipped``. A measures file beside a log
+    (``<patient>.measures.csv``) is no patient: it is read with that log."""
     text = os.fspath(folder)
     local = _local(text)
     scan = FolderScan()
@@ -146,6 +154,8 @@ def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
             raise FieldError("folder", "a folder of patient logs (*.csv)", text)
         inside = os.path.realpath(local)
         for entry in sorted(Path(local).glob("*.csv")):
+            if _is_measures_file(entry.name):
+                continue
             reason = _skip_reason(entry, inside)
             if reason is None:
                 scan.logs.append(str(entry))
@@ -158,6 +168,8 @@ def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
     if not fs.isdir(root):
         raise FieldError("folder", "a folder of patient logs (*.csv)", text)
     for entry in sorted(fs.glob(root.rstrip("/") + "/*.csv")):
+        if _is_measures_file(entry.rsplit("/", 1)[-1]):
+            continue
         if fs.isfile(entry):
             scan.logs.append(fs.unstrip_protocol(entry))
         else:

@@ -171,7 +171,8 @@ def peg_change(answers: Sequence[Answers]) -> FunctionChange:
     from :data:`PEG_MIN_WEEKS` weekly scores on: the variance of the contrast of the two
     weeks under AR(1) week-to-week noise estimated on the whole weekly series
     (:func:`backtrack.stats.change_interval`, as for the daily change), its minimum
-    detectable effect and its class against :data:`PEG_IMPORTANT` both ways."""
+    detectable effect and its class against :data:`PEG_IMPORTANT` both ways. The interval
+    is cut to what the scale allows: first − 10 to first (the latest level is 0-10)."""
     weeks, scored = peg_weeks(answers)
     if len(scored) < 2:
         return _too_few(PEG, len(scored), PEG_IMPORTANT)
@@ -198,7 +199,8 @@ def peg_change(answers: Sequence[Answers]) -> FunctionChange:
     if not noise.ok or not math.isfinite(se):
         return base
     df = stats.interval_df(noise)
-    low, high = points - quantile * se, points + quantile * se
+    # the true change lies between first − 10 and first (the latest level is 0-10)
+    low, high = max(points - quantile * se, first - 10.0), min(points + quantile * se, first)
     return replace(
         base,
         klass=stats.classify_interval(low, high, PEG_IMPORTANT, PEG_IMPORTANT),
