@@ -343,3 +343,14 @@ def read_log_data(path):
     from backtrack.store import read_log
 
     return read_log(path)
+
+
+def test_backtrack_demo_writes_demo_answers_beside_its_log(tmp_path, capsys):
+    from backtrack.cli import main
+    from backtrack.measures_file import measures_path
+
+    target = tmp_path / "demo.csv"
+    assert main(["demo", "-o", str(target), "--days", "40"]) == 0
+    assert "demo.measures.csv" in capsys.readouterr().out
+    assert backtrack.summary(target).to_dict()["peg"] is not None
+    assert measures_path(target).stat().st_mode & 0o777 == 0o600
