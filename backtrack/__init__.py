@@ -33,8 +33,11 @@ __all__ = [
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
     import pandas as pd
 
+    from .measures import Answers
     from .overview import Summary
     from .routine import Routine
     from .store import LogData
@@ -48,10 +51,12 @@ def summary(
     since: date | str | None = None,
     baseline: tuple[date | str | None, date | str | None] | None = None,
     phase_start: date | str | None = None,
+    answers: Sequence[Answers] | None = None,
 ) -> Summary:
     """Is it working? Pain, change vs baseline, adherence, streak, trend and the links
     for a log (a ``LogData``, its ``entries`` frame or a path); ``baseline`` = (start,
-    end) a chosen baseline period, ``phase_start`` a before/after date; see
+    end) a chosen baseline period, ``phase_start`` a before/after date, ``answers`` the
+    function measures' answers (default: the measures file beside the log); see
     :func:`backtrack.overview.summary`. Imports the analysis only when called."""
     from .overview import summary as _summary  # lazy: the analysis loads on the first call
 
@@ -62,4 +67,5 @@ def summary(
         since=since,
         baseline=baseline,
         phase_start=phase_start,
+        answers=answers,
     )

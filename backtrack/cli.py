@@ -404,16 +404,23 @@ def _add_force(parser: argparse.ArgumentParser, kind: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import write_demo  # lazy: per command
+    from .measures_file import measures_path  # lazy: per command
 
     try:
         path = write_demo(
-            args.output, days=args.days, seed=args.seed, end=args.end, keep=_kept(args)
+            args.output,
+            days=args.days,
+            seed=args.seed,
+            end=args.end,
+            keep=_kept(args),
+            answers=True,
         )
     except FileExistsError:
         raise UsageError(
             f"{args.output}: exists already; demo data never overwrites a file"
         ) from None
     print(f"wrote {args.days} days of demo data (seed {args.seed}) to {path}")
+    print(f"and demo PEG, PSFS and PGIC answers beside it ({measures_path(path).name})")
     return 0
 
 

@@ -40,10 +40,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import metrics, registry, stats
+from . import function, metrics, registry, stats
 from ._files import LOG_LIMIT, SETTINGS_LIMIT, read_stream
 from .demo import write_demo
 from .errors import FieldError, LogProblem, RoutineError
+from .measures import Answers
+from .measures_file import MEASURES_SUFFIX, current_answers, measures_path, read_measures
 from .routine import (
     ENV_VAR,
     ROUTINE_FILE_NAME,
@@ -130,12 +132,20 @@ def _skip_reason(entry: Path, inside: str) -> str | None:
     return None
 
 
+def _is_measures_file(name: str) -> bool:
+    """Whether ``name`` is the measures file beside a log (``<patient>.measures.csv``):
+    read with that log (:func:`patient_answers`), never as a patient of its own."""
+    suffix = f"{MEASURES_SUFFIX}.csv"
+    return name.endswith(suffix) and len(name) > len(suffix)
+
+
 def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
     """The ``*.csv`` logs directly inside ``folder`` (a path or an fsspec URL such as
     ``file:///srv/logs`` or ``s3://bucket/logs``): local paths for a local folder, URLs
     otherwise. A local link is followed only to a file inside the folder; each entry
     not read (a link out of the folder or to nothing, a folder or a FIFO named ``*.csv``,
-    an unreadable file) is named in ``skipped``."""
+    an unreadable file) is named in ``skipped``. A measures file beside a log
+    (``<patient>.measures.csv``) is no patient: it is read with that log."""
     text = os.fspath(folder)
     local = _local(text)
     scan = FolderScan()
@@ -144,6 +154,8 @@ def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
             raise FieldError("folder", "a folder of patient logs (*.csv)", text)
         inside = os.path.realpath(local)
         for entry in sorted(Path(local).glob("*.csv")):
+            if _is_measures_file(entry.name):
+                continue
             reason = _skip_reason(entry, inside)
             if reason is None:
                 scan.logs.append(str(entry))
@@ -156,6 +168,8 @@ def scan_folder(folder: str | os.PathLike[str]) -> FolderScan:
     if not fs.isdir(root):
         raise FieldError("folder", "a folder of patient logs (*.csv)", text)
     for entry in sorted(fs.glob(root.rstrip("/") + "/*.csv")):
+        if _is_measures_file(entry.rsplit("/", 1)[-1]):
+            continue
         if fs.isfile(entry):
             scan.logs.append(fs.unstrip_protocol(entry))
         else:
@@ -213,24 +227,45 @@ def _read_or_problem(path: str, routine: Routine) -> LogData:
         return LogData(path, empty.entries, [problem])
 
 
+def patient_answers(path: str) -> tuple[Answers, ...]:
+    """The function measures' current answers in the measures file beside a local log
+    (:func:`backtrack.measures_file.measures_path`, read by its one reader, lenient);
+    () for a remote log or when there is none (a file that cannot be read: none, as
+    its rows would be left out)."""
+    local = _local(path)
+    if local is None:
+        return ()
+    try:
+        return tuple(current_answers(read_measures(measures_path(local))))
+    except (OSError, ValueError):
+        return ()
+
+
 def batch_rows(jobs: Sequence[tuple[str, Routine]], today: date) -> list[dict[str, Any]]:
     """The rows of :data:`COLUMNS_OUT` for the logs of ``jobs`` ((path, routine) pairs),
-    each read by the store's one validator, then :func:`rows_of`."""
+    each read by the store's one validator with the measures file beside it, then
+    :func:`rows_of`."""
     logs = [_read_or_problem(path, routine) for path, routine in jobs]
-    return rows_of(logs, [routine for _, routine in jobs], today)
+    answers = [patient_answers(path) for path, _ in jobs]
+    return rows_of(logs, [routine for _, routine in jobs], today, answers)
 
 
 def rows_of(
-    logs: Sequence[LogData], routines: Sequence[Routine], today: date
+    logs: Sequence[LogData],
+    routines: Sequence[Routine],
+    today: date,
+    answers: Sequence[Sequence[Answers]] = (),
 ) -> list[dict[str, Any]]:
-    """The rows of :data:`COLUMNS_OUT` for validated logs (each with its routine): every
-    registered unit over them as one batch. Days as :class:`datetime.date` (None for an
-    empty log), None for a number that cannot be computed, ``problems`` as text."""
+    """The rows of :data:`COLUMNS_OUT` for validated logs (each with its routine and,
+    optionally, its function-measure ``answers``): every registered unit over them as
+    one batch. Days as :class:`datetime.date` (None for an empty log), None for a
+    number that cannot be computed, ``problems`` as text."""
     daily = tuple(
         metrics.daily_since(log.entries, routine)
         for log, routine in zip(logs, routines, strict=True)
     )
-    batch = Batch(tuple(log.path for log in logs), daily, Options(today))
+    given = tuple(tuple(one) for one in answers)
+    batch = Batch(tuple(log.path for log in logs), daily, Options(today), given)
     rows = []
     for log, days, results in zip(logs, daily, registry.compute(batch), strict=True):
         last = metrics.last_logged_day(days)
@@ -371,8 +406,8 @@ def table_of(rows: Sequence[dict[str, Any]], order: Sequence[str] | None = None)
         values = table[column]
         if kind is float:
             table[column] = values.astype(float)
-        elif kind is int:
-            table[column] = values.astype(np.int64)
+        elif kind is int:  # nullable where some patient has none (no PGIC yet)
+            table[column] = values.astype("Int64" if values.isna().any() else np.int64)
         elif kind is date:
             table[column] = pd.to_datetime(values)
         elif kind is bool:
@@ -430,13 +465,22 @@ def json_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+def _numbers(table: pd.DataFrame, column: str) -> pd.Series:
+    """``table[column]`` as floats; all NaN when the table has no such column."""
+    if column not in table:
+        return pd.Series(math.nan, index=table.index)
+    return table[column].astype(float)
+
+
 def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
     """The cohort sorted by who needs attention first, with an ``attention`` column
     naming why: pain rising (trend interval above 0), pain clinically worse than baseline
     (by at least the worsening threshold, 1 point or 15%: ``stats.change_thresholds``; a
-    smaller rise only sorts the list), 28-day adherence
-    below 60%, problems in the file, or (with ``today``) no entry for more than 3 days
-    (the numbers are old). Then by change (worst first) and adherence (lowest first)."""
+    smaller rise only sorts the list), function worse (the PEG up by 1 point or more:
+    ``peg_change`` ≤ −1; or the PSFS down by 2 points or more: ``psfs_change`` ≤ −2;
+    :mod:`backtrack.function`), 28-day adherence below 60%, problems in the file, or
+    (with ``today``) no entry for more than 3 days (the numbers are old). Then by
+    change (worst first) and adherence (lowest first)."""
     rising = table["trend_low"].astype(float) > 0
     points = table["change"].astype(float)
     limit = (
@@ -449,6 +493,9 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
         )
     )
     worse = points <= -limit + 1e-9
+    peg_worse = _numbers(table, "peg_change") <= -function.PEG_IMPORTANT + 1e-9
+    psfs_worse = _numbers(table, "psfs_change") <= -function.PSFS_IMPORTANT + 1e-9
+    function_worse = peg_worse | psfs_worse
     adherence = table["adherence_28day"].astype(float)
     low = adherence < LOW_ADHERENCE
     broken = table["problems"].map(len) > 0
@@ -457,10 +504,12 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
         age = (pd.Timestamp(today) - pd.to_datetime(table["last_day"])).dt.days.astype(float)
     stale = age > metrics.STALE_DAYS
     reasons = []
-    for flags, days in zip(zip(rising, worse, low, broken, stale, strict=True), age, strict=True):
+    flagged = zip(rising, worse, function_worse, low, broken, stale, strict=True)
+    for flags, days in zip(flagged, age, strict=True):
         words = [
             "pain rising",
             "clinically worse than baseline",
+            "function worse (PEG or PSFS)",
             "adherence < 60%",
             "file problems",
             f"no entry for {days:.0f} days" if days == days else "",
@@ -470,6 +519,7 @@ def needs_attention(table: pd.DataFrame, today: date | None = None) -> pd.DataFr
         attention=reasons,
         _score=rising.astype(int) * 4
         + worse.astype(int) * 2
+        + function_worse.astype(int) * 2
         + low.astype(int)
         + broken
         + stale.astype(int),

@@ -11,7 +11,11 @@ The model, per day t (all pain on the 0-10 NRS):
   ``x_t`` plus any flare, rounded and clipped to 0-10;
 * flares: start on about 3.5 days per 6 weeks (Suri et al. 2011), last 1-3 days, add about
   2.7 points; most are marked ``flare`` and on them people mostly do the floor relaxation;
-* some days are corrected later (a second row), a few carry notes with commas and quotes.
+* some days are corrected later (a second row), a few carry notes with commas and quotes;
+* function answers (:func:`demo_answers`, beside a demo log): a weekly PEG whose items
+  follow that week's mean daily pain with their own noise, a PSFS every 2 weeks on three
+  activities that get easier as pain falls, a PGIC every 4 weeks read from the PEG's
+  change. They are a separate series from the daily pain, as a person's would be.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ._files import Kept, OutputKind, check_output
 from .errors import FieldError
+from .measures import PEG, PGIC, PSFS, Answers
+from .measures_file import ACTIVITY_COLUMNS, answers_row, measures_path
+from .measures_file import COLUMNS as MEASURES_COLUMNS
 from .routine import Routine, default_routine
 from .schema import COLUMNS, Entry, csv_line
 from .store import LogData, parse_log_text, row_line
@@ -153,6 +161,52 @@ def to_csv_text(entries: list[Entry]) -> str:
     return csv_line(list(COLUMNS)) + "".join(row_line(COLUMNS, e.to_row()) for e in entries)
 
 
+DEMO_ACTIVITIES = ("walk the dog", "sit through a film", "carry the shopping")
+"""The demo's PSFS activities, in a person's own words."""
+
+
+def demo_answers(entries: pd.DataFrame, seed: int = 1) -> list[Answers]:
+    """Demo function answers for a demo log's ``entries`` (see the module docstring):
+    a PEG on every 7th day from the first logged day, a PSFS every 14th, a PGIC every
+    28th from day 28; deterministic for a ``seed``. None for an empty log."""
+    pain = entries.dropna(subset=["pain"]).groupby("date")["pain"].last().astype(float)
+    if pain.empty:
+        return []
+    rng = np.random.default_rng(seed + 7919)
+    first, last = pain.index[0].date(), pain.index[-1].date()
+    answers: list[Answers] = []
+    first_peg: float | None = None
+    for week in range((last - first).days // 7 + 1):
+        day = first + timedelta(days=7 * week)
+        window = pain.loc[pd.Timestamp(day - timedelta(days=6)) : pd.Timestamp(day)]
+        if window.empty:
+            continue
+        level = float(window.mean())
+        items = np.clip(np.rint(level + np.array([0.0, -0.8, 0.4]) + rng.normal(0, 0.6, 3)), 0, 10)
+        values = tuple(int(v) for v in items)
+        answers.append(Answers(PEG, day, values))
+        peg = sum(values) / 3
+        first_peg = peg if first_peg is None else first_peg
+        if week % 2 == 0:
+            ratings = np.clip(
+                np.rint(10.5 - level + np.array([-1.0, 0.5, -2.0]) + rng.normal(0, 0.7, 3)), 0, 10
+            )
+            answers.append(Answers(PSFS, day, tuple(int(r) for r in ratings), DEMO_ACTIVITIES))
+        if week and week % 4 == 0:
+            fall = first_peg - peg
+            category = 2 if fall >= 2 else 3 if fall >= 0.5 else 4 if fall > -0.5 else 5
+            answers.append(Answers(PGIC, day, (category,)))
+    return answers
+
+
+def demo_answers_text(answers: list[Answers]) -> str:
+    """The demo answers as a measures file's text, each saved the evening of its day."""
+    rows = (answers_row(one, datetime.combine(one.date, time(20, 30), DEMO_TZ)) for one in answers)
+    return csv_line(list(MEASURES_COLUMNS)) + "".join(
+        row_line(MEASURES_COLUMNS, row, ACTIVITY_COLUMNS) for row in rows
+    )
+
+
 DEMO_LOG = OutputKind("a demo log")
 """What ``demo`` writes: only ever a new file."""
 
@@ -163,22 +217,37 @@ def write_demo(
     seed: int = 1,
     *,
     keep: Kept | None = None,
+    answers: bool = False,
     **kwargs: Any,
 ) -> Path:
     """Write a demo log to a new file (mode 0600; missing folders are made 0700).
     Refuses to overwrite any file, and a new name in ``keep``
-    (:func:`backtrack._files.check_output`)."""
+    (:func:`backtrack._files.check_output`). With ``answers``, demo function answers
+    (:func:`demo_answers`) go into a new measures file beside it; an existing one is
+    refused before the log is written."""
     path = Path(path)
-    text = to_csv_text(generate(days, seed, **kwargs))
+    entries = generate(days, seed, **kwargs)
+    text = to_csv_text(entries)
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True)
     check_output(path, kind=DEMO_LOG, keep=keep or {})
+    beside = measures_path(path)
+    if answers:  # refused before the log is written: nothing is overwritten
+        check_output(beside, kind=DEMO_LOG, keep=keep or {})
+    _write_new(path, text)
+    if answers:
+        log = parse_log_text(text, str(path))
+        _write_new(beside, demo_answers_text(demo_answers(log.entries, seed)))
+    return path
+
+
+def _write_new(path: Path, text: str) -> None:
+    """``text`` into a new file ``path`` (never an existing one), mode 0600, fsynced."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    return path
 
 
 def demo_log(days: int = 120, seed: int = 1, *, end: date | None = None) -> LogData:

@@ -9,7 +9,7 @@ and sources: ``docs/analysis.md``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,6 +17,9 @@ from typing import Any
 import pandas as pd
 
 from . import metrics, registry, stats, wording
+from .demo import demo_answers
+from .measures import Answers
+from .measures_file import current_answers, measures_path, read_measures
 from .routine import CHRONIC_NOTICE, Routine
 from .store import LogData, read_log
 from .trial import routine_of
@@ -59,6 +62,8 @@ class Summary:
     exercises: stats.ExerciseLinks | None = field(default=None, repr=False, compare=False)
     daily: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     """The daily series the numbers come from (:func:`backtrack.metrics.daily_since`)."""
+    answers: tuple[Answers, ...] = field(default=(), repr=False, compare=False)
+    """The function measures' answer sets the function numbers come from."""
 
     @property
     def days_logged(self) -> int:
@@ -189,6 +194,12 @@ def _phase_dict(phase: stats.PhaseComparison) -> dict[str, Any]:
     }
 
 
+def answers_beside(log_path: str | os.PathLike[str]) -> list[Answers]:
+    """The current function-measure answers in the measures file beside ``log_path``
+    (none there: []; rows with problems are left out, as the log's are)."""
+    return current_answers(read_measures(measures_path(log_path)))
+
+
 def verdict(change: stats.Change, trend: stats.Trend) -> str:
     """One sentence that reconciles the change vs baseline and the weekly trend."""
     weeks = f"the last {trend.n} weeks" if trend.ok else "the weeks logged"
@@ -245,8 +256,15 @@ def summary(
     since: date | str | None = None,
     baseline: tuple[date | str | None, date | str | None] | None = None,
     phase_start: date | str | None = None,
+    answers: Sequence[Answers] | None = None,
 ) -> Summary:
     """Summarize a log (a :class:`LogData`, its ``entries`` frame, or a path).
+
+    ``answers``: the function measures' current answer sets; None (the default) reads
+    the measures file beside a log given as a path or :class:`LogData`
+    (:func:`backtrack.measures_file.measures_path`; none there, or an entries frame:
+    no answers, and the function units say "not enough data"); for demo data in
+    memory, its demo answers (:func:`backtrack.demo.demo_answers`).
 
     ``today`` (default: the real today) is used for the streak (today not yet logged does
     not break it), habit strength (decays on days not logged) and the stale-data note;
@@ -281,8 +299,12 @@ def summary(
     stale = metrics.stale_message(daily, today) if last is not None else ""
     if stale:
         messages.append(stale)
+    if answers is None and demo:
+        answers = demo_answers(entries)  # demo data in memory: its demo answers too
+    elif answers is None:
+        answers = answers_beside(source) if source != "<entries>" else []
     options = Options(today, baseline)
-    results = registry.compute(Batch.of_one(daily, options, source))[0]
+    results = registry.compute(Batch.of_one(daily, options, source, answers))[0]
     latest = results["pain_7day_mean"].detail
     change = results["change"].detail
     adherence_7 = results["adherence_7day"].detail
@@ -331,4 +353,5 @@ def summary(
         phase=phase,
         exercises=exercises,
         daily=daily,
+        answers=tuple(answers),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -39,9 +39,10 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter
 from matplotlib.transforms import Affine2DBase, ScaledTranslation, Transform
 
-from . import metrics, stats
+from . import function, metrics, stats
 from .errors import FieldError
 from .fonts import ZWNBSP, drawable
+from .measures import Answers, psfs_by_activity
 from .trial import routine_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1086,3 +1087,122 @@ __all__ = [
     "trend_chart",
     "trend_figure",
 ]
+
+
+# ----------------------------------------------------------------------------- function
+
+
+PEG_LABEL = "PEG (0-10, lower = better)"
+PSFS_LABEL = "PSFS (0-10, higher = better)"
+ACTIVITY_STYLES = (("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"), ("v", (0, (5, 1, 1, 1))))
+"""Marker and line style of each PSFS activity (up to 5), a second cue beside colour."""
+ACTIVITY_COLOURS = (BLUE, ORANGE, VERMILLION, SKY, "0.25")
+
+
+def _no_answers(ax: Axes, what: str) -> Axes:
+    """Empty axes saying that no answer has been given yet (two lines: small axes)."""
+    _not_enough(ax, 1, 0, what)
+    ax.texts[-1].set_text(f"Not enough data yet:\nneeds 1 {what}, has 0")
+    ax.texts[-1].set_fontsize("small")
+    return ax
+
+
+def _below(ax: Axes, **style: Any) -> Legend:
+    """The legend under the axes' date ticks, in columns."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), fontsize="x-small",
+                     frameon=False, ncols=2, borderaxespad=0.0, **style)  # fmt: skip
+
+
+def _few_dates(ax: Axes, first: date, last: date, most: int = 7) -> None:
+    """:func:`format_dates` on a small chart: every other label past ``most``."""
+    positions, labels = date_ticks(pd.Timestamp(first), pd.Timestamp(last))
+    if len(positions) > most:
+        positions, labels = positions[::2], labels[::2]
+    ax.set_xticks(positions, labels)
+
+
+def _dates(days: list[date]) -> np.ndarray:
+    return _day_numbers(pd.DatetimeIndex(pd.to_datetime(days)))
+
+
+def peg_chart(answers: Sequence[Answers], *, ax: Axes | None = None) -> Axes:
+    """The weekly PEG scores (points 0-10: line and dots, gid ``peg``) over their dates,
+    with the band of less than a meaningful change from the first week (first score ±
+    :data:`backtrack.function.PEG_IMPORTANT`, gid ``peg_band``) and the first score as
+    a dashed line. Fewer than 1 score: the message on empty axes."""
+    if ax is None:
+        ax = plt.gca()
+    weeks, scored = function.peg_weeks(answers)
+    ax.set_ylabel(PEG_LABEL)
+    if not scored:
+        return _no_answers(ax, "weekly PEG score")
+    x = _dates([day for day, _ in scored])
+    y = np.array([value for _, value in scored])
+    first, band = y[0], function.PEG_IMPORTANT
+    pad = 3.5 if len(x) == 1 else 0.0
+    ax.axhspan(max(first - band, 0), min(first + band, 10), color=SKY, alpha=0.22, lw=0,
+               gid="peg_band", label=f"within {band:.0f} point of the first week")  # fmt: skip
+    ax.axhline(first, color=GREY, linestyle="--", linewidth=0.9)
+    ax.plot(x, y, color=BLUE, marker="o", markersize=3.5, linewidth=1.4, gid="peg",
+            label="PEG score")  # fmt: skip
+    ax.set_ylim(-0.3, 10.3)
+    ax.set_xlim(x[0] - 3.5 - pad, x[-1] + 3.5 + pad)
+    _few_dates(ax, scored[0][0], scored[-1][0])
+    _below(ax)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def psfs_chart(answers: Sequence[Answers], *, ax: Axes | None = None) -> Axes:
+    """Each PSFS activity's ratings (points 0-10) over their dates, one line per activity
+    by its text (gid ``psfs:<n>``, each with its own marker and line style), and the
+    threshold of one activity's change (±3 points) as the legend's note. No rating: the
+    message on empty axes."""
+    if ax is None:
+        ax = plt.gca()
+    activities = {name: ratings for name, ratings in psfs_by_activity(answers).items() if ratings}
+    ax.set_ylabel(PSFS_LABEL)
+    if not activities:
+        return _no_answers(ax, "PSFS rating")
+    spans: list[float] = []
+    for n, (name, ratings) in enumerate(activities.items()):
+        marker, style = ACTIVITY_STYLES[n % len(ACTIVITY_STYLES)]
+        x = _dates([day for day, _ in ratings])
+        spans += [float(x[0]), float(x[-1])]
+        ax.plot(x, [value for _, value in ratings], marker=marker, linestyle=style,
+                color=ACTIVITY_COLOURS[n % len(ACTIVITY_COLOURS)], markersize=3.5,
+                linewidth=1.2, gid=f"psfs:{n}", label=name)  # fmt: skip
+    pad = 3.5 if min(spans) == max(spans) else 0.0
+    ax.set_ylim(-0.3, 10.3)
+    ax.set_xlim(min(spans) - 3.5 - pad, max(spans) + 3.5 + pad)
+    days = [day for ratings in activities.values() for day, _ in ratings]
+    _few_dates(ax, min(days), max(days))
+    note = f"{function.PSFS_ACTIVITY_IMPORTANT:.0f} points on one activity is beyond error"
+    legend = _below(ax, title=note, title_fontsize="x-small", alignment="left")
+    literal_text(legend)  # the activities are the patient's own words
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def function_figure(
+    answers: Sequence[Answers],
+    *,
+    width: float = 9.0,
+    height: float = 3.2,
+    title: str | None = "Function: PEG and PSFS",
+) -> Figure:
+    """:func:`peg_chart` and :func:`psfs_chart` side by side, fixed margins (legends
+    below each)."""
+    fig = Figure(figsize=(width, height))
+    top = 1 - (0.45 if title else 0.15) / height
+    bottom = 1.0 / height
+    half = (width - 1.0 * 2 - 0.3) / 2 / width
+    peg_chart(answers, ax=fig.add_axes((0.75 / width, bottom, half, top - bottom)))
+    psfs_chart(
+        answers, ax=fig.add_axes((0.75 / width + half + 0.9 / width, bottom, half, top - bottom))
+    )
+    if title:
+        fig.text(0.75 / width, 1 - 0.1 / height, title, fontweight="bold", va="top")
+    return fig

@@ -14,8 +14,9 @@ from datetime import date
 
 import pandas as pd
 
-from . import metrics, stats, wording
-from .units import Batch, Options, Result, Unit, per_patient
+from . import function, metrics, stats, wording
+from .measures import PEG, PSFS, Answers
+from .units import Batch, Options, Result, Unit, per_patient, per_patient_answers
 
 FLARE_DAYS = 28
 """Flares are counted over the 28 days ending on the last logged day."""
@@ -158,6 +159,91 @@ def lag1_pain_on_adherence(daily: pd.DataFrame, options: Options) -> Result:
 def weekly_adherence_effect(daily: pd.DataFrame, options: Options) -> Result:
     """Change in weekly pain (points) per 10 points of weekly adherence."""
     return _estimate_result(stats.weekly_link(daily))
+
+
+def _latest_result(answers: Sequence[Answers], measure: str, unit: str) -> Result:
+    found = function.latest(answers, measure)
+    return Result(
+        found.value,
+        n=found.n,
+        unit=unit,
+        why_null=found.reason,
+        extra={"date": None if found.date is None else found.date.isoformat()},
+        detail=found,
+    )
+
+
+def peg(answers: Sequence[Answers]) -> Result:
+    """The latest weekly PEG score (points 0-10: the mean of its 3 items)."""
+    return _latest_result(answers, PEG, "points 0-10")
+
+
+def peg_change(answers: Sequence[Answers]) -> Result:
+    """First − latest PEG score (points, + = better), t interval from 8 weekly scores."""
+    change = function.peg_change(answers)
+    return Result(
+        change.estimate,
+        change.low,
+        change.high,
+        change.n,
+        "points",
+        None,
+        change.mde,
+        change.reason,
+        {
+            "percent": change.percent,
+            "class": change.klass or None,
+            "first": change.first,
+            "first_date": None if change.first_date is None else change.first_date.isoformat(),
+            "weeks_needed": change.needed if change.ok else None,
+        },
+        detail=change,
+    )
+
+
+def psfs(answers: Sequence[Answers]) -> Result:
+    """The latest PSFS score (points 0-10: the mean of the activities rated)."""
+    return _latest_result(answers, PSFS, "points 0-10")
+
+
+def psfs_change(answers: Sequence[Answers]) -> Result:
+    """Latest − first PSFS score (points, + = better), classed against 2 points."""
+    change = function.psfs_change(answers)
+    better, worse = function.activity_counts(change)
+    return Result(
+        change.estimate,
+        n=change.n,
+        unit="points",
+        why_null=change.reason,
+        extra={
+            "class": change.klass or None,
+            "first": change.first,
+            "first_date": None if change.first_date is None else change.first_date.isoformat(),
+            "activities_better": better if change.ok else None,
+            "activities_worse": worse if change.ok else None,
+        },
+        detail=change,
+    )
+
+
+def pgic(answers: Sequence[Answers]) -> Result:
+    """The latest PGIC answer (category 1-7), beside the PEG and PSFS changes it anchors."""
+    anchored = function.impression(answers)
+    found, peg_now, psfs_now = anchored.latest, anchored.peg, anchored.psfs
+    category = None if found.value is None else int(found.value)
+    return Result(
+        category,
+        n=found.n,
+        unit="category 1-7",
+        why_null=found.reason,
+        extra={
+            "words": None if category is None else function.pgic_words(category),
+            "date": None if found.date is None else found.date.isoformat(),
+            "peg_change": peg_now.estimate,
+            "psfs_change": psfs_now.estimate,
+        },
+        detail=anchored,
+    )
 
 
 UNITS: tuple[Unit, ...] = (
@@ -335,6 +421,81 @@ UNITS: tuple[Unit, ...] = (
         wording.link,
         "Exercise and pain",
         fields=("low", "high", "n", "p", "mde", "why_null"),
+    ),
+    Unit(
+        "peg",
+        "PEG, latest week",
+        "points 0-10",
+        "The latest weekly PEG (Krebs 2009): the mean of its 3 items about the past week "
+        "(average pain, interference with enjoyment of life, with general activity).",
+        "Change in function (PEG, PSFS, PGIC)",
+        per_patient_answers(peg),
+        wording.measure_score,
+        "Function",
+        extras={"date": date},
+    ),
+    Unit(
+        "peg_change",
+        "PEG change",
+        "points",
+        "First − latest weekly PEG (+ = better); a t interval allowing for one week "
+        "resembling the next from 8 weekly scores on; a class as far as the interval "
+        "reaches 1 point either way (Reed 2023, anchor-based 1.0-1.75).",
+        "Change in function (PEG, PSFS, PGIC)",
+        per_patient_answers(peg_change),
+        wording.peg_change,
+        "Function",
+        fields=("low", "high", "n", "mde", "why_null"),
+        extras={
+            "percent": float,
+            "class": str,
+            "first": float,
+            "first_date": date,
+            "weeks_needed": int,
+        },
+    ),
+    Unit(
+        "psfs",
+        "PSFS, latest",
+        "points 0-10",
+        "The latest PSFS (Stratford 1995): the mean rating 0-10 of the activities the "
+        "patient named and rated.",
+        "Change in function (PEG, PSFS, PGIC)",
+        per_patient_answers(psfs),
+        wording.measure_score,
+        "Function",
+        extras={"date": date},
+    ),
+    Unit(
+        "psfs_change",
+        "PSFS change",
+        "points",
+        "Latest − first PSFS mean (+ = better), against its measurement error: 2 points "
+        "on the mean, 3 on one activity (Stratford 1995; Horn 2012).",
+        "Change in function (PEG, PSFS, PGIC)",
+        per_patient_answers(psfs_change),
+        wording.psfs_change,
+        "Function",
+        extras={
+            "class": str,
+            "first": float,
+            "first_date": date,
+            "activities_better": int,
+            "activities_worse": int,
+        },
+    ),
+    Unit(
+        "pgic",
+        "Global impression",
+        "category 1-7",
+        "The latest PGIC (1 very much improved … 4 no change … 7 very much worse; Farrar "
+        "2001), shown beside the PEG and PSFS changes it anchors.",
+        "Change in function (PEG, PSFS, PGIC)",
+        per_patient_answers(pgic),
+        wording.pgic,
+        "Function",
+        extras={"words": str, "date": date, "peg_change": float, "psfs_change": float},
+        count=True,
     ),
 )
 """Every registered statistic, in the order the views show them."""

@@ -212,6 +212,9 @@ PAGE_ONE_GROUPS = ("Pain now", "Change vs baseline", "Adherence", "Trend", "Flar
 """The key numbers on page 1, below its period line (the "Period" group); the
 statistics of the other groups are worded on the detail page (each unit's sentence)."""
 PERIOD_GROUP = "Period"
+FUNCTION_GROUP = "Function"
+"""The function measures' group: page 1's function block, and one paragraph of the
+detail page."""
 
 
 def key_numbers(data: ReportData) -> list[KeyNumber]:
@@ -338,10 +341,15 @@ def page_one(data: ReportData) -> Figure:
         f" (last {CALENDAR_WEEKS} weeks)" if len(shown) < len(daily) else ""
     )
     page.text(MARGIN, y, cal_title, fontsize=10, fontweight="bold")
-    cal = page.axes(chart_left, y + 0.25, chart_w - 1.4, 0.77)
+    cal = page.axes(chart_left, y + 0.25, chart_w - 1.4 - FUNCTION_WIDTH, 0.77)
+    _function_block(page, data, page.width - MARGIN - FUNCTION_WIDTH + 0.15, y,
+                    FUNCTION_WIDTH - 0.15)  # fmt: skip
     plots.calendar(shown, ax=cal)
     cal.yaxis.label.set_fontsize(7)
     cal.tick_params(axis="y", labelsize=6.5)
+    ticks, labels = cal.get_xticks(), [t.get_text() for t in cal.get_xticklabels()]
+    if len(ticks) > CALENDAR_TICKS:  # narrower beside the function block: every other
+        cal.set_xticks(ticks[::2], labels[::2])
 
     # per-exercise table and flares side by side, above the red flags
     y += to_table
@@ -400,9 +408,49 @@ def _exercise_table(page: _Page, data: ReportData, x: float, y: float, w: float)
     page.text(x, y + _TABLE_NOTE_GAP, _exercise_note(w), fontsize=6.3, color=GREY_TEXT)
 
 
+FUNCTION_KEYS = ("peg_change", "psfs_change", "pgic")
+"""The function block's numbers (page 1): each change from its first to its latest
+score, then the patient's own global impression beside them."""
+
+
+def _function_lines(data: ReportData, w: float) -> list[str]:
+    """The function block's lines (:func:`backtrack.wording.function_brief`), wrapped to
+    ``w`` inches."""
+    results = [data.summary.results[key] for key in FUNCTION_KEYS]
+    return [
+        fonts.showable(_wrap(line, w - 0.05, FUNCTION_POINTS))[0]  # no boxes
+        for line in wording.function_brief(*results)
+    ]
+
+
+FUNCTION_POINTS = 7.3
+FUNCTION_WIDTH = 2.35
+CALENDAR_TICKS = 6
+"""Most week labels under the calendar beside the function block."""
+"""Inches the function block takes beside the adherence calendar (page 1)."""
+
+
+def _function_height(data: ReportData, w: float) -> float:
+    """Inches the function block takes (:func:`_function_block`)."""
+    lines = _function_lines(data, w)
+    return 0.25 + sum(0.125 * _lines(text) + 0.02 for text in lines) + 0.12
+
+
+def _function_block(page: _Page, data: ReportData, x: float, y: float, w: float) -> float:
+    """Function beside the daily pain (PEG, PSFS, PGIC: :data:`FUNCTION_KEYS`, as the
+    registry words them, or what each still needs); returns the y below it."""
+    top = y
+    page.text(x, y, "Function", fontsize=10, fontweight="bold")
+    y += 0.25
+    for text in _function_lines(data, w):
+        page.text(x, y, text, fontsize=FUNCTION_POINTS)
+        y += 0.125 * _lines(text) + 0.02
+    return top + _function_height(data, w)
+
+
 def _flare_list(page: _Page, data: ReportData, x: float, y: float, w: float, limit: float) -> None:
-    """The latest flare episodes with the notes of their days, down to ``limit`` inches
-    (then "and N earlier")."""
+    """The latest flare episodes with the notes of their days, from ``y`` down to
+    ``limit`` inches (then "and N earlier")."""
     episodes = metrics.flare_episodes(data.daily) if len(data.daily) else None
     count = 0 if episodes is None else len(episodes)
     page.text(x, y, f"Flare episodes ({count} in the period)", fontsize=10, fontweight="bold")
@@ -506,7 +554,8 @@ class _Chart:
 
 
 def _detail_charts(data: ReportData) -> list[_Chart]:
-    """Next-day pain by adherence, each exercise week by week, habit strength."""
+    """Next-day pain by adherence, each exercise week by week, habit strength, then the
+    function charts (PEG, PSFS) once answered."""
     width = A4[0] - 2 * MARGIN
     left = MARGIN + 0.55
     labels = {e.id: e.name for e in data.routine.exercises}
@@ -517,7 +566,36 @@ def _detail_charts(data: ReportData) -> list[_Chart]:
         _Chart(MARGIN + 1.45, width - 1.45 - 1.35, 1.3, 1.3,
                lambda ax: plots.exercise_adherence(daily, ax=ax, labels=labels)),
         _Chart(left, width - 0.55, 1.6, 1.1, lambda ax: plots.habit_chart(daily, ax=ax)),
+        *_function_charts(data),
     ]  # fmt: skip
+
+
+PEG_CHART_TITLE = "Function: the weekly PEG (band: within 1 point of the first week)"
+PSFS_CHART_TITLE = "Function: the PSFS, each activity in the patient's words"
+
+
+def _titled(draw: Callable[[Axes], Axes], title: str) -> Callable[[Axes], Axes]:
+    def drawn(ax: Axes) -> Axes:
+        ax = draw(ax)
+        ax.set_title(title, loc="left", fontsize=9, fontweight="bold")
+        return ax
+
+    return drawn
+
+
+def _function_charts(data: ReportData) -> list[_Chart]:
+    """The PEG over weeks and the PSFS per activity, once any was answered."""
+    answers = data.summary.answers
+    if not answers:
+        return []
+    left = MARGIN + 0.55
+    peg = _titled(lambda ax: plots.peg_chart(answers, ax=ax), PEG_CHART_TITLE)
+    psfs = _titled(lambda ax: plots.psfs_chart(answers, ax=ax), PSFS_CHART_TITLE)
+    width = A4[0] - 2 * MARGIN - 0.55
+    return [
+        _Chart(left, width, 1.5, 1.1, peg, below=0.75),
+        _Chart(left, width, 1.5, 1.1, psfs, below=1.05),
+    ]
 
 
 def _fit(charts: list[_Chart], room: float) -> list[float] | None:
@@ -567,7 +645,14 @@ def detail_pages(data: ReportData) -> list[Figure]:
     sentences = [s.verdict, s.trend.sentence]
     if s.change.ok:
         sentences.insert(1, s.change.sentence)
-    sentences += [s.results[key].detail.sentence for key in later]
+    links = [key for key in later if registry.BY_KEY[key].group != FUNCTION_GROUP]
+    sentences += [getattr(s.results[key].detail, "sentence", "") for key in links]
+    # the function measures in one paragraph once answered (until then page 1's block
+    # says what each needs)
+    function = [s.results[key] for key in FUNCTION_KEYS]  # "from X to Y": the latest too
+    if any(result.ok for result in function):
+        sentences.append(" ".join(result.detail.sentence for result in function))
+    sentences = [sentence for sentence in sentences if sentence]
     # every page's footer says that one person's records prove no cause: not each sentence
     sentences = [sentence.replace(f" {stats.ONE_PERSON}", "") for sentence in sentences]
     for sentence in sentences:

@@ -223,7 +223,9 @@ def _line_absorbs(days: np.ndarray, persistence: float) -> float:
     return float(np.trace(np.linalg.solve(x.T @ x, x.T @ correlation @ x)))
 
 
-def daily_noise(pain: np.ndarray, margin: float = 0.0) -> DailyNoise:
+def daily_noise(
+    pain: np.ndarray, margin: float = 0.0, min_days: int = NOISE_MIN_DAYS
+) -> DailyNoise:
     """:class:`DailyNoise` of ``pain`` (points), one value per calendar day, NaN = not
     rated: residuals from the least-squares line through the rated days; ``sd`` =
     sqrt(SS / (n − tr(H R))) (:func:`_line_absorbs`: n − 2 for independent days; the
@@ -232,12 +234,13 @@ def daily_noise(pain: np.ndarray, margin: float = 0.0) -> DailyNoise:
     the square root of the same over pairs two days apart), plus its first-order bias
     (2 + 5.5 ρ) / n, plus ``margin`` of its standard errors,
     √((1 − ρ²) / n), where an interval rests on it (:data:`PERSISTENCE_MARGIN`), clipped
-    to 0-0.98."""
+    to 0-0.98. The steps need not be days (the weekly PEG: one value per week); fewer
+    than ``min_days`` rated values give no noise."""
     pain = np.asarray(pain, dtype=float)
     days = np.flatnonzero(~np.isnan(pain))
     n = len(days)
-    if n < NOISE_MIN_DAYS:
-        return DailyNoise(math.nan, math.nan, n, f"needs {NOISE_MIN_DAYS} rated days, has {n}")
+    if n < min_days:
+        return DailyNoise(math.nan, math.nan, n, f"needs {min_days} rated days, has {n}")
     y = pain[days]
     centred = days - days.mean()
     slope = float(centred @ (y - y.mean())) / float(centred @ centred)
@@ -363,19 +366,27 @@ def classify_change(
     low = points if low is None else low
     high = points if high is None else high
     limits = change_thresholds(baseline)
-    if low >= limits.substantial - _EPS:
-        klass = "substantial"
-    elif low >= limits.important - _EPS:
-        klass = "important"
-    elif low > _EPS:
-        klass = "improved" if high >= limits.important - _EPS else "small"
-    elif high < -_EPS:
-        klass = "worse"
-    elif high < limits.important - _EPS and low > -limits.worse + _EPS:
-        klass = "none"
-    else:
-        klass = "unclear"
+    klass = classify_interval(low, high, limits.important, limits.worse, limits.substantial)
     return klass, points, percent
+
+
+def classify_interval(
+    low: float, high: float, important: float, worse: float, substantial: float = math.inf
+) -> str:
+    """The class of a change whose 95% interval is ``low``-``high`` (+ = better), against
+    the thresholds ``important``, ``substantial`` (improvement) and ``worse`` (each > 0,
+    same unit): the rules of :func:`classify_change`, for any measure."""
+    if low >= substantial - _EPS:
+        return "substantial"
+    if low >= important - _EPS:
+        return "important"
+    if low > _EPS:
+        return "improved" if high >= important - _EPS else "small"
+    if high < -_EPS:
+        return "worse"
+    if high < important - _EPS and low > -worse + _EPS:
+        return "none"
+    return "unclear"
 
 
 def minimum_detectable(se: float, df: float | None = None, power: float = POWER) -> float:
@@ -404,14 +415,15 @@ def change_interval(
     baseline_days: np.ndarray,
     latest_days: np.ndarray,
     margin: float = PERSISTENCE_MARGIN,
+    min_days: int = NOISE_MIN_DAYS,
 ) -> tuple[float, float, DailyNoise]:
     """For mean(pain[baseline_days]) − mean(pain[latest_days]): its standard error
     (points) under the AR(1) noise, the t quantile of a 95% interval (df =
     :func:`interval_df`), and the noise. ``pain`` holds one value per calendar day from
     the first analysed day to the end of the latest window (NaN = not rated); the noise
     is estimated on all of it (:func:`daily_noise`, with ``margin`` standard errors added
-    to the persistence: :data:`PERSISTENCE_MARGIN`)."""
-    noise = daily_noise(pain, margin)
+    to the persistence: :data:`PERSISTENCE_MARGIN`; at least ``min_days`` rated)."""
+    noise = daily_noise(pain, margin, min_days)
     if not noise.ok:
         return math.nan, normal_quantile(), noise
     positions = np.concatenate([baseline_days, latest_days])

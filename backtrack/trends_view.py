@@ -56,6 +56,9 @@ class PeriodView:
     summary: Summary
     trend_png: bytes
     calendar_png: bytes
+    function_png: bytes = b""
+    """The PEG and PSFS panel (:func:`backtrack.plots.function_figure`) of every answer
+    given (the function measures are weekly: a period does not cut them)."""
 
 
 def period_start(log: LogData, days: int | None) -> pd.Timestamp | None:
@@ -89,7 +92,8 @@ def period_view(
     baseline: Baseline | None = None,
 ) -> PeriodView:
     """Summary and charts for the last ``days`` days (None: all); ``baseline`` = (start,
-    end) a chosen baseline period (e.g. the weeks before the routine)."""
+    end) a chosen baseline period (e.g. the weeks before the routine); the function
+    panel from the answers beside the log (demo data: the demo's answers)."""
     since = period_start(log, days)
     if baseline is not None and baseline[0] is not None:
         first = pd.Timestamp(baseline[0])
@@ -99,12 +103,14 @@ def period_view(
     if daily is None:  # summary() always gives its daily series
         raise FieldError("summary", "a summary with its daily series", "none")
     title = "Pain and exercise" + (" (DEMO DATA)" if log.demo else "")
+    function_title = "Function: PEG and PSFS" + (" (DEMO DATA)" if log.demo else "")
     return PeriodView(
         since,
         daily,
         result,
         plots.png_bytes(plots.trend_figure(daily, title=title, baseline=baseline), dpi=90),
         plots.png_bytes(calendar_figure(daily), dpi=90),
+        plots.png_bytes(plots.function_figure(result.answers, title=function_title), dpi=90),
     )
 
 
@@ -140,7 +146,8 @@ def trends_view(
     today: date | None = None,
     baseline: Baseline | None = None,
 ) -> widgets.VBox:
-    """Period buttons above the trend chart, the calendar and the summary's sentences;
+    """Period buttons above the trend chart, the function panel (PEG, PSFS), the
+    summary's numbers and sentences and the calendar;
     picking a period redraws them in place. ``baseline`` = (start, end): a chosen
     baseline period (as ``--baseline``). Errors show in the view's Output."""
     if log is None:
@@ -161,6 +168,7 @@ def trends_view(
     )
     trend = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
     calendar = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+    panel = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
     words = widgets.HTML()
     errors = widgets.Output()
 
@@ -169,11 +177,12 @@ def trends_view(
         view = period_view(log, routine, buttons.value, today=today, baseline=baseline)
         trend.value = view.trend_png
         calendar.value = view.calendar_png
+        panel.value = view.function_png
         words.value = numbers_html(view, log, routine)
 
     buttons.observe(show, names="value")
     show()
-    return widgets.VBox([widgets.HTML(label), buttons, trend, words, calendar, errors])
+    return widgets.VBox([widgets.HTML(label), buttons, trend, panel, words, calendar, errors])
 
 
 __all__ = ["PERIODS", "PeriodView", "open_log", "period_view", "numbers_html", "trends_view"]

@@ -24,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from .measures import Answers
+
 Scalar = float | int | str | bool | None
 """A value of a column: a number, a class or flag, or None."""
 
@@ -78,11 +80,15 @@ class Options:
 @dataclass(frozen=True)
 class Batch:
     """The daily series of one or more patients (:func:`backtrack.metrics.daily_since`
-    frames, one per patient, in ``patients`` order) and the run's :class:`Options`."""
+    frames, one per patient, in ``patients`` order), the run's :class:`Options` and,
+    optionally, each patient's function-measure ``answers`` (the current answer sets of
+    :func:`backtrack.measures_file.current_answers`, one tuple per patient; empty: no
+    patient has answers, and the function measures' units say "not enough data")."""
 
     patients: tuple[str, ...]
     daily: tuple[pd.DataFrame, ...]
     options: Options
+    answers: tuple[tuple[Answers, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.patients) != len(self.daily):
@@ -90,14 +96,29 @@ class Batch:
                 f"batch: expected one daily series per patient, found {len(self.daily)} "
                 f"series for {len(self.patients)} patients"
             )
+        if self.answers and len(self.answers) != len(self.patients):
+            raise ValueError(
+                f"batch: expected one tuple of answers per patient (or none), found "
+                f"{len(self.answers)} for {len(self.patients)} patients"
+            )
 
     def __len__(self) -> int:
         return len(self.patients)
 
+    def answers_of(self, index: int) -> tuple[Answers, ...]:
+        """The function-measure answers of the patient at ``index`` (() when none)."""
+        return self.answers[index] if self.answers else ()
+
     @classmethod
-    def of_one(cls, daily: pd.DataFrame, options: Options, patient: str = "") -> Batch:
-        """A batch of one patient."""
-        return cls((patient,), (daily,), options)
+    def of_one(
+        cls,
+        daily: pd.DataFrame,
+        options: Options,
+        patient: str = "",
+        answers: Sequence[Answers] = (),
+    ) -> Batch:
+        """A batch of one patient (with that patient's function-measure ``answers``)."""
+        return cls((patient,), (daily,), options, (tuple(answers),) if answers else ())
 
 
 Compute = Callable[[Batch], Sequence[Result]]
@@ -183,6 +204,17 @@ def per_patient(compute_one: Callable[[pd.DataFrame, Options], Result]) -> Compu
 
     def compute(batch: Batch) -> list[Result]:
         return [compute_one(daily, batch.options) for daily in batch.daily]
+
+    compute.__doc__ = compute_one.__doc__
+    return compute
+
+
+def per_patient_answers(compute_one: Callable[[Sequence[Answers]], Result]) -> Compute:
+    """A unit's :data:`Compute` from its definition on one patient's function-measure
+    answers (the daily series is not used: the measures are different questions)."""
+
+    def compute(batch: Batch) -> list[Result]:
+        return [compute_one(batch.answers_of(index)) for index in range(len(batch))]
 
     compute.__doc__ = compute_one.__doc__
     return compute

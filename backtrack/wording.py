@@ -147,6 +147,94 @@ def completeness(result: Result) -> str:
     return f"{result.extra.get('days')} of {result.n} days ({percent(result.estimate)})"
 
 
+def measure_score(result: Result) -> str:
+    """``4.3 /10 (2026-11-16; 9 answered)``: a function measure's latest score."""
+    if result.estimate is None:
+        return not_yet(result)
+    return f"{points(result.estimate)} ({result.extra.get('date')}; {result.n} answered)"
+
+
+def peg_change(result: Result) -> str:
+    """``2.3 points better (6.0 → 3.7), 95% CI +0.8 to +3.8 (+ = better): important``."""
+    if result.estimate is None:
+        return not_yet(result)
+    first = result.extra.get("first")
+    way = "better" if result.estimate >= 0 else "worse"
+    span = f" ({first:.1f} → {first - result.estimate:.1f})" if isinstance(first, float) else ""
+    lead = f"{abs(result.estimate):.1f} points {way}{span}"
+    needed = result.extra.get("weeks_needed")
+    if result.low is None:
+        more = f" ({needed} more weekly PEGs)" if isinstance(needed, int) and needed else ""
+        return f"{lead}; too early for an interval{more}: unclear"
+    return f"{lead}, {_interval(result)} (+ = better): {result.extra.get('class')}"
+
+
+def psfs_change(result: Result) -> str:
+    """``2.5 points better (4.0 → 6.5; ± 2 is within error): important; 1 activity …``."""
+    if result.estimate is None:
+        return not_yet(result)
+    first = result.extra.get("first")
+    way = "better" if result.estimate >= 0 else "worse"
+    span = f" ({first:.1f} → {first + result.estimate:.1f})" if isinstance(first, float) else ""
+    better, worse = result.extra.get("activities_better"), result.extra.get("activities_worse")
+    return (
+        f"{abs(result.estimate):.1f} points {way}{span}: {result.extra.get('class')}; "
+        f"activities better by 3+: {better}, worse by 3+: {worse}"
+    )
+
+
+def _moved(name: str, change: object, fell: bool) -> str:
+    """``your PEG fell 2.3 points`` (PEG: lower is better; PSFS: higher is better)."""
+    if not isinstance(change, float):
+        return ""
+    if abs(change) < 0.05:
+        return f"your {name} did not change"
+    down = (change > 0) == fell
+    return f"your {name} {'fell' if down else 'rose'} {abs(change):.1f} points"
+
+
+def pgic(result: Result) -> str:
+    """``you said 'Much improved' (2026-11-16); your PEG fell 2.3 points, your PSFS rose
+    1.0 points``: the PGIC beside the changes it anchors."""
+    if result.estimate is None:
+        return not_yet(result)
+    said = f"you said '{result.extra.get('words')}' ({result.extra.get('date')})"
+    moved = [
+        _moved("PEG", result.extra.get("peg_change"), fell=True),
+        _moved("PSFS", result.extra.get("psfs_change"), fell=False),
+    ]
+    moved = [words for words in moved if words]
+    return f"{said}; {', '.join(moved)}" if moved else said
+
+
+def function_brief(peg: Result, psfs: Result, pgic: Result) -> list[str]:
+    """The report's function block, one short line each: ``PEG 7.0 → 4.3: 2.7 points
+    better (95% CI -0.5 to +5.8): unclear``, the same for the PSFS, then ``You said 'No
+    change' (2026-11-13)``; what each still needs when it has no estimate."""
+    lines = []
+    for name, result, sign in (("PEG", peg, -1.0), ("PSFS", psfs, 1.0)):
+        if result.estimate is None:
+            lines.append(f"{name}: {not_yet(result)}")
+            continue
+        first = result.extra.get("first")
+        span = ""
+        if isinstance(first, float):
+            span = f" {first:.1f} → {first + sign * result.estimate:.1f}"
+        way = "better" if result.estimate >= 0 else "worse"
+        line = f"{name}{span}: {abs(result.estimate):.1f} points {way}"
+        if result.low is not None and result.high is not None:
+            line += f" ({_interval(result)})"
+        needed = result.extra.get("weeks_needed")
+        if result.low is None and isinstance(needed, int) and needed:
+            line += f", interval in {needed} more weeks"
+        lines.append(f"{line}: {result.extra.get('class')}")
+    if pgic.estimate is None:
+        lines.append(f"Global impression: {not_yet(pgic)}")
+    else:
+        lines.append(f"You said '{pgic.extra.get('words')}' ({pgic.extra.get('date')})")
+    return lines
+
+
 GROUP_DEFINITIONS = {
     "Pain now": "Mean of the daily ratings (0-10 NRS) over the last 7 days with a save; one "
     "day alone is too noisy to compare.",
@@ -159,6 +247,10 @@ GROUP_DEFINITIONS = {
     "interval and p allow for one week resembling the next.",
     "Flares, habit": "Flare: pain ≥ 2.7 points above the person's own 28-day median, or "
     f"marked. Habit strength: {HABIT_MEANING}.",
+    "Function": "PEG (Krebs 2009): weekly, 0-10, lower = better; meaningful change 1 point "
+    "(Reed 2023). PSFS (Stratford 1995): the patient's own activities, 0-10, higher = "
+    "better; 2 points on the mean is beyond error. PGIC: the patient's own global "
+    "impression, 1-7.",
 }
 """The report's definition under each row of key numbers (one per group of units: the
 units' own definitions, in the registry, are longer)."""

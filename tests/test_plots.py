@@ -494,10 +494,11 @@ def test_trends_view_shows_demo_data_labelled_when_there_is_no_log(monkeypatch, 
 
     monkeypatch.setenv("BACKTRACK_CSV", str(tmp_path / "none.csv"))
     view = trends_view(today=END)
-    label, buttons, trend, words, calendar, errors = view.children
+    label, buttons, trend, panel, words, calendar, errors = view.children
     assert "DEMO DATA" in label.value
     assert [days for _, days in PERIODS] == [28, 84, None] and buttons.value == 84
     assert bytes(trend.value[:4]) == bytes(calendar.value[:4]) == b"\x89PNG"
+    assert bytes(panel.value[:4]) == b"\x89PNG"  # the function panel, demo answers
     before = (trend.value, words.value)
     buttons.value = 28
     assert errors.outputs == ()

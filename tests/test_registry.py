@@ -146,6 +146,9 @@ def test_summary_results_are_the_units_on_a_batch_of_one(demo_summary):
     """``backtrack.summary`` runs the registry on its daily series: the same Results."""
     options = Options(TODAY)
     assert demo_summary.daily is not None
-    (alone,) = registry.compute(Batch.of_one(demo_summary.daily, options))
+    (alone,) = registry.compute(
+        Batch.of_one(demo_summary.daily, options, "", demo_summary.answers)
+    )
+    assert demo_summary.answers  # demo data carry demo answers
     assert registry.columns_of(alone) == registry.columns_of(demo_summary.results)
     assert isinstance(demo_summary.daily, pd.DataFrame)

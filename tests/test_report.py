@@ -89,7 +89,7 @@ def test_report_numbers_are_the_summary_numbers(one_page, demo_csv, capsys):
 def test_every_registered_statistic_is_in_the_report(demo_csv):
     """Each unit of the registry is on page 1 (its group's row, worded by the unit) or
     worded on the detail page (its sentence)."""
-    from backtrack import registry
+    from backtrack import registry, wording
     from backtrack.store import read_log
 
     data = report.report_data(read_log(demo_csv), today=END)
@@ -105,6 +105,10 @@ def test_every_registered_statistic_is_in_the_report(demo_csv):
             words = unit.words(data.summary.results[unit.key])
             if row.label in (report.PERIOD_GROUP, *report.PAGE_ONE_GROUPS):
                 assert "".join(words.split()) in "".join(page_one.split()), unit.key
+            elif row.label == report.FUNCTION_GROUP:  # page 1's function block, in short
+                results = [data.summary.results[key] for key in report.FUNCTION_KEYS]
+                for line in wording.function_brief(*results):
+                    assert "".join(line.split()) in "".join(page_one.split()), unit.key
             else:
                 sentence = data.summary.results[unit.key].detail.sentence
                 lead = " ".join(sentence.split()[:8])
@@ -252,7 +256,7 @@ def test_the_pdf_is_reproducible_and_embeds_its_fonts(monkeypatch):
     fast = pdf()
     assert fast == pdf()
     reader = PdfReader(io.BytesIO(fast))
-    assert len(reader.pages) == 2
+    assert len(reader.pages) == 3  # demo data: demo function answers, their charts
     assert "Zoë Ünal – ½ ✓" in reader.pages[0].extract_text()
     fonts = reader.pages[0]["/Resources"]["/Font"]
     names = {str(fonts[name].get_object()["/BaseFont"]).split("+")[-1] for name in fonts}
@@ -325,6 +329,7 @@ DETAIL_CHARTS = [
     "Each exercise, week by week",
     "Habit strength (grows with each routine day)",
 ]
+FUNCTION_CHARTS = [report.PEG_CHART_TITLE, report.PSFS_CHART_TITLE]
 
 
 @pytest.mark.parametrize("days", [40, 120, 365, 3650])
@@ -336,8 +341,8 @@ def test_every_page_keeps_its_content_inside_and_apart(days):
     data = report.report_data(demo_log(days, seed=1, end=END), today=END)
     with matplotlib.rc_context(report.PDF_STYLE):
         pages = report.build_pages(data, details=True)
-    assert len(pages) == 2
-    assert chart_titles(pages[1:]) == DETAIL_CHARTS
+    assert len(pages) == 3  # the demo's function answers: their charts on a further page
+    assert chart_titles(pages[1:]) == DETAIL_CHARTS + FUNCTION_CHARTS
     problems = layout_problems(pages)
     assert not problems, "\n".join(problems)
 
@@ -378,8 +383,8 @@ def test_details_too_long_for_one_page_go_on_to_another():
     )
     with matplotlib.rc_context(report.PDF_STYLE):
         pages = report.build_pages(replace(data, summary=long), details=True)
-    assert len(pages) == 3
-    assert chart_titles(pages[1:]) == DETAIL_CHARTS
+    assert len(pages) == 4  # with the demo's function charts
+    assert chart_titles(pages[1:]) == DETAIL_CHARTS + FUNCTION_CHARTS
     assert chart_titles(pages[2:]) and "continued" in pages[2].texts[0].get_text()
     problems = layout_problems(pages)
     assert not problems, "\n".join(problems)
