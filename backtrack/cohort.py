@@ -227,18 +227,20 @@ def _read_or_problem(path: str, routine: Routine) -> LogData:
         return LogData(path, empty.entries, [problem])
 
 
-def patient_answers(path: str) -> tuple[Answers, ...]:
+def patient_answers(path: str) -> tuple[tuple[Answers, ...], tuple[str, ...]]:
     """The function measures' current answers in the measures file beside a local log
-    (:func:`backtrack.measures_file.measures_path`, read by its one reader, lenient);
-    () for a remote log or when there is none (a file that cannot be read: none, as
-    its rows would be left out)."""
+    (:func:`backtrack.measures_file.measures_path`, read by its one reader, lenient) and
+    its problems as text (``path:line:column: message`` for each row left out, or why
+    the file cannot be read); ((), ()) for a remote log or when there is none."""
     local = _local(path)
     if local is None:
-        return ()
+        return (), ()
+    where = measures_path(local)
     try:
-        return tuple(current_answers(read_measures(measures_path(local))))
-    except (OSError, ValueError):
-        return ()
+        found = read_measures(where)
+    except (OSError, ValueError) as exc:
+        return (), (f"{where}: expected a measures file (CSV), found: {exc}",)
+    return tuple(current_answers(found)), tuple(str(p) for p in found.problems)
 
 
 def batch_rows(jobs: Sequence[tuple[str, Routine]], today: date) -> list[dict[str, Any]]:
@@ -246,8 +248,14 @@ def batch_rows(jobs: Sequence[tuple[str, Routine]], today: date) -> list[dict[st
     each read by the store's one validator with the measures file beside it, then
     :func:`rows_of`."""
     logs = [_read_or_problem(path, routine) for path, routine in jobs]
-    answers = [patient_answers(path) for path, _ in jobs]
-    return rows_of(logs, [routine for _, routine in jobs], today, answers)
+    measures = [patient_answers(path) for path, _ in jobs]
+    return rows_of(
+        logs,
+        [routine for _, routine in jobs],
+        today,
+        [answers for answers, _ in measures],
+        [problems for _, problems in measures],
+    )
 
 
 def rows_of(
@@ -255,19 +263,22 @@ def rows_of(
     routines: Sequence[Routine],
     today: date,
     answers: Sequence[Sequence[Answers]] = (),
+    answer_problems: Sequence[Sequence[str]] = (),
 ) -> list[dict[str, Any]]:
     """The rows of :data:`COLUMNS_OUT` for validated logs (each with its routine and,
-    optionally, its function-measure ``answers``): every registered unit over them as
-    one batch. Days as :class:`datetime.date` (None for an empty log), None for a
-    number that cannot be computed, ``problems`` as text."""
+    optionally, its function-measure ``answers`` and the problems of the file they came
+    from): every registered unit over them as one batch. Days as
+    :class:`datetime.date` (None for an empty log), None for a number that cannot be
+    computed, ``problems`` as text (the log's, then its measures file's)."""
     daily = tuple(
         metrics.daily_since(log.entries, routine)
         for log, routine in zip(logs, routines, strict=True)
     )
     given = tuple(tuple(one) for one in answers)
     batch = Batch(tuple(log.path for log in logs), daily, Options(today), given)
+    extra = list(answer_problems) or [()] * len(logs)
     rows = []
-    for log, days, results in zip(logs, daily, registry.compute(batch), strict=True):
+    for log, days, results, more in zip(logs, daily, registry.compute(batch), extra, strict=True):
         last = metrics.last_logged_day(days)
         rows.append(
             {
@@ -276,7 +287,7 @@ def rows_of(
                 "first_day": days.index[0].date() if last is not None else None,
                 "last_day": None if last is None else last.date(),
                 **registry.columns_of(results),
-                "problems": [str(p) for p in log.problems],
+                "problems": [str(p) for p in log.problems] + list(more),
             }
         )
     return rows

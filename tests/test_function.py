@@ -4,6 +4,7 @@ beside the change it anchors, and a log without a measures file reading as befor
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -354,3 +355,29 @@ def test_backtrack_demo_writes_demo_answers_beside_its_log(tmp_path, capsys):
     assert "demo.measures.csv" in capsys.readouterr().out
     assert backtrack.summary(target).to_dict()["peg"] is not None
     assert measures_path(target).stat().st_mode & 0o777 == 0o600
+
+
+def test_the_cohort_lists_a_measures_files_problems_beside_the_logs(tmp_path):
+    """Rows of a measures file left out are named in the patient's ``problems`` (file,
+    line, column), as the log's are; a measures path that is no file is named too; the
+    log's numbers are computed regardless."""
+    from backtrack.cohort import summarise
+    from backtrack.measures_file import measures_path
+
+    now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
+    logs = [write_demo(tmp_path / f"p{n}.csv", days=60, seed=n, end=END) for n in range(3)]
+    save_answers(logs[0], answers=peg_weeks((4, 4, 4), (5, 5, 5)), now=now)
+    bad = measures_path(logs[0])
+    os.chmod(bad, 0o600)
+    bad.write_text(
+        bad.read_text() + bad.read_text().splitlines()[-1].replace(",5,", ",55,") + "\n"
+    )
+    measures_path(logs[1]).mkdir()  # not a file
+    table = summarise([str(p) for p in logs], today=TODAY, workers=1).set_index("patient")
+    (first,) = [p for p in table.loc["p0", "problems"] if str(bad) in p]
+    assert first.startswith(f"{bad}:4:") and "55" in first
+    assert table.loc["p0", "peg"] == pytest.approx(5.0)  # the good rows still count
+    (second,) = table.loc["p1", "problems"]
+    assert str(measures_path(logs[1])) in second and "measures file" in second
+    assert table.loc["p2", "problems"] == []
+    assert table["pain_7day_mean"].notna().all()
