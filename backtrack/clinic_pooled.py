@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .clinic_trials import trial_flow
+from .clinic_trials import json_rows, json_value, trial_flow
 from .pooling import MIN_DF, PooledEffects, meta_regression, pool_effects
 from .units import Result
 
@@ -59,9 +59,9 @@ def pool_comparisons(records: pd.DataFrame) -> list[ComparisonPooled]:
     """Every comparison of the clinic's ``records``
     (:func:`backtrack.clinic_trials.trial_records`), in the flow's order (by key)."""
     flow = trial_flow(records)
+    analysed = records["analysed"].fillna(False).astype(bool)
     result = []
     for row in flow.to_dict("records"):
-        analysed = records["analysed"].fillna(False).astype(bool)
         rows = records[(records["comparison"] == row["comparison"]) & analysed]
         few = rows["df"].astype(float) < MIN_DF
         not_pooled = {
@@ -98,24 +98,15 @@ def pool_comparisons(records: pd.DataFrame) -> list[ComparisonPooled]:
     return result
 
 
-def _number(value: object) -> object:
-    """A number for JSON: None for NaN or None, else a plain float or int."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    if isinstance(value, np.integer | np.floating):
-        return value.item()
-    return value
-
-
 def _result(result: Result) -> dict[str, Any]:
     return {
-        "estimate": _number(result.estimate),
-        "low": _number(result.low),
-        "high": _number(result.high),
+        "estimate": json_value(result.estimate),
+        "low": json_value(result.low),
+        "high": json_value(result.high),
         "n": result.n,
-        "p": _number(result.p),
+        "p": json_value(result.p),
         "why_null": result.why_null,
-        **{k: _number(v) for k, v in result.extra.items()},
+        **{k: json_value(v) for k, v in result.extra.items()},
     }
 
 
@@ -131,11 +122,9 @@ def pooled_record(comparison: ComparisonPooled) -> dict[str, Any]:
         "variances": pooled.variances,
         "mean": _result(pooled.mean),
         "tau": _result(pooled.tau),
-        "prediction_low": _number(pooled.prediction_low),
-        "prediction_high": _number(pooled.prediction_high),
-        "i2": _number(pooled.i2),
+        "prediction_low": json_value(pooled.prediction_low),
+        "prediction_high": json_value(pooled.prediction_high),
+        "i2": json_value(pooled.i2),
         "moderators": {k: _result(r) for k, r in comparison.moderators.items()},
-        "patients": [
-            {str(k): _number(v) for k, v in row.items()} for row in patients.to_dict("records")
-        ],
+        "patients": json_rows(patients),
     }

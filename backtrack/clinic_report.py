@@ -242,8 +242,12 @@ def _pages(comparisons: Sequence[ComparisonPooled]) -> list[list[ComparisonPoole
     """The comparisons of each page: two small ones, or one large one."""
     pages: list[list[ComparisonPooled]] = []
     for comparison in comparisons:
-        large = comparison.pooled.patients.shape[0] > HALF_PAGE_PATIENTS
-        if pages and not large and len(pages[-1]) < PER_PAGE and not _large(pages[-1][0]):
+        if (
+            pages
+            and not _large(comparison)
+            and len(pages[-1]) < PER_PAGE
+            and not _large(pages[-1][0])
+        ):
             pages[-1].append(comparison)
         else:
             pages.append([comparison])
