@@ -700,9 +700,9 @@ def _cohort_trials(args: argparse.Namespace) -> int:
     )
 
     scan = scan_clinic(args.folder)
-    logs = [p.log for p in scan.patients]
+    keep = _clinic_kept([p.log for p in scan.patients]) if args.output else {}
     if args.output:  # refused before any work: never a patient's log or its files
-        check_output(args.output, kind=PDF, force=args.force, keep=_clinic_kept(logs))
+        check_output(args.output, kind=PDF, force=args.force, keep=keep)
     for skipped in scan.skipped:
         print(f"skipped: {skipped}", file=sys.stderr)
     if not scan.patients:
@@ -716,7 +716,7 @@ def _cohort_trials(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"warning: {patient}: {problem}", file=sys.stderr)
     if args.output:
-        path = write_clinic_pdf(args.output, pooled, force=args.force, keep=_clinic_kept(logs))
+        path = write_clinic_pdf(args.output, pooled, force=args.force, keep=keep)
         print(f"Wrote {path}: the clinic's self-trials, pooled per comparison.", file=sys.stderr)
     if args.json:
         document = {
